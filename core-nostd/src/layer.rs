@@ -1,0 +1,782 @@
+//! A layer of neurons with its synapses, ES-D-RTRL traces and on-chip learning rule (`es-d-rtrl.md` §8.1).
+//!
+//! The datapath is written once, over slices ([`LayerMut`]), so the same code runs a const-generic
+//! [`Layer`] on a microcontroller and a run-time-sized slice of a network on an emulated core. One
+//! timestep is a list of phases, called by the owner in this order:
+//!
+//! 1. [`LayerMut::integrate`]: STD/STP step (if any), dendritic sums over the rows of *active* axons only
+//!    (event-driven), and the input traces ε^x ← α·ε^x + x.
+//! 2. [`LayerMut::fire`]: neuron update, spikes, ψ(v̂_t), the Jacobians D_t, D^f_t and the neuron traces
+//!    ẽ^f ← α·D_t·ẽ^f + D^f_t (stored divided by (1 − α), §8.1 item 3).
+//! 3. (the owner routes spikes and computes the learning signal)
+//! 4. [`LayerMut::learn`] (online, stochastic rounding) or [`LayerMut::accumulate`] +
+//!    [`LayerMut::apply_accumulated`]: ΔW_ij = −η·ε^x_i·ẽ^f_{j,V}·λ_j.
+//!
+//! Each phase returns [`OpCounts`] so a cost model can charge cycles without repeating any arithmetic.
+//! After [`LayerMut::new`] has checked every length, no phase can fail or panic: out-of-range axon ids in
+//! an event list are dropped and counted, every overflow saturates and is counted in [`Saturations`].
+
+use crate::arith::{clamp_i64, sat_i32, shift_nearest, shr_nearest};
+use crate::error::{ConfigError, Field};
+use crate::format::{Decay, Formats, Weight, ACC_EFF_FRAC, EFF_FRAC, JAC_FRAC};
+use crate::neuron::{Jacobian, NeuronKind, NeuronModel};
+use crate::presyn::{Presyn, PresynKind};
+use crate::rng;
+
+/// Learning rate η = `mant` · 2^-`shift` (ReckOn-style shift-based rate, no multiplier needed when
+/// `mant` is a power of two).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct LearningRate {
+    /// Mantissa.
+    pub mant: u16,
+    /// Right shift, 0..=40.
+    pub shift: u8,
+}
+
+/// Configuration of one layer. Validate with [`LayerConfig::validate`] (the constructors do).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct LayerConfig {
+    /// Number formats.
+    pub formats: Formats,
+    /// Neuron model.
+    pub neuron: NeuronKind,
+    /// Input-side plasticity.
+    pub presyn: PresynKind,
+    /// ES-D-RTRL trace decay α (Q.`decay_frac`, < 1): the rank r gives α = (r − 1)/(r + 1).
+    pub trace_decay: Decay,
+    /// Learning rate η of the hidden weights. The (1 − α) of ε^f is folded into it (§8.1).
+    pub learning_rate: LearningRate,
+    /// Seed of the stochastic-rounding hash.
+    pub seed: u32,
+}
+
+impl LayerConfig {
+    /// Check formats, decays and the accumulator bound for `axons` inputs, and that the model has `states`
+    /// state variables.
+    pub fn validate(&self, axons: usize, states: usize) -> Result<(), ConfigError> {
+        let f = &self.formats;
+        f.validate()?;
+        crate::error::check_range(Field::Decay, self.trace_decay.0 as i64, 0, (1i64 << f.decay_frac) - 1)?;
+        crate::error::check_range(Field::LearningRate, self.learning_rate.shift as i64, 0, 40)?;
+        crate::error::check_range(Field::Axons, axons as i64, 1, u16::MAX as i64)?;
+        if self.neuron.states() != states {
+            return Err(ConfigError::SizeMismatch {
+                field: Field::States,
+                expected: self.neuron.states(),
+                found: states,
+            });
+        }
+        if matches!(self.neuron, NeuronKind::LoihiCuba(_)) && !matches!(self.presyn, PresynKind::None) {
+            return Err(ConfigError::Unsupported { field: Field::Presyn });
+        }
+        // Σ over all axons of |w|·2^acc_frac must stay below 2^31.
+        let bound = (axons as u64) * (f.weight_max() as u64) << self.acc_frac();
+        if bound > i32::MAX as u64 {
+            return Err(ConfigError::AccumulatorOverflow { axons, weight_bits: f.weight_bits });
+        }
+        Ok(())
+    }
+
+    /// Extra fractional bits of the dendritic sum (12 with STD/STP, else 0).
+    pub fn acc_frac(&self) -> u32 {
+        if matches!(self.presyn, PresynKind::None) {
+            0
+        } else {
+            ACC_EFF_FRAC
+        }
+    }
+}
+
+/// Operation counts of one phase: what a cost model charges.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct OpCounts {
+    /// Synapses read and accumulated (active rows × row length).
+    pub syn_ops: u32,
+    /// Active input events (rows read).
+    pub events_in: u32,
+    /// Neuron state updates.
+    pub neuron_updates: u32,
+    /// Trace updates (ε^x per axon, ẽ^f per neuron, ε^o per readout input).
+    pub trace_updates: u32,
+    /// STD/STP state updates.
+    pub presyn_updates: u32,
+    /// Weight updates (active rows × active columns).
+    pub weight_updates: u32,
+    /// Spikes emitted.
+    pub spikes: u32,
+}
+
+impl OpCounts {
+    /// Field-wise sum (saturating).
+    pub fn add(&mut self, o: &OpCounts) {
+        self.syn_ops = self.syn_ops.saturating_add(o.syn_ops);
+        self.events_in = self.events_in.saturating_add(o.events_in);
+        self.neuron_updates = self.neuron_updates.saturating_add(o.neuron_updates);
+        self.trace_updates = self.trace_updates.saturating_add(o.trace_updates);
+        self.presyn_updates = self.presyn_updates.saturating_add(o.presyn_updates);
+        self.weight_updates = self.weight_updates.saturating_add(o.weight_updates);
+        self.spikes = self.spikes.saturating_add(o.spikes);
+    }
+}
+
+/// Cumulative counts of chip effects (saturations, dropped events): counted instead of panicking.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Saturations {
+    /// Neuron state (V, g, a, Loihi v) clamped.
+    pub state: u32,
+    /// ε^x clamped at its maximum.
+    pub xtrace: u32,
+    /// ẽ^f clamped at the i32 range.
+    pub etrace: u32,
+    /// A weight clamped at ±(2^(b−1) − 1).
+    pub weight: u32,
+    /// A per-neuron gradient factor or accumulator clamped.
+    pub grad: u32,
+    /// Input events naming an axon that does not exist (dropped).
+    pub dropped_events: u32,
+}
+
+impl Saturations {
+    /// Total number of chip effects (for strict modes).
+    pub fn total(&self) -> u64 {
+        self.state as u64
+            + self.xtrace as u64
+            + self.etrace as u64
+            + self.weight as u64
+            + self.grad as u64
+            + self.dropped_events as u64
+    }
+}
+
+/// Small per-layer scalars that live with the buffers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct LayerScalars {
+    /// Chip-effect counters.
+    pub sat: Saturations,
+    /// Number of learning updates applied so far (part of the stochastic-rounding key).
+    pub updates: u32,
+}
+
+/// The learning signal handed to [`LayerMut::learn`], one entry per local neuron, Q.`signal_frac`.
+#[derive(Clone, Copy, Debug)]
+pub enum Signal<'a> {
+    /// Σ_k B_kj·e_k from the readout (symmetric or random feedback): the layer multiplies by ψ(v̂_t).
+    Feedback(&'a [i32]),
+    /// λ_j itself, written by the host or a neighbouring core (`External`).
+    Lambda(&'a [i32]),
+}
+
+/// Mutable borrows of every buffer of a layer (or of a core's slice of one). Lengths are checked by
+/// [`LayerMut::new`]: `axons` rows × `neurons` columns of weights, `neurons × states` state and ẽ^f,
+/// `axons` ε^x, STD/STP states and efficacies, `neurons` accumulators, ψ and gradient factors.
+pub struct Buffers<'a> {
+    /// Weights, row-major by presynaptic axon (`weights[axon * neurons + j]`).
+    pub weights: &'a mut [Weight],
+    /// Neuron states, `neurons × states`, slot 0 = V.
+    pub state: &'a mut [i32],
+    /// ẽ^f, `neurons × states`, Q.`etrace_frac`.
+    pub etrace: &'a mut [i32],
+    /// ε^x per axon, Q.`trace_frac`.
+    pub xtrace: &'a mut [u16],
+    /// STD/STP state per axon.
+    pub presyn: &'a mut [[i32; 2]],
+    /// Released efficacy per axon this step (Q.16).
+    pub efficacy: &'a mut [i32],
+    /// Dendritic accumulators per neuron (emptied by `fire`).
+    pub acc: &'a mut [i32],
+    /// ψ(v̂_t) per neuron, Q.`signal_frac`.
+    pub psi: &'a mut [i32],
+    /// Per-neuron gradient factor G_j (scratch of `learn`).
+    pub grad: &'a mut [i64],
+    /// Counters and update count.
+    pub scalars: &'a mut LayerScalars,
+}
+
+/// The datapath of one layer over borrowed buffers.
+pub struct LayerMut<'a> {
+    cfg: &'a LayerConfig,
+    b: Buffers<'a>,
+    axons: usize,
+    n: usize,
+    s: usize,
+    offset: u32,
+}
+
+impl<'a> LayerMut<'a> {
+    /// Check every buffer length against `axons` × `neurons` and the model's state count.
+    /// `neuron_offset` is the global index of local neuron 0 (a core holding a slice of a layer passes its
+    /// first neuron, so stochastic rounding is identical whatever the mapping).
+    pub fn new(
+        cfg: &'a LayerConfig,
+        b: Buffers<'a>,
+        axons: usize,
+        neurons: usize,
+        neuron_offset: u32,
+    ) -> Result<Self, ConfigError> {
+        let s = cfg.neuron.states();
+        cfg.validate(axons, s)?;
+        let check = |expected: usize, found: usize| {
+            if expected == found {
+                Ok(())
+            } else {
+                Err(ConfigError::SizeMismatch { field: Field::Buffer, expected, found })
+            }
+        };
+        check(axons * neurons, b.weights.len())?;
+        check(neurons * s, b.state.len())?;
+        check(neurons * s, b.etrace.len())?;
+        check(axons, b.xtrace.len())?;
+        check(axons, b.presyn.len())?;
+        check(axons, b.efficacy.len())?;
+        check(neurons, b.acc.len())?;
+        check(neurons, b.psi.len())?;
+        check(neurons, b.grad.len())?;
+        Ok(LayerMut { cfg, b, axons, n: neurons, s, offset: neuron_offset })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &LayerConfig {
+        self.cfg
+    }
+
+    /// Reset neuron state, traces and STD/STP state (sequence start); weights and counters are kept.
+    pub fn reset_state(&mut self) {
+        self.b.state.fill(0);
+        self.b.etrace.fill(0);
+        self.b.xtrace.fill(0);
+        self.b.acc.fill(0);
+        self.b.psi.fill(0);
+        self.b.efficacy.fill(0);
+        let init = match self.cfg.presyn {
+            PresynKind::None => [0, 0],
+            PresynKind::Depression(m) => m.init(),
+            PresynKind::Facilitation(m) => m.init(),
+        };
+        self.b.presyn.fill(init);
+    }
+
+    /// Phase **integrate**: advance STD/STP, add the weight rows of the `active` axons into the dendritic
+    /// accumulators, and (if `learn`) update ε^x ← α·ε^x + x (**nearest**, **saturating** at
+    /// 2^trace_bits − 1). Only rows of active axons are read. Axon ids ≥ `axons` are dropped and counted.
+    pub fn integrate(&mut self, active: &[u16], learn: bool) -> OpCounts {
+        let mut c = OpCounts::default();
+        let n = self.n;
+        let fmt = self.cfg.formats;
+        let fractional = !matches!(self.cfg.presyn, PresynKind::None);
+        if fractional {
+            self.presyn_step(active);
+            c.presyn_updates = self.axons as u32;
+        }
+        for &a in active {
+            let a = a as usize;
+            if a >= self.axons {
+                self.b.scalars.sat.dropped_events = self.b.scalars.sat.dropped_events.saturating_add(1);
+                continue;
+            }
+            let row = &self.b.weights[a * n..(a + 1) * n];
+            if fractional {
+                // Efficacy rounded to 12 bits (nearest); product exact in i32 by the validated bound.
+                let x = shr_nearest(self.b.efficacy[a] as i64, EFF_FRAC - ACC_EFF_FRAC) as i32;
+                for (acc, w) in self.b.acc.iter_mut().zip(row) {
+                    *acc += w.0 as i32 * x;
+                }
+            } else {
+                for (acc, w) in self.b.acc.iter_mut().zip(row) {
+                    *acc += w.0 as i32;
+                }
+            }
+            c.events_in += 1;
+            c.syn_ops += n as u32;
+        }
+        if learn {
+            let alpha = self.cfg.trace_decay.0 as u64;
+            let df = fmt.decay_frac as u32;
+            let half = 1u64 << (df - 1);
+            for t in self.b.xtrace.iter_mut() {
+                *t = ((*t as u64 * alpha + half) >> df) as u16;
+            }
+            let max = fmt.trace_max();
+            let tf = fmt.trace_frac as u32;
+            for &a in active {
+                let a = a as usize;
+                if a >= self.axons {
+                    continue;
+                }
+                let x = if fractional {
+                    shift_nearest(self.b.efficacy[a] as i64, tf as i32 - EFF_FRAC as i32).max(0) as u32
+                } else {
+                    1u32 << tf
+                };
+                let v = self.b.xtrace[a] as u32 + x;
+                if v > max {
+                    self.b.xtrace[a] = max as u16;
+                    self.b.scalars.sat.xtrace = self.b.scalars.sat.xtrace.saturating_add(1);
+                } else {
+                    self.b.xtrace[a] = v as u16;
+                }
+            }
+            c.trace_updates += self.axons as u32;
+        }
+        c
+    }
+
+    fn presyn_step(&mut self, active: &[u16]) {
+        // Mark active axons in the sign bit of slot 0 (efficacies are never negative), then step every
+        // axon once: a duplicate event marks once.
+        for &a in active {
+            if let Some(st) = self.b.presyn.get_mut(a as usize) {
+                if st[0] >= 0 {
+                    st[0] = -st[0] - 1;
+                }
+            }
+        }
+        match self.cfg.presyn {
+            PresynKind::None => {}
+            PresynKind::Depression(m) => step_all(&m, self.b.presyn, self.b.efficacy),
+            PresynKind::Facilitation(m) => step_all(&m, self.b.presyn, self.b.efficacy),
+        }
+    }
+
+    /// Phase **fire**: update every neuron from its dendritic sum (which is emptied), write the indices
+    /// of the neurons that spiked into `spikes` (local indices, ascending; at most `spikes.len()`, the
+    /// rest are counted in `OpCounts::spikes` but not listed) and return the counts with the number
+    /// listed. If `learn`, also record ψ(v̂_t) and update ẽ^f (see [`LayerMut::update_etrace`]).
+    pub fn fire(&mut self, learn: bool, spikes: &mut [u16]) -> (OpCounts, usize) {
+        match self.cfg.neuron {
+            NeuronKind::Lif(m) => self.fire_with(&m, learn, spikes),
+            NeuronKind::Alif(m) => self.fire_with(&m, learn, spikes),
+            NeuronKind::LoihiCuba(m) => self.fire_with(&m, learn, spikes),
+        }
+    }
+
+    #[inline(always)]
+    fn fire_with<M: NeuronModel>(&mut self, m: &M, learn: bool, spikes: &mut [u16]) -> (OpCounts, usize) {
+        let s = self.s;
+        let acc_frac = self.cfg.acc_frac();
+        let mut c = OpCounts { neuron_updates: self.n as u32, ..OpCounts::default() };
+        let mut listed = 0usize;
+        let mut jac = Jacobian::default();
+        let mut sat_state = 0u32;
+        let mut sat_e = 0u32;
+        for j in 0..self.n {
+            let y = m.input(self.b.acc[j], acc_frac);
+            self.b.acc[j] = 0;
+            let st = &mut self.b.state[j * s..(j + 1) * s];
+            let f = if learn { m.update(st, y, Some(&mut jac)) } else { m.update(st, y, None) };
+            sat_state += f.saturated as u32;
+            if learn {
+                self.b.psi[j] = f.psi;
+                let e = &mut self.b.etrace[j * s..(j + 1) * s];
+                sat_e += update_etrace(e, &jac, self.cfg.trace_decay.0, &self.cfg.formats);
+            }
+            if f.spike {
+                if listed < spikes.len() {
+                    spikes[listed] = j as u16;
+                    listed += 1;
+                }
+                c.spikes += 1;
+            }
+        }
+        if learn {
+            c.trace_updates = self.n as u32;
+        }
+        let sat = &mut self.b.scalars.sat;
+        sat.state = sat.state.saturating_add(sat_state);
+        sat.etrace = sat.etrace.saturating_add(sat_e);
+        (c, listed)
+    }
+
+    /// Compute the per-neuron gradient factor G_j = −η·ẽ^f_{j,V}·λ_j scaled so that
+    /// ΔW_ij[LSB] = ε^x_i[raw]·G_j / 2³² (see `hw-notes/formats.md`). Returns the number of non-zero G_j.
+    fn grad_factors(&mut self, signal: Signal<'_>) -> usize {
+        let f = &self.cfg.formats;
+        let gf = f.signal_frac as u32;
+        // Exponent of 2 that turns ẽ·λ·mant into Q32 weight LSBs per ε^x LSB.
+        let e = 32 + f.weight_frac as i32
+            - f.trace_frac as i32
+            - f.etrace_frac as i32
+            - gf as i32
+            - self.cfg.learning_rate.shift as i32;
+        let mant = self.cfg.learning_rate.mant as i128;
+        let lim = 1i64 << 47;
+        let mut active = 0usize;
+        let mut sat = 0u32;
+        for j in 0..self.n {
+            let lam = match signal {
+                Signal::Feedback(fb) => {
+                    shr_nearest(self.b.psi[j] as i64 * fb.get(j).copied().unwrap_or(0) as i64, gf)
+                }
+                Signal::Lambda(l) => l.get(j).copied().unwrap_or(0) as i64,
+            };
+            let et = self.b.etrace[j * self.s] as i64;
+            let p = -(et as i128 * lam as i128 * mant);
+            let g = if e >= 0 {
+                p.saturating_mul(1i128 << e.min(100))
+            } else {
+                let sh = (-e) as u32;
+                if sh >= 127 {
+                    0
+                } else {
+                    (p + (1i128 << (sh - 1))) >> sh
+                }
+            };
+            let (g, s) = if g > lim as i128 {
+                (lim, true)
+            } else if g < -(lim as i128) {
+                (-lim, true)
+            } else {
+                (g as i64, false)
+            };
+            sat += s as u32;
+            self.b.grad[j] = g;
+            active += (g != 0) as usize;
+        }
+        self.b.scalars.sat.grad = self.b.scalars.sat.grad.saturating_add(sat);
+        active
+    }
+
+    /// Phase **learn**, `Online` mode: ΔW_ij = −η·ε^x_i·ẽ^f_{j,V}·λ_j applied now, rounded to the weight
+    /// LSB **stochastically** (expectation exact to 2⁻³² LSB) with the counter-based hash of
+    /// (seed, update count, axon, global neuron), and **saturated** at the weight range (counted). Only
+    /// rows with ε^x ≠ 0 and columns with λ ≠ 0 cost work (counted as `weight_updates`).
+    pub fn learn(&mut self, signal: Signal<'_>) -> OpCounts {
+        let active_cols = self.grad_factors(signal);
+        let upd = self.b.scalars.updates;
+        self.b.scalars.updates = upd.wrapping_add(1);
+        let mut c = OpCounts::default();
+        if active_cols == 0 {
+            return c;
+        }
+        let n = self.n;
+        let wmax = self.cfg.formats.weight_max() as i64;
+        let seed = self.cfg.seed;
+        let mut sat = 0u32;
+        let mut rows = 0u32;
+        for (i, &x) in self.b.xtrace.iter().enumerate() {
+            if x == 0 {
+                continue;
+            }
+            rows += 1;
+            let key = rng::row_key(seed, upd, i as u32);
+            let row = &mut self.b.weights[i * n..(i + 1) * n];
+            let x = x as i64;
+            for (j, (w, &g)) in row.iter_mut().zip(self.b.grad.iter()).enumerate() {
+                // G_j = 0 adds floor(r / 2^32) = 0: the dense loop has no branch and vectorises.
+                let r = rng::cell(key, self.offset.wrapping_add(j as u32));
+                let d = rng::round_stochastic_q32(x * g, r);
+                let (v, s) = clamp_i64(w.0 as i64 + d, -wmax, wmax);
+                sat += s as u32;
+                *w = Weight(v as i16);
+            }
+        }
+        self.b.scalars.sat.weight = self.b.scalars.sat.weight.saturating_add(sat);
+        c.weight_updates = rows * active_cols as u32;
+        c
+    }
+
+    /// Phase **learn**, `Accumulate` mode: add ΔW (in weight LSB · 2⁻¹⁶, rounded **nearest**, i32
+    /// **saturating**, counted) into `acc` (`axons × neurons`, same layout as the weights); apply later with
+    /// [`LayerMut::apply_accumulated`]. Extra memory: O(N²), one i32 per synapse. Returns the counts and
+    /// fails only if `acc` has the wrong length.
+    pub fn accumulate(&mut self, signal: Signal<'_>, acc: &mut [i32]) -> Result<OpCounts, ConfigError> {
+        if acc.len() != self.b.weights.len() {
+            return Err(ConfigError::SizeMismatch {
+                field: Field::Buffer,
+                expected: self.b.weights.len(),
+                found: acc.len(),
+            });
+        }
+        let active_cols = self.grad_factors(signal);
+        let mut c = OpCounts::default();
+        if active_cols == 0 {
+            return Ok(c);
+        }
+        let n = self.n;
+        let mut sat = 0u32;
+        let mut rows = 0u32;
+        for (i, &x) in self.b.xtrace.iter().enumerate() {
+            if x == 0 {
+                continue;
+            }
+            rows += 1;
+            let arow = &mut acc[i * n..(i + 1) * n];
+            for (a, &g) in arow.iter_mut().zip(self.b.grad.iter()) {
+                let d = shr_nearest(x as i64 * g, 16);
+                let (v, s) = sat_i32(*a as i64 + d);
+                sat += s as u32;
+                *a = v;
+            }
+        }
+        self.b.scalars.sat.grad = self.b.scalars.sat.grad.saturating_add(sat);
+        c.weight_updates = rows * active_cols as u32;
+        Ok(c)
+    }
+
+    /// Apply and clear an accumulator filled by [`LayerMut::accumulate`]: W += acc·2⁻¹⁶ rounded
+    /// **stochastically**, **saturated** at the weight range (counted).
+    pub fn apply_accumulated(&mut self, acc: &mut [i32]) -> Result<OpCounts, ConfigError> {
+        if acc.len() != self.b.weights.len() {
+            return Err(ConfigError::SizeMismatch {
+                field: Field::Buffer,
+                expected: self.b.weights.len(),
+                found: acc.len(),
+            });
+        }
+        let upd = self.b.scalars.updates;
+        self.b.scalars.updates = upd.wrapping_add(1);
+        let n = self.n;
+        let wmax = self.cfg.formats.weight_max() as i64;
+        let mut sat = 0u32;
+        let mut count = 0u32;
+        for i in 0..self.axons {
+            let key = rng::row_key(self.cfg.seed, upd, i as u32);
+            let row = &mut self.b.weights[i * n..(i + 1) * n];
+            let arow = &mut acc[i * n..(i + 1) * n];
+            for (j, (w, a)) in row.iter_mut().zip(arow.iter_mut()).enumerate() {
+                if *a == 0 {
+                    continue;
+                }
+                count += 1;
+                let r = rng::cell(key, self.offset.wrapping_add(j as u32)) >> 16;
+                let d = (*a as i64 + r as i64) >> 16;
+                let (v, s) = clamp_i64(w.0 as i64 + d, -wmax, wmax);
+                sat += s as u32;
+                *w = Weight(v as i16);
+                *a = 0;
+            }
+        }
+        self.b.scalars.sat.weight = self.b.scalars.sat.weight.saturating_add(sat);
+        Ok(OpCounts { weight_updates: count, ..OpCounts::default() })
+    }
+
+    /// Read-only view of the weights (row-major by axon).
+    pub fn weights(&self) -> &[Weight] {
+        self.b.weights
+    }
+    /// Read-only view of the states (`neurons × states`).
+    pub fn state(&self) -> &[i32] {
+        self.b.state
+    }
+    /// Read-only view of ẽ^f.
+    pub fn etrace(&self) -> &[i32] {
+        self.b.etrace
+    }
+    /// Read-only view of ε^x.
+    pub fn xtrace(&self) -> &[u16] {
+        self.b.xtrace
+    }
+    /// ψ(v̂_t) recorded by the last `fire` with learning on.
+    pub fn psi(&self) -> &[i32] {
+        self.b.psi
+    }
+    /// Counters.
+    pub fn scalars(&self) -> &LayerScalars {
+        self.b.scalars
+    }
+}
+
+fn step_all<P: Presyn>(m: &P, st: &mut [[i32; 2]], eff: &mut [i32]) {
+    for (s, e) in st.iter_mut().zip(eff.iter_mut()) {
+        let spike = s[0] < 0;
+        if spike {
+            s[0] = -s[0] - 1;
+        }
+        *e = m.step(s, spike);
+    }
+}
+
+/// ẽ^f ← α·(D_t·ẽ^f) + D^f_t for one neuron (`states` entries), returning how many entries saturated.
+/// Products D·ẽ are i64 (Q.28+etrace_frac) summed **saturating**, shifted to Q.etrace_frac (**nearest**),
+/// multiplied by α (Q.decay_frac, **nearest**), and D^f is added after rounding it from Q.28
+/// (**nearest**); the result **saturates** at the i32 range.
+#[inline(always)]
+pub fn update_etrace(e: &mut [i32], jac: &Jacobian, alpha: u32, f: &Formats) -> u32 {
+    let s = e.len();
+    let mut old = [0i64; 3];
+    for (o, &v) in old.iter_mut().zip(e.iter()) {
+        *o = v as i64;
+    }
+    let df_shift = JAC_FRAC as i32 - f.etrace_frac as i32;
+    let mut sat = 0;
+    for k in 0..s {
+        let mut acc = 0i64;
+        for (l, &o) in old.iter().enumerate().take(s) {
+            acc = acc.saturating_add((jac.d[k][l] as i64).saturating_mul(o));
+        }
+        let de = sat_i32(shr_nearest(acc, JAC_FRAC)).0 as i64;
+        let scaled = shr_nearest(de * alpha as i64, f.decay_frac as u32);
+        let add = shift_nearest(jac.df[k] as i64, -df_shift);
+        let (v, st) = sat_i32(scaled + add);
+        sat += st as u32;
+        e[k] = v;
+    }
+    sat
+}
+
+/// Bytes of each kind of memory a layer of `axons` × `neurons` × `states` uses (storage types of the
+/// format table; trace memory is O(axons + neurons), i.e. O(N)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct MemoryReport {
+    /// Synaptic weights: 2 bytes per synapse.
+    pub weights: usize,
+    /// Eligibility traces: ε^x (2 bytes per axon) + ẽ^f (4 bytes per neuron state).
+    pub traces: usize,
+    /// Neuron and synapse state, STD/STP state, efficacies, accumulators, ψ and gradient scratch.
+    pub state: usize,
+}
+
+impl MemoryReport {
+    /// Memory of one layer.
+    pub const fn layer(axons: usize, neurons: usize, states: usize) -> Self {
+        MemoryReport {
+            weights: 2 * axons * neurons,
+            traces: 2 * axons + 4 * neurons * states,
+            state: 4 * neurons * states + 8 * axons + 4 * axons + 4 * neurons + 4 * neurons + 8 * neurons,
+        }
+    }
+
+    /// Total bytes.
+    pub const fn total(&self) -> usize {
+        self.weights + self.traces + self.state
+    }
+}
+
+/// A layer whose storage is sized at compile time: `P` presynaptic axons, `N` neurons, `S` state
+/// variables per neuron (1 for LIF, 2 for LIF+Expon and ALIF, 3 for ALIF+Expon and Loihi uses 2).
+/// [`Layer::new`] is `const` (a layer can live in a `static`); [`Layer::configure`] validates and loads
+/// the configuration.
+pub struct Layer<const P: usize, const N: usize, const S: usize> {
+    cfg: Option<LayerConfig>,
+    weights: [[Weight; N]; P],
+    state: [[i32; S]; N],
+    etrace: [[i32; S]; N],
+    xtrace: [u16; P],
+    presyn: [[i32; 2]; P],
+    efficacy: [i32; P],
+    acc: [i32; N],
+    psi: [i32; N],
+    grad: [i64; N],
+    scalars: LayerScalars,
+}
+
+impl<const P: usize, const N: usize, const S: usize> Default for Layer<P, N, S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const P: usize, const N: usize, const S: usize> Layer<P, N, S> {
+    /// Bytes used by this layer's storage.
+    pub const MEMORY: MemoryReport = MemoryReport::layer(P, N, S);
+
+    /// An unconfigured, zeroed layer (usable in `static` initialisers).
+    pub const fn new() -> Self {
+        Layer {
+            cfg: None,
+            weights: [[Weight(0); N]; P],
+            state: [[0; S]; N],
+            etrace: [[0; S]; N],
+            xtrace: [0; P],
+            presyn: [[0; 2]; P],
+            efficacy: [0; P],
+            acc: [0; N],
+            psi: [0; N],
+            grad: [0; N],
+            scalars: LayerScalars { sat: Saturations {
+                state: 0,
+                xtrace: 0,
+                etrace: 0,
+                weight: 0,
+                grad: 0,
+                dropped_events: 0,
+            }, updates: 0 },
+        }
+    }
+
+    /// Validate `cfg` for this size, store it and reset all state (weights are kept).
+    pub fn configure(&mut self, cfg: LayerConfig) -> Result<(), ConfigError> {
+        cfg.validate(P, S)?;
+        if N == 0 || N > u16::MAX as usize {
+            return Err(ConfigError::OutOfRange { field: Field::Neurons, value: N as i64, min: 1, max: 65535 });
+        }
+        self.cfg = Some(cfg);
+        if let Ok(mut l) = self.view() {
+            l.reset_state();
+        }
+        Ok(())
+    }
+
+    /// Set weight (`axon`, `neuron`); out-of-range indices are rejected.
+    pub fn set_weight(&mut self, axon: usize, neuron: usize, w: Weight) -> Result<(), ConfigError> {
+        let max = self.cfg.map(|c| c.formats.weight_max()).unwrap_or(i16::MAX as i32);
+        crate::error::check_range(Field::Weight, w.0 as i64, -(max as i64), max as i64)?;
+        match self.weights.get_mut(axon).and_then(|r| r.get_mut(neuron)) {
+            Some(slot) => {
+                *slot = w;
+                Ok(())
+            }
+            None => Err(ConfigError::OutOfRange { field: Field::Axons, value: axon as i64, min: 0, max: P as i64 - 1 }),
+        }
+    }
+
+    /// Weight (`axon`, `neuron`), or `None` out of range.
+    pub fn weight(&self, axon: usize, neuron: usize) -> Option<Weight> {
+        self.weights.get(axon).and_then(|r| r.get(neuron)).copied()
+    }
+
+    /// Counters.
+    pub fn scalars(&self) -> &LayerScalars {
+        &self.scalars
+    }
+
+    pub(crate) fn scalars_mut(&mut self) -> &mut LayerScalars {
+        &mut self.scalars
+    }
+
+    /// Weights, row-major by axon.
+    pub fn weights(&self) -> &[Weight] {
+        self.weights.as_flattened()
+    }
+
+    /// Feed weights, states and traces into a checksum.
+    pub fn hash_into(&self, h: &mut crate::checksum::Fnv) {
+        for w in self.weights.as_flattened() {
+            h.write(&w.0.to_le_bytes());
+        }
+        for v in self.state.as_flattened().iter().chain(self.etrace.as_flattened()) {
+            h.write(&v.to_le_bytes());
+        }
+        for t in &self.xtrace {
+            h.write(&t.to_le_bytes());
+        }
+    }
+
+    /// The datapath over this layer's storage (fails only if the layer was never configured).
+    pub fn view(&mut self) -> Result<LayerMut<'_>, ConfigError> {
+        let cfg = self.cfg.as_ref().ok_or(ConfigError::NotConfigured)?;
+        LayerMut::new(
+            cfg,
+            Buffers {
+                weights: self.weights.as_flattened_mut(),
+                state: self.state.as_flattened_mut(),
+                etrace: self.etrace.as_flattened_mut(),
+                xtrace: &mut self.xtrace,
+                presyn: &mut self.presyn,
+                efficacy: &mut self.efficacy,
+                acc: &mut self.acc,
+                psi: &mut self.psi,
+                grad: &mut self.grad,
+                scalars: &mut self.scalars,
+            },
+            P,
+            N,
+            0,
+        )
+    }
+}

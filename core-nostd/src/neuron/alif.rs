@@ -1,0 +1,175 @@
+//! Adaptive-threshold LIF (`es-d-rtrl.md` §1.3), with delta or exponential synapse.
+//!
+//! Slots: 0 = V, 1 = a (adaptation), 2 = g (exponential synapse only). With Δ = V_th, β in state units:
+//!
+//! ```text
+//! v̂_{t−1} = (V_{t−1} − V_th − β·a_{t−1}) / Δ;   s_{t−1} = H(v̂_{t−1});   ψ = ψ(v̂_{t−1})
+//! V_t = α_m·(V_{t−1} − R·s_{t−1}) + input      (input = y_t, or k·g_t with g_t = α_s·g_{t−1} + y_t)
+//! a_t = ρ·(a_{t−1} + s_{t−1})
+//! ```
+//! Jacobian (reset attached; R = Δ soft, V_{t−1} hard; with `detach_reset` every ψ term is 0):
+//! `D_VV = α_m·(1 − R·ψ/Δ)`, `D_Va = α_m·R·β·ψ/Δ`, `D_aV = ρ·ψ/Δ`, `D_aa = ρ·(1 − β·ψ/Δ)`,
+//! plus `D_gg = α_s`, `D_Vg = k·α_s`; `D^f = [1, 0]` (delta) or `[k, 0, 1]` (expon).
+//!
+//! Rounding **nearest** on every product; V, a, g **saturate** at the i32 range (counted).
+
+use super::{decay_mul, decay_to_jac, Fired, Jacobian, NeuronModel, Reset, Surrogate, SurrogateParams, Synapse};
+use crate::arith::{sat_i32, shift_nearest, shr_nearest};
+use crate::error::{check_range, ConfigError, Field};
+use crate::format::{Decay, Formats, Voltage, JAC_FRAC};
+
+/// User parameters of an ALIF neuron.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct AlifParams {
+    /// α_m, Q.`decay_frac`.
+    pub decay: Decay,
+    /// ρ = e^{−dt/τ_a}, Q.`decay_frac`.
+    pub adapt_decay: Decay,
+    /// β: threshold increase per unit of a, Q.`state_frac`, 0..=16.
+    pub beta: Voltage,
+    /// V_th = Δ, Q.`state_frac`.
+    pub threshold: Voltage,
+    /// Soft or hard reset.
+    pub reset: Reset,
+    /// Stop the surrogate gradient through the reset and the adaptation.
+    pub detach_reset: bool,
+    /// Delta or exponential synapse.
+    pub synapse: Synapse,
+    /// ReluGrad parameters.
+    pub surrogate: SurrogateParams,
+}
+
+/// A validated ALIF neuron.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Alif {
+    p: AlifParams,
+    sur: Surrogate,
+    sf: u32,
+    df: u32,
+    wshift: i32,
+}
+
+impl Alif {
+    /// Validate `p` against `fmt`.
+    pub fn new(p: AlifParams, fmt: &Formats) -> Result<Self, ConfigError> {
+        fmt.validate()?;
+        let one = 1i64 << fmt.decay_frac;
+        check_range(Field::Decay, p.decay.0 as i64, 0, one)?;
+        check_range(Field::Decay, p.adapt_decay.0 as i64, 0, one)?;
+        check_range(Field::Beta, p.beta.0 as i64, 0, 16i64 << fmt.state_frac)?;
+        if let Synapse::Expon { decay, gain } = p.synapse {
+            check_range(Field::Decay, decay.0 as i64, 0, one)?;
+            check_range(Field::Gain, gain.0 as i64, 0, 4 * one)?;
+        }
+        let sur = Surrogate::new(p.surrogate, p.threshold, fmt.state_frac as u32, fmt.signal_frac as u32)?;
+        Ok(Alif {
+            p,
+            sur,
+            sf: fmt.state_frac as u32,
+            df: fmt.decay_frac as u32,
+            wshift: fmt.state_frac as i32 - fmt.weight_frac as i32,
+        })
+    }
+
+    /// The parameters it was built from.
+    pub fn params(&self) -> &AlifParams {
+        &self.p
+    }
+
+    #[inline(always)]
+    fn dist(&self, v: i64, a: i64) -> i64 {
+        v - self.p.threshold.0 as i64 - shr_nearest(self.p.beta.0 as i64 * a, self.sf)
+    }
+}
+
+impl NeuronModel for Alif {
+    fn states(&self) -> usize {
+        match self.p.synapse {
+            Synapse::Delta => 2,
+            Synapse::Expon { .. } => 3,
+        }
+    }
+
+    #[inline(always)]
+    fn input(&self, acc: i32, acc_frac: u32) -> i64 {
+        shift_nearest(acc as i64, self.wshift - acc_frac as i32)
+    }
+
+    #[inline(always)]
+    fn update(&self, st: &mut [i32], y: i64, jac: Option<&mut Jacobian>) -> Fired {
+        let th = self.p.threshold.0 as i64;
+        let v0 = st[0] as i64;
+        let a0 = st[1] as i64;
+        let d0 = self.dist(v0, a0);
+        let s0 = d0 > 0;
+        let r = match self.p.reset {
+            Reset::Soft => th,
+            Reset::Hard => v0,
+        };
+        let mut sat = false;
+        let base = if s0 { v0 - r } else { v0 };
+        let mut v = decay_mul(base, self.p.decay.0, self.df);
+        match self.p.synapse {
+            Synapse::Delta => v = v.saturating_add(y),
+            Synapse::Expon { decay, gain } => {
+                let (g, sg) = sat_i32(decay_mul(st[2] as i64, decay.0, self.df).saturating_add(y));
+                st[2] = g;
+                sat |= sg;
+                v = v.saturating_add(decay_mul(g as i64, gain.0, self.df));
+            }
+        }
+        let spike_unit = if s0 { 1i64 << self.sf } else { 0 };
+        let (a, sa) = sat_i32(decay_mul(a0 + spike_unit, self.p.adapt_decay.0, self.df));
+        let (v, sv) = sat_i32(v);
+        sat |= sa | sv;
+        st[0] = v;
+        st[1] = a;
+        let learning = jac.is_some();
+        if let Some(j) = jac {
+            let am = self.p.decay.0 as i64;
+            let rho = self.p.adapt_decay.0 as i64;
+            let one = 1i64 << JAC_FRAC;
+            let (rpd, pd) = if self.p.detach_reset {
+                (0, 0)
+            } else {
+                let psi = self.sur.psi(d0);
+                let pd = self.sur.over_delta_jac(psi); // ψ/Δ, Q28
+                let rpd = match self.p.reset {
+                    Reset::Soft => shift_nearest(psi as i64, JAC_FRAC as i32 - self.sur.signal_frac() as i32),
+                    Reset::Hard => shr_nearest(v0.saturating_mul(pd), self.sf),
+                };
+                (rpd, pd)
+            };
+            let beta = self.p.beta.0 as i64;
+            let bpd = shr_nearest(beta.saturating_mul(pd), self.sf); // β·ψ/Δ, Q28
+            let brpd = shr_nearest(beta.saturating_mul(rpd), self.sf); // R·β·ψ/Δ, Q28
+            j.d[0][0] = sat_i32(shr_nearest((one - rpd).saturating_mul(am), self.df)).0;
+            j.d[0][1] = sat_i32(shr_nearest(brpd.saturating_mul(am), self.df)).0;
+            j.d[1][0] = sat_i32(shr_nearest(pd.saturating_mul(rho), self.df)).0;
+            j.d[1][1] = sat_i32(shr_nearest((one - bpd).saturating_mul(rho), self.df)).0;
+            match self.p.synapse {
+                Synapse::Delta => {
+                    j.df[0] = 1 << JAC_FRAC;
+                    j.df[1] = 0;
+                }
+                Synapse::Expon { decay, gain } => {
+                    let k = decay_to_jac(gain.0, self.df);
+                    j.d[2][2] = decay_to_jac(decay.0, self.df);
+                    j.d[0][2] = sat_i32(shr_nearest(k as i64 * decay.0 as i64, self.df)).0;
+                    j.d[2][0] = 0;
+                    j.d[2][1] = 0;
+                    j.d[1][2] = 0;
+                    j.df[0] = k;
+                    j.df[1] = 0;
+                    j.df[2] = 1 << JAC_FRAC;
+                }
+            }
+        }
+        let d1 = self.dist(v as i64, a as i64);
+        let psi = if learning { self.sur.psi(d1) } else { 0 };
+        Fired { spike: d1 > 0, psi, saturated: sat }
+    }
+
+}

@@ -1,0 +1,147 @@
+//! Leaky integrate-and-fire (`es-d-rtrl.md` §1.2, §1.4).
+//!
+//! Slots: 0 = V (membrane), 1 = g (synaptic current, exponential synapse only). Per step, with
+//! s_{t−1} = H(V_{t−1} − V_th) (strict `>`), Δ = V_th (V_reset = 0):
+//!
+//! ```text
+//! delta synapse:  V_t = α_m·(V_{t−1} − R·s_{t−1}) + y_t
+//! expon synapse:  g_t = α_s·g_{t−1} + y_t;   V_t = α_m·(V_{t−1} − R·s_{t−1}) + k·g_t
+//! R = Δ (soft reset) or V_{t−1} (hard reset: V_t = α_m·0 + input after a spike)
+//! s_t = H(V_t − V_th)    (the reset of s_t is applied at step t+1, as in the reference)
+//! ```
+//! Jacobians (reset attached; with `detach_reset` the ψ terms vanish):
+//! `D_VV = α_m·(1 − R·ψ_{t−1}/Δ)`, `D_gg = α_s`, `D_Vg = k·α_s`; `D^f = [1]` (delta) or `[k, 1]` (expon).
+//!
+//! Rounding: every decay product and the gain product round **nearest**; V and g **saturate** at the i32
+//! range (counted).
+
+use super::{decay_mul, decay_to_jac, Fired, Jacobian, NeuronModel, Reset, Surrogate, SurrogateParams, Synapse};
+use crate::arith::{sat_i32, shift_nearest, shr_nearest};
+use crate::error::{check_range, ConfigError, Field};
+use crate::format::{Decay, Formats, Voltage, JAC_FRAC};
+
+/// User parameters of a LIF neuron, in the layer's [`Formats`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct LifParams {
+    /// α_m = e^{−dt/τ_m}, Q.`decay_frac`, at most 1.0.
+    pub decay: Decay,
+    /// V_th (= Δ, since V_reset = 0), Q.`state_frac`, at least 2^-4.
+    pub threshold: Voltage,
+    /// Soft or hard reset.
+    pub reset: Reset,
+    /// Stop the surrogate gradient through the reset (the DMS / EI scripts do).
+    pub detach_reset: bool,
+    /// Delta or exponential synapse.
+    pub synapse: Synapse,
+    /// ReluGrad parameters.
+    pub surrogate: SurrogateParams,
+}
+
+/// A validated LIF neuron.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Lif {
+    p: LifParams,
+    sur: Surrogate,
+    sf: u32,
+    df: u32,
+    wshift: i32,
+}
+
+impl Lif {
+    /// Validate `p` against `fmt`.
+    pub fn new(p: LifParams, fmt: &Formats) -> Result<Self, ConfigError> {
+        fmt.validate()?;
+        let one = 1i64 << fmt.decay_frac;
+        check_range(Field::Decay, p.decay.0 as i64, 0, one)?;
+        if let Synapse::Expon { decay, gain } = p.synapse {
+            check_range(Field::Decay, decay.0 as i64, 0, one)?;
+            check_range(Field::Gain, gain.0 as i64, 0, 4 * one)?;
+        }
+        let sur = Surrogate::new(p.surrogate, p.threshold, fmt.state_frac as u32, fmt.signal_frac as u32)?;
+        Ok(Lif {
+            p,
+            sur,
+            sf: fmt.state_frac as u32,
+            df: fmt.decay_frac as u32,
+            wshift: fmt.state_frac as i32 - fmt.weight_frac as i32,
+        })
+    }
+
+    /// The parameters it was built from.
+    pub fn params(&self) -> &LifParams {
+        &self.p
+    }
+}
+
+impl NeuronModel for Lif {
+    fn states(&self) -> usize {
+        match self.p.synapse {
+            Synapse::Delta => 1,
+            Synapse::Expon { .. } => 2,
+        }
+    }
+
+    #[inline(always)]
+    fn input(&self, acc: i32, acc_frac: u32) -> i64 {
+        shift_nearest(acc as i64, self.wshift - acc_frac as i32)
+    }
+
+    #[inline(always)]
+    fn update(&self, st: &mut [i32], y: i64, jac: Option<&mut Jacobian>) -> Fired {
+        let th = self.p.threshold.0 as i64;
+        let v0 = st[0] as i64;
+        let d0 = v0 - th;
+        let s0 = d0 > 0;
+        let r = match self.p.reset {
+            Reset::Soft => th,
+            Reset::Hard => v0,
+        };
+        let base = if s0 { v0 - r } else { v0 };
+        let mut v = decay_mul(base, self.p.decay.0, self.df);
+        let mut sat = false;
+        match self.p.synapse {
+            Synapse::Delta => v = v.saturating_add(y),
+            Synapse::Expon { decay, gain } => {
+                let (g, sg) = sat_i32(decay_mul(st[1] as i64, decay.0, self.df).saturating_add(y));
+                st[1] = g;
+                sat |= sg;
+                v = v.saturating_add(decay_mul(g as i64, gain.0, self.df));
+            }
+        }
+        let (v, sv) = sat_i32(v);
+        sat |= sv;
+        st[0] = v;
+        let learning = jac.is_some();
+        if let Some(j) = jac {
+            let am = self.p.decay.0;
+            let d_vv = if self.p.detach_reset {
+                decay_to_jac(am, self.df) as i64
+            } else {
+                let psi = self.sur.psi(d0);
+                // R·ψ/Δ in Q28: soft reset R = Δ gives ψ itself.
+                let rpd = match self.p.reset {
+                    Reset::Soft => shift_nearest(psi as i64, JAC_FRAC as i32 - self.sur.signal_frac() as i32),
+                    Reset::Hard => shr_nearest(v0.saturating_mul(self.sur.over_delta_jac(psi)), self.sf),
+                };
+                shr_nearest(((1i64 << JAC_FRAC) - rpd).saturating_mul(am as i64), self.df)
+            };
+            j.d[0][0] = sat_i32(d_vv).0;
+            match self.p.synapse {
+                Synapse::Delta => j.df[0] = 1 << JAC_FRAC,
+                Synapse::Expon { decay, gain } => {
+                    let k = decay_to_jac(gain.0, self.df);
+                    j.d[1][1] = decay_to_jac(decay.0, self.df);
+                    j.d[1][0] = 0;
+                    j.d[0][1] = sat_i32(shr_nearest(k as i64 * decay.0 as i64, self.df)).0;
+                    j.df[0] = k;
+                    j.df[1] = 1 << JAC_FRAC;
+                }
+            }
+        }
+        let psi = if learning { self.sur.psi(v as i64 - th) } else { 0 };
+        Fired { spike: v as i64 > th, psi, saturated: sat }
+    }
+
+}

@@ -1,0 +1,133 @@
+//! Loihi's CUBA-LIF compartment, bit for bit (`hardware.md` §2.1–§2.2, following Lava's
+//! `PyLifModelBitAcc` arithmetic and nengo-loihi's two's-complement wrap).
+//!
+//! Slots: 0 = v (membrane, raw 24-bit), 1 = u (current, raw 24-bit). Per step, with `acc` the sum of the
+//! integer weights of the active synapses:
+//!
+//! ```text
+//! a_in = acc ≪ weight_exp   (or acc ≫ −weight_exp: arithmetic shift, floor, as Lava's right_shift)
+//! u ← wrap24( tdiv(u, 4096 − (du + 1)) + (a_in ≪ 6) )             tdiv: trunc-mag, 64-bit product
+//! v ← clamp( tdiv(v, 4096 − dv) + u + (bias_mant ≪ bias_exp), ±(2²³ − 1) )
+//! s = v > (vth ≪ 6)    (strict);    on a spike v ← 0 (hard reset, same step)
+//! ```
+//! Not modelled: refractory periods and nengo's vmin/vmax registers (documented in `hw-notes/`); the one-
+//! step synaptic delay of Lava's Dense process is a property of the delivery, not of this arithmetic: the
+//! caller presents spikes at the step they act.
+//!
+//! For learning, the reset is treated as detached: `D = [[δv, δu], [0, δu]]` with δ = (4096 − d)/4096 and
+//! `D^f = [1, 1]` per unit of (a_in ≪ 6); ψ uses v̂ = (v − θ)/θ with θ = vth ≪ 6 before the reset.
+
+use super::{Fired, Jacobian, NeuronModel, Surrogate, SurrogateParams};
+use crate::arith::{clamp_i64, tdiv12, wrap24};
+use crate::error::{check_range, ConfigError, Field};
+use crate::format::{Formats, Voltage, JAC_FRAC};
+
+/// Loihi registers of one compartment group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct LoihiParams {
+    /// Current decay, 12-bit (0..=4095); the effective decay is `du + 1`.
+    pub du: u16,
+    /// Voltage decay, 12-bit (0..=4095).
+    pub dv: u16,
+    /// Bias mantissa, signed 13-bit (−4096..=4095).
+    pub bias_mant: i16,
+    /// Bias exponent, 3-bit (0..=7).
+    pub bias_exp: u8,
+    /// Threshold mantissa, 17-bit (0..=131071); θ = vth ≪ 6. Must be ≥ 1 (a zero threshold spikes always
+    /// and has no surrogate).
+    pub vth_mant: u32,
+    /// Weight exponent (−8..=7): the dendritic sum is shifted by it before the ≪ 6 alignment.
+    pub weight_exp: i8,
+    /// ReluGrad parameters for learning (Q.`signal_frac`).
+    pub surrogate: SurrogateParams,
+}
+
+/// Largest |v|: the voltage register saturates at ±(2²³ − 1).
+pub const V_MAX: i32 = (1 << 23) - 1;
+
+/// A validated Loihi CUBA-LIF compartment group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct LoihiCuba {
+    p: LoihiParams,
+    sur: Surrogate,
+    ku: u32,
+    kv: u32,
+    bias: i32,
+    theta: i32,
+}
+
+impl LoihiCuba {
+    /// Validate the registers (ranges of `hardware.md` §2.1).
+    pub fn new(p: LoihiParams, fmt: &Formats) -> Result<Self, ConfigError> {
+        fmt.validate()?;
+        check_range(Field::LoihiRegister, p.du as i64, 0, 4095)?;
+        check_range(Field::LoihiRegister, p.dv as i64, 0, 4095)?;
+        check_range(Field::LoihiRegister, p.bias_mant as i64, -4096, 4095)?;
+        check_range(Field::LoihiRegister, p.bias_exp as i64, 0, 7)?;
+        check_range(Field::LoihiRegister, p.vth_mant as i64, 1, 131_071)?;
+        check_range(Field::LoihiRegister, p.weight_exp as i64, -8, 7)?;
+        let theta = (p.vth_mant << 6) as i32;
+        let sur = Surrogate::new(p.surrogate, Voltage(theta), 0, fmt.signal_frac as u32)?;
+        Ok(LoihiCuba {
+            p,
+            sur,
+            ku: 4096 - (p.du as u32 + 1),
+            kv: 4096 - p.dv as u32,
+            bias: (p.bias_mant as i32) << p.bias_exp,
+            theta,
+        })
+    }
+
+    /// The registers it was built from.
+    pub fn params(&self) -> &LoihiParams {
+        &self.p
+    }
+
+    /// θ = vth ≪ 6 (raw units).
+    pub fn threshold(&self) -> i32 {
+        self.theta
+    }
+}
+
+impl NeuronModel for LoihiCuba {
+    fn states(&self) -> usize {
+        2
+    }
+
+    /// `(acc ≫ −weight_exp or acc ≪ weight_exp) ≪ 6`; the right shift floors (Lava's `right_shift`).
+    /// STD/STP efficacies are rejected for this model, so `acc_frac` is always 0.
+    #[inline(always)]
+    fn input(&self, acc: i32, _acc_frac: u32) -> i64 {
+        let a = acc as i64;
+        let a = if self.p.weight_exp >= 0 { a << self.p.weight_exp } else { a >> (-self.p.weight_exp) };
+        a << 6
+    }
+
+    #[inline(always)]
+    fn update(&self, st: &mut [i32], y: i64, jac: Option<&mut Jacobian>) -> Fired {
+        let u = wrap24(tdiv12(st[1], self.ku) as i64 + y);
+        let (v, sat) = clamp_i64(
+            tdiv12(st[0], self.kv) as i64 + u as i64 + self.bias as i64,
+            -(V_MAX as i64),
+            V_MAX as i64,
+        );
+        let spike = v > self.theta as i64;
+        let learning = jac.is_some();
+        if let Some(j) = jac {
+            let du = (self.ku as i32) << (JAC_FRAC - 12);
+            j.d[0][0] = (self.kv as i32) << (JAC_FRAC - 12);
+            j.d[0][1] = du;
+            j.d[1][0] = 0;
+            j.d[1][1] = du;
+            j.df[0] = 1 << JAC_FRAC;
+            j.df[1] = 1 << JAC_FRAC;
+        }
+        let psi = if learning { self.sur.psi(v - self.theta as i64) } else { 0 };
+        st[1] = u;
+        st[0] = if spike { 0 } else { v as i32 };
+        Fired { spike, psi, saturated: sat }
+    }
+
+}

@@ -1,0 +1,91 @@
+//! The surrogate derivative ψ = ReluGrad: ψ(v̂) = amplitude · max(0, 1 − |v̂| / width), with
+//! v̂ = (V − V_th − β·a) / Δ (`es-d-rtrl.md` §1.1; every paper script uses amplitude 0.3, width 1).
+//! Piecewise linear, so it needs one multiply and no table.
+
+use crate::error::{check_range, ConfigError, Field};
+use crate::format::{Formats, Signal, Voltage};
+
+/// User parameters of ReluGrad.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SurrogateParams {
+    /// Peak value at threshold, Q.`signal_frac` (0.3 in the paper).
+    pub amplitude: Signal,
+    /// Half-width in units of v̂, Q.`signal_frac` (1.0 in the paper).
+    pub width: Signal,
+}
+
+impl SurrogateParams {
+    /// The paper's ReluGrad(0.3, 1) in the given formats (0.3 rounded **nearest**).
+    pub fn paper(fmt: &Formats) -> Self {
+        let one = 1i64 << fmt.signal_frac;
+        SurrogateParams {
+            amplitude: Signal(((3 * one + 5) / 10) as i32),
+            width: Signal(one as i32),
+        }
+    }
+}
+
+/// Validated ReluGrad with its precomputed reciprocals (no division on the datapath).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Surrogate {
+    amp: i32,
+    /// round(2^32 / Δ) where Δ is the threshold distance as a real value (Q.32 of 1/Δ).
+    inv_delta_q32: u64,
+    /// round(2^(gf+16) / width_raw): scales |v̂| (Q.gf) to |v̂|/width (Q.gf) with 16 guard bits.
+    inv_width: u64,
+    gf: u32,
+    sf: u32,
+}
+
+impl Surrogate {
+    /// Validate and precompute. `delta` is Δ = V_th − V_reset in state units (`sf` fractional bits, the
+    /// Loihi mode passes raw register units with `sf` = 0). Δ must be ≥ 2^-4 in value and the width > 0.
+    pub fn new(p: SurrogateParams, delta: Voltage, sf: u32, gf: u32) -> Result<Self, ConfigError> {
+        let one_gf = 1i64 << gf;
+        check_range(Field::Surrogate, p.amplitude.0 as i64, 0, 2 * one_gf)?;
+        check_range(Field::Surrogate, p.width.0 as i64, 1, 64 * one_gf)?;
+        let min_delta = if sf >= 4 { 1i64 << (sf - 4) } else { 1 };
+        check_range(Field::Threshold, delta.0 as i64, min_delta, i32::MAX as i64)?;
+        let inv_delta_q32 = ((1u128 << (32 + sf)) + (delta.0 as u128 / 2)) / delta.0 as u128;
+        let inv_width = ((1u128 << (gf + 16)) + (p.width.0 as u128 / 2)) / p.width.0 as u128;
+        Ok(Surrogate {
+            amp: p.amplitude.0,
+            inv_delta_q32: inv_delta_q32 as u64,
+            inv_width: inv_width as u64,
+            gf,
+            sf,
+        })
+    }
+
+    /// ψ(v̂) for `d` = V − V_th − β·a (state units), Q.`signal_frac`. Multiplications **saturate** (a
+    /// saturated |v̂| is far outside the width, where ψ = 0 anyway); the final product rounds **nearest**.
+    #[inline(always)]
+    pub fn psi(&self, d: i64) -> i32 {
+        let mag = d.unsigned_abs();
+        // |v̂| in Q.gf: |d| · (1/Δ) with the Q.32 reciprocal.
+        let q = mag.saturating_mul(self.inv_delta_q32) >> (32 + self.sf - self.gf);
+        // |v̂| / width in Q.gf.
+        let r = q.saturating_mul(self.inv_width) >> 16;
+        let one = 1u64 << self.gf;
+        if r >= one {
+            0
+        } else {
+            crate::arith::shr_nearest(self.amp as i64 * (one - r) as i64, self.gf) as i32
+        }
+    }
+
+    /// x / Δ for a signal-like `x` (Q.gf) as a Q3.28 Jacobian entry (**nearest**, saturating): the factor
+    /// ∂s/∂V = ψ/Δ of the ALIF and hard-reset Jacobians.
+    #[inline(always)]
+    pub fn over_delta_jac(&self, x: i32) -> i64 {
+        // x·2^-gf · inv·2^-32 → Q28: shift by gf + 32 − 28.
+        crate::arith::shr_nearest((x as i64).saturating_mul(self.inv_delta_q32 as i64), self.gf + 4)
+    }
+
+    /// Fractional bits of ψ (`signal_frac`).
+    pub fn signal_frac(&self) -> u32 {
+        self.gf
+    }
+}

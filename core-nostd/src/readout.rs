@@ -1,0 +1,369 @@
+//! The leaky readout, its error and its learning (`es-d-rtrl.md` §8.1 items 4–7):
+//!
+//! ```text
+//! r_k ← κ·r_k + Σ_j V_jk·s_j          (event-driven over the hidden spikes s_t of this step)
+//! ε^o_j ← κ·ε^o_j + s_j
+//! e_k = r_k − target_k (MSE)  or  softmax(r)_k − onehot_k (cross-entropy, exp from a table)
+//! ΔV_jk = −η_o·e_k·ε^o_j              (stochastic rounding, saturating)
+//! feedback_j = Σ_k B_jk·e_k            (B = V: symmetric; B = hashed random matrix: random feedback)
+//! ```
+//! Storage is row-major by hidden neuron j (`weights[j * outputs + k]`), so a spike reads one row and the
+//! feedback of neuron j is one row too. Formats follow the layer table: r in Q.`state_frac`, e and
+//! feedback in Q.`signal_frac`, ε^o like ε^x.
+
+use crate::arith::{clamp_i64, exp2_neg, log2_q16, sat_i32, shift_nearest, shr_nearest};
+use crate::error::{ConfigError, Field};
+use crate::format::{Decay, Formats, Weight};
+use crate::layer::{LearningRate, OpCounts, Saturations};
+use crate::rng;
+
+/// Loss of the readout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Loss {
+    /// ½·Σ_k (r_k − target_k)²; e = r − target.
+    Mse,
+    /// Softmax cross-entropy; e = softmax(r) − onehot.
+    CrossEntropy,
+}
+
+/// How the hidden layer's learning signal is formed (`es-d-rtrl.md` §8.1 item 6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Feedback {
+    /// B = V (the readout weights): the reference's single-step backprop for one hidden layer.
+    Symmetric,
+    /// A fixed random matrix B_jk = hash(seed, j, k) in the weight format (no weight transport, no storage).
+    Random {
+        /// Seed of the hashed matrix.
+        seed: u32,
+    },
+    /// λ is written by the host or a neighbouring core.
+    External,
+}
+
+/// Target of one step.
+#[derive(Clone, Copy, Debug)]
+pub enum Target<'a> {
+    /// No target: outside the loss window, no error and no learning.
+    None,
+    /// Regression targets, one per output, Q.`signal_frac` (for `Loss::Mse`).
+    Values(&'a [i32]),
+    /// Class index (for `Loss::CrossEntropy`).
+    Class(u16),
+    /// External learning signal λ for the hidden neurons, Q.`signal_frac` (for `Feedback::External`); the
+    /// readout does not learn on such a step.
+    Lambda(&'a [i32]),
+}
+
+/// Readout configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ReadoutConfig {
+    /// Formats (weights, state r, traces ε^o, signals e).
+    pub formats: Formats,
+    /// κ = e^{−dt/τ_o}, Q.`decay_frac`, < 1.
+    pub decay: Decay,
+    /// Loss.
+    pub loss: Loss,
+    /// η_o.
+    pub learning_rate: LearningRate,
+    /// Stochastic-rounding seed.
+    pub seed: u32,
+}
+
+impl ReadoutConfig {
+    /// Validate for `inputs` hidden neurons and `outputs` units.
+    pub fn validate(&self, inputs: usize, outputs: usize) -> Result<(), ConfigError> {
+        self.formats.validate()?;
+        crate::error::check_range(Field::Decay, self.decay.0 as i64, 0, (1i64 << self.formats.decay_frac) - 1)?;
+        crate::error::check_range(Field::LearningRate, self.learning_rate.shift as i64, 0, 40)?;
+        crate::error::check_range(Field::Outputs, outputs as i64, 1, 256)?;
+        crate::error::check_range(Field::Neurons, inputs as i64, 1, u16::MAX as i64)?;
+        if (inputs as u64) * (self.formats.weight_max() as u64) > i32::MAX as u64 {
+            return Err(ConfigError::AccumulatorOverflow { axons: inputs, weight_bits: self.formats.weight_bits });
+        }
+        Ok(())
+    }
+}
+
+/// Buffers of a readout.
+pub struct ReadoutBuffers<'a> {
+    /// V, `inputs × outputs`, row-major by hidden neuron.
+    pub weights: &'a mut [Weight],
+    /// r_k, Q.`state_frac`.
+    pub r: &'a mut [i32],
+    /// ε^o_j, like ε^x.
+    pub otrace: &'a mut [u16],
+    /// e_k of the last `error`, Q.`signal_frac`.
+    pub err: &'a mut [i32],
+    /// Scratch: per-output gradient factor.
+    pub grad: &'a mut [i64],
+    /// Counters (`state` = r saturations, `xtrace` = ε^o, `weight`, `grad`, `dropped_events`).
+    pub sat: &'a mut Saturations,
+    /// Learning-update counter.
+    pub updates: &'a mut u32,
+}
+
+/// The readout datapath over borrowed buffers.
+pub struct ReadoutMut<'a> {
+    cfg: &'a ReadoutConfig,
+    b: ReadoutBuffers<'a>,
+    n: usize,
+    o: usize,
+}
+
+impl<'a> ReadoutMut<'a> {
+    /// Check the buffer lengths for `inputs` hidden neurons and `outputs` units.
+    pub fn new(cfg: &'a ReadoutConfig, b: ReadoutBuffers<'a>, inputs: usize, outputs: usize) -> Result<Self, ConfigError> {
+        cfg.validate(inputs, outputs)?;
+        let check = |expected: usize, found: usize| {
+            if expected == found {
+                Ok(())
+            } else {
+                Err(ConfigError::SizeMismatch { field: Field::Buffer, expected, found })
+            }
+        };
+        check(inputs * outputs, b.weights.len())?;
+        check(outputs, b.r.len())?;
+        check(inputs, b.otrace.len())?;
+        check(outputs, b.err.len())?;
+        check(outputs, b.grad.len())?;
+        Ok(ReadoutMut { cfg, b, n: inputs, o: outputs })
+    }
+
+    /// Clear r, ε^o and e (sequence start).
+    pub fn reset_state(&mut self) {
+        self.b.r.fill(0);
+        self.b.otrace.fill(0);
+        self.b.err.fill(0);
+    }
+
+    /// Phase **integrate**: r ← κ·r (**nearest**) + Σ rows of the spiking neurons (exact, then
+    /// **saturating** to i32), and if `learn`, ε^o ← κ·ε^o + s (**nearest**, **saturating**).
+    pub fn integrate(&mut self, spikes: &[u16], learn: bool) -> OpCounts {
+        let f = self.cfg.formats;
+        let df = f.decay_frac as u32;
+        let kappa = self.cfg.decay.0 as i64;
+        let mut sums = [0i64; 256];
+        let o = self.o;
+        let mut c = OpCounts::default();
+        for &j in spikes {
+            let j = j as usize;
+            if j >= self.n {
+                self.b.sat.dropped_events = self.b.sat.dropped_events.saturating_add(1);
+                continue;
+            }
+            for (s, w) in sums.iter_mut().zip(&self.b.weights[j * o..(j + 1) * o]) {
+                *s += w.0 as i64;
+            }
+            c.events_in += 1;
+            c.syn_ops += o as u32;
+        }
+        let sh = f.state_frac as u32 - f.weight_frac as u32;
+        let mut sat = 0;
+        for (r, &s) in self.b.r.iter_mut().zip(sums.iter()) {
+            let v = shr_nearest(*r as i64 * kappa, df).saturating_add(s << sh);
+            let (v, st) = sat_i32(v);
+            sat += st as u32;
+            *r = v;
+        }
+        self.b.sat.state = self.b.sat.state.saturating_add(sat);
+        c.neuron_updates = o as u32;
+        if learn {
+            let half = 1u64 << (df - 1);
+            for t in self.b.otrace.iter_mut() {
+                *t = ((*t as u64 * kappa as u64 + half) >> df) as u16;
+            }
+            let max = f.trace_max();
+            let one = 1u32 << f.trace_frac;
+            for &j in spikes {
+                if let Some(t) = self.b.otrace.get_mut(j as usize) {
+                    let v = *t as u32 + one;
+                    if v > max {
+                        *t = max as u16;
+                        self.b.sat.xtrace = self.b.sat.xtrace.saturating_add(1);
+                    } else {
+                        *t = v as u16;
+                    }
+                }
+            }
+            c.trace_updates = self.n as u32;
+        }
+        c
+    }
+
+    /// Phase **error**: e_k from the target; returns the loss of this step in Q.16 (½Σe² for MSE,
+    /// −ln p_target for cross-entropy), or `None` when there is no target (e is then 0).
+    /// Softmax: p_k = 2^(−(r_max − r_k)·log2 e) from [`exp2_neg`] (table, **floor**), normalised with one
+    /// integer division (**floor**); the log of the loss uses [`log2_q16`].
+    pub fn error(&mut self, target: Target<'_>) -> Option<i64> {
+        let f = self.cfg.formats;
+        let gf = f.signal_frac as u32;
+        let to_sig = gf as i32 - f.state_frac as i32;
+        match (self.cfg.loss, target) {
+            (Loss::Mse, Target::Values(t)) => {
+                let mut l = 0i64;
+                for k in 0..self.o {
+                    let r = shift_nearest(self.b.r[k] as i64, to_sig);
+                    let e = sat_i32(r - t.get(k).copied().unwrap_or(0) as i64).0;
+                    self.b.err[k] = e;
+                    l = l.saturating_add(shr_nearest((e as i64) * (e as i64), 2 * gf - 16 + 1));
+                }
+                Some(l)
+            }
+            (Loss::CrossEntropy, Target::Class(c)) => {
+                let c = c as usize;
+                let rmax = self.b.r.iter().copied().max().unwrap_or(0) as i64;
+                // log2(e) in Q.16.
+                const LOG2E_Q16: i64 = 94_548;
+                let mut p = [0u32; 256];
+                let mut sum = 0u64;
+                for k in 0..self.o {
+                    let z = rmax - self.b.r[k] as i64; // ≥ 0, Q.state_frac
+                    let x = shift_nearest(z, 16 - f.state_frac as i32).saturating_mul(LOG2E_Q16) >> 16;
+                    let v = exp2_neg(x.clamp(0, u32::MAX as i64) as u32);
+                    p[k] = v;
+                    sum += v as u64;
+                }
+                // sum ≥ 65536 (the maximum contributes 1.0), so the division is safe.
+                let one = 1u64 << gf;
+                for k in 0..self.o {
+                    let pk = ((p[k] as u64 * one) / sum) as i64;
+                    let y = if k == c { one as i64 } else { 0 };
+                    self.b.err[k] = (pk - y) as i32;
+                }
+                // −ln p_c = ln(sum) − ln(p_c) = (log2 sum − log2 p_c)·ln 2.
+                let pc = p.get(c).copied().unwrap_or(0).max(1) as u64;
+                const LN2_Q16: i64 = 45_426;
+                Some(((log2_q16(sum) - log2_q16(pc)) * LN2_Q16) >> 16)
+            }
+            _ => {
+                self.b.err.fill(0);
+                None
+            }
+        }
+    }
+
+    /// Feedback Σ_k B_jk·e_k for hidden neurons `first..first + out.len()`, Q.`signal_frac` (**nearest**,
+    /// **saturating**). For `External` it writes zeros.
+    pub fn feedback(&self, kind: Feedback, first: usize, out: &mut [i32]) {
+        let wf = self.cfg.formats.weight_frac as u32;
+        let wbits = self.cfg.formats.weight_bits as u32;
+        let wmax = self.cfg.formats.weight_max();
+        for (i, fb) in out.iter_mut().enumerate() {
+            let j = first + i;
+            let mut acc = 0i64;
+            match kind {
+                Feedback::Symmetric => {
+                    if let Some(row) = self.b.weights.get(j * self.o..(j + 1) * self.o) {
+                        for (w, &e) in row.iter().zip(self.b.err.iter()) {
+                            acc += w.0 as i64 * e as i64;
+                        }
+                    }
+                }
+                Feedback::Random { seed } => {
+                    let key = rng::row_key(seed, 0x5EED_FEED, j as u32);
+                    for (k, &e) in self.b.err.iter().enumerate() {
+                        let b = ((rng::cell(key, k as u32) as i32) >> (32 - wbits)).clamp(-wmax, wmax);
+                        acc += b as i64 * e as i64;
+                    }
+                }
+                Feedback::External => {}
+            }
+            *fb = sat_i32(shr_nearest(acc, wf)).0;
+        }
+    }
+
+    fn grad_factors(&mut self) -> u32 {
+        let f = self.cfg.formats;
+        let e = 32 + f.weight_frac as i32 - f.trace_frac as i32 - f.signal_frac as i32 - self.cfg.learning_rate.shift as i32;
+        let mant = self.cfg.learning_rate.mant as i64;
+        let lim = 1i64 << 47;
+        let mut cols = 0u32;
+        let mut gsat = 0u32;
+        for (g, &err) in self.b.grad.iter_mut().zip(self.b.err.iter()) {
+            let (v, s) = clamp_i64(shift_nearest(-(err as i64) * mant, e), -lim, lim);
+            gsat += s as u32;
+            *g = v;
+            cols += (v != 0) as u32;
+        }
+        self.b.sat.grad = self.b.sat.grad.saturating_add(gsat);
+        cols
+    }
+
+    /// Phase **learn** (online): ΔV_jk = −η_o·e_k·ε^o_j, **stochastic** rounding, **saturating** (counted).
+    pub fn learn(&mut self) -> OpCounts {
+        let f = self.cfg.formats;
+        let cols = self.grad_factors();
+        let upd = *self.b.updates;
+        *self.b.updates = upd.wrapping_add(1);
+        if cols == 0 {
+            return OpCounts::default();
+        }
+        let wmax = f.weight_max() as i64;
+        let o = self.o;
+        let mut rows = 0u32;
+        let mut sat = 0u32;
+        for (j, &x) in self.b.otrace.iter().enumerate() {
+            if x == 0 {
+                continue;
+            }
+            rows += 1;
+            let key = rng::row_key(self.cfg.seed, upd, j as u32);
+            for (k, (w, &g)) in self.b.weights[j * o..(j + 1) * o].iter_mut().zip(self.b.grad.iter()).enumerate() {
+                let d = rng::round_stochastic_q32(x as i64 * g, rng::cell(key, k as u32));
+                let (v, s) = clamp_i64(w.0 as i64 + d, -wmax, wmax);
+                sat += s as u32;
+                *w = Weight(v as i16);
+            }
+        }
+        self.b.sat.weight = self.b.sat.weight.saturating_add(sat);
+        OpCounts { weight_updates: rows * cols, ..OpCounts::default() }
+    }
+
+    /// `Accumulate` mode: add ΔV (weight LSB · 2⁻¹⁶, **nearest**, **saturating**, counted) into `acc`
+    /// (`inputs × outputs`, the weight layout). Fails only on a wrong `acc` length.
+    pub fn accumulate(&mut self, acc: &mut [i32]) -> Result<OpCounts, ConfigError> {
+        if acc.len() != self.b.weights.len() {
+            return Err(ConfigError::SizeMismatch { field: Field::Buffer, expected: self.b.weights.len(), found: acc.len() });
+        }
+        let cols = self.grad_factors();
+        if cols == 0 {
+            return Ok(OpCounts::default());
+        }
+        let o = self.o;
+        let mut rows = 0u32;
+        let mut sat = 0u32;
+        for (j, &x) in self.b.otrace.iter().enumerate() {
+            if x == 0 {
+                continue;
+            }
+            rows += 1;
+            for (a, &g) in acc[j * o..(j + 1) * o].iter_mut().zip(self.b.grad.iter()) {
+                let (v, s) = sat_i32(*a as i64 + shr_nearest(x as i64 * g, 16));
+                sat += s as u32;
+                *a = v;
+            }
+        }
+        self.b.sat.grad = self.b.sat.grad.saturating_add(sat);
+        Ok(OpCounts { weight_updates: rows * cols, ..OpCounts::default() })
+    }
+
+    /// r_k (Q.`state_frac`).
+    pub fn output(&self) -> &[i32] {
+        self.b.r
+    }
+    /// e_k of the last `error` (Q.`signal_frac`).
+    pub fn err(&self) -> &[i32] {
+        self.b.err
+    }
+    /// V (row-major by hidden neuron).
+    pub fn weights(&self) -> &[Weight] {
+        self.b.weights
+    }
+    /// ε^o.
+    pub fn otrace(&self) -> &[u16] {
+        self.b.otrace
+    }
+}

@@ -1,0 +1,79 @@
+//! Counter-based random numbers for stochastic rounding and random feedback.
+//!
+//! Instead of a sequential LFSR per core, every random word is a hash of *where* and *when* it is used:
+//! `r = mix(key(seed, update_count, axon, neuron))`. The consequences are deliberate:
+//! * a weight's rounding does not depend on how the network is split over cores, nor on the order cores
+//!   run in, so the emulator's many-core runs equal a single-core run bit for bit;
+//! * the inner loop has no loop-carried dependency and vectorises;
+//! * on silicon it costs two 32-bit multipliers per lane (a ReckOn-style LFSR costs less area but makes
+//!   results mapping-dependent; see `hw-notes/formats.md`).
+//!
+//! The mixer is "lowbias32" (Chris Wellons' hash-prospector, public domain constants): a bijection on u32
+//! with good avalanche. Statistical quality is checked by the stochastic-rounding property test.
+
+/// Mix a 32-bit word (bijective; all operations **wrap** modulo 2³²).
+#[inline(always)]
+pub const fn mix32(mut x: u32) -> u32 {
+    x ^= x >> 16;
+    x = x.wrapping_mul(0x7feb_352d);
+    x ^= x >> 15;
+    x = x.wrapping_mul(0x846c_a68b);
+    x ^= x >> 16;
+    x
+}
+
+/// Key of one row of synapses (presynaptic `axon`) for one learning update, from the layer seed and the
+/// layer's update counter. Combine with [`cell`] for each synapse of the row.
+#[inline(always)]
+pub const fn row_key(seed: u32, update: u32, axon: u32) -> u32 {
+    mix32(seed ^ mix32(update.wrapping_mul(0x9E37_79B9) ^ mix32(axon.wrapping_add(0x632B_E5AB))))
+}
+
+/// Uniform 32-bit word for synapse (`row`, `neuron`): `r / 2³²` is the fraction added before flooring.
+#[inline(always)]
+pub const fn cell(row: u32, neuron: u32) -> u32 {
+    mix32(row ^ neuron.wrapping_mul(0x85EB_CA77))
+}
+
+/// Stochastic rounding of `x · 2^-32` to an integer: `floor((x + r) / 2³²)` with `r` uniform in
+/// [0, 2³²), so the expectation equals `x / 2³²` exactly. `x` must satisfy `|x| < 2⁶²` (callers clamp).
+#[inline(always)]
+pub const fn round_stochastic_q32(x: i64, r: u32) -> i64 {
+    (x + r as i64) >> 32
+}
+
+/// A small sequential generator (xorshift32) for host-side and test use where a stream is wanted, e.g.
+/// seeded input generators that must give the same bits on every target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct XorShift32(u32);
+
+impl XorShift32 {
+    /// Seeded generator; a zero seed is replaced by a fixed non-zero constant (xorshift's fixed point).
+    pub const fn new(seed: u32) -> Self {
+        let s = mix32(seed);
+        XorShift32(if s == 0 { 0x6D2B_79F5 } else { s })
+    }
+
+    /// Next uniform u32.
+    #[inline]
+    pub fn next_u32(&mut self) -> u32 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.0 = x;
+        x
+    }
+
+    /// Bernoulli draw with probability `p / 2³²`.
+    #[inline]
+    pub fn chance(&mut self, p: u32) -> bool {
+        self.next_u32() < p
+    }
+
+    /// Current state (for snapshots).
+    pub const fn state(&self) -> u32 {
+        self.0
+    }
+}

@@ -1,0 +1,2 @@
+//! One module per subcommand: argument parsing and output only; the work is done by the library.
+pub mod demo;

@@ -1,0 +1,1 @@
+//! The built-in demo (placeholder until the core API is final).

@@ -1,0 +1,9 @@
+//! Plasticore host tools: the float reference, quantization, mapping onto cores, emulator runs and reports.
+//!
+//! The `plasticore` binary (`src/main.rs`) is a thin clap front end over this library; `anyhow` is used only
+//! there, at the CLI edge.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod demo;
+pub mod reference;

@@ -1,0 +1,2 @@
+//! Cross-crate integration tests live in `tests/tests/`; this library only holds shared helpers.
+#![forbid(unsafe_code)]
