@@ -165,3 +165,5 @@ pub(crate) fn check_range(field: Field, value: i64, min: i64, max: i64) -> Resul
         Ok(())
     }
 }
+
+impl core::error::Error for ConfigError {}

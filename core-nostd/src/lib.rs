@@ -44,6 +44,7 @@ pub mod arith;
 pub mod checksum;
 pub mod error;
 pub mod format;
+pub mod image;
 #[cfg(feature = "hal")]
 pub mod hal;
 pub mod layer;

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The one test entry point (README's test command; .ci/run calls it). It installs what it needs and fails
+# loudly: a missing tool is an error, never a skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "toolchain: MCU targets and llvm-tools"
+rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf
+rustup component add llvm-tools
+NM="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/llvm-nm"
+[ -x "$NM" ] || { echo "FAIL: llvm-nm not found at $NM"; exit 1; }
+
+step "host tests (workspace)"
+cargo test --workspace --all-targets
+cargo test --workspace --doc
+
+step "core-nostd release builds for the MCU targets"
+for t in thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf; do
+  cargo build -p plasticore-core --release --target "$t"
+  cargo build -p plasticore-core --release --target "$t" --features defmt,hal
+done
+
+step "no soft-float routines in core-nostd (thumbv6m has no FPU: floats would become __aeabi_* calls)"
+RLIB=target/thumbv6m-none-eabi/release/libplasticore_core.rlib
+[ -f "$RLIB" ] || { echo "FAIL: $RLIB missing"; exit 1; }
+if "$NM" --undefined-only "$RLIB" 2>/dev/null \
+  | grep -E '__aeabi_[fd]|__aeabi_[uil]2[fd]|__(add|sub|mul|div|cmp|eq|lt|gt|le|ge|ne|unord)[sd]f[23]|__float|__fix|__extendsfdf2|__truncdfsf2'
+then
+  echo "FAIL: soft-float routines referenced by core-nostd"; exit 1
+fi
+echo "ok: no soft-float symbols"
+
+step "benchmarks compile"
+cargo bench --workspace --no-run
+
+step "the README run command"
+cargo run --release -p plasticore -- demo --sequences 200
+
+echo
+echo "CI: all steps passed"
