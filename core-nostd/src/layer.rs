@@ -262,7 +262,8 @@ impl<'a> LayerMut<'a> {
 
     /// Phase **integrate**: advance STD/STP, add the weight rows of the `active` axons into the dendritic
     /// accumulators, and (if `learn`) update ε^x ← α·ε^x + x (**nearest**, **saturating** at
-    /// 2^trace_bits − 1). Only rows of active axons are read. Axon ids ≥ `axons` are dropped and counted.
+    /// 2^trace_bits − 1). Only rows of active axons are read. Axon ids ≥ `axons`, and events beyond the
+    /// first `axons` valid ones, are dropped and counted; a repeated axon adds its row once per event.
     pub fn integrate(&mut self, active: &[u16], learn: bool) -> OpCounts {
         let mut c = OpCounts::default();
         let n = self.n;
@@ -272,12 +273,17 @@ impl<'a> LayerMut<'a> {
             self.presyn_step(active);
             c.presyn_updates = self.axons as u32;
         }
+        // At most `axons` events are integrated per step (a chip's input buffer holds one event per axon
+        // per step); this is also what bounds the dendritic sum so it cannot overflow. Further events and
+        // events naming a missing axon are dropped and counted.
+        let mut taken = 0usize;
         for &a in active {
             let a = a as usize;
-            if a >= self.axons {
+            if a >= self.axons || taken == self.axons {
                 self.b.scalars.sat.dropped_events = self.b.scalars.sat.dropped_events.saturating_add(1);
                 continue;
             }
+            taken += 1;
             let row = &self.b.weights[a * n..(a + 1) * n];
             if fractional {
                 // Efficacy rounded to 12 bits (nearest); product exact in i32 by the validated bound.
@@ -302,11 +308,8 @@ impl<'a> LayerMut<'a> {
             }
             let max = fmt.trace_max();
             let tf = fmt.trace_frac as u32;
-            for &a in active {
+            for &a in active.iter().filter(|&&a| (a as usize) < self.axons).take(self.axons) {
                 let a = a as usize;
-                if a >= self.axons {
-                    continue;
-                }
                 let x = if fractional {
                     shift_nearest(self.b.efficacy[a] as i64, tf as i32 - EFF_FRAC as i32).max(0) as u32
                 } else {
