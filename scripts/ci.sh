@@ -15,6 +15,7 @@ NM="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bi
 
 step "host tests (workspace)"
 cargo test --workspace --all-targets
+cargo test -p plasticore-core --features hal --test hal_aer
 cargo test --workspace --doc
 
 step "core-nostd release builds for the MCU targets"

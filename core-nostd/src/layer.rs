@@ -72,7 +72,7 @@ impl LayerConfig {
             return Err(ConfigError::Unsupported { field: Field::Presyn });
         }
         // Σ over all axons of |w|·2^acc_frac must stay below 2^31.
-        let bound = (axons as u64) * (f.weight_max() as u64) << self.acc_frac();
+        let bound = ((axons as u64) * (f.weight_max() as u64)) << self.acc_frac();
         if bound > i32::MAX as u64 {
             return Err(ConfigError::AccumulatorOverflow { axons, weight_bits: f.weight_bits });
         }
@@ -606,17 +606,17 @@ pub fn update_etrace(e: &mut [i32], jac: &Jacobian, alpha: u32, f: &Formats) -> 
     }
     let df_shift = JAC_FRAC as i32 - f.etrace_frac as i32;
     let mut sat = 0;
-    for k in 0..s {
+    for (k, ek) in e.iter_mut().enumerate() {
         let mut acc = 0i64;
-        for (l, &o) in old.iter().enumerate().take(s) {
-            acc = acc.saturating_add((jac.d[k][l] as i64).saturating_mul(o));
+        for (&d, &o) in jac.d[k].iter().zip(old.iter()).take(s) {
+            acc = acc.saturating_add((d as i64).saturating_mul(o));
         }
         let de = sat_i32(shr_nearest(acc, JAC_FRAC)).0 as i64;
         let scaled = shr_nearest(de * alpha as i64, f.decay_frac as u32);
         let add = shift_nearest(jac.df[k] as i64, -df_shift);
         let (v, st) = sat_i32(scaled + add);
         sat += st as u32;
-        e[k] = v;
+        *ek = v;
     }
     sat
 }

@@ -107,6 +107,17 @@ pub struct StepReport {
     pub loss_q16: Option<i64>,
 }
 
+/// The disjoint borrows one step works with.
+struct Parts<'a, const P: usize, const N: usize> {
+    l: LayerMut<'a>,
+    r: ReadoutMut<'a>,
+    prev: &'a mut heapless::Vec<u16, N>,
+    active: &'a mut heapless::Vec<u16, P>,
+    spikes: &'a mut [u16; N],
+    fb: &'a mut [i32; N],
+    cfg: NetConfig,
+}
+
 /// Readout storage sized at compile time.
 struct ReadoutStore<const N: usize, const O: usize> {
     weights: [[Weight; O]; N],
@@ -231,7 +242,7 @@ impl<const P: usize, const N: usize, const O: usize, const S: usize> Net<P, N, O
         self.layer.view()
     }
 
-    fn split(&mut self) -> Result<(LayerMut<'_>, ReadoutMut<'_>, &mut heapless::Vec<u16, N>, &mut heapless::Vec<u16, P>, &mut [u16; N], &mut [i32; N], NetConfig), ConfigError> {
+    fn split(&mut self) -> Result<Parts<'_, P, N>, ConfigError> {
         let cfg = self.cfg.ok_or(ConfigError::NotConfigured)?;
         let Net { layer, ro, prev, active, spikes, fb, cfg: stored } = self;
         let stored = stored.as_ref().ok_or(ConfigError::NotConfigured)?;
@@ -250,12 +261,12 @@ impl<const P: usize, const N: usize, const O: usize, const S: usize> Net<P, N, O
             N,
             O,
         )?;
-        Ok((l, r, prev, active, spikes, fb, cfg))
+        Ok(Parts { l, r, prev, active, spikes, fb, cfg })
     }
 
     /// Readout datapath.
     pub fn readout(&mut self) -> Result<ReadoutMut<'_>, ConfigError> {
-        self.split().map(|(_, r, ..)| r)
+        self.split().map(|p| p.r)
     }
 
     /// One timestep (see the module docs for the phase order). `input` lists the external axons that
@@ -268,7 +279,7 @@ impl<const P: usize, const N: usize, const O: usize, const S: usize> Net<P, N, O
         target: Target<'_>,
         mode: UpdateMode<'_, P, N, O>,
     ) -> Result<StepReport, ConfigError> {
-        let (mut l, mut r, prev, active, spikes, fb, cfg) = self.split()?;
+        let Parts { mut l, mut r, prev, active, spikes, fb, cfg } = self.split()?;
         let n_ext = if cfg.recurrent { P - N } else { P };
         let mut ops = OpCounts::default();
         let mut dropped = 0u32;
@@ -337,8 +348,6 @@ impl<const P: usize, const N: usize, const O: usize, const S: usize> Net<P, N, O
                 }
             }
         }
-        drop(l);
-        drop(r);
         let sat = &mut self.layer.scalars_mut().sat;
         sat.dropped_events = sat.dropped_events.saturating_add(dropped);
         Ok(StepReport { ops, loss_q16: loss })
@@ -346,9 +355,7 @@ impl<const P: usize, const N: usize, const O: usize, const S: usize> Net<P, N, O
 
     /// Apply an accumulator filled by `UpdateMode::Accumulate` steps (end of a learning epoch).
     pub fn apply(&mut self, acc: &mut Accumulator<P, N, O>) -> Result<OpCounts, ConfigError> {
-        let (mut l, r, ..) = self.split()?;
-        let mut c = l.apply_accumulated(acc.hidden.as_flattened_mut())?;
-        drop(r);
+        let mut c = self.split()?.l.apply_accumulated(acc.hidden.as_flattened_mut())?;
         let wmax = self.cfg.map(|c| c.readout.formats.weight_max()).unwrap_or(0) as i64;
         let seed = self.cfg.map(|c| c.readout.seed).unwrap_or(0);
         let upd = self.ro.updates;

@@ -219,19 +219,19 @@ impl<'a> ReadoutMut<'a> {
                 const LOG2E_Q16: i64 = 94_548;
                 let mut p = [0u32; 256];
                 let mut sum = 0u64;
-                for k in 0..self.o {
-                    let z = rmax - self.b.r[k] as i64; // ≥ 0, Q.state_frac
+                for (pk, &r) in p.iter_mut().zip(self.b.r.iter()) {
+                    let z = rmax - r as i64; // ≥ 0, Q.state_frac
                     let x = shift_nearest(z, 16 - f.state_frac as i32).saturating_mul(LOG2E_Q16) >> 16;
                     let v = exp2_neg(x.clamp(0, u32::MAX as i64) as u32);
-                    p[k] = v;
+                    *pk = v;
                     sum += v as u64;
                 }
                 // sum ≥ 65536 (the maximum contributes 1.0), so the division is safe.
                 let one = 1u64 << gf;
-                for k in 0..self.o {
-                    let pk = ((p[k] as u64 * one) / sum) as i64;
+                for (k, (e, &pk)) in self.b.err.iter_mut().zip(p.iter()).enumerate() {
+                    let pk = ((pk as u64 * one) / sum) as i64;
                     let y = if k == c { one as i64 } else { 0 };
-                    self.b.err[k] = (pk - y) as i32;
+                    *e = (pk - y) as i32;
                 }
                 // −ln p_c = ln(sum) − ln(p_c) = (log2 sum − log2 p_c)·ln 2.
                 let pc = p.get(c).copied().unwrap_or(0).max(1) as u64;

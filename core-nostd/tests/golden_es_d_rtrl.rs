@@ -52,9 +52,9 @@ fn run_fixed(expon: bool) -> Out {
     let cfg = lif_config(f, am, syn, Reset::Soft, false);
     let s = cfg.neuron.states();
     let mut o = Owned::new(2, 2, s);
-    for i in 0..2 {
-        for j in 0..2 {
-            o.weights[i * 2 + j] = f.weight(fx(W[i][j])).0;
+    for (i, row) in W.iter().enumerate() {
+        for (j, &w) in row.iter().enumerate() {
+            o.weights[i * 2 + j] = f.weight(fx(w)).0;
         }
     }
     let mut acc = vec![0i32; 4];
