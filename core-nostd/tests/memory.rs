@@ -35,3 +35,12 @@ fn reported_bytes_match_the_storage_size() {
     assert!(net >= rep && net - rep < 1024, "net reported {rep}, actual {net}");
     assert_eq!(Accumulator::<192, 128, 4>::BYTES, core::mem::size_of::<Accumulator<192, 128, 4>>());
 }
+
+/// `Net::new` is `const`: a whole learner can live in a `static` (here behind a std `Mutex`; on a
+/// microcontroller behind a critical-section mutex) without any heap.
+#[test]
+fn a_net_lives_in_a_static() {
+    static NET: std::sync::Mutex<Net<24, 16, 2, 1>> = std::sync::Mutex::new(Net::new());
+    let net = NET.lock().unwrap();
+    assert!(net.config().is_none());
+}
