@@ -15,11 +15,17 @@ struct Args {
 enum Command {
     /// Train a small recurrent network with the fixed-point on-chip rule and print its loss falling.
     Demo(cli::demo::DemoArgs),
+    /// Write, inspect and run network images (`hw-notes/image-format.md`).
+    Image(cli::image::ImageArgs),
+    /// Benchmarks of the float reference (`bench w2`: WORKLOADS.md W2, one JSON line).
+    Bench(cli::bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     match args.command {
         Command::Demo(a) => cli::demo::run(a),
+        Command::Image(a) => cli::image::run(a),
+        Command::Bench(a) => cli::bench::run(a),
     }
 }

@@ -1,0 +1,209 @@
+//! `plasticore image ...`: write, inspect and run network images (`hw-notes/image-format.md`).
+//!
+//! * `image write --preset NAME --out FILE`: a deterministic image (weights drawn from a seeded
+//!   `XorShift32`), written atomically (temporary file in the same directory, fsync, rename).
+//! * `image info FILE`: header, section table and decoded description.
+//! * `image run FILE`: run the image's stimulus through `plasticore-core` on the host and print the same
+//!   `RESULT ...` line the firmware prints (the CI compares them).
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use plasticore_core::format::Weight;
+use plasticore_core::image::{self, Image, NetDesc, RunSummary, Runner, Stimulus, TargetRule};
+use plasticore_core::net::Net;
+use plasticore_core::rng::XorShift32;
+
+/// Arguments of `plasticore image`.
+#[derive(clap::Args)]
+pub struct ImageArgs {
+    #[command(subcommand)]
+    cmd: ImageCmd,
+}
+
+#[derive(clap::Subcommand)]
+enum ImageCmd {
+    /// Write a preset network image.
+    Write {
+        /// `reference` (64 inputs → 128 recurrent LIF → 4, the Cortex-M4 image and benchmark layer),
+        /// `m0` (16 → 32 recurrent LIF → 2, fits the 16 KiB Cortex-M0) or `smoke` (4 → 8 → 2).
+        #[arg(long)]
+        preset: String,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+        /// Override the number of steps of the stimulus.
+        #[arg(long)]
+        steps: Option<u32>,
+        /// Turn learning off (inference-only image).
+        #[arg(long)]
+        no_learn: bool,
+    },
+    /// Print the header, section table and description of an image.
+    Info {
+        /// Image file.
+        file: PathBuf,
+    },
+    /// Run the image's stimulus on the host (plasticore-core) and print the RESULT line.
+    Run {
+        /// Image file.
+        file: PathBuf,
+    },
+}
+
+/// A preset: description, stimulus and the weight distribution.
+struct Preset {
+    desc: NetDesc,
+    stim: Stimulus,
+    /// Input weights uniform in this mantissa range (inclusive).
+    input_w: (i32, i32),
+    /// Recurrent weights uniform in this range.
+    rec_w: (i32, i32),
+    /// Readout weights uniform in this range.
+    out_w: (i32, i32),
+    weight_seed: u32,
+}
+
+/// 10 % input activity as a `rate / 2³²` probability.
+const RATE_10: u32 = 429_496_730;
+
+fn preset(name: &str) -> Result<Preset> {
+    let amp = 1 << 16; // 1.0 in the default Q.16 signal format
+    let p = match name {
+        "reference" => Preset {
+            desc: image::example_desc(64, 128, 4, true),
+            stim: Stimulus { seed: 1, rate: RATE_10, steps: 1000, target: TargetRule::GroupActivity, amplitude: amp },
+            input_w: (-16, 40),
+            rec_w: (-6, 6),
+            out_w: (-8, 8),
+            weight_seed: 0xC0FF_EE01,
+        },
+        "m0" => Preset {
+            desc: image::example_desc(16, 32, 2, true),
+            stim: Stimulus { seed: 2, rate: RATE_10 * 2, steps: 1000, target: TargetRule::GroupActivity, amplitude: amp },
+            input_w: (-16, 40),
+            rec_w: (-8, 8),
+            out_w: (-8, 8),
+            weight_seed: 0xC0FF_EE02,
+        },
+        "smoke" => Preset {
+            desc: image::example_desc(4, 8, 2, true),
+            stim: Stimulus { seed: 3, rate: RATE_10 * 3, steps: 100, target: TargetRule::GroupActivity, amplitude: amp },
+            input_w: (-16, 48),
+            rec_w: (-8, 8),
+            out_w: (-8, 8),
+            weight_seed: 0xC0FF_EE03,
+        },
+        other => bail!("unknown preset {other:?} (reference, m0, smoke)"),
+    };
+    Ok(p)
+}
+
+fn uniform(rng: &mut XorShift32, (lo, hi): (i32, i32)) -> Weight {
+    let span = (hi - lo + 1) as u64;
+    Weight((lo as i64 + ((rng.next_u32() as u64 * span) >> 32) as i64) as i16)
+}
+
+/// Encode a preset into bytes.
+fn build(p: &Preset) -> Result<Vec<u8>> {
+    let d = &p.desc;
+    let n = d.neurons as usize;
+    let mut rng = XorShift32::new(p.weight_seed);
+    let hidden: Vec<Weight> = (0..d.axons() * n)
+        .map(|k| uniform(&mut rng, if k / n < d.inputs as usize { p.input_w } else { p.rec_w }))
+        .collect();
+    let readout: Vec<Weight> = (0..n * d.outputs as usize).map(|_| uniform(&mut rng, p.out_w)).collect();
+    let mut buf = vec![0u8; image::encoded_len(d, true)];
+    let len = image::encode(d, &hidden, &readout, Some(&p.stim), &mut buf).map_err(|e| anyhow!("{e}"))?;
+    buf.truncate(len);
+    Ok(buf)
+}
+
+/// Write `bytes` to `path` atomically: temporary file in the same directory, fsync, rename.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| anyhow!("{} has no file name", path.display()))?;
+    let tmp = dir.join(format!(".{}.tmp.{}", name.to_string_lossy(), std::process::id()));
+    let res = (|| -> Result<()> {
+        let mut f = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
+        Ok(())
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}
+
+/// Run an image on the host through `plasticore-core`. `Net` is sized at compile time, so the host
+/// supports the dimensions of the presets (the firmware has the same constraint).
+pub fn run_image(bytes: &[u8]) -> Result<RunSummary> {
+    let img = Image::parse(bytes).map_err(|e| anyhow!("{e}"))?;
+    let d = img.desc().map_err(|e| anyhow!("{e}"))?;
+    let stim = img.stimulus().map_err(|e| anyhow!("{e}"))?.ok_or_else(|| anyhow!("image has no stimulus section"))?;
+    match (d.axons(), d.neurons, d.outputs, d.states) {
+        (192, 128, 4, 1) => run_sized::<192, 128, 4, 1>(&img, stim),
+        (48, 32, 2, 1) => run_sized::<48, 32, 2, 1>(&img, stim),
+        (12, 8, 2, 1) => run_sized::<12, 8, 2, 1>(&img, stim),
+        (a, n, o, s) => bail!("no host instantiation for {a} axons × {n} neurons × {o} outputs × {s} states"),
+    }
+}
+
+fn run_sized<const P: usize, const N: usize, const O: usize, const S: usize>(
+    img: &Image<'_>,
+    stim: Stimulus,
+) -> Result<RunSummary> {
+    let mut net: Box<Net<P, N, O, S>> = Box::default();
+    img.load(&mut net).map_err(|e| anyhow!("{e}"))?;
+    Runner::new(stim).run(&mut net).map_err(|e| anyhow!("{e}"))
+}
+
+/// Run `plasticore image`.
+pub fn run(a: ImageArgs) -> Result<()> {
+    match a.cmd {
+        ImageCmd::Write { preset: name, out, steps, no_learn } => {
+            let mut p = preset(&name)?;
+            if let Some(s) = steps {
+                p.stim.steps = s;
+            }
+            if no_learn {
+                p.desc.learn = false;
+            }
+            let bytes = build(&p)?;
+            write_atomic(&out, &bytes)?;
+            let crc = Image::parse(&bytes).map_err(|e| anyhow!("{e}"))?.crc();
+            println!("wrote {} ({} bytes, crc32 {crc:08x})", out.display(), bytes.len());
+        }
+        ImageCmd::Info { file } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let img = Image::parse(&bytes).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+            println!("{}: {} bytes, version {}, crc32 {:08x}", file.display(), bytes.len(), image::VERSION, img.crc());
+            for i in 0..img.section_count() {
+                let e = img.entry(i);
+                let crit = if e.flags & image::FLAG_CRITICAL != 0 { " critical" } else { "" };
+                println!("  section {i}: kind {} at {} len {}{crit}", e.kind, e.offset, e.len);
+            }
+            let d = img.desc().map_err(|e| anyhow!("{e}"))?;
+            println!(
+                "  net: {} inputs, {} neurons ({} states), {} outputs, recurrent {}, learn {}, window {}..{}",
+                d.inputs, d.neurons, d.states, d.outputs, d.recurrent, d.learn, d.window.start, d.window.end
+            );
+            println!("  layer: {:?}", d.layer);
+            println!("  readout: {:?}, feedback {:?}", d.readout, d.feedback);
+            match d.config() {
+                Ok(_) => println!("  configuration: valid"),
+                Err(e) => println!("  configuration: INVALID: {e}"),
+            }
+            if let Some(s) = img.stimulus().map_err(|e| anyhow!("{e}"))? {
+                println!("  stimulus: {s:?}");
+            }
+        }
+        ImageCmd::Run { file } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            println!("{}", run_image(&bytes)?);
+        }
+    }
+    Ok(())
+}
