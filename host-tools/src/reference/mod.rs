@@ -16,7 +16,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod algo;
-// pub mod fast;
+pub mod fast;
 // pub mod gif;
 pub mod model;
 pub mod net;
