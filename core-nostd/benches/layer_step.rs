@@ -95,7 +95,7 @@ impl Sim {
         }
     }
 
-    fn step(&mut self, cfg: &LayerConfig) -> OpCounts {
+    fn step(&mut self, cfg: &LayerConfig, dense: bool) -> OpCounts {
         self.active.clear();
         for a in 0..EXT as u16 {
             if self.rng.chance(u32::MAX / 10) {
@@ -127,6 +127,7 @@ impl Sim {
             0,
         )
         .unwrap();
+        l.force_dense_learning(dense);
         let mut c = l.integrate(&self.active, true);
         let (f, listed) = l.fire(true, &mut self.spikes);
         c.add(&f);
@@ -144,7 +145,7 @@ fn bench(c: &mut Criterion) {
     let warm = 2000u64;
     let (mut syn, mut upd, mut spk) = (0u64, 0u64, 0u64);
     for _ in 0..warm {
-        let o = sim.step(&cfg);
+        let o = sim.step(&cfg, false);
         syn += o.syn_ops as u64;
         upd += o.weight_updates as u64;
         spk += o.spikes as u64;
@@ -159,7 +160,9 @@ fn bench(c: &mut Criterion) {
     );
     let mut g = c.benchmark_group("layer_step_256x256_lif_10pct_learning");
     g.throughput(Throughput::Elements(per_step));
-    g.bench_function("step", |bch| bch.iter(|| black_box(sim.step(&cfg))));
+    g.bench_function("step", |bch| bch.iter(|| black_box(sim.step(&cfg, false))));
+    // The same step with the dense weight-update loop forced (the loop before the sparse path existed).
+    g.bench_function("step_dense_learn_loop", |bch| bch.iter(|| black_box(sim.step(&cfg, true))));
     g.finish();
 }
 

@@ -205,6 +205,7 @@ pub struct LayerMut<'a> {
     n: usize,
     s: usize,
     offset: u32,
+    force_dense: bool,
 }
 
 impl<'a> LayerMut<'a> {
@@ -236,7 +237,13 @@ impl<'a> LayerMut<'a> {
         check(neurons, b.acc.len())?;
         check(neurons, b.psi.len())?;
         check(neurons, b.grad.len())?;
-        Ok(LayerMut { cfg, b, axons, n: neurons, s, offset: neuron_offset })
+        Ok(LayerMut { cfg, b, axons, n: neurons, s, offset: neuron_offset, force_dense: false })
+    }
+
+    /// Always take the dense weight-update loop (for tests and benchmarks that check the sparse and dense
+    /// loops give the same bits; results never depend on it).
+    pub fn force_dense_learning(&mut self, on: bool) {
+        self.force_dense = on;
     }
 
     /// The configuration.
@@ -460,6 +467,19 @@ impl<'a> LayerMut<'a> {
         let seed = self.cfg.seed;
         let mut sat = 0u32;
         let mut rows = 0u32;
+        // Few active columns (λ ≠ 0 only near threshold): list them once in the dendritic accumulator,
+        // which `fire` left empty and `integrate` expects empty again, and visit only those. Many: a
+        // branch-free dense row. Both give identical bits (a zero G_j adds floor(r / 2³²) = 0).
+        let sparse = active_cols * 4 < n && !self.force_dense;
+        if sparse {
+            let mut k = 0;
+            for (j, &g) in self.b.grad.iter().enumerate() {
+                if g != 0 {
+                    self.b.acc[k] = j as i32;
+                    k += 1;
+                }
+            }
+        }
         for (i, &x) in self.b.xtrace.iter().enumerate() {
             if x == 0 {
                 continue;
@@ -468,14 +488,26 @@ impl<'a> LayerMut<'a> {
             let key = rng::row_key(seed, upd, i as u32);
             let row = &mut self.b.weights[i * n..(i + 1) * n];
             let x = x as i64;
-            for (j, (w, &g)) in row.iter_mut().zip(self.b.grad.iter()).enumerate() {
-                // G_j = 0 adds floor(r / 2^32) = 0: the dense loop has no branch and vectorises.
-                let r = rng::cell(key, self.offset.wrapping_add(j as u32));
-                let d = rng::round_stochastic_q32(x * g, r);
-                let (v, s) = clamp_i64(w.0 as i64 + d, -wmax, wmax);
-                sat += s as u32;
-                *w = Weight(v as i16);
+            if sparse {
+                for &j in &self.b.acc[..active_cols] {
+                    let j = j as usize;
+                    let (Some(w), Some(&g)) = (row.get_mut(j), self.b.grad.get(j)) else { continue };
+                    let r = rng::cell(key, self.offset.wrapping_add(j as u32));
+                    let (v, s) = clamp_i64(w.0 as i64 + rng::round_stochastic_q32(x * g, r), -wmax, wmax);
+                    sat += s as u32;
+                    *w = Weight(v as i16);
+                }
+            } else {
+                for (j, (w, &g)) in row.iter_mut().zip(self.b.grad.iter()).enumerate() {
+                    let r = rng::cell(key, self.offset.wrapping_add(j as u32));
+                    let (v, s) = clamp_i64(w.0 as i64 + rng::round_stochastic_q32(x * g, r), -wmax, wmax);
+                    sat += s as u32;
+                    *w = Weight(v as i16);
+                }
             }
+        }
+        if sparse {
+            self.b.acc[..active_cols].fill(0);
         }
         self.b.scalars.sat.weight = self.b.scalars.sat.weight.saturating_add(sat);
         c.weight_updates = rows * active_cols as u32;

@@ -59,7 +59,7 @@ fn arb_case() -> impl Strategy<Value = Case> {
             (
                 prop::collection::vec(any::<i16>(), axons * neurons),
                 prop::collection::vec(prop::collection::vec(0u16..(axons as u16 + 3), 0..(2 * axons)), steps),
-                prop::collection::vec(prop::collection::vec(any::<i32>(), neurons), steps),
+                prop::collection::vec(prop::collection::vec(prop_oneof![3 => Just(0i32), 1 => any::<i32>()], neurons), steps),
             )
                 .prop_map(move |(weights, events, signals)| Case {
                     fmt,
@@ -154,7 +154,7 @@ fn build(c: &Case) -> Option<LayerConfig> {
 }
 
 /// Run the case; returns every buffer for determinism checks, asserting the range invariants as it goes.
-fn run(c: &Case, cfg: &LayerConfig) -> (Vec<Weight>, Vec<i32>, Vec<i32>, Vec<u16>, u64) {
+fn run(c: &Case, cfg: &LayerConfig, dense: bool) -> (Vec<Weight>, Vec<i32>, Vec<i32>, Vec<u16>, u64) {
     let s = cfg.neuron.states();
     let mut o = Owned::new(c.axons, c.neurons, s);
     let wmax = c.fmt.weight_max() as i16;
@@ -164,6 +164,7 @@ fn run(c: &Case, cfg: &LayerConfig) -> (Vec<Weight>, Vec<i32>, Vec<i32>, Vec<u16
     let mut acc = vec![0i32; c.axons * c.neurons];
     let mut spikes = vec![0u16; c.neurons];
     let mut l = o.view(cfg);
+    l.force_dense_learning(dense);
     l.reset_state();
     for (t, (ev, sig)) in c.events.iter().zip(&c.signals).enumerate() {
         l.integrate(ev, true);
@@ -205,9 +206,11 @@ proptest! {
     #[test]
     fn arbitrary_configs_and_inputs_never_panic_and_stay_in_range(c in arb_case()) {
         if let Some(cfg) = build(&c) {
-            let a = run(&c, &cfg);
-            let b = run(&c, &cfg);
-            prop_assert_eq!(a, b, "same config, seed and inputs must give the same bits");
+            let a = run(&c, &cfg, false);
+            let b = run(&c, &cfg, false);
+            prop_assert_eq!(&a, &b, "same config, seed and inputs must give the same bits");
+            let d = run(&c, &cfg, true);
+            prop_assert_eq!(&a, &d, "sparse and dense weight-update loops must give the same bits");
         }
     }
 
