@@ -1,4 +1,40 @@
-//! Cycle-level many-core chip emulator (issue 4). Cores run the `plasticore-core` datapath; this crate adds
-//! time, traffic and energy around it. Work in progress: nothing is exported yet.
+//! # plasticore-emu: a cycle-level many-core neuromorphic chip emulator
+//!
+//! Cores run the `plasticore-core` datapath on slices of a network; this crate adds what a chip adds
+//! around it: placement under per-core limits, a timestep as an ordered list of phases with cycle costs,
+//! a cycle-level mesh network-on-chip with contention and back-pressure, energy, observers and snapshots.
+//! It contains **no neuron or learning arithmetic**: spikes, weights and traces equal a direct
+//! core-nostd run bit for bit, whatever the mapping, the thread count or the timing switch.
+//!
+//! Module map (the layer diagram):
+//! * [`time`]: `Cycle`, `EmuTime`.
+//! * [`chip`] and [`presets`]: the chip description (TOML) and the named presets with sources.
+//! * [`network`] and [`mapping`]: what to place and where (contiguous-slice partitioner).
+//! * [`core_unit`]: a core's hidden slice or readout, owning buffers and calling core-nostd.
+//! * [`noc`]: routing policies (one file each) and the cycle-level mesh.
+//! * [`emu`]: the chip and its timestep: deliver → integrate → fire → route → learn → barrier.
+//! * [`observe`]: statistics, recorders, CSV traces (observers never change results).
+//! * [`snapshot`]: versioned, checksummed, atomically written chip state.
+//! * [`w1`]: the W1 workload (`/work/shared/benchmarks/WORKLOADS.md`).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod chip;
+pub mod core_unit;
+pub mod emu;
+pub mod error;
+pub mod mapping;
+pub mod network;
+pub mod noc;
+pub mod observe;
+pub mod presets;
+pub mod snapshot;
+pub mod time;
+pub mod w1;
+
+pub use chip::ChipDesc;
+pub use emu::{EmuOptions, Emulator};
+pub use error::EmuError;
+pub use network::{NetworkSpec, ReadoutSpec};
+pub use observe::{NoObserver, Observer, StepReport, Stats};
+pub use time::{Cycle, EmuTime};

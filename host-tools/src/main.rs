@@ -19,6 +19,8 @@ enum Command {
     Image(cli::image::ImageArgs),
     /// Benchmarks of the float reference (`bench w2`: WORKLOADS.md W2, one JSON line).
     Bench(cli::bench::BenchArgs),
+    /// Run a workload on the cycle-level chip emulator and print cycles, energy and link hot spots.
+    Emulate(cli::emulate::EmulateArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -27,5 +29,6 @@ fn main() -> anyhow::Result<()> {
         Command::Demo(a) => cli::demo::run(a),
         Command::Image(a) => cli::image::run(a),
         Command::Bench(a) => cli::bench::run(a),
+        Command::Emulate(a) => cli::emulate::run(a),
     }
 }

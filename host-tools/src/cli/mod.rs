@@ -2,3 +2,5 @@
 pub mod demo;
 pub mod image;
 pub mod bench;
+pub mod bench_w1;
+pub mod emulate;

@@ -1,0 +1,276 @@
+//! The units that live on emulated cores: a hidden-layer slice ([`HiddenCore`]) and the readout
+//! ([`ReadoutUnit`]). They own run-time-sized buffers and call `plasticore-core`'s phases; they contain
+//! no neuron or learning arithmetic of their own.
+
+use crate::error::EmuError;
+use plasticore_core::format::Weight;
+use plasticore_core::layer::{Buffers, LayerConfig, LayerMut, LayerScalars, OpCounts, Signal};
+use plasticore_core::readout::{ReadoutBuffers, ReadoutConfig, ReadoutMut};
+use plasticore_core::layer::Saturations;
+
+/// What one hidden core did in the current timestep (read by the cost model).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CoreOps {
+    /// Events in the active list (external + recurrent received).
+    pub events_in: u32,
+    /// Stored synapses of the active rows (the chip's synaptic ops).
+    pub syn_stored: u64,
+    /// Counts returned by `integrate`.
+    pub integrate: OpCounts,
+    /// Counts returned by `fire`.
+    pub fire: OpCounts,
+    /// Counts returned by `learn`.
+    pub learn: OpCounts,
+    /// Rows (axons with ε^x ≠ 0) touched by `learn` (for row-wise vector learning engines).
+    pub learn_rows: u32,
+    /// Recurrent events dropped because the active list was full.
+    pub dropped: u32,
+}
+
+/// A contiguous slice `[first, first + len)` of the hidden layer: all presynaptic axons × `len` neurons.
+pub struct HiddenCore {
+    /// First global neuron.
+    pub first: usize,
+    /// Local neurons.
+    pub len: usize,
+    pub(crate) axons: usize,
+    pub(crate) weights: Vec<Weight>,
+    pub(crate) state: Vec<i32>,
+    pub(crate) etrace: Vec<i32>,
+    pub(crate) xtrace: Vec<u16>,
+    pub(crate) presyn: Vec<[i32; 2]>,
+    pub(crate) efficacy: Vec<i32>,
+    pub(crate) acc: Vec<i32>,
+    pub(crate) psi: Vec<i32>,
+    pub(crate) grad: Vec<i64>,
+    pub(crate) scalars: LayerScalars,
+    /// Stored synapses per presynaptic row on this core.
+    pub(crate) stored: Vec<u32>,
+    /// Recurrent events (global neuron ids) delivered by the network for the next timestep.
+    pub(crate) inbox: Vec<u16>,
+    pub(crate) active: Vec<u16>,
+    pub(crate) spikes: Vec<u16>,
+    pub(crate) listed: usize,
+    pub(crate) ops: CoreOps,
+}
+
+impl HiddenCore {
+    /// Buffers for `axons × len` with the weights of the slice copied out of the full matrix.
+    pub(crate) fn new(
+        cfg: &LayerConfig,
+        full: &[Weight],
+        neurons: usize,
+        axons: usize,
+        first: usize,
+        len: usize,
+        stored: Vec<u32>,
+    ) -> Result<Self, EmuError> {
+        let s = cfg.neuron.states();
+        let mut weights = Vec::with_capacity(axons * len);
+        for a in 0..axons {
+            weights.extend_from_slice(&full[a * neurons + first..a * neurons + first + len]);
+        }
+        let mut c = HiddenCore {
+            first,
+            len,
+            axons,
+            weights,
+            state: vec![0; len * s],
+            etrace: vec![0; len * s],
+            xtrace: vec![0; axons],
+            presyn: vec![[0; 2]; axons],
+            efficacy: vec![0; axons],
+            acc: vec![0; len],
+            psi: vec![0; len],
+            grad: vec![0; len],
+            scalars: LayerScalars::default(),
+            stored,
+            inbox: Vec::new(),
+            active: Vec::with_capacity(axons),
+            spikes: vec![0; len],
+            listed: 0,
+            ops: CoreOps::default(),
+        };
+        // Same initial state as `Layer::configure` (reset_state), and a check that the buffers fit.
+        c.view(cfg)?.reset_state();
+        Ok(c)
+    }
+
+    /// The core's datapath over its buffers.
+    pub fn view<'a>(&'a mut self, cfg: &'a LayerConfig) -> Result<LayerMut<'a>, EmuError> {
+        Ok(LayerMut::new(
+            cfg,
+            Buffers {
+                weights: &mut self.weights,
+                state: &mut self.state,
+                etrace: &mut self.etrace,
+                xtrace: &mut self.xtrace,
+                presyn: &mut self.presyn,
+                efficacy: &mut self.efficacy,
+                acc: &mut self.acc,
+                psi: &mut self.psi,
+                grad: &mut self.grad,
+                scalars: &mut self.scalars,
+            },
+            self.axons,
+            self.len,
+            self.first as u32,
+        )?)
+    }
+
+    /// Phases deliver (build the active list: `ext` then the received recurrent events, ascending, at
+    /// axon `n_ext + j`, at most `axons` in all), integrate and fire.
+    pub(crate) fn deliver_integrate_fire(
+        &mut self,
+        cfg: &LayerConfig,
+        ext: &[u16],
+        n_ext: usize,
+        learn: bool,
+    ) -> Result<(), EmuError> {
+        let mut ops = CoreOps::default();
+        // deliver
+        self.active.clear();
+        self.active.extend_from_slice(ext);
+        self.inbox.sort_unstable();
+        for &j in &self.inbox {
+            if self.active.len() >= self.axons {
+                ops.dropped += 1;
+            } else {
+                self.active.push((n_ext + j as usize) as u16);
+            }
+        }
+        self.inbox.clear();
+        ops.events_in = self.active.len() as u32;
+        ops.syn_stored = self.active.iter().map(|&a| self.stored.get(a as usize).copied().unwrap_or(0) as u64).sum();
+        // integrate, fire
+        let active = std::mem::take(&mut self.active);
+        let mut spikes = std::mem::take(&mut self.spikes);
+        let mut l = self.view(cfg)?;
+        ops.integrate = l.integrate(&active, learn);
+        let (f, listed) = l.fire(learn, &mut spikes);
+        ops.fire = f;
+        self.active = active;
+        self.spikes = spikes;
+        self.listed = listed;
+        self.ops = ops;
+        Ok(())
+    }
+
+    /// Phase learn with this core's part of the learning signal (`fb` or `lambda`: one entry per local
+    /// neuron).
+    pub(crate) fn learn(&mut self, cfg: &LayerConfig, sig: Signal<'_>, count_rows: bool) -> Result<(), EmuError> {
+        let mut l = self.view(cfg)?;
+        let c = l.learn(sig);
+        self.ops.learn = c;
+        self.ops.learn_rows =
+            if count_rows && c.weight_updates > 0 { self.xtrace.iter().filter(|&&x| x != 0).count() as u32 } else { 0 };
+        Ok(())
+    }
+
+    /// Local spikes of the last `fire` (local indices, ascending).
+    pub fn spikes(&self) -> &[u16] {
+        &self.spikes[..self.listed]
+    }
+    /// Weights, row-major by axon (`axons × len`).
+    pub fn weights(&self) -> &[Weight] {
+        &self.weights
+    }
+    /// Neuron states (`len × states`).
+    pub fn state(&self) -> &[i32] {
+        &self.state
+    }
+    /// ẽ^f (`len × states`).
+    pub fn etrace(&self) -> &[i32] {
+        &self.etrace
+    }
+    /// ε^x (replicated on every core).
+    pub fn xtrace(&self) -> &[u16] {
+        &self.xtrace
+    }
+    /// Counters and update count.
+    pub fn scalars(&self) -> &LayerScalars {
+        &self.scalars
+    }
+    /// What the core did this timestep.
+    pub fn ops(&self) -> &CoreOps {
+        &self.ops
+    }
+}
+
+/// The readout, placed on one core.
+pub struct ReadoutUnit {
+    /// Core it lives on.
+    pub core: usize,
+    pub(crate) cfg: ReadoutConfig,
+    pub(crate) n: usize,
+    pub(crate) o: usize,
+    pub(crate) weights: Vec<Weight>,
+    pub(crate) r: Vec<i32>,
+    pub(crate) otrace: Vec<u16>,
+    pub(crate) err: Vec<i32>,
+    pub(crate) grad: Vec<i64>,
+    pub(crate) sat: Saturations,
+    pub(crate) updates: u32,
+    /// Hidden spikes received this step (global ids).
+    pub(crate) inbox: Vec<u16>,
+    pub(crate) ops_integrate: OpCounts,
+    pub(crate) ops_learn: OpCounts,
+}
+
+impl ReadoutUnit {
+    pub(crate) fn new(core: usize, cfg: ReadoutConfig, n: usize, o: usize, weights: Vec<Weight>) -> Result<Self, EmuError> {
+        let mut u = ReadoutUnit {
+            core,
+            cfg,
+            n,
+            o,
+            weights,
+            r: vec![0; o],
+            otrace: vec![0; n],
+            err: vec![0; o],
+            grad: vec![0; o],
+            sat: Saturations::default(),
+            updates: 0,
+            inbox: Vec::new(),
+            ops_integrate: OpCounts::default(),
+            ops_learn: OpCounts::default(),
+        };
+        u.view()?;
+        Ok(u)
+    }
+
+    /// The readout datapath.
+    pub fn view(&mut self) -> Result<ReadoutMut<'_>, EmuError> {
+        Ok(ReadoutMut::new(
+            &self.cfg,
+            ReadoutBuffers {
+                weights: &mut self.weights,
+                r: &mut self.r,
+                otrace: &mut self.otrace,
+                err: &mut self.err,
+                grad: &mut self.grad,
+                sat: &mut self.sat,
+                updates: &mut self.updates,
+            },
+            self.n,
+            self.o,
+        )?)
+    }
+
+    /// Readout weights V.
+    pub fn weights(&self) -> &[Weight] {
+        &self.weights
+    }
+    /// r_k.
+    pub fn outputs(&self) -> &[i32] {
+        &self.r
+    }
+    /// ε^o.
+    pub fn otrace(&self) -> &[u16] {
+        &self.otrace
+    }
+    /// Counters.
+    pub fn saturations(&self) -> &Saturations {
+        &self.sat
+    }
+}

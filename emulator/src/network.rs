@@ -1,0 +1,92 @@
+//! A run-time-sized network to place on the chip: one hidden layer (optionally recurrent) and an optional
+//! readout, with the semantics of `plasticore_core::net::Net` (which is the single-core reference).
+
+use crate::error::EmuError;
+use plasticore_core::format::Weight;
+use plasticore_core::layer::LayerConfig;
+use plasticore_core::net::LossWindow;
+use plasticore_core::readout::{Feedback, ReadoutConfig};
+
+/// The readout of a network.
+#[derive(Clone, Debug)]
+pub struct ReadoutSpec {
+    /// Configuration.
+    pub config: ReadoutConfig,
+    /// Number of readout units (1..=256).
+    pub outputs: usize,
+    /// V, `neurons × outputs`, row-major by hidden neuron.
+    pub weights: Vec<Weight>,
+}
+
+/// A network: `inputs` external axons (+ `neurons` recurrent axons when `recurrent`) → `neurons` hidden
+/// neurons → optional readout. Axon `inputs + j` carries hidden neuron j's spike of the previous step.
+#[derive(Clone, Debug)]
+pub struct NetworkSpec {
+    /// Hidden-layer configuration (neuron model, formats, learning rate, seed).
+    pub layer: LayerConfig,
+    /// External input axons.
+    pub inputs: usize,
+    /// Hidden neurons.
+    pub neurons: usize,
+    /// Recurrent connections (the last `neurons` axons).
+    pub recurrent: bool,
+    /// Hidden weights, `axons() × neurons`, row-major by axon.
+    pub weights: Vec<Weight>,
+    /// Readout, if any.
+    pub readout: Option<ReadoutSpec>,
+    /// Learning-signal source (without a readout only `External` can drive learning).
+    pub feedback: Feedback,
+    /// Steps on which the error is applied and learning happens.
+    pub window: LossWindow,
+    /// Learning on.
+    pub learn: bool,
+}
+
+impl NetworkSpec {
+    /// Presynaptic axons of the hidden layer.
+    pub fn axons(&self) -> usize {
+        self.inputs + if self.recurrent { self.neurons } else { 0 }
+    }
+
+    /// Check sizes and the core's configuration rules.
+    pub fn validate(&self) -> Result<(), EmuError> {
+        if self.neurons == 0 || self.neurons > u16::MAX as usize {
+            return Err(EmuError::Network(format!("neurons = {} must be in 1..=65535", self.neurons)));
+        }
+        let axons = self.axons();
+        if axons == 0 || axons > u16::MAX as usize {
+            return Err(EmuError::Network(format!("axons = {axons} must be in 1..=65535")));
+        }
+        self.layer.validate(axons, self.layer.neuron.states())?;
+        if self.weights.len() != axons * self.neurons {
+            return Err(EmuError::Network(format!(
+                "hidden weights: expected {} × {} = {}, found {}",
+                axons,
+                self.neurons,
+                axons * self.neurons,
+                self.weights.len()
+            )));
+        }
+        let wmax = self.layer.formats.weight_max();
+        if let Some(w) = self.weights.iter().find(|w| (w.0 as i32).abs() > wmax) {
+            return Err(EmuError::Network(format!("hidden weight {} outside ±{wmax}", w.0)));
+        }
+        if let Some(r) = &self.readout {
+            r.config.validate(self.neurons, r.outputs)?;
+            if r.weights.len() != self.neurons * r.outputs {
+                return Err(EmuError::Network(format!(
+                    "readout weights: expected {} × {} = {}, found {}",
+                    self.neurons,
+                    r.outputs,
+                    self.neurons * r.outputs,
+                    r.weights.len()
+                )));
+            }
+            let wmax = r.config.formats.weight_max();
+            if let Some(w) = r.weights.iter().find(|w| (w.0 as i32).abs() > wmax) {
+                return Err(EmuError::Network(format!("readout weight {} outside ±{wmax}", w.0)));
+            }
+        }
+        Ok(())
+    }
+}

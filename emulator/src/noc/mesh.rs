@@ -1,0 +1,298 @@
+//! Cycle-level mesh simulation.
+//!
+//! Model (all in cycles of the chip clock):
+//! * One router per tile with five input queues (local injection, from west, from east, from north,
+//!   from south) and five output ports (eject, east, west, north, south).
+//! * A packet is injected into its source tile's local queue at its `inject` cycle. The local queue is
+//!   the core's send queue and is unbounded; the four link input queues hold `buffer_packets` each.
+//! * Every visited cycle, each router serves its output ports in the order eject, east, west, north,
+//!   south. An output port accepts up to `link_packets_per_cycle` packets per cycle from the heads of
+//!   the input queues, round-robin (starting after the last queue it served). Only a queue's head can
+//!   move (FIFO, head-of-line blocking) and only once it has arrived (its ready cycle ≤ now).
+//! * A packet sent over a link reserves a slot in the downstream input buffer at send time (credit-based
+//!   flow control); if the buffer is full it stays where it is (**back-pressure**) and is counted as a
+//!   blocked attempt. It becomes ready downstream `hop_ew` or `hop_ns` cycles later. Routers are visited
+//!   in tile order, so a slot freed earlier in a cycle can be used later in the same cycle.
+//! * Ejection at the destination is immediate for packets that crossed at least one link; a packet whose
+//!   source and destination share a tile is delivered `local` cycles after it is served. So without
+//!   contention the latency is exactly Σ hop costs (or `local`).
+//! * Only cycles in which some queue head is ready are visited; otherwise time jumps to the next arrival
+//!   or injection.
+
+use super::{Dir, RoutingKind, RoutingPolicy};
+use crate::chip::{Mesh, NocDesc};
+use crate::time::Cycle;
+use std::collections::VecDeque;
+
+/// One packet to route: a spike (or learning-signal word) from core `src` to core `dst`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Packet {
+    /// Source core.
+    pub src: u32,
+    /// Destination core.
+    pub dst: u32,
+    /// Cycle at which the source core hands it to its router.
+    pub inject: Cycle,
+    /// Payload (global neuron or axon id), carried for recorders.
+    pub tag: u32,
+}
+
+/// What happened to one packet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// Cycle at which the destination core has it.
+    pub arrive: Cycle,
+    /// East-west hops taken.
+    pub hops_ew: u16,
+    /// North-south hops taken.
+    pub hops_ns: u16,
+    /// Cycles beyond the contention-free latency (arbitration and back-pressure).
+    pub delay: u64,
+}
+
+/// Totals of one simulated batch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RoundStats {
+    /// Last arrival (zero when there were no packets).
+    pub last_arrival: Cycle,
+    /// Packets that arrived later than their contention-free latency.
+    pub delayed: u64,
+    /// Sum of those delays.
+    pub delay_cycles: u64,
+    /// Attempts refused because the downstream buffer was full (back-pressure events).
+    pub blocked: u64,
+    /// Cycles visited by the event-driven loop.
+    pub visited_cycles: u64,
+}
+
+const PORTS: usize = 5;
+const LOCAL: usize = 0;
+
+/// Input queue reached by leaving through `d` (the queue named after where the packet came from).
+fn in_port(d: Dir) -> usize {
+    match d {
+        Dir::East => 1,  // arrives from the west
+        Dir::West => 2,  // arrives from the east
+        Dir::North => 4, // arrives from the south
+        Dir::South => 3, // arrives from the north
+    }
+}
+
+fn out_port(d: Option<Dir>) -> usize {
+    match d {
+        None => 0,
+        Some(d) => 1 + d.index(),
+    }
+}
+
+/// The mesh and its router state (reused across batches; empty between batches).
+pub struct MeshSim {
+    mesh: Mesh,
+    noc: NocDesc,
+    queues: Vec<VecDeque<u32>>,
+    occ: Vec<u32>,
+    rr: Vec<u8>,
+    queued: Vec<u32>,
+    active: Vec<usize>,
+    /// Per packet of the current batch: current tile, ready cycle.
+    at: Vec<(u32, u64)>,
+    order: Vec<u32>,
+}
+
+impl MeshSim {
+    /// An idle mesh.
+    pub fn new(mesh: Mesh, noc: NocDesc) -> Self {
+        let t = mesh.tiles();
+        MeshSim {
+            mesh,
+            noc,
+            queues: (0..t * PORTS).map(|_| VecDeque::new()).collect(),
+            occ: vec![0; t * PORTS],
+            rr: vec![0; t * PORTS],
+            queued: vec![0; t],
+            active: Vec::new(),
+            at: Vec::new(),
+            order: Vec::new(),
+        }
+    }
+
+    /// Number of directed links counted in `link_load` (4 per tile: E, W, N, S).
+    pub fn links(&self) -> usize {
+        self.mesh.tiles() * 4
+    }
+
+    fn tile_xy(&self, tile: usize) -> (u32, u32) {
+        self.mesh.xy(tile)
+    }
+
+    /// Contention-free latency from core `src` to core `dst` and its hop counts (E-W, N-S).
+    pub fn ideal(&self, src: u32, dst: u32) -> (u64, u16, u16) {
+        let (a, b) = (self.mesh.tile_of(src as usize), self.mesh.tile_of(dst as usize));
+        if a == b {
+            return (self.noc.local as u64, 0, 0);
+        }
+        let (ax, ay) = self.tile_xy(a);
+        let (bx, by) = self.tile_xy(b);
+        let ew = ax.abs_diff(bx) as u16;
+        let ns = ay.abs_diff(by) as u16;
+        (ew as u64 * self.noc.hop_ew as u64 + ns as u64 * self.noc.hop_ns as u64, ew, ns)
+    }
+
+    /// Route a batch. `out[i]` receives packet `i`'s delivery, `link_load[tile·4 + dir]` counts packets
+    /// per directed link and `local_load[tile]` within-tile deliveries.
+    pub fn run(
+        &mut self,
+        packets: &[Packet],
+        out: &mut Vec<Delivery>,
+        link_load: &mut [u64],
+        local_load: &mut [u64],
+    ) -> RoundStats {
+        let mut st = RoundStats::default();
+        out.clear();
+        out.resize(packets.len(), Delivery::default());
+        if packets.is_empty() {
+            return st;
+        }
+        let routing: RoutingKind = self.noc.routing;
+        let k = self.noc.link_packets_per_cycle;
+        let cap = self.noc.buffer_packets;
+        self.order.clear();
+        self.order.extend(0..packets.len() as u32);
+        self.order.sort_by_key(|&i| (packets[i as usize].inject, i));
+        self.at.clear();
+        self.at.extend(packets.iter().map(|p| (self.mesh.tile_of(p.src as usize) as u32, p.inject.0)));
+        let mut next_inj = 0usize;
+        let mut in_flight = 0usize;
+        let mut now = packets[self.order[0] as usize].inject.0;
+        let mut snapshot: Vec<usize> = Vec::new();
+        loop {
+            while next_inj < self.order.len() && packets[self.order[next_inj] as usize].inject.0 <= now {
+                let i = self.order[next_inj];
+                let tile = self.at[i as usize].0 as usize;
+                self.push(tile, LOCAL, i);
+                next_inj += 1;
+                in_flight += 1;
+            }
+            if in_flight == 0 {
+                if next_inj >= self.order.len() {
+                    break;
+                }
+                now = packets[self.order[next_inj] as usize].inject.0;
+                continue;
+            }
+            st.visited_cycles += 1;
+            snapshot.clear();
+            snapshot.extend(self.active.iter().copied().filter(|&t| self.queued[t] > 0));
+            snapshot.sort_unstable();
+            snapshot.dedup();
+            self.active.clone_from(&snapshot);
+            let mut busy = false;
+            for &tile in &snapshot {
+                let here = self.tile_xy(tile);
+                for outp in 0..PORTS {
+                    let mut served = 0u32;
+                    let start = self.rr[tile * PORTS + outp] as usize;
+                    for off in 0..PORTS {
+                        let p = (start + off) % PORTS;
+                        let q = tile * PORTS + p;
+                        while served < k {
+                            let Some(&head) = self.queues[q].front() else { break };
+                            let (_, ready) = self.at[head as usize];
+                            if ready > now {
+                                break;
+                            }
+                            let pk = &packets[head as usize];
+                            let dst_tile = self.mesh.tile_of(pk.dst as usize);
+                            let dir = routing.next(here, self.tile_xy(dst_tile));
+                            if out_port(dir) != outp {
+                                break;
+                            }
+                            match dir {
+                                None => {
+                                    let src_tile = self.mesh.tile_of(pk.src as usize);
+                                    let arrive =
+                                        if src_tile == tile { now + self.noc.local as u64 } else { now };
+                                    let (ideal, _, _) = self.ideal(pk.src, pk.dst);
+                                    let d = &mut out[head as usize];
+                                    d.arrive = Cycle(arrive);
+                                    d.delay = arrive.saturating_sub(pk.inject.0 + ideal);
+                                    if d.delay > 0 {
+                                        st.delayed += 1;
+                                        st.delay_cycles += d.delay;
+                                    }
+                                    st.last_arrival = st.last_arrival.max(Cycle(arrive));
+                                    if src_tile == tile {
+                                        local_load[tile] += 1;
+                                    }
+                                    in_flight -= 1;
+                                }
+                                Some(dir) => {
+                                    let next = self.neighbour(tile, dir);
+                                    let dq = next * PORTS + in_port(dir);
+                                    if self.occ[dq] >= cap {
+                                        st.blocked += 1;
+                                        busy = true;
+                                        break;
+                                    }
+                                    self.occ[dq] += 1;
+                                    let lat = if dir.is_ew() { self.noc.hop_ew } else { self.noc.hop_ns } as u64;
+                                    self.at[head as usize] = (next as u32, now + lat);
+                                    link_load[tile * 4 + dir.index()] += 1;
+                                    let d = &mut out[head as usize];
+                                    if dir.is_ew() {
+                                        d.hops_ew += 1;
+                                    } else {
+                                        d.hops_ns += 1;
+                                    }
+                                    self.push(next, in_port(dir), head);
+                                }
+                            }
+                            self.queues[q].pop_front();
+                            self.queued[tile] -= 1;
+                            if p != LOCAL {
+                                self.occ[q] -= 1;
+                            }
+                            served += 1;
+                            self.rr[tile * PORTS + outp] = ((p + 1) % PORTS) as u8;
+                        }
+                    }
+                }
+            }
+            if in_flight == 0 && next_inj >= self.order.len() {
+                break;
+            }
+            // Next cycle: now + 1 if some head is ready (or blocked), else jump to the next event.
+            let mut next = u64::MAX;
+            if next_inj < self.order.len() {
+                next = packets[self.order[next_inj] as usize].inject.0;
+            }
+            for &t in &self.active {
+                for p in 0..PORTS {
+                    if let Some(&h) = self.queues[t * PORTS + p].front() {
+                        next = next.min(self.at[h as usize].1);
+                    }
+                }
+            }
+            now = if busy || next <= now { now + 1 } else { next };
+        }
+        st
+    }
+
+    fn push(&mut self, tile: usize, port: usize, pkt: u32) {
+        self.queues[tile * PORTS + port].push_back(pkt);
+        if self.queued[tile] == 0 {
+            self.active.push(tile);
+        }
+        self.queued[tile] += 1;
+    }
+
+    fn neighbour(&self, tile: usize, d: Dir) -> usize {
+        let w = self.mesh.width as usize;
+        match d {
+            Dir::East => tile + 1,
+            Dir::West => tile - 1,
+            Dir::North => tile - w,
+            Dir::South => tile + w,
+        }
+    }
+}

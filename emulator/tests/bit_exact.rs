@@ -1,0 +1,141 @@
+//! Fidelity: the emulator's spikes, weights, states and traces equal a direct core-nostd run bit for bit,
+//! for any mapping, with and without learning.
+//! * `const_generic_net_equals_emulator`: the const-generic `Net` (the single-core reference of §8.1)
+//!   against the emulator under four mappings, learning with a readout and symmetric feedback.
+//! * `external_lambda_learning_equals_reference`: learning driven by a host λ, no readout.
+//! * `random_networks_and_mappings` (property): random sizes, weights, neuron variants, mappings,
+//!   inference or learning, against one `LayerMut` + `ReadoutMut` over the whole network.
+
+mod common;
+use common::*;
+use plasticore_core::prelude::*;
+use plasticore_core::rng::XorShift32;
+use plasticore_emu::mapping::Mapping;
+use plasticore_emu::{presets, EmuOptions, Emulator, NoObserver};
+use proptest::prelude::*;
+
+const EXT: usize = 4;
+const N: usize = 8;
+const P: usize = EXT + N;
+const O: usize = 2;
+
+#[test]
+fn const_generic_net_equals_emulator() {
+    let spec = random_net(5, EXT, N, Some(O), true, true, false, 60);
+    let steps = 60;
+    let inputs = random_inputs(5, EXT, steps, 40);
+    let targets = random_targets(5, O, steps);
+    for lengths in [vec![8], vec![3, 5], vec![1, 2, 5], vec![2, 2, 2, 2]] {
+        let mut net: Net<P, N, O, 2> = Net::new();
+        net.configure(NetConfig {
+            layer: spec.layer,
+            readout: spec.readout.as_ref().unwrap().config,
+            feedback: Feedback::Symmetric,
+            window: spec.window,
+            recurrent: true,
+            learn: true,
+        })
+        .unwrap();
+        for a in 0..P {
+            for j in 0..N {
+                net.set_weight(a, j, spec.weights[a * N + j]).unwrap();
+            }
+        }
+        for j in 0..N {
+            for k in 0..O {
+                net.set_readout_weight(j, k, spec.readout.as_ref().unwrap().weights[j * O + k]).unwrap();
+            }
+        }
+        let chip = presets::loihi();
+        let m = Mapping::from_lengths(&lengths, true, chip.mesh.cores());
+        let mut emu = Emulator::with_mapping(chip, spec.clone(), m, EmuOptions::default()).unwrap();
+        let mut learned = false;
+        for t in 0..steps {
+            let tg = Target::Values(&targets[t]);
+            let a = net.step(Timestep(t as u32), &inputs[t], tg, UpdateMode::Online).unwrap();
+            let b = emu.step(Timestep(t as u32), &inputs[t], tg, &mut NoObserver).unwrap();
+            assert_eq!(a.loss_q16, b.loss_q16, "{lengths:?} step {t}: loss");
+            learned |= a.ops.weight_updates > 0;
+            assert_eq!(a.ops.spikes, b.ops.spikes, "{lengths:?} step {t}: spikes");
+            assert_eq!(net.weights(), &emu.hidden_weights()[..], "{lengths:?} step {t}: weights");
+            assert_eq!(net.readout_weights(), emu.readout().unwrap().weights(), "{lengths:?} step {t}");
+            assert_eq!(&net.outputs()[..], emu.readout().unwrap().outputs(), "{lengths:?} step {t}");
+            let l = net.layer().unwrap();
+            assert_eq!(l.state(), &emu.hidden_state()[..], "{lengths:?} step {t}: state");
+            assert_eq!(l.etrace(), &emu.hidden_etrace()[..], "{lengths:?} step {t}: etrace");
+            for c in emu.cores() {
+                assert_eq!(l.xtrace(), c.xtrace(), "{lengths:?} step {t}: xtrace");
+            }
+        }
+        assert!(learned, "the test must exercise learning");
+        assert_ne!(net.weights(), &spec.weights[..], "weights must have moved");
+    }
+}
+
+#[test]
+fn external_lambda_learning_equals_reference() {
+    let spec = random_net(9, 6, 20, None, true, false, true, 50);
+    let steps = 40;
+    let inputs = random_inputs(9, 6, steps, 50);
+    let mut g = XorShift32::new(3);
+    let lams: Vec<Vec<i32>> = (0..steps).map(|_| (0..20).map(|_| (g.next_u32() % 131072) as i32 - 65536).collect()).collect();
+    let chip = presets::loihi();
+    let m = Mapping::from_lengths(&[7, 6, 7], false, chip.mesh.cores());
+    let mut emu = Emulator::with_mapping(chip, spec.clone(), m, EmuOptions::default()).unwrap();
+    let mut r = Reference::new(&spec);
+    for t in 0..steps {
+        let tg = Target::Lambda(&lams[t]);
+        let (sp, _) = r.step(t as u32, &inputs[t], tg);
+        emu.step(Timestep(t as u32), &inputs[t], tg, &mut NoObserver).unwrap();
+        assert_eq!(emu.last_spikes(), &sp[..], "step {t}: spikes");
+        assert_same(&emu, &r, &format!("step {t}"));
+    }
+    assert_ne!(emu.hidden_weights(), spec.weights, "weights must have moved");
+}
+
+fn lengths_from(seed: u32, n: usize) -> Vec<usize> {
+    let mut g = XorShift32::new(seed);
+    let mut out = Vec::new();
+    let mut left = n;
+    while left > 0 {
+        let l = 1 + (g.next_u32() as usize % left.min(9));
+        out.push(l);
+        left -= l;
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+    #[test]
+    fn random_networks_and_mappings(
+        seed in any::<u32>(),
+        ext in 1usize..10,
+        n in 1usize..28,
+        readout in prop::option::of(1usize..4),
+        learn in any::<bool>(),
+        expon in any::<bool>(),
+        hard in any::<bool>(),
+        density in 20u32..100,
+        threads in 1usize..3,
+    ) {
+        let spec = random_net(seed, ext, n, readout, learn, expon, hard, density);
+        let steps = 30;
+        let inputs = random_inputs(seed, ext, steps, 40);
+        let targets = random_targets(seed, readout.unwrap_or(1), steps);
+        let chip = presets::loihi();
+        let lengths = lengths_from(seed ^ 5, n);
+        let m = Mapping::from_lengths(&lengths, readout.is_some(), chip.mesh.cores());
+        let opts = EmuOptions { threads, ..EmuOptions::default() };
+        let mut emu = Emulator::with_mapping(chip, spec.clone(), m, opts).unwrap();
+        let mut r = Reference::new(&spec);
+        for t in 0..steps {
+            let tg = if readout.is_some() { Target::Values(&targets[t]) } else { Target::None };
+            let (sp, loss) = r.step(t as u32, &inputs[t], tg);
+            let rep = emu.step(Timestep(t as u32), &inputs[t], tg, &mut NoObserver).unwrap();
+            prop_assert_eq!(emu.last_spikes(), &sp[..], "step {} spikes, mapping {:?}", t, lengths);
+            prop_assert_eq!(rep.loss_q16, loss);
+            assert_same(&emu, &r, &format!("step {t}, mapping {lengths:?}"));
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! Helpers shared by the emulator's integration tests: random networks and a direct single-core
+//! reference that steps one `LayerMut` (+ `ReadoutMut`) over the whole network with the phase order of
+//! `plasticore_core::net::Net::step`.
+#![allow(dead_code)]
+
+use fixed::types::I32F32;
+use plasticore_core::layer::{Buffers, LayerConfig, LayerMut, LayerScalars, LearningRate, Saturations, Signal};
+use plasticore_core::prelude::*;
+use plasticore_core::readout::{ReadoutBuffers, ReadoutMut};
+use plasticore_core::rng::XorShift32;
+use plasticore_emu::network::{NetworkSpec, ReadoutSpec};
+
+pub fn fx(x: f64) -> I32F32 {
+    I32F32::from_num(x)
+}
+
+/// A LIF layer config.
+pub fn lif_layer(expon: bool, hard: bool, seed: u32) -> LayerConfig {
+    let fmt = Formats::DEFAULT;
+    let syn = if expon {
+        Synapse::Expon {
+            decay: fmt.decay(fx(0.8), Field::Decay).unwrap(),
+            gain: fmt.decay(fx(0.3), Field::Gain).unwrap(),
+        }
+    } else {
+        Synapse::Delta
+    };
+    let lif = Lif::new(
+        LifParams {
+            decay: fmt.decay(fx(0.9), Field::Decay).unwrap(),
+            threshold: fmt.voltage(fx(1.0), Field::Threshold).unwrap(),
+            reset: if hard { Reset::Hard } else { Reset::Soft },
+            detach_reset: false,
+            synapse: syn,
+            surrogate: SurrogateParams::paper(&fmt),
+        },
+        &fmt,
+    )
+    .unwrap();
+    LayerConfig {
+        formats: fmt,
+        neuron: NeuronKind::Lif(lif),
+        presyn: PresynKind::None,
+        trace_decay: fmt.decay(fx(0.6), Field::Decay).unwrap(),
+        learning_rate: LearningRate { mant: 1, shift: 2 },
+        seed,
+    }
+}
+
+pub fn readout_config(seed: u32) -> ReadoutConfig {
+    let fmt = Formats::DEFAULT;
+    ReadoutConfig {
+        formats: fmt,
+        decay: fmt.decay(fx(0.8), Field::Decay).unwrap(),
+        loss: Loss::Mse,
+        learning_rate: LearningRate { mant: 1, shift: 3 },
+        seed,
+    }
+}
+
+/// Random network: `ext` inputs, `n` neurons, recurrent, optional readout of `o` units.
+#[allow(clippy::too_many_arguments)]
+pub fn random_net(seed: u32, ext: usize, n: usize, o: Option<usize>, learn: bool, expon: bool, hard: bool, density: u32) -> NetworkSpec {
+    let mut g = XorShift32::new(seed);
+    let layer = lif_layer(expon, hard, seed ^ 77);
+    let axons = ext + n;
+    let wmax = layer.formats.weight_max();
+    let weights = (0..axons * n)
+        .map(|_| {
+            if g.next_u32() % 100 < density {
+                Weight(((g.next_u32() % (2 * wmax as u32 + 1)) as i32 - wmax) as i16)
+            } else {
+                Weight(0)
+            }
+        })
+        .collect();
+    let readout = o.map(|o| ReadoutSpec {
+        config: readout_config(seed ^ 99),
+        outputs: o,
+        weights: (0..n * o).map(|_| Weight(((g.next_u32() % 61) as i32 - 30) as i16)).collect(),
+    });
+    NetworkSpec {
+        layer,
+        inputs: ext,
+        neurons: n,
+        recurrent: true,
+        weights,
+        feedback: if readout.is_some() { Feedback::Symmetric } else { Feedback::External },
+        readout,
+        window: LossWindow { start: 2, end: u32::MAX },
+        learn,
+    }
+}
+
+/// Inputs for `steps` steps (each axon spikes with probability `pct` %).
+pub fn random_inputs(seed: u32, ext: usize, steps: usize, pct: u32) -> Vec<Vec<u16>> {
+    let mut g = XorShift32::new(seed ^ 0xABCD);
+    (0..steps).map(|_| (0..ext as u16).filter(|_| g.next_u32() % 100 < pct).collect()).collect()
+}
+
+/// Targets (Q.16) for `o` outputs.
+pub fn random_targets(seed: u32, o: usize, steps: usize) -> Vec<Vec<i32>> {
+    let mut g = XorShift32::new(seed ^ 0x1234);
+    (0..steps).map(|_| (0..o).map(|_| (g.next_u32() % 65536) as i32 - 16384).collect()).collect()
+}
+
+/// The direct single-core reference: one `LayerMut` over the whole layer (+ one `ReadoutMut`), stepped
+/// in `Net::step`'s order.
+pub struct Reference {
+    pub spec: NetworkSpec,
+    pub weights: Vec<Weight>,
+    pub state: Vec<i32>,
+    pub etrace: Vec<i32>,
+    pub xtrace: Vec<u16>,
+    pub presyn: Vec<[i32; 2]>,
+    pub efficacy: Vec<i32>,
+    pub acc: Vec<i32>,
+    pub psi: Vec<i32>,
+    pub grad: Vec<i64>,
+    pub scalars: LayerScalars,
+    pub prev: Vec<u16>,
+    pub spikes: Vec<u16>,
+    pub ro_w: Vec<Weight>,
+    pub ro_r: Vec<i32>,
+    pub ro_ot: Vec<u16>,
+    pub ro_err: Vec<i32>,
+    pub ro_grad: Vec<i64>,
+    pub ro_sat: Saturations,
+    pub ro_upd: u32,
+}
+
+impl Reference {
+    pub fn new(spec: &NetworkSpec) -> Self {
+        let axons = spec.axons();
+        let n = spec.neurons;
+        let s = spec.layer.neuron.states();
+        let o = spec.readout.as_ref().map(|r| r.outputs).unwrap_or(0);
+        let mut r = Reference {
+            spec: spec.clone(),
+            weights: spec.weights.clone(),
+            state: vec![0; n * s],
+            etrace: vec![0; n * s],
+            xtrace: vec![0; axons],
+            presyn: vec![[0; 2]; axons],
+            efficacy: vec![0; axons],
+            acc: vec![0; n],
+            psi: vec![0; n],
+            grad: vec![0; n],
+            scalars: LayerScalars::default(),
+            prev: Vec::new(),
+            spikes: vec![0; n],
+            ro_w: spec.readout.as_ref().map(|r| r.weights.clone()).unwrap_or_default(),
+            ro_r: vec![0; o],
+            ro_ot: vec![0; n],
+            ro_err: vec![0; o],
+            ro_grad: vec![0; o],
+            ro_sat: Saturations::default(),
+            ro_upd: 0,
+        };
+        r.layer_split().0.reset_state();
+        r
+    }
+
+    fn layer_split(&mut self) -> (LayerMut<'_>, Option<ReadoutMut<'_>>) {
+        let axons = self.spec.axons();
+        let n = self.spec.neurons;
+        let l = LayerMut::new(
+            &self.spec.layer,
+            Buffers {
+                weights: &mut self.weights,
+                state: &mut self.state,
+                etrace: &mut self.etrace,
+                xtrace: &mut self.xtrace,
+                presyn: &mut self.presyn,
+                efficacy: &mut self.efficacy,
+                acc: &mut self.acc,
+                psi: &mut self.psi,
+                grad: &mut self.grad,
+                scalars: &mut self.scalars,
+            },
+            axons,
+            n,
+            0,
+        )
+        .unwrap();
+        let r = self.spec.readout.as_ref().map(|ro| {
+            ReadoutMut::new(
+                &ro.config,
+                ReadoutBuffers {
+                    weights: &mut self.ro_w,
+                    r: &mut self.ro_r,
+                    otrace: &mut self.ro_ot,
+                    err: &mut self.ro_err,
+                    grad: &mut self.ro_grad,
+                    sat: &mut self.ro_sat,
+                    updates: &mut self.ro_upd,
+                },
+                n,
+                ro.outputs,
+            )
+            .unwrap()
+        });
+        (l, r)
+    }
+
+    /// One step; returns the spikes (global, ascending) and the loss.
+    pub fn step(&mut self, t: u32, input: &[u16], target: Target<'_>) -> (Vec<u16>, Option<i64>) {
+        let n_ext = self.spec.inputs;
+        let axons = self.spec.axons();
+        let mut active: Vec<u16> = Vec::new();
+        for &a in input {
+            if (a as usize) < n_ext && active.len() < axons {
+                active.push(a);
+            }
+        }
+        for &j in &self.prev {
+            if active.len() < axons {
+                active.push((n_ext + j as usize) as u16);
+            }
+        }
+        let learn = self.spec.learn;
+        let window = self.spec.window;
+        let feedback = self.spec.feedback;
+        let n = self.spec.neurons;
+        let mut spikes = std::mem::take(&mut self.spikes);
+        let (sp, loss) = {
+        let (mut l, mut r) = self.layer_split();
+        l.integrate(&active, learn);
+        let (_, listed) = l.fire(learn, &mut spikes);
+        let sp: Vec<u16> = spikes[..listed].to_vec();
+        let in_window = window.contains(Timestep(t));
+        let target = if in_window { target } else { Target::None };
+        let mut loss = None;
+        let mut fb = vec![0i32; n];
+        if let Some(r) = r.as_mut() {
+            r.integrate(&sp, learn);
+            loss = r.error(target);
+        }
+        if learn && in_window {
+            let sig = match (feedback, target) {
+                (Feedback::External, Target::Lambda(lam)) => Some(Signal::Lambda(lam)),
+                (Feedback::External, _) => None,
+                (kind, _) if loss.is_some() => {
+                    if let Some(r) = r.as_ref() {
+                        r.feedback(kind, 0, &mut fb);
+                    }
+                    Some(Signal::Feedback(&fb))
+                }
+                _ => None,
+            };
+            if let Some(s) = sig {
+                l.learn(s);
+            }
+            if loss.is_some() {
+                if let Some(r) = r.as_mut() {
+                    r.learn();
+                }
+            }
+        }
+        (sp, loss)
+        };
+        self.spikes = spikes;
+        self.prev = sp.clone();
+        (sp, loss)
+    }
+}
+
+/// Assert the emulator's state equals the reference's, bit for bit.
+pub fn assert_same(emu: &plasticore_emu::Emulator, r: &Reference, ctx: &str) {
+    assert_eq!(emu.hidden_weights(), r.weights, "{ctx}: weights");
+    assert_eq!(emu.hidden_state(), r.state, "{ctx}: neuron state");
+    assert_eq!(emu.hidden_etrace(), r.etrace, "{ctx}: etrace");
+    for (i, c) in emu.cores().iter().enumerate() {
+        assert_eq!(c.xtrace(), &r.xtrace[..], "{ctx}: xtrace on core {i}");
+        assert_eq!(c.scalars().updates, r.scalars.updates, "{ctx}: update counter on core {i}");
+    }
+    if let Some(ro) = emu.readout() {
+        assert_eq!(ro.weights(), &r.ro_w[..], "{ctx}: readout weights");
+        assert_eq!(ro.outputs(), &r.ro_r[..], "{ctx}: readout outputs");
+        assert_eq!(ro.otrace(), &r.ro_ot[..], "{ctx}: readout traces");
+    }
+}

@@ -1,0 +1,91 @@
+//! Snapshots: a run saved mid-training and restored into a fresh chip continues bit for bit; files are
+//! written atomically; damaged, truncated, foreign or wrong-version files are refused with a clear error
+//! and leave the chip untouched.
+
+mod common;
+use common::*;
+use plasticore_core::prelude::*;
+use plasticore_emu::mapping::Mapping;
+use plasticore_emu::{presets, EmuError, EmuOptions, Emulator, NoObserver};
+
+fn build() -> Emulator {
+    let spec = random_net(33, 6, 30, Some(2), true, true, true, 60);
+    let chip = presets::loihi_sana_fe();
+    let m = Mapping::from_lengths(&[10, 5, 15], true, chip.mesh.cores());
+    Emulator::with_mapping(chip, spec, m, EmuOptions::default()).unwrap()
+}
+
+fn steps(emu: &mut Emulator, from: usize, to: usize) -> Vec<(Vec<u16>, plasticore_emu::StepReport)> {
+    let inputs = random_inputs(33, 6, 60, 40);
+    let targets = random_targets(33, 2, 60);
+    (from..to)
+        .map(|t| {
+            let r = emu.step(Timestep(t as u32), &inputs[t], Target::Values(&targets[t]), &mut NoObserver).unwrap();
+            (emu.last_spikes().to_vec(), r)
+        })
+        .collect()
+}
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("plasticore-emu-test-{}-{name}", std::process::id()))
+}
+
+#[test]
+fn restored_run_continues_bit_for_bit() {
+    let mut a = build();
+    steps(&mut a, 0, 25);
+    let path = tmp("cont.snap");
+    a.save(&path).unwrap();
+    assert!(!std::path::Path::new(&format!("{}.tmp", path.display())).exists(), "temp file renamed away");
+    let ra = steps(&mut a, 25, 60);
+    let mut b = build();
+    b.load(&path).unwrap();
+    assert_eq!(b.time(), {
+        let mut c = build();
+        c.load(&path).unwrap();
+        c.time()
+    });
+    let rb = steps(&mut b, 25, 60);
+    assert_eq!(ra, rb);
+    assert!(ra.iter().any(|(_, r)| r.ops.weight_updates > 0), "training must continue");
+    assert_eq!(a.snapshot_bytes(), b.snapshot_bytes());
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn damaged_files_are_refused_and_leave_the_chip_untouched() {
+    let mut a = build();
+    steps(&mut a, 0, 10);
+    let good = a.snapshot_bytes();
+    let mut b = build();
+    let before = b.snapshot_bytes();
+    let expect = |r: Result<(), EmuError>, what: &str| match r {
+        Err(EmuError::Snapshot(m)) => assert!(m.contains(what), "message `{m}` should mention `{what}`"),
+        other => panic!("expected a snapshot error about {what}, got {other:?}"),
+    };
+    let mut flipped = good.clone();
+    let k = flipped.len() - 7;
+    flipped[k] ^= 0x10;
+    expect(b.restore_bytes(&flipped), "checksum");
+    expect(b.restore_bytes(&good[..good.len() - 3]), "length");
+    expect(b.restore_bytes(&good[..10]), "too short");
+    let mut magic = good.clone();
+    magic[0] = b'X';
+    expect(b.restore_bytes(&magic), "magic");
+    let mut ver = good.clone();
+    ver[8] = 99;
+    expect(b.restore_bytes(&ver), "version");
+    // A snapshot of another network.
+    let other = {
+        let spec = random_net(34, 6, 30, Some(2), true, true, true, 60);
+        let chip = presets::loihi_sana_fe();
+        let m = Mapping::from_lengths(&[30], true, chip.mesh.cores());
+        Emulator::with_mapping(chip, spec, m, EmuOptions::default()).unwrap().snapshot_bytes()
+    };
+    expect(b.restore_bytes(&other), "different chip");
+    assert_eq!(b.snapshot_bytes(), before, "failed loads must not change the chip");
+    let missing = b.load(std::path::Path::new("/nonexistent/dir/x.snap"));
+    assert!(matches!(missing, Err(EmuError::Io { .. })));
+    b.restore_bytes(&good).unwrap();
+    assert_eq!(b.snapshot_bytes(), good);
+}

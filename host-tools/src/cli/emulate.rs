@@ -1,0 +1,79 @@
+//! `plasticore emulate`: run W1 on the chip emulator and print cycles per timestep, energy per timestep
+//! (by phase), per-core utilisation and the link hot spots; optionally a CSV trace of a few timesteps,
+//! or print a preset's TOML description.
+use clap::Args;
+use plasticore_emu::{presets, w1, ChipDesc, EmuOptions};
+
+/// Arguments of `emulate`.
+#[derive(Args)]
+pub struct EmulateArgs {
+    /// Chip preset: loihi, loihi-sana-fe, reckon, brainscales2, mcu, loihi-xl.
+    #[arg(long, default_value = "loihi")]
+    preset: String,
+    /// A chip description in TOML instead of a preset.
+    #[arg(long)]
+    chip: Option<std::path::PathBuf>,
+    /// Print the chip description as TOML and exit.
+    #[arg(long)]
+    print_chip: bool,
+    /// W1 neurons.
+    #[arg(long, default_value_t = 1000)]
+    neurons: usize,
+    /// Timesteps.
+    #[arg(long, default_value_t = 1000)]
+    steps: u32,
+    /// Worker threads.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u32,
+}
+
+/// Run the subcommand.
+pub fn run(a: EmulateArgs) -> anyhow::Result<()> {
+    let chip: ChipDesc = match &a.chip {
+        Some(p) => ChipDesc::from_toml(&std::fs::read_to_string(p)?)?,
+        None => presets::preset(&a.preset)?,
+    };
+    if a.print_chip {
+        print!("{}", chip.to_toml());
+        return Ok(());
+    }
+    let (ew, ns) = (chip.energy.hop_ew_pj, chip.energy.hop_ns_pj);
+    let opts = EmuOptions { threads: a.threads, timing: true, strict: false };
+    let r = w1::run(chip, a.neurons, a.steps, opts, a.seed)?;
+    let t = r.t.max(1) as f64;
+    println!("W1 N={} T={} on {} ({} cores, 8-bit weights Q.{})", r.n, r.t, r.chip, r.cores, r.weight_frac);
+    println!("mean rate              {:.2} Hz", r.mean_rate_hz);
+    println!("cycles per timestep    {:.1} ({:.3} us of chip time)", r.cycles_per_step, r.chip_us_per_step);
+    println!("energy per timestep    {:.3} nJ", r.energy_per_step_nj);
+    let e = &r.stats.energy;
+    let names = ["deliver", "integrate", "fire", "route", "learn"];
+    for (k, name) in names.iter().enumerate() {
+        println!("  {name:<10} {:>12.3} nJ/step", e.phases[k] / 1e3 / t);
+    }
+    println!("  {:<10} {:>12.3} nJ/step", "noc", e.noc / 1e3 / t);
+    println!("  {:<10} {:>12.3} nJ/step", "static", e.static_ / 1e3 / t);
+    for (c, u) in r.stats.utilisation().iter().enumerate() {
+        println!("core {c:>3}: utilisation {:>5.1} %, {:.3} nJ/step", 100.0 * u, r.stats.core_energy_pj[c] / 1e3 / t);
+    }
+    println!(
+        "packets {} ({:.1}/step), delayed {}, back-pressure events {}, within-tile deliveries {}",
+        r.packets,
+        r.packets as f64 / t,
+        r.stats.delayed_packets,
+        r.stats.blocked,
+        r.stats.local_load.iter().sum::<u64>()
+    );
+    println!("link hot spots (packets over the run):");
+    if r.hotspots.is_empty() {
+        println!("  none: every packet stayed inside its tile");
+    }
+    for h in &r.hotspots {
+        let pj = if h.dir == "E" || h.dir == "W" { ew } else { ns };
+        println!("  tile ({},{}) {}: {} packets, {:.3} nJ", h.tile.0, h.tile.1, h.dir, h.packets, h.packets as f64 * pj / 1e3);
+    }
+    println!("{}", r.json());
+    Ok(())
+}
