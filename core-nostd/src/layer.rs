@@ -197,10 +197,64 @@ pub struct Buffers<'a> {
     pub scalars: &'a mut LayerScalars,
 }
 
+/// Fixed sparse connectivity in compressed-sparse-row form: the synapses of axon `a` are
+/// `weights[row_start[a]..row_start[a + 1]]`, onto the local neurons `cols[row_start[a]..row_start[a + 1]]`
+/// (strictly increasing within a row). A missing synapse does not exist: it is never read and never
+/// learns (a chip's synapse memory holds only the listed ones). `row_start` has `axons + 1` entries,
+/// starting at 0 and ending at the number of synapses.
+#[derive(Clone, Copy, Debug)]
+pub struct Csr<'a> {
+    /// Row offsets, `axons + 1` entries.
+    pub row_start: &'a [u32],
+    /// Local neuron index of each synapse.
+    pub cols: &'a [u16],
+}
+
+impl Csr<'_> {
+    /// Check the structure for `axons` × `neurons` (O(synapses), once).
+    pub fn validate(&self, axons: usize, neurons: usize) -> Result<(), ConfigError> {
+        let bad = |expected: usize, found: usize| ConfigError::SizeMismatch { field: Field::Buffer, expected, found };
+        if self.row_start.len() != axons + 1 {
+            return Err(bad(axons + 1, self.row_start.len()));
+        }
+        if self.row_start[0] != 0 || self.row_start[axons] as usize != self.cols.len() {
+            return Err(bad(self.cols.len(), self.row_start[axons] as usize));
+        }
+        for a in 0..axons {
+            let (s, e) = (self.row_start[a] as usize, self.row_start[a + 1] as usize);
+            if e < s || e > self.cols.len() {
+                return Err(bad(s, e));
+            }
+            let mut prev: Option<u16> = None;
+            for &c in &self.cols[s..e] {
+                if c as usize >= neurons || prev.is_some_and(|p| c <= p) {
+                    return Err(ConfigError::OutOfRange {
+                        field: Field::Neurons,
+                        value: c as i64,
+                        min: prev.map_or(0, |p| p as i64 + 1),
+                        max: neurons as i64 - 1,
+                    });
+                }
+                prev = Some(c);
+            }
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn range(&self, a: usize) -> (usize, usize) {
+        match (self.row_start.get(a), self.row_start.get(a + 1)) {
+            (Some(&s), Some(&e)) => (s as usize, e as usize),
+            _ => (0, 0),
+        }
+    }
+}
+
 /// The datapath of one layer over borrowed buffers.
 pub struct LayerMut<'a> {
     cfg: &'a LayerConfig,
     b: Buffers<'a>,
+    topo: Option<Csr<'a>>,
     axons: usize,
     n: usize,
     s: usize,
@@ -219,6 +273,31 @@ impl<'a> LayerMut<'a> {
         neurons: usize,
         neuron_offset: u32,
     ) -> Result<Self, ConfigError> {
+        Self::build(cfg, b, None, axons, neurons, neuron_offset)
+    }
+
+    /// Like [`LayerMut::new`] with fixed sparse connectivity: `b.weights` holds one weight per listed
+    /// synapse (`csr.cols.len()`), in CSR order.
+    pub fn new_sparse(
+        cfg: &'a LayerConfig,
+        b: Buffers<'a>,
+        csr: Csr<'a>,
+        axons: usize,
+        neurons: usize,
+        neuron_offset: u32,
+    ) -> Result<Self, ConfigError> {
+        csr.validate(axons, neurons)?;
+        Self::build(cfg, b, Some(csr), axons, neurons, neuron_offset)
+    }
+
+    fn build(
+        cfg: &'a LayerConfig,
+        b: Buffers<'a>,
+        topo: Option<Csr<'a>>,
+        axons: usize,
+        neurons: usize,
+        neuron_offset: u32,
+    ) -> Result<Self, ConfigError> {
         let s = cfg.neuron.states();
         cfg.validate(axons, s)?;
         let check = |expected: usize, found: usize| {
@@ -228,7 +307,7 @@ impl<'a> LayerMut<'a> {
                 Err(ConfigError::SizeMismatch { field: Field::Buffer, expected, found })
             }
         };
-        check(axons * neurons, b.weights.len())?;
+        check(topo.map_or(axons * neurons, |c| c.cols.len()), b.weights.len())?;
         check(neurons * s, b.state.len())?;
         check(neurons * s, b.etrace.len())?;
         check(axons, b.xtrace.len())?;
@@ -237,7 +316,7 @@ impl<'a> LayerMut<'a> {
         check(neurons, b.acc.len())?;
         check(neurons, b.psi.len())?;
         check(neurons, b.grad.len())?;
-        Ok(LayerMut { cfg, b, axons, n: neurons, s, offset: neuron_offset, force_dense: false })
+        Ok(LayerMut { cfg, b, topo, axons, n: neurons, s, offset: neuron_offset, force_dense: false })
     }
 
     /// Always take the dense weight-update loop (for tests and benchmarks that check the sparse and dense
@@ -291,20 +370,33 @@ impl<'a> LayerMut<'a> {
                 continue;
             }
             taken += 1;
-            let row = &self.b.weights[a * n..(a + 1) * n];
-            if fractional {
-                // Efficacy rounded to 12 bits (nearest); product exact in i32 by the validated bound.
-                let x = shr_nearest(self.b.efficacy[a] as i64, EFF_FRAC - ACC_EFF_FRAC) as i32;
-                for (acc, w) in self.b.acc.iter_mut().zip(row) {
-                    *acc += w.0 as i32 * x;
+            // Efficacy rounded to 12 bits (nearest); products exact in i32 by the validated bound.
+            let x = if fractional { shr_nearest(self.b.efficacy[a] as i64, EFF_FRAC - ACC_EFF_FRAC) as i32 } else { 1 };
+            match self.topo {
+                None => {
+                    let row = &self.b.weights[a * n..(a + 1) * n];
+                    if fractional {
+                        for (acc, w) in self.b.acc.iter_mut().zip(row) {
+                            *acc += w.0 as i32 * x;
+                        }
+                    } else {
+                        for (acc, w) in self.b.acc.iter_mut().zip(row) {
+                            *acc += w.0 as i32;
+                        }
+                    }
+                    c.syn_ops += n as u32;
                 }
-            } else {
-                for (acc, w) in self.b.acc.iter_mut().zip(row) {
-                    *acc += w.0 as i32;
+                Some(csr) => {
+                    let (s, e) = csr.range(a);
+                    for (&col, w) in csr.cols[s..e].iter().zip(&self.b.weights[s..e]) {
+                        if let Some(acc) = self.b.acc.get_mut(col as usize) {
+                            *acc += w.0 as i32 * x;
+                        }
+                    }
+                    c.syn_ops += (e - s) as u32;
                 }
             }
             c.events_in += 1;
-            c.syn_ops += n as u32;
         }
         if learn {
             let alpha = self.cfg.trace_decay.0 as u64;
@@ -467,6 +559,30 @@ impl<'a> LayerMut<'a> {
         let seed = self.cfg.seed;
         let mut sat = 0u32;
         let mut rows = 0u32;
+        if let Some(csr) = self.topo {
+            let mut pairs = 0u32;
+            for (i, &x) in self.b.xtrace.iter().enumerate() {
+                if x == 0 {
+                    continue;
+                }
+                let key = rng::row_key(seed, upd, i as u32);
+                let (s, e) = csr.range(i);
+                for (&j, w) in csr.cols[s..e].iter().zip(&mut self.b.weights[s..e]) {
+                    let g = self.b.grad.get(j as usize).copied().unwrap_or(0);
+                    if g == 0 {
+                        continue;
+                    }
+                    pairs += 1;
+                    let r = rng::cell(key, self.offset.wrapping_add(j as u32));
+                    let (v, s) = clamp_i64(w.0 as i64 + rng::round_stochastic_q32(x as i64 * g, r), -wmax, wmax);
+                    sat += s as u32;
+                    *w = Weight(v as i16);
+                }
+            }
+            self.b.scalars.sat.weight = self.b.scalars.sat.weight.saturating_add(sat);
+            c.weight_updates = pairs;
+            return c;
+        }
         // Few active columns (λ ≠ 0 only near threshold): list them once in the dendritic accumulator,
         // which `fire` left empty and `integrate` expects empty again, and visit only those. Many: a
         // branch-free dense row. Both give identical bits (a zero G_j adds floor(r / 2³²) = 0).
@@ -534,21 +650,35 @@ impl<'a> LayerMut<'a> {
         let n = self.n;
         let mut sat = 0u32;
         let mut rows = 0u32;
+        let mut pairs = 0u32;
         for (i, &x) in self.b.xtrace.iter().enumerate() {
             if x == 0 {
                 continue;
             }
             rows += 1;
-            let arow = &mut acc[i * n..(i + 1) * n];
-            for (a, &g) in arow.iter_mut().zip(self.b.grad.iter()) {
-                let d = shr_nearest(x as i64 * g, 16);
-                let (v, s) = sat_i32(*a as i64 + d);
+            let mut add = |a: &mut i32, g: i64| {
+                let (v, s) = sat_i32(*a as i64 + shr_nearest(x as i64 * g, 16));
                 sat += s as u32;
                 *a = v;
+            };
+            match self.topo {
+                None => {
+                    for (a, &g) in acc[i * n..(i + 1) * n].iter_mut().zip(self.b.grad.iter()) {
+                        add(a, g);
+                    }
+                }
+                Some(csr) => {
+                    let (s, e) = csr.range(i);
+                    for (&j, a) in csr.cols[s..e].iter().zip(&mut acc[s..e]) {
+                        let g = self.b.grad.get(j as usize).copied().unwrap_or(0);
+                        pairs += (g != 0) as u32;
+                        add(a, g);
+                    }
+                }
             }
         }
         self.b.scalars.sat.grad = self.b.scalars.sat.grad.saturating_add(sat);
-        c.weight_updates = rows * active_cols as u32;
+        c.weight_updates = if self.topo.is_some() { pairs } else { rows * active_cols as u32 };
         Ok(c)
     }
 
@@ -570,12 +700,20 @@ impl<'a> LayerMut<'a> {
         let mut count = 0u32;
         for i in 0..self.axons {
             let key = rng::row_key(self.cfg.seed, upd, i as u32);
-            let row = &mut self.b.weights[i * n..(i + 1) * n];
-            let arow = &mut acc[i * n..(i + 1) * n];
-            for (j, (w, a)) in row.iter_mut().zip(arow.iter_mut()).enumerate() {
+            let (s, e) = match self.topo {
+                None => (i * n, (i + 1) * n),
+                Some(csr) => csr.range(i),
+            };
+            let row = &mut self.b.weights[s..e];
+            let arow = &mut acc[s..e];
+            for (k, (w, a)) in row.iter_mut().zip(arow.iter_mut()).enumerate() {
                 if *a == 0 {
                     continue;
                 }
+                let j = match self.topo {
+                    None => k,
+                    Some(csr) => csr.cols[s + k] as usize,
+                };
                 count += 1;
                 let r = rng::cell(key, self.offset.wrapping_add(j as u32)) >> 16;
                 let d = (*a as i64 + r as i64) >> 16;
