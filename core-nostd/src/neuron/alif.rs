@@ -13,7 +13,7 @@
 //!
 //! Rounding **nearest** on every product; V, a, g **saturate** at the i32 range (counted).
 
-use super::{decay_mul, decay_to_jac, Fired, Jacobian, NeuronModel, Reset, Surrogate, SurrogateParams, Synapse};
+use super::{decay_mul, decay_to_jac, Fired, Jacobian, LeakyCommon, NeuronModel, Reset, SurrogateParams, Synapse};
 use crate::arith::{sat_i32, shift_nearest, shr_nearest};
 use crate::error::{check_range, ConfigError, Field};
 use crate::format::{Decay, Formats, Voltage, JAC_FRAC};
@@ -45,32 +45,16 @@ pub struct AlifParams {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Alif {
     p: AlifParams,
-    sur: Surrogate,
-    sf: u32,
-    df: u32,
-    wshift: i32,
+    c: LeakyCommon,
 }
 
 impl Alif {
     /// Validate `p` against `fmt`.
     pub fn new(p: AlifParams, fmt: &Formats) -> Result<Self, ConfigError> {
-        fmt.validate()?;
-        let one = 1i64 << fmt.decay_frac;
-        check_range(Field::Decay, p.decay.0 as i64, 0, one)?;
-        check_range(Field::Decay, p.adapt_decay.0 as i64, 0, one)?;
+        let c = LeakyCommon::new(p.decay, p.threshold, p.synapse, p.surrogate, fmt)?;
+        check_range(Field::Decay, p.adapt_decay.0 as i64, 0, 1i64 << fmt.decay_frac)?;
         check_range(Field::Beta, p.beta.0 as i64, 0, 16i64 << fmt.state_frac)?;
-        if let Synapse::Expon { decay, gain } = p.synapse {
-            check_range(Field::Decay, decay.0 as i64, 0, one)?;
-            check_range(Field::Gain, gain.0 as i64, 0, 4 * one)?;
-        }
-        let sur = Surrogate::new(p.surrogate, p.threshold, fmt.state_frac as u32, fmt.signal_frac as u32)?;
-        Ok(Alif {
-            p,
-            sur,
-            sf: fmt.state_frac as u32,
-            df: fmt.decay_frac as u32,
-            wshift: fmt.state_frac as i32 - fmt.weight_frac as i32,
-        })
+        Ok(Alif { p, c })
     }
 
     /// The parameters it was built from.
@@ -80,7 +64,7 @@ impl Alif {
 
     #[inline(always)]
     fn dist(&self, v: i64, a: i64) -> i64 {
-        v - self.p.threshold.0 as i64 - shr_nearest(self.p.beta.0 as i64 * a, self.sf)
+        v - self.p.threshold.0 as i64 - shr_nearest(self.p.beta.0 as i64 * a, self.c.sf)
     }
 }
 
@@ -94,7 +78,7 @@ impl NeuronModel for Alif {
 
     #[inline(always)]
     fn input(&self, acc: i32, acc_frac: u32) -> i64 {
-        shift_nearest(acc as i64, self.wshift - acc_frac as i32)
+        self.c.input(acc, acc_frac)
     }
 
     #[inline(always)]
@@ -108,22 +92,13 @@ impl NeuronModel for Alif {
             Reset::Soft => th,
             Reset::Hard => v0,
         };
-        let mut sat = false;
         let base = if s0 { v0 - r } else { v0 };
-        let mut v = decay_mul(base, self.p.decay.0, self.df);
-        match self.p.synapse {
-            Synapse::Delta => v = v.saturating_add(y),
-            Synapse::Expon { decay, gain } => {
-                let (g, sg) = sat_i32(decay_mul(st[2] as i64, decay.0, self.df).saturating_add(y));
-                st[2] = g;
-                sat |= sg;
-                v = v.saturating_add(decay_mul(g as i64, gain.0, self.df));
-            }
-        }
-        let spike_unit = if s0 { 1i64 << self.sf } else { 0 };
-        let (a, sa) = sat_i32(decay_mul(a0 + spike_unit, self.p.adapt_decay.0, self.df));
+        let (term, sg) = self.c.synaptic_term(self.p.synapse, st.get_mut(2), y);
+        let v = decay_mul(base, self.p.decay.0, self.c.df).saturating_add(term);
+        let spike_unit = if s0 { 1i64 << self.c.sf } else { 0 };
+        let (a, sa) = sat_i32(decay_mul(a0 + spike_unit, self.p.adapt_decay.0, self.c.df));
         let (v, sv) = sat_i32(v);
-        sat |= sa | sv;
+        let sat = sg | sa | sv;
         st[0] = v;
         st[1] = a;
         let learning = jac.is_some();
@@ -134,30 +109,30 @@ impl NeuronModel for Alif {
             let (rpd, pd) = if self.p.detach_reset {
                 (0, 0)
             } else {
-                let psi = self.sur.psi(d0);
-                let pd = self.sur.over_delta_jac(psi); // ψ/Δ, Q28
+                let psi = self.c.sur.psi(d0);
+                let pd = self.c.sur.over_delta_jac(psi); // ψ/Δ, Q28
                 let rpd = match self.p.reset {
-                    Reset::Soft => shift_nearest(psi as i64, JAC_FRAC as i32 - self.sur.signal_frac() as i32),
-                    Reset::Hard => shr_nearest(v0.saturating_mul(pd), self.sf),
+                    Reset::Soft => shift_nearest(psi as i64, JAC_FRAC as i32 - self.c.sur.signal_frac() as i32),
+                    Reset::Hard => shr_nearest(v0.saturating_mul(pd), self.c.sf),
                 };
                 (rpd, pd)
             };
             let beta = self.p.beta.0 as i64;
-            let bpd = shr_nearest(beta.saturating_mul(pd), self.sf); // β·ψ/Δ, Q28
-            let brpd = shr_nearest(beta.saturating_mul(rpd), self.sf); // R·β·ψ/Δ, Q28
-            j.d[0][0] = sat_i32(shr_nearest((one - rpd).saturating_mul(am), self.df)).0;
-            j.d[0][1] = sat_i32(shr_nearest(brpd.saturating_mul(am), self.df)).0;
-            j.d[1][0] = sat_i32(shr_nearest(pd.saturating_mul(rho), self.df)).0;
-            j.d[1][1] = sat_i32(shr_nearest((one - bpd).saturating_mul(rho), self.df)).0;
+            let bpd = shr_nearest(beta.saturating_mul(pd), self.c.sf); // β·ψ/Δ, Q28
+            let brpd = shr_nearest(beta.saturating_mul(rpd), self.c.sf); // R·β·ψ/Δ, Q28
+            j.d[0][0] = sat_i32(shr_nearest((one - rpd).saturating_mul(am), self.c.df)).0;
+            j.d[0][1] = sat_i32(shr_nearest(brpd.saturating_mul(am), self.c.df)).0;
+            j.d[1][0] = sat_i32(shr_nearest(pd.saturating_mul(rho), self.c.df)).0;
+            j.d[1][1] = sat_i32(shr_nearest((one - bpd).saturating_mul(rho), self.c.df)).0;
             match self.p.synapse {
                 Synapse::Delta => {
                     j.df[0] = 1 << JAC_FRAC;
                     j.df[1] = 0;
                 }
                 Synapse::Expon { decay, gain } => {
-                    let k = decay_to_jac(gain.0, self.df);
-                    j.d[2][2] = decay_to_jac(decay.0, self.df);
-                    j.d[0][2] = sat_i32(shr_nearest(k as i64 * decay.0 as i64, self.df)).0;
+                    let k = decay_to_jac(gain.0, self.c.df);
+                    j.d[2][2] = decay_to_jac(decay.0, self.c.df);
+                    j.d[0][2] = sat_i32(shr_nearest(k as i64 * decay.0 as i64, self.c.df)).0;
                     j.d[2][0] = 0;
                     j.d[2][1] = 0;
                     j.d[1][2] = 0;
@@ -168,7 +143,7 @@ impl NeuronModel for Alif {
             }
         }
         let d1 = self.dist(v as i64, a as i64);
-        let psi = if learning { self.sur.psi(d1) } else { 0 };
+        let psi = if learning { self.c.sur.psi(d1) } else { 0 };
         Fired { spike: d1 > 0, psi, saturated: sat }
     }
 

@@ -15,9 +15,9 @@
 //! Rounding: every decay product and the gain product round **nearest**; V and g **saturate** at the i32
 //! range (counted).
 
-use super::{decay_mul, decay_to_jac, Fired, Jacobian, NeuronModel, Reset, Surrogate, SurrogateParams, Synapse};
+use super::{decay_mul, decay_to_jac, Fired, Jacobian, LeakyCommon, NeuronModel, Reset, SurrogateParams, Synapse};
 use crate::arith::{sat_i32, shift_nearest, shr_nearest};
-use crate::error::{check_range, ConfigError, Field};
+use crate::error::ConfigError;
 use crate::format::{Decay, Formats, Voltage, JAC_FRAC};
 
 /// User parameters of a LIF neuron, in the layer's [`Formats`].
@@ -43,30 +43,13 @@ pub struct LifParams {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Lif {
     p: LifParams,
-    sur: Surrogate,
-    sf: u32,
-    df: u32,
-    wshift: i32,
+    c: LeakyCommon,
 }
 
 impl Lif {
     /// Validate `p` against `fmt`.
     pub fn new(p: LifParams, fmt: &Formats) -> Result<Self, ConfigError> {
-        fmt.validate()?;
-        let one = 1i64 << fmt.decay_frac;
-        check_range(Field::Decay, p.decay.0 as i64, 0, one)?;
-        if let Synapse::Expon { decay, gain } = p.synapse {
-            check_range(Field::Decay, decay.0 as i64, 0, one)?;
-            check_range(Field::Gain, gain.0 as i64, 0, 4 * one)?;
-        }
-        let sur = Surrogate::new(p.surrogate, p.threshold, fmt.state_frac as u32, fmt.signal_frac as u32)?;
-        Ok(Lif {
-            p,
-            sur,
-            sf: fmt.state_frac as u32,
-            df: fmt.decay_frac as u32,
-            wshift: fmt.state_frac as i32 - fmt.weight_frac as i32,
-        })
+        Ok(Lif { p, c: LeakyCommon::new(p.decay, p.threshold, p.synapse, p.surrogate, fmt)? })
     }
 
     /// The parameters it was built from.
@@ -85,7 +68,7 @@ impl NeuronModel for Lif {
 
     #[inline(always)]
     fn input(&self, acc: i32, acc_frac: u32) -> i64 {
-        shift_nearest(acc as i64, self.wshift - acc_frac as i32)
+        self.c.input(acc, acc_frac)
     }
 
     #[inline(always)]
@@ -99,48 +82,38 @@ impl NeuronModel for Lif {
             Reset::Hard => v0,
         };
         let base = if s0 { v0 - r } else { v0 };
-        let mut v = decay_mul(base, self.p.decay.0, self.df);
-        let mut sat = false;
-        match self.p.synapse {
-            Synapse::Delta => v = v.saturating_add(y),
-            Synapse::Expon { decay, gain } => {
-                let (g, sg) = sat_i32(decay_mul(st[1] as i64, decay.0, self.df).saturating_add(y));
-                st[1] = g;
-                sat |= sg;
-                v = v.saturating_add(decay_mul(g as i64, gain.0, self.df));
-            }
-        }
-        let (v, sv) = sat_i32(v);
-        sat |= sv;
+        let (term, sg) = self.c.synaptic_term(self.p.synapse, st.get_mut(1), y);
+        let (v, sv) = sat_i32(decay_mul(base, self.p.decay.0, self.c.df).saturating_add(term));
+        let sat = sg | sv;
         st[0] = v;
         let learning = jac.is_some();
         if let Some(j) = jac {
             let am = self.p.decay.0;
             let d_vv = if self.p.detach_reset {
-                decay_to_jac(am, self.df) as i64
+                decay_to_jac(am, self.c.df) as i64
             } else {
-                let psi = self.sur.psi(d0);
+                let psi = self.c.sur.psi(d0);
                 // R·ψ/Δ in Q28: soft reset R = Δ gives ψ itself.
                 let rpd = match self.p.reset {
-                    Reset::Soft => shift_nearest(psi as i64, JAC_FRAC as i32 - self.sur.signal_frac() as i32),
-                    Reset::Hard => shr_nearest(v0.saturating_mul(self.sur.over_delta_jac(psi)), self.sf),
+                    Reset::Soft => shift_nearest(psi as i64, JAC_FRAC as i32 - self.c.sur.signal_frac() as i32),
+                    Reset::Hard => shr_nearest(v0.saturating_mul(self.c.sur.over_delta_jac(psi)), self.c.sf),
                 };
-                shr_nearest(((1i64 << JAC_FRAC) - rpd).saturating_mul(am as i64), self.df)
+                shr_nearest(((1i64 << JAC_FRAC) - rpd).saturating_mul(am as i64), self.c.df)
             };
             j.d[0][0] = sat_i32(d_vv).0;
             match self.p.synapse {
                 Synapse::Delta => j.df[0] = 1 << JAC_FRAC,
                 Synapse::Expon { decay, gain } => {
-                    let k = decay_to_jac(gain.0, self.df);
-                    j.d[1][1] = decay_to_jac(decay.0, self.df);
+                    let k = decay_to_jac(gain.0, self.c.df);
+                    j.d[1][1] = decay_to_jac(decay.0, self.c.df);
                     j.d[1][0] = 0;
-                    j.d[0][1] = sat_i32(shr_nearest(k as i64 * decay.0 as i64, self.df)).0;
+                    j.d[0][1] = sat_i32(shr_nearest(k as i64 * decay.0 as i64, self.c.df)).0;
                     j.df[0] = k;
                     j.df[1] = 1 << JAC_FRAC;
                 }
             }
         }
-        let psi = if learning { self.sur.psi(v as i64 - th) } else { 0 };
+        let psi = if learning { self.c.sur.psi(v as i64 - th) } else { 0 };
         Fired { spike: v as i64 > th, psi, saturated: sat }
     }
 

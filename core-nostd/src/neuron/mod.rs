@@ -107,6 +107,62 @@ impl NeuronKind {
     }
 }
 
+/// What LIF and ALIF share: the validated surrogate and the format constants of the layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub(crate) struct LeakyCommon {
+    pub(crate) sur: Surrogate,
+    pub(crate) sf: u32,
+    pub(crate) df: u32,
+    wshift: i32,
+}
+
+impl LeakyCommon {
+    /// Validate the membrane decay, the synapse and the surrogate against `fmt`.
+    pub(crate) fn new(
+        decay: Decay,
+        threshold: crate::format::Voltage,
+        synapse: Synapse,
+        surrogate: SurrogateParams,
+        fmt: &crate::format::Formats,
+    ) -> Result<Self, crate::error::ConfigError> {
+        use crate::error::{check_range, Field};
+        fmt.validate()?;
+        let one = 1i64 << fmt.decay_frac;
+        check_range(Field::Decay, decay.0 as i64, 0, one)?;
+        if let Synapse::Expon { decay, gain } = synapse {
+            check_range(Field::Decay, decay.0 as i64, 0, one)?;
+            check_range(Field::Gain, gain.0 as i64, 0, 4 * one)?;
+        }
+        Ok(LeakyCommon {
+            sur: Surrogate::new(surrogate, threshold, fmt.state_frac as u32, fmt.signal_frac as u32)?,
+            sf: fmt.state_frac as u32,
+            df: fmt.decay_frac as u32,
+            wshift: fmt.state_frac as i32 - fmt.weight_frac as i32,
+        })
+    }
+
+    /// Dendritic sum → state units: a shift by `state_frac − weight_frac − acc_frac` (**nearest**).
+    #[inline(always)]
+    pub(crate) fn input(&self, acc: i32, acc_frac: u32) -> i64 {
+        crate::arith::shift_nearest(acc as i64, self.wshift - acc_frac as i32)
+    }
+
+    /// The synaptic term added to the leaked membrane: y_t (delta) or k·g_t with g_t = α_s·g_{t−1} + y_t
+    /// written back to `g` (exponential; g **saturates**, flagged). Products round **nearest**.
+    #[inline(always)]
+    pub(crate) fn synaptic_term(&self, synapse: Synapse, g: Option<&mut i32>, y: i64) -> (i64, bool) {
+        match (synapse, g) {
+            (Synapse::Expon { decay, gain }, Some(g)) => {
+                let (gn, sat) = crate::arith::sat_i32(decay_mul(*g as i64, decay.0, self.df).saturating_add(y));
+                *g = gn;
+                (decay_mul(gn as i64, gain.0, self.df), sat)
+            }
+            _ => (y, false),
+        }
+    }
+}
+
 /// Multiply `x` (Q.`sf` state) by a decay `d` (Q.`df`), rounding **nearest**; i64 product, no overflow for
 /// |x| < 2³¹ and d < 2³².
 #[inline(always)]
