@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Firmware CI (issue 5): build the Cortex-M4F and Cortex-M0 firmwares, run them under QEMU, decode their
+# defmt logs, and check that their results equal a host run of the same images through plasticore-core.
+#
+#   bash firmware/ci.sh            # check (what scripts/ci.sh runs)
+#   bash firmware/ci.sh --update   # also rewrite the tracked files: images/*.pcimg, SIZES.md, BENCH.md
+#
+# Idempotent. Installs what it needs: qemu-system-arm (apt-get), defmt-print 1.2.0 (cargo install into
+# $PLASTICORE_TOOLS, default ~/.cache/plasticore-tools, ~3 min the first time), the MCU targets and
+# llvm-tools. A missing QEMU is a failure, never a skip.
+#
+# Policy for tracked files in check mode:
+#   * firmware/images/*.pcimg must equal what `plasticore image write` produces now  -> FAIL if not;
+#   * SIZES.md and BENCH.md are regenerated into a temp dir and any difference is PRINTED (not a failure:
+#     a core change by someone else moves these numbers; review the diff, then run --update).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+UPDATE=0
+[ "${1:-}" = "--update" ] && UPDATE=1
+
+say() { printf -- '--- firmware: %s\n' "$*"; }
+fail() { printf 'FAIL (firmware): %s\n' "$*" >&2; exit 1; }
+
+# ---- tools -------------------------------------------------------------------------------------------
+if ! command -v qemu-system-arm >/dev/null 2>&1; then
+  say "installing qemu-system-arm"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends qemu-system-arm
+fi
+command -v qemu-system-arm >/dev/null 2>&1 || fail "qemu-system-arm is not installed"
+TOOLS="${PLASTICORE_TOOLS:-$HOME/.cache/plasticore-tools}"
+export PATH="$TOOLS/bin:$PATH"
+if ! defmt-print --version 2>/dev/null | grep -q '1\.2\.0'; then
+  say "installing defmt-print 1.2.0 into $TOOLS (about 3 minutes)"
+  cargo install defmt-print --locked --version 1.2.0 --root "$TOOLS"
+fi
+defmt-print --version | grep -q '1\.2\.0' || fail "defmt-print 1.2.0 not available"
+rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi >/dev/null
+rustup component add llvm-tools >/dev/null
+BIN="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin"
+for t in llvm-size llvm-nm llvm-objdump; do [ -x "$BIN/$t" ] || fail "$t not found in $BIN"; done
+
+# ---- host side: writer and reference run ---------------------------------------------------------------
+say "host: building plasticore"
+cargo build -q --release -p plasticore
+HOST="${CARGO_TARGET_DIR:-$ROOT/target}/release/plasticore"
+[ -x "$HOST" ] || fail "$HOST missing"
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+IMAGES="reference m0 smoke"
+for p in $IMAGES; do
+  "$HOST" image write --preset "$p" --out "$TMP/$p.pcimg" >/dev/null
+  if [ "$UPDATE" = 1 ]; then
+    cp "$TMP/$p.pcimg" "firmware/images/$p.pcimg"
+  elif ! cmp -s "$TMP/$p.pcimg" "firmware/images/$p.pcimg"; then
+    fail "firmware/images/$p.pcimg is stale (the writer now produces different bytes): run bash firmware/ci.sh --update"
+  fi
+done
+for p in $IMAGES; do
+  echo "$p $("$HOST" image run "firmware/images/$p.pcimg")" >>"$TMP/host.txt"
+done
+say "host results:"; cat "$TMP/host.txt"
+# The recorded results (read by core-nostd/tests/image_golden.rs) must match the host run.
+if [ "$UPDATE" = 1 ]; then
+  cp "$TMP/host.txt" firmware/images/results.txt
+elif ! diff -u firmware/images/results.txt "$TMP/host.txt"; then
+  fail "firmware/images/results.txt differs from the host run (a datapath change?): review, then bash firmware/ci.sh --update"
+fi
+
+# ---- firmware builds -----------------------------------------------------------------------------------
+say "building Cortex-M4F (thumbv7em-none-eabihf) and Cortex-M0 (thumbv6m-none-eabi) firmware"
+# The firmware has its own workspace and target dir (whatever CARGO_TARGET_DIR the caller uses).
+(cd firmware && CARGO_TARGET_DIR="$ROOT/firmware/target" cargo build -q --release --bins)
+(cd firmware && CARGO_TARGET_DIR="$ROOT/firmware/target" cargo build -q --release --target thumbv6m-none-eabi --bin m0)
+M4=firmware/target/thumbv7em-none-eabihf/release/m4
+M4B=firmware/target/thumbv7em-none-eabihf/release/m4-bench
+M0=firmware/target/thumbv6m-none-eabi/release/m0
+QEMU_M4=(qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -nographic -semihosting-config enable=on,target=native)
+QEMU_M0=(qemu-system-arm -machine microbit -nographic -semihosting-config enable=on,target=native)
+
+# ---- the M0 needs no FPU and no divide instruction; the M4 build uses no FPU instruction ---------------
+SOFTFLOAT='__aeabi_[fd]|__aeabi_[uil]2[fd]|__(add|sub|mul|div|cmp|eq|lt|gt|le|ge|ne|unord)[sd]f[23]|__float|__fix|__extendsfdf2|__truncdfsf2'
+if "$BIN/llvm-nm" "$M0" | grep -E "$SOFTFLOAT"; then fail "soft-float routines linked into the M0 firmware"; fi
+vfp=$("$BIN/llvm-objdump" -d --no-show-raw-insn "$M4" | awk -F'\t' '$2 ~ /^v[a-z]/' | wc -l)
+[ "$vfp" -eq 0 ] || fail "$vfp VFP instructions in the M4 firmware"
+say "M0 links these integer helpers (software multiply/divide, memory): $("$BIN/llvm-nm" "$M0" | grep -oE '__aeabi_[a-z0-9]+' | sort -u | tr '\n' ' ')"
+
+# ---- run under QEMU, decode defmt, compare ------------------------------------------------------------
+run() { # name elf qemu-args...
+  local name=$1 elf=$2; shift 2
+  local rc=0
+  timeout 300 "$@" -kernel "$elf" >"$TMP/$name.raw" || rc=$?
+  defmt-print -e "$elf" <"$TMP/$name.raw" >"$TMP/$name.log" 2>&1 || true
+  cat "$TMP/$name.log"
+  [ "$rc" -eq 0 ] || fail "$name: QEMU exited with $rc (124 = timeout, 1 = error/panic in the firmware)"
+}
+say "Cortex-M4F under QEMU mps2-an386"
+run m4 "$M4" "${QEMU_M4[@]}"
+say "Cortex-M0 under QEMU microbit"
+run m0 "$M0" "${QEMU_M0[@]}"
+check() { # log image
+  local want got
+  want=$(grep "^$2 RESULT" "$TMP/host.txt")
+  got=$(grep "^$2 RESULT" "$TMP/$1.log" || true)
+  [ -n "$got" ] || fail "$1 printed no result for image $2"
+  [ "$got" = "$want" ] || fail "$1 differs from the host on image $2:
+  host: $want
+  $1:   $got"
+  echo "ok: $1 == host on image $2: $(echo "$got" | grep -oE 'checksum=[0-9a-f]+ trajectory=[0-9a-f]+')"
+}
+check m4 reference
+check m4 m0
+check m0 m0
+echo "emulator: not compared (plasticore-emu exposes no image runner yet)"
+
+# ---- instructions per timestep (-icount shift=0 + SysTick) ---------------------------------------------
+say "instructions per timestep, Cortex-M4F, -icount shift=0"
+run m4-bench "$M4B" "${QEMU_M4[@]}" -icount shift=0
+grep -q '^BENCH learning' "$TMP/m4-bench.log" || fail "bench printed no learning figure"
+
+# ---- tracked reports -----------------------------------------------------------------------------------
+{
+  echo "# Firmware sizes (llvm-size, release, LTO)"
+  echo
+  echo "Regenerate with \`bash firmware/ci.sh --update\`. text = flash code + read-only data (includes the"
+  echo "embedded images: reference 50 384 B, m0 3 408 B); data = initialised RAM (also stored in flash); bss = zeroed"
+  echo "RAM. The networks live in \`static\`s, so their RAM is in data/bss, not on the stack."
+  echo
+  echo '```'
+  for e in "$M4" "$M4B" "$M0"; do "$BIN/llvm-size" "$e" | sed "s|$ROOT/||"; done | awk 'NR==1 || !/text/'
+  echo '```'
+} >"$TMP/SIZES.md"
+{
+  echo "# Instructions per timestep (Cortex-M4F, QEMU mps2-an386, -icount shift=0 + SysTick)"
+  echo
+  echo "Reference layer: 64 inputs → 128 recurrent LIF (delta synapse, soft reset) → 4 MSE readouts, 10 %"
+  echo "input activity, image \`firmware/images/reference.pcimg\`, 1000 steps, on-chip ES-D-RTRL online learning"
+  echo "(stochastic rounding). Method: toolchain.md §3 A — under \`-icount shift=0\` one instruction is 1 ns of"
+  echo "virtual time and SysTick (25 MHz core clock) ticks every 40 instructions; ±40 instructions per timed"
+  echo "chunk of 50 steps. These are instructions, not Cortex-M4 cycles. Includes the Runner (input draws and"
+  echo "target); the \`stimulus\` line is that overhead alone. Target: ≤ 100 000 instructions per learning step."
+  echo
+  echo "Reproduce: \`bash firmware/ci.sh\` (or, after building: \`cd firmware && cargo build --release --bin m4-bench &&"
+  echo "qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -nographic -semihosting-config enable=on,target=native"
+  echo "-icount shift=0 -kernel target/thumbv7em-none-eabihf/release/m4-bench | defmt-print -e"
+  echo "target/thumbv7em-none-eabihf/release/m4-bench\`)."
+  echo
+  echo "| loop | instructions per timestep | weight updates | synaptic ops | hidden spikes |"
+  echo "|---|---|---|---|---|"
+  sed -n 's/^BENCH \([a-z0-9.-]*\) steps=\([0-9]*\) systick_ticks=[0-9]* instructions=[0-9]* per_step=\([0-9]*\) weight_updates=\([0-9]*\) syn_ops=\([0-9]*\) spikes=\([0-9]*\).*/| \1 | \3 | \4 | \5 | \6 |/p' "$TMP/m4-bench.log"
+  echo
+  echo "Raw output:"
+  echo
+  echo '```'
+  grep -E '^(BENCH|checksum)' "$TMP/m4-bench.log"
+  echo '```'
+  if [ -f firmware/BENCH-notes.md ]; then echo; cat firmware/BENCH-notes.md; fi
+} >"$TMP/BENCH.md"
+for f in SIZES.md BENCH.md; do
+  if [ "$UPDATE" = 1 ]; then
+    cp "$TMP/$f" "firmware/$f"
+  elif ! diff -u "firmware/$f" "$TMP/$f"; then
+    echo "note: firmware/$f differs from this run (printed above, not a failure); bash firmware/ci.sh --update refreshes it"
+  fi
+done
+cat "$TMP/SIZES.md"
+say "all firmware checks passed"
