@@ -34,6 +34,7 @@ then
 fi
 echo "ok: no soft-float symbols"
 
+step "firmware under QEMU"; bash firmware/ci.sh
 step "benchmarks compile"
 cargo bench --workspace --no-run
 
