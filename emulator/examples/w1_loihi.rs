@@ -1,6 +1,7 @@
 //! W1 at N = 1000 on the `loihi` preset: cycles per timestep, energy per timestep and the link hot spots.
 //!
-//! `cargo run --release -p plasticore-emu --example w1_loihi [-- N T PRESET]`
+//! `cargo run --release -p plasticore-emu --example w1_loihi [-- N T PRESET STRIDE]` (STRIDE = 4 puts one
+//! core on each tile of `loihi`, so spikes cross links).
 use plasticore_emu::{presets, w1, EmuOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -8,9 +9,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(1000);
     let t: u32 = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(1000);
     let preset = args.get(3).cloned().unwrap_or_else(|| "loihi".into());
+    let stride: usize = args.get(4).map(|s| s.parse()).transpose()?.unwrap_or(1);
     let chip = presets::preset(&preset)?;
     let (ew, ns) = (chip.energy.hop_ew_pj, chip.energy.hop_ns_pj);
-    let r = w1::run(chip, n, t, EmuOptions::default(), 1)?;
+    let r = w1::run_spread(chip, n, t, EmuOptions::default(), 1, stride)?;
     println!("W1 N={} T={} on {} ({} cores, weights 8-bit Q.{})", r.n, r.t, r.chip, r.cores, r.weight_frac);
     println!("mean rate            {:.2} Hz", r.mean_rate_hz);
     println!("cycles per timestep  {:.1} ({:.3} us of chip time)", r.cycles_per_step, r.chip_us_per_step);

@@ -206,6 +206,7 @@ impl Emulator {
         self.packets.clear();
         self.spikes.clear();
         let n_hidden = self.cores.len();
+        let stride = self.mapping.stride.max(1);
         let ro_core = self.readout.as_ref().map(|r| r.core);
         for (ci, c) in self.cores.iter().enumerate() {
             let ops = &c.ops;
@@ -221,13 +222,13 @@ impl Emulator {
                 if self.recurrent {
                     for d in 0..n_hidden {
                         tt += cost.msg_out as u64;
-                        self.packets.push(Packet { src: ci as u32, dst: d as u32, inject: Cycle(tt), tag: g as u32 });
+                        self.packets.push(Packet { src: (ci * stride) as u32, dst: (d * stride) as u32, inject: Cycle(tt), tag: g as u32 });
                     }
                 }
                 if let Some(r) = ro_core {
                     if !(self.recurrent && r < n_hidden) {
                         tt += cost.msg_out as u64;
-                        self.packets.push(Packet { src: ci as u32, dst: r as u32, inject: Cycle(tt), tag: g as u32 });
+                        self.packets.push(Packet { src: (ci * stride) as u32, dst: (r * stride) as u32, inject: Cycle(tt), tag: g as u32 });
                     }
                 }
             }
@@ -244,7 +245,7 @@ impl Emulator {
         // Arrivals fill the inboxes (all packets arrive within the step: the barrier waits for the drain).
         let mut ro_last = 0u64;
         for (i, p) in self.packets.iter().enumerate() {
-            let d = p.dst as usize;
+            let d = p.dst as usize / stride;
             if self.recurrent && d < n_hidden {
                 self.cores[d].inbox.push(p.tag as u16);
             }
@@ -290,6 +291,7 @@ impl Emulator {
         self.ro_timing = RoTiming::default();
         let Some(rc) = ro_core else { return Ok(()) };
         let Some(ro) = self.readout.as_ref() else { return Ok(()) };
+        let stride = self.mapping.stride.max(1);
         let own = if rc < self.cores.len() { self.route_end[rc] } else { 0 };
         let start = ro_last.max(own);
         let lanes = cost.syn_lanes as u64;
@@ -307,7 +309,12 @@ impl Emulator {
             for (ci, c) in self.cores.iter().enumerate() {
                 for j in 0..c.len {
                     tt += cost.msg_out as u64;
-                    self.packets.push(Packet { src: rc as u32, dst: ci as u32, inject: Cycle(tt), tag: (c.first + j) as u32 });
+                    self.packets.push(Packet {
+                        src: (rc * stride) as u32,
+                        dst: (ci * stride) as u32,
+                        inject: Cycle(tt),
+                        tag: (c.first + j) as u32,
+                    });
                     n_fb += 1;
                 }
             }
@@ -428,11 +435,12 @@ impl Emulator {
         rep.ops = ops;
         rep.packets = self.packets.len() as u64;
         if timing {
+            let stride = self.mapping.stride.max(1);
             // Feedback arrival per hidden core.
             let mut fb_arr = vec![0u64; self.cores.len()];
             let n_spike_packets = self.packets.len() - self.ro_timing.feedback_packets as usize;
             for (p, d) in self.packets[n_spike_packets..].iter().zip(&self.deliveries[n_spike_packets..]) {
-                let c = p.dst as usize;
+                let c = p.dst as usize / stride;
                 if c < fb_arr.len() {
                     fb_arr[c] = fb_arr[c].max(d.arrive.0);
                 }
@@ -447,7 +455,7 @@ impl Emulator {
                 let l = self.learn_cycles(&o.learn, o.learn_rows, c.len);
                 let l_start = r_end.max(fb_arr[ci]);
                 let l_end = l_start + l;
-                let pk = self.packets[..n_spike_packets].iter().filter(|p| p.src as usize == ci).count() as u32;
+                let pk = self.packets[..n_spike_packets].iter().filter(|p| p.src as usize / stride == ci).count() as u32;
                 let active = o.fire.spikes.min(o.fire.neuron_updates) as f64;
                 let inactive = o.fire.neuron_updates as f64 - active;
                 let traces_i = (o.integrate.trace_updates + o.integrate.presyn_updates) as f64;
@@ -510,7 +518,7 @@ impl Emulator {
             }
             let last = self.noc_stats.last_arrival.0.max(self.ro_timing.fb_arrival);
             let drain = last.saturating_sub(slowest);
-            let used_tiles = self.chip.mesh.tile_of(self.mapping.cores_used().max(1) - 1) + 1;
+            let used_tiles = self.chip.mesh.tile_of(self.mapping.cores_spanned() - 1) + 1;
             let barrier = cost.barrier_cycles(used_tiles);
             rep.slowest_core = Cycle(slowest);
             rep.drain = Cycle(drain);

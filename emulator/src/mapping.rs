@@ -24,13 +24,18 @@ pub struct Slice {
     pub len: usize,
 }
 
-/// Where everything lives: hidden slice i on core i; the readout on `readout_core`.
+/// Where everything lives: hidden slice i on logical core i; the readout on logical core `readout_core`.
+/// Logical core i is physical core `i · stride` (stride 1 packs cores tile by tile; stride =
+/// cores per tile puts one core on each tile, spreading traffic over the mesh).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mapping {
-    /// Hidden slices, in core order (core i holds `hidden[i]`).
+    /// Hidden slices, in core order (logical core i holds `hidden[i]`).
     pub hidden: Vec<Slice>,
-    /// Core of the readout (the next free core, or the last hidden core on a chip with no free core).
+    /// Logical core of the readout (the next free core, or the last hidden core on a chip with no free
+    /// core).
     pub readout_core: Option<usize>,
+    /// Physical core of logical core i = i · stride (≥ 1).
+    pub stride: usize,
 }
 
 /// What one core uses.
@@ -60,12 +65,28 @@ impl Mapping {
             })
             .collect();
         let readout_core = with_readout.then(|| if hidden.len() < cores { hidden.len() } else { hidden.len().saturating_sub(1) });
-        Mapping { hidden, readout_core }
+        Mapping { hidden, readout_core, stride: 1 }
     }
 
-    /// Cores in use.
+    /// The same slices with logical core i on physical core i · `stride`.
+    pub fn spread(mut self, stride: usize) -> Mapping {
+        self.stride = stride.max(1);
+        self
+    }
+
+    /// Logical cores in use.
     pub fn cores_used(&self) -> usize {
         self.hidden.len().max(self.readout_core.map(|c| c + 1).unwrap_or(0))
+    }
+
+    /// Physical core of logical core `i`.
+    pub fn physical(&self, i: usize) -> usize {
+        i * self.stride.max(1)
+    }
+
+    /// Physical cores the mapping spans (highest physical core + 1).
+    pub fn cores_spanned(&self) -> usize {
+        self.physical(self.cores_used().max(1) - 1) + 1
     }
 }
 
@@ -156,8 +177,8 @@ fn check_limits(chip: &ChipDesc, net: &NetworkSpec, m: &Mapping, memory: bool) -
             out.push(u);
         }
     }
-    let needed = m.cores_used();
-    if needed > chip.mesh.cores() {
+    let needed = m.cores_spanned();
+    if m.stride == 0 || needed > chip.mesh.cores() {
         return Err(EmuError::TooManyCores {
             needed,
             available: chip.mesh.cores(),

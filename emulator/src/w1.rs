@@ -226,14 +226,21 @@ impl W1Result {
     }
 }
 
-/// Build W1 with `n` neurons, place it on `chip` and run `steps` steps.
+/// Build W1 with `n` neurons, place it on `chip` with the partitioner and run `steps` steps.
 pub fn run(chip: ChipDesc, n: usize, steps: u32, opts: EmuOptions, seed: u32) -> Result<W1Result, EmuError> {
+    run_spread(chip, n, steps, opts, seed, 1)
+}
+
+/// Like [`run`], with logical core i placed on physical core i · `stride` (`stride` = cores per tile
+/// puts one core on each tile).
+pub fn run_spread(chip: ChipDesc, n: usize, steps: u32, opts: EmuOptions, seed: u32, stride: usize) -> Result<W1Result, EmuError> {
     let t0 = Instant::now();
     let w = build(n, seed)?;
     let deg = w.out_degree;
     let name = chip.name.clone();
     let clock = chip.clock_mhz;
-    let mut emu = Emulator::new(chip, w.spec, opts)?;
+    let (m, _) = crate::mapping::partition(&chip, &w.spec)?;
+    let mut emu = Emulator::with_mapping(chip, w.spec, m.spread(stride), opts)?;
     let build_s = t0.elapsed().as_secs_f64();
     let mut g = XorShift32::new(seed ^ 0x5151_0001);
     let mut input = Vec::with_capacity(INPUTS);

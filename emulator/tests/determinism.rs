@@ -56,3 +56,30 @@ fn timing_off_changes_no_functional_result() {
         assert!(x.cycles.0 > 0);
     }
 }
+
+#[test]
+fn placement_changes_timing_not_results() {
+    let spec = random_net(23, 10, 60, Some(3), true, false, false, 50);
+    let chip = presets::loihi();
+    let inputs = random_inputs(23, 10, 40, 30);
+    let targets = random_targets(23, 3, 40);
+    let run = |stride: usize| {
+        let m = Mapping::from_lengths(&[15; 4], true, chip.mesh.cores()).spread(stride);
+        let mut e = Emulator::with_mapping(chip.clone(), spec.clone(), m, EmuOptions::default()).unwrap();
+        let mut stats = plasticore_emu::Stats::default();
+        let mut cycles = 0;
+        for t in 0..40 {
+            cycles += e.step(Timestep(t as u32), &inputs[t], Target::Values(&targets[t]), &mut stats).unwrap().cycles.0;
+        }
+        (e, stats, cycles)
+    };
+    let (a, sa, ca) = run(1);
+    let (b, sb, cb) = run(4);
+    assert_eq!(a.hidden_weights(), b.hidden_weights());
+    assert_eq!(a.hidden_state(), b.hidden_state());
+    assert_eq!(a.readout().unwrap().weights(), b.readout().unwrap().weights());
+    // Packed: 5 cores on tiles 0-1; spread: one per tile, tiles 0-4 along the first row.
+    assert_eq!(sa.packets, sb.packets);
+    assert!(sb.link_load.iter().sum::<u64>() > sa.link_load.iter().sum::<u64>());
+    assert_ne!(ca, cb);
+}

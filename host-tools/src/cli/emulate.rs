@@ -28,6 +28,10 @@ pub struct EmulateArgs {
     /// Seed.
     #[arg(long, default_value_t = 1)]
     seed: u32,
+    /// Put one core on each tile (logical core i on physical core i · cores-per-tile) so spikes cross
+    /// links; by default cores are packed tile by tile.
+    #[arg(long)]
+    spread: bool,
 }
 
 /// Run the subcommand.
@@ -42,7 +46,8 @@ pub fn run(a: EmulateArgs) -> anyhow::Result<()> {
     }
     let (ew, ns) = (chip.energy.hop_ew_pj, chip.energy.hop_ns_pj);
     let opts = EmuOptions { threads: a.threads, timing: true, strict: false };
-    let r = w1::run(chip, a.neurons, a.steps, opts, a.seed)?;
+    let stride = if a.spread { chip.mesh.cores_per_tile as usize } else { 1 };
+    let r = w1::run_spread(chip, a.neurons, a.steps, opts, a.seed, stride)?;
     let t = r.t.max(1) as f64;
     println!("W1 N={} T={} on {} ({} cores, 8-bit weights Q.{})", r.n, r.t, r.chip, r.cores, r.weight_frac);
     println!("mean rate              {:.2} Hz", r.mean_rate_hz);
