@@ -145,9 +145,12 @@ impl<'a> ReadoutMut<'a> {
         let f = self.cfg.formats;
         let df = f.decay_frac as u32;
         let kappa = self.cfg.decay.0 as i64;
-        let mut sums = [0i64; 256];
         let o = self.o;
         let mut c = OpCounts::default();
+        // Sum the rows of the spiking neurons in the gradient scratch (exact: at most `inputs` rows of
+        // |w| ≤ wmax, validated to fit), then r ← κ·r + sum once.
+        let sums = &mut *self.b.grad;
+        sums.fill(0);
         for &j in spikes {
             let j = j as usize;
             if j >= self.n {
@@ -217,13 +220,14 @@ impl<'a> ReadoutMut<'a> {
                 let rmax = self.b.r.iter().copied().max().unwrap_or(0) as i64;
                 // log2(e) in Q.16.
                 const LOG2E_Q16: i64 = 94_548;
-                let mut p = [0u32; 256];
+                // exp values in the gradient scratch (no stack array: this runs on 16 KiB parts).
+                let p = &mut *self.b.grad;
                 let mut sum = 0u64;
                 for (pk, &r) in p.iter_mut().zip(self.b.r.iter()) {
                     let z = rmax - r as i64; // ≥ 0, Q.state_frac
                     let x = shift_nearest(z, 16 - f.state_frac as i32).saturating_mul(LOG2E_Q16) >> 16;
                     let v = exp2_neg(x.clamp(0, u32::MAX as i64) as u32);
-                    *pk = v;
+                    *pk = v as i64;
                     sum += v as u64;
                 }
                 // sum ≥ 65536 (the maximum contributes 1.0), so the division is safe.
@@ -235,6 +239,7 @@ impl<'a> ReadoutMut<'a> {
                 }
                 // −ln p_c = ln(sum) − ln(p_c) = (log2 sum − log2 p_c)·ln 2.
                 let pc = p.get(c).copied().unwrap_or(0).max(1) as u64;
+                p.fill(0);
                 const LN2_Q16: i64 = 45_426;
                 Some(((log2_q16(sum) - log2_q16(pc)) * LN2_Q16) >> 16)
             }
