@@ -69,6 +69,10 @@ elif ! diff -u firmware/images/results.txt "$TMP/host.txt"; then
   fail "firmware/images/results.txt differs from the host run (a datapath change?): review, then bash firmware/ci.sh --update"
 fi
 
+say "AER over SPI into the core (example + embedded-hal-mock test)"
+cargo test -q -p plasticore-core --features hal --test image_aer_spi
+cargo run -q -p plasticore-core --features hal --example aer_spi
+
 # ---- firmware builds -----------------------------------------------------------------------------------
 say "building Cortex-M4F (thumbv7em-none-eabihf) and Cortex-M0 (thumbv6m-none-eabi) firmware"
 # The firmware has its own workspace and target dir (whatever CARGO_TARGET_DIR the caller uses).
