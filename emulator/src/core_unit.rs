@@ -52,6 +52,8 @@ pub struct HiddenCore {
     pub(crate) spikes: Vec<u16>,
     pub(crate) listed: usize,
     pub(crate) ops: CoreOps,
+    /// Weight-update accumulator (`axons × len`, weight LSB · 2⁻¹⁶) in learning-epoch mode, else empty.
+    pub(crate) acc_w: Vec<i32>,
 }
 
 impl HiddenCore {
@@ -90,6 +92,7 @@ impl HiddenCore {
             spikes: vec![0; len],
             listed: 0,
             ops: CoreOps::default(),
+            acc_w: Vec::new(),
         };
         // Same initial state as `Layer::configure` (reset_state), and a check that the buffers fit.
         c.view(cfg)?.reset_state();
@@ -157,13 +160,29 @@ impl HiddenCore {
     }
 
     /// Phase learn with this core's part of the learning signal (`fb` or `lambda`: one entry per local
-    /// neuron).
-    pub(crate) fn learn(&mut self, cfg: &LayerConfig, sig: Signal<'_>, count_rows: bool) -> Result<(), EmuError> {
-        let mut l = self.view(cfg)?;
-        let c = l.learn(sig);
+    /// neuron): `LayerMut::learn`, or `LayerMut::accumulate` into the epoch accumulator.
+    pub(crate) fn learn(&mut self, cfg: &LayerConfig, sig: Signal<'_>, count_rows: bool, accumulate: bool) -> Result<(), EmuError> {
+        let c = if accumulate {
+            let mut acc = std::mem::take(&mut self.acc_w);
+            let r = self.view(cfg)?.accumulate(sig, &mut acc);
+            self.acc_w = acc;
+            r?
+        } else {
+            self.view(cfg)?.learn(sig)
+        };
         self.ops.learn = c;
         self.ops.learn_rows =
             if count_rows && c.weight_updates > 0 { self.xtrace.iter().filter(|&&x| x != 0).count() as u32 } else { 0 };
+        Ok(())
+    }
+
+    /// End of a learning epoch: `LayerMut::apply_accumulated` (every row is swept).
+    pub(crate) fn apply_accumulated(&mut self, cfg: &LayerConfig) -> Result<(), EmuError> {
+        let mut acc = std::mem::take(&mut self.acc_w);
+        let r = self.view(cfg)?.apply_accumulated(&mut acc);
+        self.acc_w = acc;
+        self.ops.learn.add(&r?);
+        self.ops.learn_rows = self.ops.learn_rows.max(self.axons as u32);
         Ok(())
     }
 
@@ -255,6 +274,12 @@ impl ReadoutUnit {
             self.n,
             self.o,
         )?)
+    }
+
+    /// Learn (online).
+    pub(crate) fn learn(&mut self) -> Result<(), EmuError> {
+        self.ops_learn = self.view()?.learn();
+        Ok(())
     }
 
     /// Readout weights V.

@@ -54,6 +54,7 @@ pub struct Emulator {
     pub(crate) neurons: usize,
     pub(crate) recurrent: bool,
     pub(crate) learn_on: bool,
+    pub(crate) epoch: u32,
     pub(crate) feedback: Feedback,
     pub(crate) window: LossWindow,
     pub(crate) mapping: Mapping,
@@ -108,7 +109,11 @@ impl Emulator {
         let mut cores = Vec::with_capacity(mapping.hidden.len());
         for s in &mapping.hidden {
             let stored = mapping::stored_per_row(&chip, &net, *s);
-            cores.push(HiddenCore::new(&net.layer, &net.weights, net.neurons, axons, s.first, s.len, stored)?);
+            let mut c = HiddenCore::new(&net.layer, &net.weights, net.neurons, axons, s.first, s.len, stored)?;
+            if net.learn && net.learn_epoch > 1 {
+                c.acc_w = vec![0; axons * s.len];
+            }
+            cores.push(c);
         }
         let readout = match (&net.readout, mapping.readout_core) {
             (Some(r), Some(core)) => Some(ReadoutUnit::new(core, r.config, net.neurons, r.outputs, r.weights.clone())?),
@@ -135,6 +140,7 @@ impl Emulator {
             neurons: net.neurons,
             recurrent: net.recurrent,
             learn_on: net.learn,
+            epoch: net.learn_epoch.max(1),
             feedback: if net.readout.is_some() { net.feedback } else { Feedback::External },
             window: net.window,
             usage,
@@ -336,15 +342,24 @@ impl Emulator {
     }
 
     /// Phase 5, **learn**: with the learning signal (the readout's feedback slice or the host's λ) every
-    /// core runs `LayerMut::learn` in parallel; the readout runs its own `learn`.
+    /// core runs `LayerMut::learn` (online) or `LayerMut::accumulate` (learning epochs) in parallel, and
+    /// the readout its own online `learn`; at the end of an epoch every core applies its accumulator.
     fn learn(&mut self, t: Timestep, target: Target<'_>, has_loss: bool) -> Result<(), EmuError> {
         for c in &mut self.cores {
             c.ops.learn = OpCounts::default();
             c.ops.learn_rows = 0;
         }
-        if !(self.learn_on && self.window.contains(t)) {
-            return Ok(());
+        if self.learn_on && self.window.contains(t) {
+            self.learn_signal(target, has_loss)?;
         }
+        if self.learn_on && self.epoch > 1 && (t.0 as u64 + 1) % self.epoch as u64 == 0 {
+            self.apply_epoch()?;
+        }
+        Ok(())
+    }
+
+    fn learn_signal(&mut self, target: Target<'_>, has_loss: bool) -> Result<(), EmuError> {
+        let accumulate = self.epoch > 1;
         let lambda = match (self.feedback, target) {
             (Feedback::External, Target::Lambda(lam)) => {
                 for (j, v) in self.lam.iter_mut().enumerate() {
@@ -355,7 +370,7 @@ impl Emulator {
             (Feedback::External, _) => {
                 if let Some(ro) = self.readout.as_mut() {
                     if has_loss {
-                        ro.ops_learn = ro.view()?.learn();
+                        ro.learn()?;
                     }
                 }
                 return Ok(());
@@ -371,7 +386,7 @@ impl Emulator {
             } else {
                 Signal::Feedback(&fb[c.first..c.first + c.len])
             };
-            c.learn(cfg, sig, rows)
+            c.learn(cfg, sig, rows, accumulate)
         };
         match &self.pool {
             Some(p) => p.install(|| self.cores.par_iter_mut().try_for_each(run))?,
@@ -379,8 +394,19 @@ impl Emulator {
         }
         if has_loss {
             if let Some(ro) = self.readout.as_mut() {
-                ro.ops_learn = ro.view()?.learn();
+                ro.learn()?;
             }
+        }
+        Ok(())
+    }
+
+    /// End of a learning epoch: every core applies and clears its accumulator.
+    fn apply_epoch(&mut self) -> Result<(), EmuError> {
+        let cfg = &self.layer;
+        let run = |c: &mut HiddenCore| c.apply_accumulated(cfg);
+        match &self.pool {
+            Some(p) => p.install(|| self.cores.par_iter_mut().try_for_each(run))?,
+            None => self.cores.iter_mut().try_for_each(run)?,
         }
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! Snapshots of the whole chip state between timesteps: every core's weights, neuron states, traces,
 //! STD/STP state, accumulators, counters and update counts (the stochastic-rounding key), the events
-//! the network delivered for the next step (at a step boundary the mesh itself is drained by the
+//! the network delivered for the next step, the learning-epoch accumulators (at a step boundary the mesh itself is drained by the
 //! barrier, so these inboxes are the network's whole in-flight state), the readout, and emulated time.
 //!
 //! File layout (little endian):
@@ -26,7 +26,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 /// Snapshot format version.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 const MAGIC: &[u8; 8] = b"PLCEMU\0\0";
 
 /// FNV-1a, 64 bit (all arithmetic **wraps**, by definition of the hash).
@@ -172,8 +172,9 @@ impl Emulator {
     pub fn fingerprint(&self) -> u64 {
         let mut s = self.chip.to_toml();
         s.push_str(&format!(
-            "{:?}|{}|{}|{}|{}|{:?}|{:?}|{:?}|{:?}",
+            "{:?}|{}|{}|{}|{}|{}|{:?}|{:?}|{:?}|{:?}",
             self.layer,
+            self.epoch,
             self.n_ext,
             self.neurons,
             self.recurrent,
@@ -209,6 +210,7 @@ impl Emulator {
             w.sat(&c.scalars.sat);
             w.u32(c.scalars.updates);
             w.u16s(&c.inbox);
+            w.i32s(&c.acc_w);
         }
         match &self.readout {
             None => w.u8(0),
@@ -281,6 +283,7 @@ impl Emulator {
             grad: Vec<i64>,
             scalars: LayerScalars,
             inbox: Vec<u16>,
+            acc_w: Vec<i32>,
         }
         let mut cs = Vec::with_capacity(n);
         for c in &self.cores {
@@ -301,6 +304,7 @@ impl Emulator {
                 grad: r.i64s(Some(nl), "grad")?,
                 scalars: LayerScalars { sat: r.sat()?, updates: r.u32()? },
                 inbox: r.u16s(None, "inbox")?,
+                acc_w: r.i32s(Some(c.acc_w.len()), "weight-update accumulator")?,
             });
             if cs.last().map(|x| x.inbox.iter().any(|&j| j as usize >= self.neurons)).unwrap_or(false) {
                 return Err(bad("inbox names a neuron that does not exist"));
@@ -316,7 +320,15 @@ impl Emulator {
                 if weights.iter().any(|w| (w.0 as i32).abs() > wmax) {
                     return Err(bad("readout weight outside its format"));
                 }
-                Some((weights, r.i32s(Some(o), "r")?, r.u16s(Some(nn), "otrace")?, r.i32s(Some(o), "err")?, r.i64s(Some(o), "readout grad")?, r.sat()?, r.u32()?))
+                Some((
+                    weights,
+                    r.i32s(Some(o), "r")?,
+                    r.u16s(Some(nn), "otrace")?,
+                    r.i32s(Some(o), "err")?,
+                    r.i64s(Some(o), "readout grad")?,
+                    r.sat()?,
+                    r.u32()?,
+                ))
             }
             _ => return Err(bad("readout presence differs")),
         };
@@ -350,6 +362,7 @@ impl Emulator {
             c.grad = st.grad;
             c.scalars = st.scalars;
             c.inbox = st.inbox;
+            c.acc_w = st.acc_w;
         }
         if let (Some(u), Some((weights, rr, otrace, err, grad, sat, updates))) = (self.readout.as_mut(), ro) {
             u.weights = weights;

@@ -124,6 +124,7 @@ pub fn build(n: usize, seed: u32) -> Result<W1, EmuError> {
         feedback: Feedback::External,
         window: LossWindow::ALWAYS,
         learn: false,
+        learn_epoch: 1,
     };
     Ok(W1 { spec, out_degree: deg, weight_frac: frac, clipped })
 }

@@ -73,6 +73,56 @@ fn const_generic_net_equals_emulator() {
 }
 
 #[test]
+fn learning_epochs_equal_net_accumulate_and_apply() {
+    // Hidden-layer learning from a host λ, accumulated over epochs of 5 steps and applied at their end;
+    // the Net's readout integrates but does not learn on λ steps, so only the hidden layer is compared.
+    let mut spec = random_net(6, EXT, N, None, true, false, true, 60);
+    spec.learn_epoch = 5;
+    let steps = 42;
+    let inputs = random_inputs(6, EXT, steps, 40);
+    let mut g = XorShift32::new(8);
+    let lams: Vec<Vec<i32>> = (0..steps).map(|_| (0..N).map(|_| (g.next_u32() % 131072) as i32 - 65536).collect()).collect();
+    for lengths in [vec![8], vec![3, 5], vec![1, 1, 6]] {
+        let mut net: Net<P, N, O, 1> = Net::new();
+        net.configure(NetConfig {
+            layer: spec.layer,
+            readout: readout_config(1),
+            feedback: Feedback::External,
+            window: spec.window,
+            recurrent: true,
+            learn: true,
+        })
+        .unwrap();
+        for a in 0..P {
+            for j in 0..N {
+                net.set_weight(a, j, spec.weights[a * N + j]).unwrap();
+            }
+        }
+        let mut acc: Accumulator<P, N, O> = Accumulator::new();
+        let chip = presets::loihi();
+        let m = Mapping::from_lengths(&lengths, false, chip.mesh.cores());
+        let mut emu = Emulator::with_mapping(chip, spec.clone(), m, EmuOptions { threads: 2, ..EmuOptions::default() }).unwrap();
+        for t in 0..steps {
+            let tg = Target::Lambda(&lams[t]);
+            net.step(Timestep(t as u32), &inputs[t], tg, UpdateMode::Accumulate(&mut acc)).unwrap();
+            if (t + 1) % 5 == 0 {
+                net.apply(&mut acc).unwrap();
+            }
+            emu.step(Timestep(t as u32), &inputs[t], tg, &mut NoObserver).unwrap();
+            assert_eq!(net.weights(), &emu.hidden_weights()[..], "{lengths:?} step {t}: weights");
+            let l = net.layer().unwrap();
+            assert_eq!(l.state(), &emu.hidden_state()[..], "{lengths:?} step {t}: state");
+            assert_eq!(l.etrace(), &emu.hidden_etrace()[..], "{lengths:?} step {t}: etrace");
+        }
+        assert_ne!(net.weights(), &spec.weights[..], "weights must have moved");
+    }
+    // A learning readout with epochs is refused.
+    let mut with_ro = random_net(6, EXT, N, Some(O), true, false, true, 60);
+    with_ro.learn_epoch = 5;
+    assert!(Emulator::new(presets::loihi(), with_ro, EmuOptions::default()).is_err());
+}
+
+#[test]
 fn external_lambda_learning_equals_reference() {
     let spec = random_net(9, 6, 20, None, true, false, true, 50);
     let steps = 40;

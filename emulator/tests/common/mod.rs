@@ -89,6 +89,7 @@ pub fn random_net(seed: u32, ext: usize, n: usize, o: Option<usize>, learn: bool
         readout,
         window: LossWindow { start: 2, end: u32::MAX },
         learn,
+        learn_epoch: 1,
     }
 }
 
