@@ -352,7 +352,7 @@ impl Emulator {
         if self.learn_on && self.window.contains(t) {
             self.learn_signal(target, has_loss)?;
         }
-        if self.learn_on && self.epoch > 1 && (t.0 as u64 + 1) % self.epoch as u64 == 0 {
+        if self.learn_on && self.epoch > 1 && (t.0 as u64 + 1).is_multiple_of(self.epoch as u64) {
             self.apply_epoch()?;
         }
         Ok(())
