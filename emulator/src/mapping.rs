@@ -81,12 +81,12 @@ impl Mapping {
 
     /// Physical core of logical core `i`.
     pub fn physical(&self, i: usize) -> usize {
-        i * self.stride.max(1)
+        i.saturating_mul(self.stride.max(1))
     }
 
     /// Physical cores the mapping spans (highest physical core + 1).
     pub fn cores_spanned(&self) -> usize {
-        self.physical(self.cores_used().max(1) - 1) + 1
+        self.physical(self.cores_used().max(1) - 1).saturating_add(1)
     }
 }
 
@@ -178,7 +178,7 @@ fn check_limits(chip: &ChipDesc, net: &NetworkSpec, m: &Mapping, memory: bool) -
         }
     }
     let needed = m.cores_spanned();
-    if m.stride == 0 || needed > chip.mesh.cores() {
+    if needed > chip.mesh.cores() {
         return Err(EmuError::TooManyCores {
             needed,
             available: chip.mesh.cores(),

@@ -56,6 +56,9 @@ pub fn build(n: usize, seed: u32) -> Result<W1, EmuError> {
         return Err(EmuError::Network(format!("W1: N = {n} must be in 1..={}", u16::MAX as usize - INPUTS)));
     }
     let axons = INPUTS + n;
+    if (axons as u64) * (n as u64) > u32::MAX as u64 {
+        return Err(EmuError::Network(format!("W1: N = {n} gives {} synapse slots, more than 2^32 - 1", axons as u64 * n as u64)));
+    }
     let p = (0.1 * 4_294_967_296.0) as u32;
     let sd = 0.2 / (0.1 * n as f64).sqrt();
     let mut g = XorShift32::new(seed);

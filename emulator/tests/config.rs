@@ -82,6 +82,11 @@ fn other_rejections() {
     let chip = presets::reckon();
     let m = Mapping::from_lengths(&[4, 4], false, chip.mesh.cores());
     assert!(matches!(mapping::check(&chip, &spec, &m), Err(EmuError::TooManyCores { needed: 2, available: 1, .. })));
+    // A placement stride that runs off the chip.
+    let m = Mapping::from_lengths(&[4, 4], false, 128).spread(usize::MAX);
+    assert!(matches!(mapping::check(&presets::loihi(), &spec, &m), Err(EmuError::TooManyCores { .. })));
+    let m = Mapping::from_lengths(&[4, 4], false, 128).spread(200);
+    assert!(matches!(mapping::check(&presets::loihi(), &spec, &m), Err(EmuError::TooManyCores { needed: 201, .. })));
     // Non-contiguous or incomplete mappings.
     let mut m = Mapping::from_lengths(&[4, 4], false, 128);
     m.hidden[1].first = 5;
