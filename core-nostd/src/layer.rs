@@ -158,7 +158,8 @@ impl Saturations {
 pub struct LayerScalars {
     /// Chip-effect counters.
     pub sat: Saturations,
-    /// Number of learning updates applied so far (part of the stochastic-rounding key).
+    /// Learning steps so far: incremented by every `integrate` with learning on, and part of every
+    /// stochastic-rounding key of that step (trace decays, online updates).
     pub updates: u32,
 }
 
@@ -347,8 +348,8 @@ impl<'a> LayerMut<'a> {
     }
 
     /// Phase **integrate**: advance STD/STP, add the weight rows of the `active` axons into the dendritic
-    /// accumulators, and (if `learn`) update ε^x ← α·ε^x + x (**nearest**, **saturating** at
-    /// 2^trace_bits − 1). Only rows of active axons are read. Axon ids ≥ `axons`, and events beyond the
+    /// accumulators, and (if `learn`) advance the learning-step counter and update ε^x ← α·ε^x + x (decay
+    /// rounded **stochastically**, see [`rng::decay_stochastic`]; sum **saturating** at 2^trace_bits − 1). Only rows of active axons are read. Axon ids ≥ `axons`, and events beyond the
     /// first `axons` valid ones, are dropped and counted; a repeated axon adds its row once per event.
     pub fn integrate(&mut self, active: &[u16], learn: bool) -> OpCounts {
         let mut c = OpCounts::default();
@@ -399,11 +400,15 @@ impl<'a> LayerMut<'a> {
             c.events_in += 1;
         }
         if learn {
-            let alpha = self.cfg.trace_decay.0 as u64;
+            let step = self.b.scalars.updates.wrapping_add(1);
+            self.b.scalars.updates = step;
+            let alpha = self.cfg.trace_decay.0;
             let df = fmt.decay_frac as u32;
-            let half = 1u64 << (df - 1);
-            for t in self.b.xtrace.iter_mut() {
-                *t = ((*t as u64 * alpha + half) >> df) as u16;
+            let key = rng::row_key(self.cfg.seed ^ rng::SALT_TRACE, step, 0);
+            for (i, t) in self.b.xtrace.iter_mut().enumerate() {
+                if *t != 0 {
+                    *t = rng::decay_stochastic(*t, alpha, df, rng::cell(key, i as u32));
+                }
             }
             let max = fmt.trace_max();
             let tf = fmt.trace_frac as u32;
@@ -494,7 +499,8 @@ impl<'a> LayerMut<'a> {
     }
 
     /// Compute the per-neuron gradient factor G_j = −η·ẽ^f_{j,V}·λ_j scaled so that
-    /// ΔW_ij[LSB] = ε^x_i[raw]·G_j / 2³² (see `hw-notes/formats.md`). Returns the number of non-zero G_j.
+    /// ΔW_ij[LSB] = ε^x_i[raw]·G_j / 2³² (see `hw-notes/formats.md`), **saturated** to ±(2⁴⁷ − 1)
+    /// (counted), packed with 16 bits of the column's random word. Returns the number of non-zero G_j.
     fn grad_factors(&mut self, signal: Signal<'_>) -> usize {
         let f = &self.cfg.formats;
         let gf = f.signal_frac as u32;
@@ -505,7 +511,9 @@ impl<'a> LayerMut<'a> {
             - gf as i32
             - self.cfg.learning_rate.shift as i32;
         let mant = self.cfg.learning_rate.mant as i128;
-        let lim = 1i64 << 47;
+        let lim = (1i64 << 47) - 1;
+        let step = self.b.scalars.updates;
+        let seed = self.cfg.seed;
         let mut active = 0usize;
         let mut sat = 0u32;
         for j in 0..self.n {
@@ -535,7 +543,7 @@ impl<'a> LayerMut<'a> {
                 (g as i64, false)
             };
             sat += s as u32;
-            self.b.grad[j] = g;
+            self.b.grad[j] = pack(g, rng::col_word(seed, step, self.offset.wrapping_add(j as u32)));
             active += (g != 0) as usize;
         }
         self.b.scalars.sat.grad = self.b.scalars.sat.grad.saturating_add(sat);
@@ -543,13 +551,14 @@ impl<'a> LayerMut<'a> {
     }
 
     /// Phase **learn**, `Online` mode: ΔW_ij = −η·ε^x_i·ẽ^f_{j,V}·λ_j applied now, rounded to the weight
-    /// LSB **stochastically** (expectation exact to 2⁻³² LSB) with the counter-based hash of
-    /// (seed, update count, axon, global neuron), and **saturated** at the weight range (counted). Only
+    /// LSB **stochastically** (expectation exact to 2⁻³² LSB) with the word
+    /// `row_key(seed, step, axon) ^ col_word(seed, step, global neuron)` ([`rng::col_word`]), and
+    /// **saturated** at the weight range (counted). Call after this step's `integrate` (which advances the
+    /// step counter). Only
     /// rows with ε^x ≠ 0 and columns with λ ≠ 0 cost work (counted as `weight_updates`).
     pub fn learn(&mut self, signal: Signal<'_>) -> OpCounts {
         let active_cols = self.grad_factors(signal);
         let upd = self.b.scalars.updates;
-        self.b.scalars.updates = upd.wrapping_add(1);
         let mut c = OpCounts::default();
         if active_cols == 0 {
             return c;
@@ -568,13 +577,13 @@ impl<'a> LayerMut<'a> {
                 let key = rng::row_key(seed, upd, i as u32);
                 let (s, e) = csr.range(i);
                 for (&j, w) in csr.cols[s..e].iter().zip(&mut self.b.weights[s..e]) {
-                    let g = self.b.grad.get(j as usize).copied().unwrap_or(0);
+                    let (g, cw) = unpack(self.b.grad.get(j as usize).copied().unwrap_or(0));
                     if g == 0 {
                         continue;
                     }
                     pairs += 1;
-                    let r = rng::cell(key, self.offset.wrapping_add(j as u32));
-                    let (v, s) = clamp_i64(w.0 as i64 + rng::round_stochastic_q32(x as i64 * g, r), -wmax, wmax);
+                    let d = rng::round_stochastic_q32(x as i64 * g, key ^ cw);
+                    let (v, s) = clamp_i64(w.0 as i64 + d, -wmax, wmax);
                     sat += s as u32;
                     *w = Weight(v as i16);
                 }
@@ -583,14 +592,14 @@ impl<'a> LayerMut<'a> {
             c.weight_updates = pairs;
             return c;
         }
-        // Few active columns (λ ≠ 0 only near threshold): list them once in the dendritic accumulator,
+        // At most half the columns active (λ ≠ 0 only near threshold): list them once in the dendritic accumulator,
         // which `fire` left empty and `integrate` expects empty again, and visit only those. Many: a
         // branch-free dense row. Both give identical bits (a zero G_j adds floor(r / 2³²) = 0).
-        let sparse = active_cols * 4 < n && !self.force_dense;
+        let sparse = active_cols * 2 <= n && !self.force_dense;
         if sparse {
             let mut k = 0;
             for (j, &g) in self.b.grad.iter().enumerate() {
-                if g != 0 {
+                if unpack(g).0 != 0 {
                     self.b.acc[k] = j as i32;
                     k += 1;
                 }
@@ -607,16 +616,18 @@ impl<'a> LayerMut<'a> {
             if sparse {
                 for &j in &self.b.acc[..active_cols] {
                     let j = j as usize;
-                    let (Some(w), Some(&g)) = (row.get_mut(j), self.b.grad.get(j)) else { continue };
-                    let r = rng::cell(key, self.offset.wrapping_add(j as u32));
-                    let (v, s) = clamp_i64(w.0 as i64 + rng::round_stochastic_q32(x * g, r), -wmax, wmax);
+                    let (Some(w), Some(&p)) = (row.get_mut(j), self.b.grad.get(j)) else { continue };
+                    let (g, cw) = unpack(p);
+                    let d = rng::round_stochastic_q32(x * g, key ^ cw);
+                    let (v, s) = clamp_i64(w.0 as i64 + d, -wmax, wmax);
                     sat += s as u32;
                     *w = Weight(v as i16);
                 }
             } else {
-                for (j, (w, &g)) in row.iter_mut().zip(self.b.grad.iter()).enumerate() {
-                    let r = rng::cell(key, self.offset.wrapping_add(j as u32));
-                    let (v, s) = clamp_i64(w.0 as i64 + rng::round_stochastic_q32(x * g, r), -wmax, wmax);
+                for (w, &p) in row.iter_mut().zip(self.b.grad.iter()) {
+                    let (g, cw) = unpack(p);
+                    let d = rng::round_stochastic_q32(x * g, key ^ cw);
+                    let (v, s) = clamp_i64(w.0 as i64 + d, -wmax, wmax);
                     sat += s as u32;
                     *w = Weight(v as i16);
                 }
@@ -656,7 +667,8 @@ impl<'a> LayerMut<'a> {
                 continue;
             }
             rows += 1;
-            let mut add = |a: &mut i32, g: i64| {
+            let mut add = |a: &mut i32, p: i64| {
+                let g = unpack(p).0;
                 let (v, s) = sat_i32(*a as i64 + shr_nearest(x as i64 * g, 16));
                 sat += s as u32;
                 *a = v;
@@ -670,9 +682,9 @@ impl<'a> LayerMut<'a> {
                 Some(csr) => {
                     let (s, e) = csr.range(i);
                     for (&j, a) in csr.cols[s..e].iter().zip(&mut acc[s..e]) {
-                        let g = self.b.grad.get(j as usize).copied().unwrap_or(0);
-                        pairs += (g != 0) as u32;
-                        add(a, g);
+                        let p = self.b.grad.get(j as usize).copied().unwrap_or(0);
+                        pairs += (unpack(p).0 != 0) as u32;
+                        add(a, p);
                     }
                 }
             }
@@ -693,13 +705,12 @@ impl<'a> LayerMut<'a> {
             });
         }
         let upd = self.b.scalars.updates;
-        self.b.scalars.updates = upd.wrapping_add(1);
         let n = self.n;
         let wmax = self.cfg.formats.weight_max() as i64;
         let mut sat = 0u32;
         let mut count = 0u32;
         for i in 0..self.axons {
-            let key = rng::row_key(self.cfg.seed, upd, i as u32);
+            let key = rng::row_key(self.cfg.seed ^ rng::SALT_APPLY, upd, i as u32);
             let (s, e) = match self.topo {
                 None => (i * n, (i + 1) * n),
                 Some(csr) => csr.range(i),
@@ -751,6 +762,21 @@ impl<'a> LayerMut<'a> {
     pub fn scalars(&self) -> &LayerScalars {
         self.b.scalars
     }
+}
+
+/// Pack a gradient factor (|G| < 2⁴⁷) with the top 16 bits of its column's random word into the i64
+/// scratch (`grad` buffer layout: G·2¹⁶ | word ≫ 16).
+#[inline(always)]
+fn pack(g: i64, word: u32) -> i64 {
+    (g << 16) | (word >> 16) as i64
+}
+
+/// Inverse of [`pack`]: G and the column word's contribution to the random word (its top 16 bits).
+/// The synapse's word is `row_key ^ column bits`: uniform, and its top 16 bits differ pairwise
+/// independently between the synapses of a row.
+#[inline(always)]
+fn unpack(p: i64) -> (i64, u32) {
+    (p >> 16, ((p as u32) & 0xFFFF) << 16)
 }
 
 fn step_all<P: Presyn>(m: &P, st: &mut [[i32; 2]], eff: &mut [i32]) {

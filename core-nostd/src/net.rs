@@ -359,9 +359,8 @@ impl<const P: usize, const N: usize, const O: usize, const S: usize> Net<P, N, O
         let wmax = self.cfg.map(|c| c.readout.formats.weight_max()).unwrap_or(0) as i64;
         let seed = self.cfg.map(|c| c.readout.seed).unwrap_or(0);
         let upd = self.ro.updates;
-        self.ro.updates = upd.wrapping_add(1);
         for (j, (wrow, arow)) in self.ro.weights.iter_mut().zip(acc.readout.iter_mut()).enumerate() {
-            let key = crate::rng::row_key(seed, upd, j as u32);
+            let key = crate::rng::row_key(seed ^ crate::rng::SALT_APPLY, upd, j as u32);
             for (k, (w, a)) in wrow.iter_mut().zip(arow.iter_mut()).enumerate() {
                 if *a == 0 {
                     continue;

@@ -101,7 +101,7 @@ pub struct ReadoutBuffers<'a> {
     pub grad: &'a mut [i64],
     /// Counters (`state` = r saturations, `xtrace` = ε^o, `weight`, `grad`, `dropped_events`).
     pub sat: &'a mut Saturations,
-    /// Learning-update counter.
+    /// Learning-step counter (advanced by `integrate` with learning on).
     pub updates: &'a mut u32,
 }
 
@@ -140,7 +140,8 @@ impl<'a> ReadoutMut<'a> {
     }
 
     /// Phase **integrate**: r ← κ·r (**nearest**) + Σ rows of the spiking neurons (exact, then
-    /// **saturating** to i32), and if `learn`, ε^o ← κ·ε^o + s (**nearest**, **saturating**).
+    /// **saturating** to i32), and if `learn`, advance the learning-step counter and update
+    /// ε^o ← κ·ε^o + s (decay **stochastic** as ε^x, sum **saturating**).
     pub fn integrate(&mut self, spikes: &[u16], learn: bool) -> OpCounts {
         let f = self.cfg.formats;
         let df = f.decay_frac as u32;
@@ -174,9 +175,13 @@ impl<'a> ReadoutMut<'a> {
         self.b.sat.state = self.b.sat.state.saturating_add(sat);
         c.neuron_updates = o as u32;
         if learn {
-            let half = 1u64 << (df - 1);
-            for t in self.b.otrace.iter_mut() {
-                *t = ((*t as u64 * kappa as u64 + half) >> df) as u16;
+            let step = self.b.updates.wrapping_add(1);
+            *self.b.updates = step;
+            let key = rng::row_key(self.cfg.seed ^ rng::SALT_TRACE, step, 0);
+            for (j, t) in self.b.otrace.iter_mut().enumerate() {
+                if *t != 0 {
+                    *t = rng::decay_stochastic(*t, kappa as u32, df, rng::cell(key, j as u32));
+                }
             }
             let max = f.trace_max();
             let one = 1u32 << f.trace_frac;
@@ -297,12 +302,12 @@ impl<'a> ReadoutMut<'a> {
         cols
     }
 
-    /// Phase **learn** (online): ΔV_jk = −η_o·e_k·ε^o_j, **stochastic** rounding, **saturating** (counted).
+    /// Phase **learn** (online): ΔV_jk = −η_o·e_k·ε^o_j, **stochastic** rounding keyed by (seed, step,
+    /// j, k), **saturating** (counted). Call after this step's `integrate`.
     pub fn learn(&mut self) -> OpCounts {
         let f = self.cfg.formats;
         let cols = self.grad_factors();
         let upd = *self.b.updates;
-        *self.b.updates = upd.wrapping_add(1);
         if cols == 0 {
             return OpCounts::default();
         }

@@ -29,6 +29,28 @@ pub const fn row_key(seed: u32, update: u32, axon: u32) -> u32 {
     mix32(seed ^ mix32(update.wrapping_mul(0x9E37_79B9) ^ mix32(axon.wrapping_add(0x632B_E5AB))))
 }
 
+/// Salt of the stream that rounds the ε^x / ε^o decays.
+pub const SALT_TRACE: u32 = 0x7A3C_E1B5;
+/// Salt of the stream that rounds accumulated updates when they are applied.
+pub const SALT_APPLY: u32 = 0x1F83_D9AB;
+
+/// Per-column word of one learning step for the global `neuron`. The random word of synapse (i, j) in the
+/// online update is `row_key(seed, step, i) ^ col_word(seed, step, j)`: uniform for every synapse
+/// (the XOR of two independent uniform words), independent across steps, pairwise independent across
+/// synapses, and it costs one XOR per synapse after O(rows + columns) hashing.
+#[inline(always)]
+pub const fn col_word(seed: u32, step: u32, neuron: u32) -> u32 {
+    mix32(seed ^ 0x5BD1_E995 ^ mix32(step.wrapping_mul(0x9E37_79B9) ^ mix32(neuron ^ 0x27D4_EB2F)))
+}
+
+/// `t · a · 2^-df` rounded **stochastically** (floor after adding `r`'s top `df` bits): unbiased, and a
+/// trace that receives no input reaches 0 (round-to-nearest would leave it stuck at up to
+/// ½/(1 − a) LSB forever, a dead band that keeps every row that ever spiked in the learning loop).
+#[inline(always)]
+pub const fn decay_stochastic(t: u16, a: u32, df: u32, r: u32) -> u16 {
+    ((t as u64 * a as u64 + (r >> (32 - df)) as u64) >> df) as u16
+}
+
 /// Uniform 32-bit word for synapse (`row`, `neuron`): `r / 2³²` is the fraction added before flooring.
 #[inline(always)]
 pub const fn cell(row: u32, neuron: u32) -> u32 {
