@@ -7,3 +7,4 @@
 
 pub mod demo;
 pub mod reference;
+pub mod tasks;

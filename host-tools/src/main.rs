@@ -19,6 +19,12 @@ enum Command {
     Image(cli::image::ImageArgs),
     /// Benchmarks of the float reference (`bench w2`: WORKLOADS.md W2, one JSON line).
     Bench(cli::bench::BenchArgs),
+    /// Cosine similarity to BPTT of D-RTRL and ES-D-RTRL for six neuron dynamics (CSV + SVG).
+    GradStudy(cli::grad_study::GradStudyArgs),
+    /// Learning-state memory of BPTT, D-RTRL and ES-D-RTRL vs T and N, analytic and measured (CSV + SVG).
+    MemStudy(cli::mem_study::MemStudyArgs),
+    /// Train a seeded task (dmts, evidence, digits) in float; learning curves and the trained network.
+    Train(cli::train::TrainArgs),
     /// Run a workload on the cycle-level chip emulator and print cycles, energy and link hot spots.
     Emulate(cli::emulate::EmulateArgs),
 }
@@ -29,6 +35,9 @@ fn main() -> anyhow::Result<()> {
         Command::Demo(a) => cli::demo::run(a),
         Command::Image(a) => cli::image::run(a),
         Command::Bench(a) => cli::bench::run(a),
+        Command::GradStudy(a) => cli::grad_study::run(a),
+        Command::MemStudy(a) => cli::mem_study::run(a),
+        Command::Train(a) => cli::train::run(a),
         Command::Emulate(a) => cli::emulate::run(a),
     }
 }

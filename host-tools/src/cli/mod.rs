@@ -2,5 +2,8 @@
 pub mod demo;
 pub mod image;
 pub mod bench;
+pub mod grad_study;
+pub mod mem_study;
+pub mod train;
 pub mod bench_w1;
 pub mod emulate;

@@ -11,19 +11,27 @@
 //! - [`onchip`]: spec §8.1 in float.
 //! - [`fast`]: specialised f32 kernels for W2 (LIF + exponential synapse), checked against [`algo`].
 //! - [`gif`]: a GIF neuron (§1.6) that is not built in, written only as a generic `step`.
+//! - [`io`]: the trained-network file format and [`io::ModelSpec`].
+//! - [`train`]: the training loop of spec §4.2 and accuracy.
 //! - [`rng`]: the seeded PRNG.
+//! - [`plot`]: SVG line charts and atomic file writes for the study commands.
+//! - [`study`]: the gradient-cosine and memory studies behind `plasticore grad-study` / `mem-study`.
 // The kernels index several arrays with the spec's i, j, k indices; iterator chains would hide them.
 #![allow(clippy::needless_range_loop)]
 
 pub mod algo;
 pub mod fast;
-// pub mod gif;
+pub mod gif;
+pub mod io;
 pub mod model;
 pub mod net;
 pub mod onchip;
 pub mod optim;
+pub mod plot;
 pub mod rng;
 pub mod scalar;
+pub mod study;
+pub mod train;
 
 /// Errors of the reference library (bad configurations, shapes, files).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -23,6 +23,12 @@ pub trait NeuronModel: Clone + Send + Sync {
     fn init_state(&self) -> Vec<f64> {
         vec![0.0; self.n_states()]
     }
+    /// Initial state of neuron `j` of a layer (default: [`NeuronModel::init_state`]); lets a model carry
+    /// per-neuron constants as states that never change (their D^f is 0, so they get no trace).
+    fn init_state_for(&self, j: usize) -> Vec<f64> {
+        let _ = j;
+        self.init_state()
+    }
     /// Surrogate used by [`NeuronModel::vhat`] spikes.
     fn surrogate(&self) -> Surrogate;
     /// Normalised distance to threshold v̂(h); the neuron spikes when v̂ > 0.

@@ -368,8 +368,7 @@ impl<T: Scalar> NetState<T> {
             .layers
             .iter()
             .map(|c| {
-                let h0 = c.neuron.init_state();
-                let h = (0..c.n).flat_map(|_| h0.iter().map(|&v| T::cst(v))).collect();
+                let h = (0..c.n).flat_map(|j| c.neuron.init_state_for(j).into_iter().map(T::cst)).collect();
                 let p0 = c.presyn.init_state();
                 let pre = (0..c.n_x()).flat_map(|_| p0.iter().map(|&v| T::cst(v))).collect();
                 LayerState { h, pre }

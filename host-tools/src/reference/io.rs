@@ -1,0 +1,145 @@
+//! Trained-network files and the neuron-model selector used by them.
+//!
+//! # File format (`plasticore-float-net`, version 1)
+//! A JSON object written by `plasticore train` (atomically) and read by [`SavedNet::load`]:
+//! ```text
+//! {
+//!   "format": "plasticore-float-net", "version": 1,
+//!   "task": "dmts", "algorithm": { "EsdRtrl": { "alpha": 0.99, "correction": "Reference" } },
+//!   "dt_ms": 1.0,
+//!   "config": {                                   // NetConfig<ModelSpec>
+//!     "layers": [ { "n_in": 100, "n": 100, "recurrent": true,
+//!                   "neuron": { "Gif": { ... } } | { "Builtin": { "kind": "Lif" | {"Alif": {"rho", "beta"}},
+//!                               "synapse": "Delta" | {"Exponential": {"alpha_s", "gain"}},
+//!                               "alpha_m", "v_th", "reset": "Soft"|"Hard", "detach_reset", "surrogate" } },
+//!                   "presyn": "None" | {"Std": {"u", "decay_d"}} | {"Stp": {"u", "decay_f", "decay_d"}} } ],
+//!     "output": { "LeakyReadout": { "n_out": 2, "kappa": 0.8187 } } | "Membrane",
+//!     "loss": "Mse" | "CrossEntropy" },
+//!   "params": { "layers": [ { "w": [...], "b": [...] } ], "readout": [...] },
+//!   "metrics": { "test_accuracy": 0.97, ... }      // free-form, informational
+//! }
+//! ```
+//! Layouts: `w[i*n + j]` (row i = axon: the layer's inputs first, then its own neurons if recurrent; column
+//! j = neuron); `readout[j*n_out + k]`. Decays are per 1 ms step; V_reset = 0; units are threshold units.
+use super::gif::Gif;
+use super::model::{Neuron, NeuronModel};
+use super::net::{NetConfig, Params};
+use super::scalar::{Scalar, Surrogate};
+use super::RefError;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// A neuron model chosen at run time (built-in closed forms or the generic GIF).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ModelSpec {
+    /// LIF/ALIF × delta/exponential.
+    Builtin(Neuron),
+    /// GIF with adaptation current (dual-number Jacobians).
+    Gif(Gif),
+}
+
+impl NeuronModel for ModelSpec {
+    fn n_states(&self) -> usize {
+        match self {
+            ModelSpec::Builtin(m) => m.n_states(),
+            ModelSpec::Gif(m) => m.n_states(),
+        }
+    }
+    fn membrane_index(&self) -> usize {
+        match self {
+            ModelSpec::Builtin(m) => m.membrane_index(),
+            ModelSpec::Gif(m) => m.membrane_index(),
+        }
+    }
+    fn init_state_for(&self, j: usize) -> Vec<f64> {
+        match self {
+            ModelSpec::Builtin(m) => m.init_state_for(j),
+            ModelSpec::Gif(m) => m.init_state_for(j),
+        }
+    }
+    fn surrogate(&self) -> Surrogate {
+        match self {
+            ModelSpec::Builtin(m) => m.surrogate(),
+            ModelSpec::Gif(m) => m.surrogate(),
+        }
+    }
+    fn vhat<T: Scalar>(&self, h: &[T]) -> T {
+        match self {
+            ModelSpec::Builtin(m) => m.vhat(h),
+            ModelSpec::Gif(m) => m.vhat(h),
+        }
+    }
+    fn step<T: Scalar>(&self, h_prev: &[T], y: T, h: &mut [T]) {
+        match self {
+            ModelSpec::Builtin(m) => m.step(h_prev, y, h),
+            ModelSpec::Gif(m) => m.step(h_prev, y, h),
+        }
+    }
+    fn jacobians(&self, h_prev: &[f64], y: f64, d: &mut [f64], df: &mut [f64]) {
+        match self {
+            ModelSpec::Builtin(m) => m.jacobians(h_prev, y, d, df),
+            ModelSpec::Gif(m) => m.jacobians(h_prev, y, d, df),
+        }
+    }
+    fn spike_grad(&self, h: &[f64], out: &mut [f64]) {
+        match self {
+            ModelSpec::Builtin(m) => m.spike_grad(h, out),
+            ModelSpec::Gif(m) => m.spike_grad(h, out),
+        }
+    }
+}
+
+/// Format tag.
+pub const FORMAT: &str = "plasticore-float-net";
+/// Format version.
+pub const VERSION: u32 = 1;
+
+/// A trained network file (see the module documentation for the layout).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SavedNet {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Always [`VERSION`].
+    pub version: u32,
+    /// Task it was trained on.
+    pub task: String,
+    /// Training algorithm (informational).
+    pub algorithm: serde_json::Value,
+    /// Step length in ms (1).
+    pub dt_ms: f64,
+    /// Architecture.
+    pub config: NetConfig<ModelSpec>,
+    /// Weights.
+    pub params: Params<f64>,
+    /// Free-form metrics.
+    pub metrics: serde_json::Value,
+}
+
+impl SavedNet {
+    /// Serialise and write atomically.
+    pub fn save(&self, path: &Path) -> Result<(), RefError> {
+        let s = serde_json::to_vec(self).map_err(|e| RefError::File(e.to_string()))?;
+        super::plot::write_atomic(path, &s)
+    }
+    /// Read and validate (format, version, shapes, finite weights, model ranges).
+    pub fn load(path: &Path) -> Result<Self, RefError> {
+        let b = std::fs::read(path).map_err(|e| RefError::File(format!("{}: {e}", path.display())))?;
+        Self::from_slice(&b)
+    }
+    /// Parse and validate from bytes.
+    pub fn from_slice(b: &[u8]) -> Result<Self, RefError> {
+        let s: SavedNet = serde_json::from_slice(b).map_err(|e| RefError::File(e.to_string()))?;
+        if s.format != FORMAT || s.version != VERSION {
+            return Err(RefError::File(format!("not a {FORMAT} v{VERSION} file")));
+        }
+        s.config.validate()?;
+        for l in &s.config.layers {
+            match &l.neuron {
+                ModelSpec::Builtin(n) => n.validate()?,
+                ModelSpec::Gif(g) => g.validate()?,
+            }
+        }
+        s.params.check(&s.config)?;
+        Ok(s)
+    }
+}
