@@ -73,7 +73,7 @@ fn preset(name: &str) -> Result<Preset> {
         "reference" => Preset {
             desc: image::example_desc(64, 128, 4, true),
             stim: Stimulus { seed: 1, rate: RATE_10, steps: 1000, target: TargetRule::GroupActivity, amplitude: amp },
-            input_w: (-16, 40),
+            input_w: (-28, 30),
             rec_w: (-6, 6),
             out_w: (-8, 8),
             weight_seed: 0xC0FF_EE01,
