@@ -242,6 +242,24 @@ impl Csr<'_> {
         Ok(())
     }
 
+    /// The O(axons) part of [`Csr::validate`]: `row_start` has `axons + 1` non-decreasing entries from 0
+    /// to `cols.len()`. It is what keeps every slice of the datapath in bounds (column indices are looked
+    /// up with `get`), not what makes the sums right: use it only for a structure that passed
+    /// [`Csr::validate`] once (see [`LayerMut::new_sparse_validated`]).
+    pub fn validate_bounds(&self, axons: usize) -> Result<(), ConfigError> {
+        let bad = |expected: usize, found: usize| ConfigError::SizeMismatch { field: Field::Buffer, expected, found };
+        if self.row_start.len() != axons + 1 {
+            return Err(bad(axons + 1, self.row_start.len()));
+        }
+        if self.row_start[0] != 0 || self.row_start[axons] as usize != self.cols.len() {
+            return Err(bad(self.cols.len(), self.row_start[axons] as usize));
+        }
+        if let Some(w) = self.row_start.windows(2).find(|w| w[1] < w[0]) {
+            return Err(bad(w[0] as usize, w[1] as usize));
+        }
+        Ok(())
+    }
+
     #[inline(always)]
     fn range(&self, a: usize) -> (usize, usize) {
         match (self.row_start.get(a), self.row_start.get(a + 1)) {
@@ -288,6 +306,22 @@ impl<'a> LayerMut<'a> {
         neuron_offset: u32,
     ) -> Result<Self, ConfigError> {
         csr.validate(axons, neurons)?;
+        Self::build(cfg, b, Some(csr), axons, neurons, neuron_offset)
+    }
+
+    /// Like [`LayerMut::new_sparse`] for a structure that already passed [`Csr::validate`] for these
+    /// `axons` × `neurons` (an emulator core rebuilds its `LayerMut` every timestep over the same fixed
+    /// structure): only [`Csr::validate_bounds`] is checked, O(axons) instead of O(synapses). A structure
+    /// that was changed after validation can give wrong sums but never an out-of-bounds access.
+    pub fn new_sparse_validated(
+        cfg: &'a LayerConfig,
+        b: Buffers<'a>,
+        csr: Csr<'a>,
+        axons: usize,
+        neurons: usize,
+        neuron_offset: u32,
+    ) -> Result<Self, ConfigError> {
+        csr.validate_bounds(axons)?;
         Self::build(cfg, b, Some(csr), axons, neurons, neuron_offset)
     }
 

@@ -4,7 +4,7 @@
 
 use crate::error::EmuError;
 use plasticore_core::format::Weight;
-use plasticore_core::layer::{Buffers, LayerConfig, LayerMut, LayerScalars, OpCounts, Signal};
+use plasticore_core::layer::{Buffers, Csr, LayerConfig, LayerMut, LayerScalars, OpCounts, Signal};
 use plasticore_core::readout::{ReadoutBuffers, ReadoutConfig, ReadoutMut};
 use plasticore_core::layer::Saturations;
 
@@ -27,7 +27,8 @@ pub struct CoreOps {
     pub dropped: u32,
 }
 
-/// A contiguous slice `[first, first + len)` of the hidden layer: all presynaptic axons × `len` neurons.
+/// A contiguous slice `[first, first + len)` of the hidden layer: all presynaptic axons × `len` neurons,
+/// dense (`axons × len` weights) or sparse (compressed rows of the non-zero weights).
 pub struct HiddenCore {
     /// First global neuron.
     pub first: usize,
@@ -54,10 +55,16 @@ pub struct HiddenCore {
     pub(crate) ops: CoreOps,
     /// Weight-update accumulator (`axons × len`, weight LSB · 2⁻¹⁶) in learning-epoch mode, else empty.
     pub(crate) acc_w: Vec<i32>,
+    /// Sparse structure (`axons + 1` row offsets and local columns), empty when dense.
+    pub(crate) row_start: Vec<u32>,
+    pub(crate) cols: Vec<u16>,
+    pub(crate) sparse: bool,
 }
 
 impl HiddenCore {
-    /// Buffers for `axons × len` with the weights of the slice copied out of the full matrix.
+    /// Buffers for `axons × len` with the weights of the slice copied out of the full matrix (only the
+    /// non-zero ones, in compressed rows, when `sparse`).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         cfg: &LayerConfig,
         full: &[Weight],
@@ -66,11 +73,32 @@ impl HiddenCore {
         first: usize,
         len: usize,
         stored: Vec<u32>,
+        sparse: bool,
     ) -> Result<Self, EmuError> {
         let s = cfg.neuron.states();
-        let mut weights = Vec::with_capacity(axons * len);
-        for a in 0..axons {
-            weights.extend_from_slice(&full[a * neurons + first..a * neurons + first + len]);
+        let (mut weights, mut row_start, mut cols) = (Vec::new(), Vec::new(), Vec::new());
+        if sparse {
+            row_start.reserve(axons + 1);
+            row_start.push(0u32);
+            for a in 0..axons {
+                for (j, &w) in full[a * neurons + first..a * neurons + first + len].iter().enumerate() {
+                    if w.0 != 0 {
+                        cols.push(j as u16);
+                        weights.push(w);
+                    }
+                }
+                if weights.len() > u32::MAX as usize {
+                    return Err(EmuError::Network("more than 2^32 - 1 synapses on one core".into()));
+                }
+                row_start.push(weights.len() as u32);
+            }
+            // The O(synapses) structure check, once; every timestep re-checks only the O(axons) bounds.
+            Csr { row_start: &row_start, cols: &cols }.validate(axons, len)?;
+        } else {
+            weights.reserve(axons * len);
+            for a in 0..axons {
+                weights.extend_from_slice(&full[a * neurons + first..a * neurons + first + len]);
+            }
         }
         let mut c = HiddenCore {
             first,
@@ -93,6 +121,9 @@ impl HiddenCore {
             listed: 0,
             ops: CoreOps::default(),
             acc_w: Vec::new(),
+            row_start,
+            cols,
+            sparse,
         };
         // Same initial state as `Layer::configure` (reset_state), and a check that the buffers fit.
         c.view(cfg)?.reset_state();
@@ -101,9 +132,7 @@ impl HiddenCore {
 
     /// The core's datapath over its buffers.
     pub fn view<'a>(&'a mut self, cfg: &'a LayerConfig) -> Result<LayerMut<'a>, EmuError> {
-        Ok(LayerMut::new(
-            cfg,
-            Buffers {
+        let b = Buffers {
                 weights: &mut self.weights,
                 state: &mut self.state,
                 etrace: &mut self.etrace,
@@ -114,11 +143,28 @@ impl HiddenCore {
                 psi: &mut self.psi,
                 grad: &mut self.grad,
                 scalars: &mut self.scalars,
-            },
-            self.axons,
-            self.len,
-            self.first as u32,
-        )?)
+        };
+        Ok(if self.sparse {
+            let csr = Csr { row_start: &self.row_start, cols: &self.cols };
+            LayerMut::new_sparse_validated(cfg, b, csr, self.axons, self.len, self.first as u32)?
+        } else {
+            LayerMut::new(cfg, b, self.axons, self.len, self.first as u32)?
+        })
+    }
+
+    /// The weights as a dense `axons × len` matrix (zeros where a sparse core has no synapse).
+    pub fn dense_weights(&self) -> Vec<Weight> {
+        if !self.sparse {
+            return self.weights.clone();
+        }
+        let mut w = vec![Weight(0); self.axons * self.len];
+        for a in 0..self.axons {
+            let (s, e) = (self.row_start[a] as usize, self.row_start[a + 1] as usize);
+            for (&j, &v) in self.cols[s..e].iter().zip(&self.weights[s..e]) {
+                w[a * self.len + j as usize] = v;
+            }
+        }
+        w
     }
 
     /// Phases deliver (build the active list: `ext` then the received recurrent events, ascending, at
@@ -190,7 +236,7 @@ impl HiddenCore {
     pub fn spikes(&self) -> &[u16] {
         &self.spikes[..self.listed]
     }
-    /// Weights, row-major by axon (`axons × len`).
+    /// Stored weights: row-major by axon (`axons × len`) when dense, compressed rows when sparse.
     pub fn weights(&self) -> &[Weight] {
         &self.weights
     }

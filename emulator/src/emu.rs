@@ -109,9 +109,9 @@ impl Emulator {
         let mut cores = Vec::with_capacity(mapping.hidden.len());
         for s in &mapping.hidden {
             let stored = mapping::stored_per_row(&chip, &net, *s);
-            let mut c = HiddenCore::new(&net.layer, &net.weights, net.neurons, axons, s.first, s.len, stored)?;
+            let mut c = HiddenCore::new(&net.layer, &net.weights, net.neurons, axons, s.first, s.len, stored, net.sparse)?;
             if net.learn && net.learn_epoch > 1 {
-                c.acc_w = vec![0; axons * s.len];
+                c.acc_w = vec![0; c.weights.len()];
             }
             cores.push(c);
         }
@@ -658,9 +658,9 @@ impl Emulator {
         let axons = self.n_ext + if self.recurrent { self.neurons } else { 0 };
         let mut w = vec![plasticore_core::format::Weight(0); axons * self.neurons];
         for c in &self.cores {
+            let d = c.dense_weights();
             for a in 0..axons {
-                w[a * self.neurons + c.first..a * self.neurons + c.first + c.len]
-                    .copy_from_slice(&c.weights[a * c.len..(a + 1) * c.len]);
+                w[a * self.neurons + c.first..a * self.neurons + c.first + c.len].copy_from_slice(&d[a * c.len..(a + 1) * c.len]);
             }
         }
         w

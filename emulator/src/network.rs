@@ -32,6 +32,10 @@ pub struct NetworkSpec {
     pub recurrent: bool,
     /// Hidden weights, `axons() × neurons`, row-major by axon.
     pub weights: Vec<Weight>,
+    /// Sparse connectivity: a zero weight is a missing synapse, which is not stored, never read and never
+    /// learns (cores hold compressed rows and call `LayerMut::new_sparse_validated`). Dense: every
+    /// (axon, neuron) pair is a synapse, zero or not.
+    pub sparse: bool,
     /// Readout, if any.
     pub readout: Option<ReadoutSpec>,
     /// Learning-signal source (without a readout only `External` can drive learning).

@@ -184,7 +184,21 @@ impl Emulator {
             self.mapping,
             self.readout.as_ref().map(|r| (r.cfg, r.o))
         ));
-        fnv64(s.as_bytes())
+        let mut h = fnv64(s.as_bytes());
+        // The fixed sparse structure of every core (its weights are state, its shape is not).
+        for c in &self.cores {
+            let mut b = Vec::with_capacity(4 * c.row_start.len() + 2 * c.cols.len() + 1);
+            b.push(c.sparse as u8);
+            for v in &c.row_start {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+            for v in &c.cols {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+            h ^= fnv64(&b).rotate_left(17);
+            h = h.wrapping_mul(0x0000_0100_0000_01B3);
+        }
+        h
     }
 
     /// The chip state as snapshot bytes (header included).
@@ -293,7 +307,7 @@ impl Emulator {
             }
             let (a, nl) = (c.axons, c.len);
             cs.push(CoreState {
-                weights: r.weights(a * nl, "weights")?,
+                weights: r.weights(c.weights.len(), "weights")?,
                 state: r.i32s(Some(nl * s), "state")?,
                 etrace: r.i32s(Some(nl * s), "etrace")?,
                 xtrace: r.u16s(Some(a), "xtrace")?,

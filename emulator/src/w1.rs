@@ -123,6 +123,7 @@ pub fn build(n: usize, seed: u32) -> Result<W1, EmuError> {
         neurons: n,
         recurrent: true,
         weights,
+        sparse: true,
         readout: None,
         feedback: Feedback::External,
         window: LossWindow::ALWAYS,

@@ -4,7 +4,8 @@
 //!   against the emulator under four mappings, learning with a readout and symmetric feedback.
 //! * `external_lambda_learning_equals_reference`: learning driven by a host λ, no readout.
 //! * `random_networks_and_mappings` (property): random sizes, weights, neuron variants, mappings,
-//!   inference or learning, against one `LayerMut` + `ReadoutMut` over the whole network.
+//!   dense or sparse (CSR) storage, inference or learning, against one `LayerMut` (`new` or
+//!   `new_sparse`) + `ReadoutMut` over the whole network.
 
 mod common;
 use common::*;
@@ -168,8 +169,10 @@ proptest! {
         hard in any::<bool>(),
         density in 20u32..100,
         threads in 1usize..3,
+        sparse in any::<bool>(),
     ) {
-        let spec = random_net(seed, ext, n, readout, learn, expon, hard, density);
+        let mut spec = random_net(seed, ext, n, readout, learn, expon, hard, density);
+        spec.sparse = sparse;
         let steps = 30;
         let inputs = random_inputs(seed, ext, steps, 40);
         let targets = random_targets(seed, readout.unwrap_or(1), steps);

@@ -9,18 +9,26 @@ use plasticore_emu::mapping::Mapping;
 use plasticore_emu::{presets, EmuError, EmuOptions, Emulator, NoObserver};
 
 fn build() -> Emulator {
-    let spec = random_net(33, 6, 30, Some(2), true, true, true, 60);
+    build_with(false, 1)
+}
+
+fn build_with(sparse: bool, epoch: u32) -> Emulator {
+    let mut spec = random_net(33, 6, 30, if epoch > 1 { None } else { Some(2) }, true, true, true, 60);
+    spec.sparse = sparse;
+    spec.learn_epoch = epoch;
     let chip = presets::loihi_sana_fe();
-    let m = Mapping::from_lengths(&[10, 5, 15], true, chip.mesh.cores());
+    let m = Mapping::from_lengths(&[10, 5, 15], spec.readout.is_some(), chip.mesh.cores());
     Emulator::with_mapping(chip, spec, m, EmuOptions::default()).unwrap()
 }
 
 fn steps(emu: &mut Emulator, from: usize, to: usize) -> Vec<(Vec<u16>, plasticore_emu::StepReport)> {
     let inputs = random_inputs(33, 6, 60, 40);
     let targets = random_targets(33, 2, 60);
+    let lam: Vec<i32> = (0..30).map(|j| (j * 4099 % 65536) - 32768).collect();
     (from..to)
         .map(|t| {
-            let r = emu.step(Timestep(t as u32), &inputs[t], Target::Values(&targets[t]), &mut NoObserver).unwrap();
+            let tg = if emu.readout().is_some() { Target::Values(&targets[t]) } else { Target::Lambda(&lam) };
+            let r = emu.step(Timestep(t as u32), &inputs[t], tg, &mut NoObserver).unwrap();
             (emu.last_spikes().to_vec(), r)
         })
         .collect()
@@ -50,6 +58,23 @@ fn restored_run_continues_bit_for_bit() {
     assert!(ra.iter().any(|(_, r)| r.ops.weight_updates > 0), "training must continue");
     assert_eq!(a.snapshot_bytes(), b.snapshot_bytes());
     std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn sparse_learning_epochs_continue_bit_for_bit() {
+    // Sparse storage and hidden-layer learning epochs of 4 steps, saved in the middle of an epoch.
+    let mut a = build_with(true, 4);
+    steps(&mut a, 0, 22);
+    let bytes = a.snapshot_bytes();
+    let ra = steps(&mut a, 22, 50);
+    let mut b = build_with(true, 4);
+    b.restore_bytes(&bytes).unwrap();
+    assert_eq!(ra, steps(&mut b, 22, 50));
+    assert_eq!(a.hidden_weights(), b.hidden_weights());
+    assert!(ra.iter().any(|(_, r)| r.ops.weight_updates > 0));
+    // Another structure (dense) refuses it.
+    let mut c = build_with(false, 4);
+    assert!(c.restore_bytes(&bytes).is_err());
 }
 
 #[test]

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use fixed::types::I32F32;
-use plasticore_core::layer::{Buffers, LayerConfig, LayerMut, LayerScalars, LearningRate, Saturations, Signal};
+use plasticore_core::layer::{Buffers, Csr, LayerConfig, LayerMut, LayerScalars, LearningRate, Saturations, Signal};
 use plasticore_core::prelude::*;
 use plasticore_core::readout::{ReadoutBuffers, ReadoutMut};
 use plasticore_core::rng::XorShift32;
@@ -85,6 +85,7 @@ pub fn random_net(seed: u32, ext: usize, n: usize, o: Option<usize>, learn: bool
         neurons: n,
         recurrent: true,
         weights,
+        sparse: false,
         feedback: if readout.is_some() { Feedback::Symmetric } else { Feedback::External },
         readout,
         window: LossWindow { start: 2, end: u32::MAX },
@@ -109,7 +110,10 @@ pub fn random_targets(seed: u32, o: usize, steps: usize) -> Vec<Vec<i32>> {
 /// in `Net::step`'s order.
 pub struct Reference {
     pub spec: NetworkSpec,
+    /// Dense `axons × neurons`, or the non-zero weights in compressed rows when `spec.sparse`.
     pub weights: Vec<Weight>,
+    pub row_start: Vec<u32>,
+    pub cols: Vec<u16>,
     pub state: Vec<i32>,
     pub etrace: Vec<i32>,
     pub xtrace: Vec<u16>,
@@ -136,9 +140,26 @@ impl Reference {
         let n = spec.neurons;
         let s = spec.layer.neuron.states();
         let o = spec.readout.as_ref().map(|r| r.outputs).unwrap_or(0);
+        let (mut weights, mut row_start, mut cols) = (Vec::new(), vec![0u32], Vec::new());
+        if spec.sparse {
+            for a in 0..axons {
+                for j in 0..n {
+                    let w = spec.weights[a * n + j];
+                    if w.0 != 0 {
+                        weights.push(w);
+                        cols.push(j as u16);
+                    }
+                }
+                row_start.push(weights.len() as u32);
+            }
+        } else {
+            weights = spec.weights.clone();
+        }
         let mut r = Reference {
             spec: spec.clone(),
-            weights: spec.weights.clone(),
+            weights,
+            row_start,
+            cols,
             state: vec![0; n * s],
             etrace: vec![0; n * s],
             xtrace: vec![0; axons],
@@ -165,9 +186,7 @@ impl Reference {
     fn layer_split(&mut self) -> (LayerMut<'_>, Option<ReadoutMut<'_>>) {
         let axons = self.spec.axons();
         let n = self.spec.neurons;
-        let l = LayerMut::new(
-            &self.spec.layer,
-            Buffers {
+        let b = Buffers {
                 weights: &mut self.weights,
                 state: &mut self.state,
                 etrace: &mut self.etrace,
@@ -178,12 +197,13 @@ impl Reference {
                 psi: &mut self.psi,
                 grad: &mut self.grad,
                 scalars: &mut self.scalars,
-            },
-            axons,
-            n,
-            0,
-        )
-        .unwrap();
+        };
+        let l = if self.spec.sparse {
+            let csr = Csr { row_start: &self.row_start, cols: &self.cols };
+            LayerMut::new_sparse(&self.spec.layer, b, csr, axons, n, 0).unwrap()
+        } else {
+            LayerMut::new(&self.spec.layer, b, axons, n, 0).unwrap()
+        };
         let r = self.spec.readout.as_ref().map(|ro| {
             ReadoutMut::new(
                 &ro.config,
@@ -266,9 +286,26 @@ impl Reference {
     }
 }
 
+impl Reference {
+    /// The weights as a dense matrix (zeros where a sparse layer has no synapse).
+    pub fn dense_weights(&self) -> Vec<Weight> {
+        if !self.spec.sparse {
+            return self.weights.clone();
+        }
+        let n = self.spec.neurons;
+        let mut w = vec![Weight(0); self.spec.axons() * n];
+        for a in 0..self.spec.axons() {
+            for k in self.row_start[a] as usize..self.row_start[a + 1] as usize {
+                w[a * n + self.cols[k] as usize] = self.weights[k];
+            }
+        }
+        w
+    }
+}
+
 /// Assert the emulator's state equals the reference's, bit for bit.
 pub fn assert_same(emu: &plasticore_emu::Emulator, r: &Reference, ctx: &str) {
-    assert_eq!(emu.hidden_weights(), r.weights, "{ctx}: weights");
+    assert_eq!(emu.hidden_weights(), r.dense_weights(), "{ctx}: weights");
     assert_eq!(emu.hidden_state(), r.state, "{ctx}: neuron state");
     assert_eq!(emu.hidden_etrace(), r.etrace, "{ctx}: etrace");
     for (i, c) in emu.cores().iter().enumerate() {
