@@ -37,15 +37,22 @@ pub struct W1Args {
     /// Seed of the graph and the inputs.
     #[arg(long, default_value_t = 1)]
     seed: u32,
+    /// Override the chip's neurons per core (e.g. 2000 splits N = 4000 over two cores, one per thread).
+    #[arg(long)]
+    core_neurons: Option<u32>,
 }
 
 /// Run the benchmark and print one JSON line.
 pub fn run(a: W1Args) -> anyhow::Result<()> {
     anyhow::ensure!(a.neurons > 0 && a.steps > 0 && a.threads > 0, "neurons, steps and threads must be positive");
-    let chip: ChipDesc = match &a.chip {
+    let mut chip: ChipDesc = match &a.chip {
         Some(p) => ChipDesc::from_toml(&std::fs::read_to_string(p)?)?,
         None => presets::preset(&a.preset)?,
     };
+    if let Some(k) = a.core_neurons {
+        chip.limits.neurons = k;
+        chip.validate()?;
+    }
     let opts = EmuOptions { threads: a.threads, timing: a.timing == OnOff::On, strict: false };
     let r = w1::run(chip, a.neurons, a.steps, opts, a.seed)?;
     println!("{}", r.json());
