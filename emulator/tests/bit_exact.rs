@@ -192,3 +192,37 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn single_core_presets_with_a_colocated_readout() {
+    // reckon and mcu have one core: the readout shares it with the hidden slice. brainscales2 has two
+    // 256-neuron halves, 6-bit weights and row-vector (PPU) learning.
+    for name in ["reckon", "mcu", "brainscales2"] {
+        let mut spec = random_net(12, 5, 16, Some(2), true, true, false, 60);
+        if name == "brainscales2" {
+            spec.layer.formats.weight_bits = 6;
+            for w in spec.weights.iter_mut() {
+                w.0 = w.0.clamp(-31, 31);
+            }
+        }
+        let chip = presets::preset(name).unwrap();
+        let mut emu = Emulator::new(chip, spec.clone(), EmuOptions::default()).unwrap();
+        let mut r = Reference::new(&spec);
+        let inputs = random_inputs(12, 5, 30, 50);
+        let targets = random_targets(12, 2, 30);
+        let mut cycles = 0;
+        for t in 0..30 {
+            let tg = Target::Values(&targets[t]);
+            let (sp, _) = r.step(t as u32, &inputs[t], tg);
+            let rep = emu.step(Timestep(t as u32), &inputs[t], tg, &mut NoObserver).unwrap();
+            assert_eq!(emu.last_spikes(), &sp[..], "{name} step {t}");
+            assert_eq!(rep.cycles, rep.slowest_core + rep.drain + rep.barrier);
+            cycles += rep.cycles.0;
+        }
+        assert_same(&emu, &r, name);
+        assert!(cycles > 0, "{name}: timing must charge something");
+        if name != "brainscales2" {
+            assert_eq!(emu.readout().unwrap().core, 0, "{name}: readout co-located on the only core");
+        }
+    }
+}
