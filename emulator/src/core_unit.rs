@@ -167,17 +167,10 @@ impl HiddenCore {
         w
     }
 
-    /// Phases deliver (build the active list: `ext` then the received recurrent events, ascending, at
-    /// axon `n_ext + j`, at most `axons` in all), integrate and fire.
-    pub(crate) fn deliver_integrate_fire(
-        &mut self,
-        cfg: &LayerConfig,
-        ext: &[u16],
-        n_ext: usize,
-        learn: bool,
-    ) -> Result<(), EmuError> {
+    /// Phase **deliver**: the active list = `ext` then the received recurrent events, ascending, at axon
+    /// `n_ext + j`, at most `axons` in all (the rest dropped and counted, as `Net` does).
+    pub(crate) fn deliver(&mut self, ext: &[u16], n_ext: usize) {
         let mut ops = CoreOps::default();
-        // deliver
         self.active.clear();
         self.active.extend_from_slice(ext);
         self.inbox.sort_unstable();
@@ -191,17 +184,26 @@ impl HiddenCore {
         self.inbox.clear();
         ops.events_in = self.active.len() as u32;
         ops.syn_stored = self.active.iter().map(|&a| self.stored.get(a as usize).copied().unwrap_or(0) as u64).sum();
-        // integrate, fire
-        let active = std::mem::take(&mut self.active);
-        let mut spikes = std::mem::take(&mut self.spikes);
-        let mut l = self.view(cfg)?;
-        ops.integrate = l.integrate(&active, learn);
-        let (f, listed) = l.fire(learn, &mut spikes);
-        ops.fire = f;
-        self.active = active;
-        self.spikes = spikes;
-        self.listed = listed;
         self.ops = ops;
+    }
+
+    /// Phase **integrate**: `LayerMut::integrate` over the active list.
+    pub(crate) fn integrate(&mut self, cfg: &LayerConfig, learn: bool) -> Result<(), EmuError> {
+        let active = std::mem::take(&mut self.active);
+        let r = self.view(cfg).map(|mut l| l.integrate(&active, learn));
+        self.active = active;
+        self.ops.integrate = r?;
+        Ok(())
+    }
+
+    /// Phase **fire**: `LayerMut::fire`, listing the local spikes.
+    pub(crate) fn fire(&mut self, cfg: &LayerConfig, learn: bool) -> Result<(), EmuError> {
+        let mut spikes = std::mem::take(&mut self.spikes);
+        let r = self.view(cfg).map(|mut l| l.fire(learn, &mut spikes));
+        self.spikes = spikes;
+        let (f, listed) = r?;
+        self.ops.fire = f;
+        self.listed = listed;
         Ok(())
     }
 

@@ -3,14 +3,15 @@
 //! [`Emulator::step`] is the ordered list of phases, each its own function, in the same order as
 //! `plasticore_core::net::Net::step`, `ARCHITECTURE.md` and the cost model:
 //!
-//! 1. [`Emulator::deliver`] (with integrate and fire, run per core in parallel): each core's active list
-//!    = external events ++ the recurrent events the network delivered last step;
-//! 2. integrate and 3. fire: `LayerMut::integrate` / `LayerMut::fire` on every core;
-//! 4. [`Emulator::route`]: spikes → packets (one per destination core), simulated on the mesh; the
+//! 1. `Emulator::deliver`: each core's active list = external events ++ the recurrent events the
+//!    network delivered last step;
+//! 2. `Emulator::integrate` and 3. `Emulator::fire`: `LayerMut::integrate` / `LayerMut::fire` on every
+//!    core, in parallel;
+//! 4. `Emulator::route`: spikes → packets (one per destination core), simulated on the mesh; the
 //!    readout integrates the spikes it received and computes the error and the learning signal, which is
 //!    routed back to the hidden cores;
-//! 5. [`Emulator::learn`]: `LayerMut::learn` on every core (in parallel) and the readout's learning;
-//! 6. [`Emulator::barrier`]: per-core cycles and energy from the operation counts, timestep latency =
+//! 5. `Emulator::learn`: `LayerMut::learn` on every core (in parallel) and the readout's learning;
+//! 6. `Emulator::barrier`: per-core cycles and energy from the operation counts, timestep latency =
 //!    slowest core + network drain + barrier, observers.
 //!
 //! Results (spikes, weights, traces, states) do not depend on the mapping, the thread count, the timing
@@ -173,15 +174,25 @@ impl Emulator {
     /// used inside the loss window. Fails only in strict mode, after completing the step.
     pub fn step(&mut self, t: Timestep, input: &[u16], target: Target<'_>, obs: &mut dyn Observer) -> Result<StepReport, EmuError> {
         let sat_before = self.saturations().total();
-        self.deliver(input)?; // and integrate, fire
+        self.deliver(input)?;
+        self.integrate()?;
+        self.fire()?;
         let loss = self.route(t, target)?;
         self.learn(t, target, loss.is_some())?;
         self.barrier(loss, sat_before, obs)
     }
 
-    /// Phases 1–3, **deliver**, **integrate**, **fire**: host events are filtered as `Net` does (ids ≥
-    /// the external inputs and overflow of the active list are dropped and counted); every core builds
-    /// its active list and runs `integrate` then `fire`, in parallel.
+    /// Run `f` on every hidden core, in parallel when the chip has a thread pool.
+    fn each_core(&mut self, f: impl Fn(&mut HiddenCore) -> Result<(), EmuError> + Sync + Send) -> Result<(), EmuError> {
+        match &self.pool {
+            Some(p) => p.install(|| self.cores.par_iter_mut().try_for_each(&f)),
+            None => self.cores.iter_mut().try_for_each(&f),
+        }
+    }
+
+    /// Phase 1, **deliver**: host events are filtered as `Net` does (ids ≥ the external inputs and
+    /// overflow of the active list are dropped and counted); every core builds its active list from them
+    /// and the recurrent events the network delivered last step.
     fn deliver(&mut self, input: &[u16]) -> Result<(), EmuError> {
         let axons = self.n_ext + if self.recurrent { self.neurons } else { 0 };
         self.ext.clear();
@@ -192,13 +203,26 @@ impl Emulator {
                 self.host_dropped = self.host_dropped.saturating_add(1);
             }
         }
-        let (cfg, ext, n_ext, learn) = (&self.layer, &self.ext[..], self.n_ext, self.learn_on);
-        let run = |c: &mut HiddenCore| c.deliver_integrate_fire(cfg, ext, n_ext, learn);
-        match &self.pool {
-            Some(p) => p.install(|| self.cores.par_iter_mut().try_for_each(run))?,
-            None => self.cores.iter_mut().try_for_each(run)?,
-        }
-        Ok(())
+        let ext = std::mem::take(&mut self.ext);
+        let n_ext = self.n_ext;
+        let r = self.each_core(|c| {
+            c.deliver(&ext, n_ext);
+            Ok(())
+        });
+        self.ext = ext;
+        r
+    }
+
+    /// Phase 2, **integrate**: `LayerMut::integrate` on every core, in parallel.
+    fn integrate(&mut self) -> Result<(), EmuError> {
+        let (cfg, learn) = (self.layer, self.learn_on);
+        self.each_core(|c| c.integrate(&cfg, learn))
+    }
+
+    /// Phase 3, **fire**: `LayerMut::fire` on every core, in parallel.
+    fn fire(&mut self) -> Result<(), EmuError> {
+        let (cfg, learn) = (self.layer, self.learn_on);
+        self.each_core(|c| c.fire(&cfg, learn))
     }
 
     /// Phase 4, **route**: every spike becomes one packet per destination core (all hidden cores when
@@ -310,7 +334,7 @@ impl Emulator {
         let mut n_fb = 0;
         let base = self.packets.len();
         if fb && self.feedback != Feedback::External {
-            // Feedback Σ_k B_jk·e_k: N·O multiply-accumulates, charged as synaptic ops [assumption].
+            // Feedback Σ_k B_jk·e_k: N·O multiply-accumulates, charged as synaptic ops \[assumption\].
             tt += (self.neurons as u64 * ro.o as u64).div_ceil(lanes) * cost.syn_op as u64;
             for (ci, c) in self.cores.iter().enumerate() {
                 for j in 0..c.len {

@@ -8,7 +8,7 @@ use crate::time::Cycle;
 use plasticore_core::layer::{OpCounts, Saturations};
 use std::fmt::Write as _;
 
-/// Phase names, in timestep order (the same order as [`PhaseCycles`] and the energy breakdown).
+/// Phase names, in timestep order (the same order as `CoreStep::phases` and the energy breakdown).
 pub const PHASES: [&str; 5] = ["deliver", "integrate", "fire", "route", "learn"];
 
 /// One core's timestep: the interval of each phase (cycles from the start of the step), and energy.

@@ -1,5 +1,5 @@
 //! Chip presets. Every number names its source; `hardware.md` is `/work/shared/spec/hardware.md` and the
-//! same table lives in `hw-notes/emulator-presets.md`. "[assumption]" marks a value with no published
+//! same table lives in `hw-notes/emulator-presets.md`. "\[assumption\]" marks a value with no published
 //! source: it is a placeholder to calibrate, never a target.
 //!
 //! Rounding of published nanosecond figures to cycles at a nominal 1 GHz (`hardware.md` §5.2): nearest,
@@ -44,7 +44,7 @@ fn loihi_limits() -> CoreLimits {
 
 /// Loihi NoC: hop 4.1 ns E-W, 6.5 ns N-S, 2.1 ns within a tile (Davies 2018 Table 2); 3.44 Gspike/s
 /// per tile cross-section → 3 packets per 1 ns cycle (derived, floor); router buffers of 4 packets
-/// [assumption: §5.3 suggests 4–8 flits]; 32-bit spike packets (Davies 2021); XY routing (§5.3,
+/// \[assumption: §5.3 suggests 4–8 flits\]; 32-bit spike packets (Davies 2021); XY routing (§5.3,
 /// assumption consistent with Davies).
 fn loihi_noc() -> NocDesc {
     NocDesc {
@@ -63,11 +63,11 @@ fn loihi_noc() -> NocDesc {
 /// * Mesh 8 × 4 tiles × 4 cores = 128 cores (inferred, SANA-FE preset; §5.3).
 /// * Cycles: message in 16 (SANA-FE 16 ns, §5.2 default), synaptic op 4 (≥ 3.5 ns), neuron 5 / 8
 ///   (5.3 / 8.4 ns inactive / active), spike out 2 (2.1 ns within tile), message out 5 (SANA-FE 5.1 ns),
-///   trace update 5 [assumption: ≈ inactive neuron update, §5.2], learning 6 per synapse (6.1 ns
+///   trace update 5 \[assumption: ≈ inactive neuron update, §5.2\], learning 6 per synapse (6.1 ns
 ///   pairwise STDP), barrier 113 + 11.4·(tiles − 1) (linear fit of 113–465 ns over 1–32 tiles, §5.2).
 /// * Energy (pJ): synaptic op 23.6, neuron 52 / 81, learning 120, hop 3.0 E-W / 4.0 N-S, within tile 1.7
 ///   (Davies Table 2); message in / spike out / message out 0 (not published separately: the within-tile
-///   1.7 pJ and the hop energies carry the traffic); trace update 52 [assumption: = inactive neuron];
+///   1.7 pJ and the hop energies carry the traffic); trace update 52 \[assumption: = inactive neuron\];
 ///   static 0.8 mW per core (≈ 104 mW per chip, derived from Frady et al. 2020, §5.4).
 pub fn loihi() -> ChipDesc {
     ChipDesc {
@@ -110,11 +110,11 @@ pub fn loihi() -> ChipDesc {
 /// 2025, `arch/loihi.yaml`; `hardware.md` §1.3, §5.4), same mesh, limits and NoC latencies as `loihi`.
 /// * Cycles (1 GHz): message in 16 (16 ns), synaptic op 4 (dense 3.8 ns), neuron 6 inactive (soma
 ///   access 6.0 ns) / 10 active (6.0 + 3.7 ns), spike out 30 (30 ns), message out 5 (5.1 ns); trace 6
-///   [assumption: = soma access]; learning 6 per synapse and barrier as `loihi` (SANA-FE has no learning
+///   \[assumption: = soma access\]; learning 6 per synapse and barrier as `loihi` (SANA-FE has no learning
 ///   stage; Davies 2018).
 /// * Energy (pJ): synaptic op 35.5 (dense), neuron 51.2 inactive / 72.8 active (51.2 + 21.6), spike out
 ///   69.3, message out 111, hop 3.0 E-W / 4.2 N-S (SANA-FE); within tile 1.7 and learning 120 (Davies
-///   2018); trace 51.2 [assumption: = soma access]; message in 0 (not given); static 0.8 mW per core
+///   2018); trace 51.2 \[assumption: = soma access\]; message in 0 (not given); static 0.8 mW per core
 ///   (Frady 2020, derived).
 pub fn loihi_sana_fe() -> ChipDesc {
     let mut d = loihi();
@@ -144,10 +144,10 @@ pub fn loihi_sana_fe() -> ChipDesc {
 /// * 256 recurrent neurons; input axons 512 = 256 virtual inputs + 256 recurrent; output axons 256
 ///   (derived: one core, each neuron drives its own recurrent row); weight SRAMs 64 kB input + 64 kB
 ///   recurrent of 8-bit weights, dense (ReckOn doc).
-/// * Clock 100 MHz [assumption: §5.2 suggests 100–300 MHz for synchronous presets].
+/// * Clock 100 MHz \[assumption: §5.2 suggests 100–300 MHz for synchronous presets\].
 /// * Cycles: 16 synapses per cycle (one 128-bit word of 8-bit weights, ReckOn doc); learning 16 weights
-///   per word, 2 cycles per word (read + write) [assumption on the cycles]; message in, neuron update
-///   (2 neurons per 128-bit word), trace update, spike out 1 cycle each [assumption]; no NoC and no
+///   per word, 2 cycles per word (read + write) \[assumption on the cycles\]; message in, neuron update
+///   (2 neurons per 128-bit word), trace update, spike out 1 cycle each \[assumption\]; no NoC and no
 ///   barrier (single core, tick-based).
 /// * Energy: 5.3 pJ per synaptic op at 0.5 V (paper abstract), an all-in figure, so every other
 ///   per-event energy and static power are 0 here.
@@ -209,9 +209,9 @@ pub fn reckon() -> ChipDesc {
 /// * Per half: 256 neurons (2 rows × 256 split in halves), 256 inputs per neuron (synapse rows), 6-bit
 ///   weights in a dense array: 256 × 256 × 6 bits (doc). Output axons 256 [assumption: one route per
 ///   neuron through the on-chip router].
-/// * PPU clock 250 MHz [assumption: the PPU clock is an open item, §6].
+/// * PPU clock 250 MHz \[assumption: the PPU clock is an open item, §6\].
 /// * Learning: row-wise vector access, 128 lanes of 8 bits (6-bit weights), 7 cycles per vector =
-///   2 loads + 3 ops + 2 stores [assumption on k = 3, §5.2]; trace update 1 cycle [assumption].
+///   2 loads + 3 ops + 2 stores \[assumption on k = 3, §5.2\]; trace update 1 cycle \[assumption\].
 /// * Energy: whole chip 57 mW during the Pong R-STDP demo (Wunderlich et al. 2019) charged as static
 ///   power, 28.5 mW per half; per-event energies are not published (0).
 pub fn brainscales2() -> ChipDesc {
@@ -267,7 +267,7 @@ pub fn brainscales2() -> ChipDesc {
 }
 
 /// `mcu`: one Cortex-M4F-class microcontroller running the core from RAM. **Every number is an
-/// [assumption]** to be replaced by the firmware's measured cycle counts: 64 MHz; 512 neurons, 1024 input
+/// \[assumption\]** to be replaced by the firmware's measured cycle counts: 64 MHz; 512 neurons, 1024 input
 /// axons, 512 output axons; 128 kB of 16-bit weights, dense; cycles: message in 10, synaptic op 2 per
 /// 2 synapses (16-bit SIMD add), neuron 30 / 40, trace 10, spike out 5, learning 12 per synapse; energy
 /// 50 pJ per cycle of each event, static 1 mW.
