@@ -122,7 +122,8 @@ impl Emulator {
             _ => None,
         };
         let threads = opts.threads.max(1);
-        let pool = if threads > 1 {
+        // A pool only when there are at least two cores to share out (one core gains nothing from it).
+        let pool = if threads > 1 && cores.len() > 1 {
             Some(
                 rayon::ThreadPoolBuilder::new()
                     .num_threads(threads)
