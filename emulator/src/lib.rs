@@ -13,7 +13,7 @@
 //! * [`core_unit`]: a core's hidden slice or readout, owning buffers and calling core-nostd.
 //! * [`noc`]: routing policies (one file each) and the cycle-level mesh.
 //! * [`emu`]: the chip and its timestep: deliver → integrate → fire → route → learn → barrier.
-//! * [`observe`]: statistics, recorders, CSV traces (observers never change results).
+//! * [`observe`]: statistics, recorders, CSV and VCD traces (observers never change results).
 //! * [`snapshot`]: versioned, checksummed, atomically written chip state.
 //! * [`w1`]: the W1 workload (`/work/shared/benchmarks/WORKLOADS.md`).
 #![forbid(unsafe_code)]

@@ -1,4 +1,4 @@
-//! Observers: statistics, recorders and traces that look at each finished timestep through a shared
+//! Observers: statistics, recorders and CSV / VCD traces that look at each finished timestep through a shared
 //! reference ([`StepView`]) and so cannot change results (a test checks this). Combine several with a
 //! tuple: `(&mut stats, &mut recorder)`.
 
@@ -318,6 +318,92 @@ impl Observer for CsvTrace {
                 );
             }
             let _ = writeln!(self.csv, "barrier,{},,,{},{},", r.step, b + r.cycles.0 - r.barrier.0, b + r.cycles.0);
+        }
+        self.base += r.cycles.0;
+    }
+}
+
+/// A VCD (value change dump) trace of timesteps `[from, to)`, for waveform viewers: one 3-bit signal per
+/// core with its phase (0 idle, 1 deliver, 2 integrate, 3 fire, 4 route, 5 learn) and a 1-bit barrier
+/// signal, at absolute chip cycles (`$timescale` 1 cycle, written as 1 ns: the cycle is the unit).
+#[derive(Clone, Debug, Default)]
+pub struct VcdTrace {
+    /// First step traced.
+    pub from: u64,
+    /// First step not traced.
+    pub to: u64,
+    cores: usize,
+    body: String,
+    base: u64,
+    last_time: Option<u64>,
+}
+
+fn vcd_id(i: usize) -> String {
+    // Printable identifiers '!'..'~', base 94.
+    let mut i = i;
+    let mut s = String::new();
+    loop {
+        s.push((b'!' + (i % 94) as u8) as char);
+        i /= 94;
+        if i == 0 {
+            return s;
+        }
+    }
+}
+
+impl VcdTrace {
+    /// Trace steps `[from, to)`.
+    pub fn new(from: u64, to: u64) -> Self {
+        VcdTrace { from, to, ..Default::default() }
+    }
+
+    /// The complete VCD text (header and the value changes recorded so far).
+    pub fn finish(&self) -> String {
+        let mut h = String::from("$version plasticore-emu $end\n$timescale 1ns $end\n$scope module chip $end\n");
+        for c in 0..self.cores {
+            let _ = writeln!(h, "$var wire 3 {} core{}_phase $end", vcd_id(c + 1), c);
+        }
+        let _ = writeln!(h, "$var wire 1 {} barrier $end", vcd_id(0));
+        h.push_str("$upscope $end\n$enddefinitions $end\n#0\n$dumpvars\n");
+        for c in 0..self.cores {
+            let _ = writeln!(h, "b000 {}", vcd_id(c + 1));
+        }
+        let _ = writeln!(h, "0{}\n$end", vcd_id(0));
+        h + &self.body
+    }
+}
+
+impl Observer for VcdTrace {
+    fn on_step(&mut self, v: &StepView<'_>) {
+        let r = v.report;
+        if r.step >= self.from && r.step < self.to {
+            self.cores = self.cores.max(v.cores.len());
+            // (time, order, signal id, value): ends (order 0) before starts (order 1) at equal times.
+            let mut ev: Vec<(u64, u8, usize, u8)> = Vec::new();
+            for c in v.cores {
+                for (k, (s, e)) in c.phases.iter().enumerate() {
+                    if e.0 > s.0 {
+                        ev.push((self.base + s.0, 1, c.core + 1, k as u8 + 1));
+                        ev.push((self.base + e.0, 0, c.core + 1, 0));
+                    }
+                }
+            }
+            if r.barrier.0 > 0 {
+                ev.push((self.base + r.cycles.0 - r.barrier.0, 1, 0, 1));
+                ev.push((self.base + r.cycles.0, 0, 0, 0));
+            }
+            ev.sort_unstable();
+            for (t, _, id, val) in ev {
+                if self.last_time != Some(t) {
+                    let _ = writeln!(self.body, "#{t}");
+                    self.last_time = Some(t);
+                }
+                if id == 0 {
+                    let _ = writeln!(self.body, "{}{}", val, vcd_id(0));
+                } else {
+                    let _ = writeln!(self.body, "b{:03b} {}", val, vcd_id(id));
+                }
+            }
         }
         self.base += r.cycles.0;
     }

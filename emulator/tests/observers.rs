@@ -6,7 +6,7 @@ use common::*;
 use plasticore_core::format::Weight;
 use plasticore_core::prelude::*;
 use plasticore_emu::mapping::Mapping;
-use plasticore_emu::observe::{CsvTrace, Recorder};
+use plasticore_emu::observe::{CsvTrace, Recorder, VcdTrace};
 use plasticore_emu::{presets, EmuError, EmuOptions, Emulator, NoObserver, Stats};
 
 fn build() -> Emulator {
@@ -27,12 +27,13 @@ fn observers_do_not_change_results_and_see_everything() {
     let mut stats = Stats::default();
     let mut rec = Recorder::new(1_000_000);
     let mut csv = CsvTrace::new(2, 4);
+    let mut vcd = VcdTrace::new(1, 3);
     let mut spikes = 0u64;
     let mut packets = 0u64;
     for t in 0..40 {
         let tg = Target::Values(&targets[t]);
         let ra = a.step(Timestep(t as u32), &inputs[t], tg, &mut NoObserver).unwrap();
-        let mut obs = (&mut stats, (&mut rec, &mut csv));
+        let mut obs = (&mut stats, (&mut rec, (&mut csv, &mut vcd)));
         let rb = b.step(Timestep(t as u32), &inputs[t], tg, &mut obs).unwrap();
         assert_eq!(ra, rb);
         spikes += ra.spikes as u64;
@@ -60,6 +61,13 @@ fn observers_do_not_change_results_and_see_everything() {
     assert!(csv.csv.lines().skip(1).all(|l| l.split(',').nth(1) == Some("2") || l.split(',').nth(1) == Some("3")));
     assert_eq!(csv.csv.lines().filter(|l| l.starts_with("barrier,")).count(), 2);
     assert!(csv.csv.contains(",integrate,"));
+    // The VCD declares 9 core signals and the barrier, and its timestamps never go backwards.
+    let v = vcd.finish();
+    assert_eq!(v.lines().filter(|l| l.starts_with("$var wire 3")).count(), 9);
+    assert!(v.contains("$enddefinitions $end"));
+    let times: Vec<u64> = v.lines().filter_map(|l| l.strip_prefix('#')).map(|t| t.parse().unwrap()).collect();
+    assert!(times.len() > 4 && times.windows(2).all(|w| w[0] < w[1]), "{times:?}");
+    assert!(v.lines().any(|l| l.starts_with("b010 ")), "an integrate phase is recorded");
 }
 
 #[test]
