@@ -178,18 +178,23 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         loss_pts.push((steps_done as f64, loss));
         let eval = steps_done % a.eval_every.max(1) == 0 || steps_done == a.iters;
         let acc = if eval { Some(accuracy(&cfg, &p, &test_set)) } else { None };
+        csv.push_str(&format!(
+            "{steps_done},{loss:.6},{gn:.6},{},{:.2}\n",
+            acc.map_or(String::new(), |v| format!("{v:.4}")),
+            t0.elapsed().as_secs_f64()
+        ));
         if let Some(acc) = acc {
             acc_pts.push((steps_done as f64, acc));
             if acc > best.0 {
                 best = (acc, steps_done);
             }
             pb.set_message(format!("loss {loss:.3} acc {acc:.3}"));
+            if pb.is_hidden() {
+                eprintln!("step {steps_done} loss {loss:.4} grad_norm {gn:.3} test_acc {acc:.4} t {:.0}s", t0.elapsed().as_secs_f64());
+            }
+            // the curve so far survives an interrupted run
+            write_atomic(&a.out.join(format!("train_{name}_curve.csv")), csv.as_bytes())?;
         }
-        csv.push_str(&format!(
-            "{steps_done},{loss:.6},{gn:.6},{},{:.2}\n",
-            acc.map_or(String::new(), |v| format!("{v:.4}")),
-            t0.elapsed().as_secs_f64()
-        ));
         pb.inc(1);
         if acc.is_some_and(|v| v >= a.target_acc) {
             reached = Some(steps_done);
