@@ -151,7 +151,7 @@ grep -q '^BENCH learning' "$TMP/m4-bench.log" || fail "bench printed no learning
   echo "-icount shift=0 -kernel target/thumbv7em-none-eabihf/release/m4-bench | defmt-print -e"
   echo "target/thumbv7em-none-eabihf/release/m4-bench\`)."
   echo
-  echo "| loop | instructions per timestep | weight updates | synaptic ops | hidden spikes |"
+  echo "| loop | instructions per timestep | weight updates (1000 steps) | synaptic ops (1000 steps) | hidden spikes (1000 steps) |"
   echo "|---|---|---|---|---|"
   sed -n 's/^BENCH \([a-z0-9.-]*\) steps=\([0-9]*\) systick_ticks=[0-9]* instructions=[0-9]* per_step=\([0-9]*\) weight_updates=\([0-9]*\) syn_ops=\([0-9]*\) spikes=\([0-9]*\).*/| \1 | \3 | \4 | \5 | \6 |/p' "$TMP/m4-bench.log"
   echo

@@ -1,0 +1,58 @@
+//! Where a learning step's instructions go: runs the reference image for `WARMUP` learning steps, then
+//! `PROFILED` more between two marker functions. `firmware/profile.sh` single-steps QEMU with an exec
+//! trace, counts the executed PCs between the markers and attributes them to the core's phases through
+//! the inlining debug info (toolchain.md §3 method B). Not part of CI (it takes ~1 min).
+#![no_std]
+#![no_main]
+
+use core::cell::RefCell;
+use cortex_m::interrupt::Mutex;
+use cortex_m_rt::entry;
+use plasticore_core::image::{Image, Runner};
+use plasticore_firmware::{exit, ReferenceNet, REFERENCE_IMAGE};
+
+static NET: Mutex<RefCell<ReferenceNet>> = Mutex::new(RefCell::new(ReferenceNet::new()));
+
+const WARMUP: u32 = 30;
+/// Steps between the markers.
+const PROFILED: u32 = 10;
+
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn plasticore_profile_begin() -> u32 {
+    core::hint::black_box(0x0B)
+}
+
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn plasticore_profile_end() -> u32 {
+    core::hint::black_box(0x0E)
+}
+
+#[entry]
+fn main() -> ! {
+    let ok = cortex_m::interrupt::free(|cs| {
+        let net = &mut *NET.borrow(cs).borrow_mut();
+        let Ok(img) = Image::parse(REFERENCE_IMAGE) else { return false };
+        let Ok(Some(stim)) = img.stimulus() else { return false };
+        if img.load(net).is_err() {
+            return false;
+        }
+        let mut run = Runner::new(stim);
+        for _ in 0..WARMUP {
+            if run.step(net).is_err() {
+                return false;
+            }
+        }
+        plasticore_profile_begin();
+        for _ in 0..PROFILED {
+            if run.step(net).is_err() {
+                return false;
+            }
+        }
+        plasticore_profile_end();
+        defmt::println!("profiled {=u32} learning steps after {=u32}", PROFILED, WARMUP);
+        true
+    });
+    exit(ok)
+}
