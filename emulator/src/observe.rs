@@ -354,7 +354,8 @@ fn vcd_id(i: usize) -> String {
 impl VcdTrace {
     /// Trace steps `[from, to)`.
     pub fn new(from: u64, to: u64) -> Self {
-        VcdTrace { from, to, ..Default::default() }
+        // The header opens time 0, so changes at 0 belong to it.
+        VcdTrace { from, to, last_time: Some(0), ..Default::default() }
     }
 
     /// The complete VCD text (header and the value changes recorded so far).

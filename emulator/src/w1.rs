@@ -239,6 +239,19 @@ pub fn run(chip: ChipDesc, n: usize, steps: u32, opts: EmuOptions, seed: u32) ->
 /// Like [`run`], with logical core i placed on physical core i · `stride` (`stride` = cores per tile
 /// puts one core on each tile).
 pub fn run_spread(chip: ChipDesc, n: usize, steps: u32, opts: EmuOptions, seed: u32, stride: usize) -> Result<W1Result, EmuError> {
+    run_observed(chip, n, steps, opts, seed, stride, &mut crate::observe::NoObserver)
+}
+
+/// Like [`run_spread`], with an extra observer (a CSV or VCD trace, a recorder) watching every step.
+pub fn run_observed(
+    chip: ChipDesc,
+    n: usize,
+    steps: u32,
+    opts: EmuOptions,
+    seed: u32,
+    stride: usize,
+    extra: &mut dyn Observer,
+) -> Result<W1Result, EmuError> {
     let t0 = Instant::now();
     let w = build(n, seed)?;
     let deg = w.out_degree;
@@ -258,8 +271,8 @@ pub fn run_spread(chip: ChipDesc, n: usize, steps: u32, opts: EmuOptions, seed: 
         inputs(&mut g, &mut input);
         in_spikes += input.len() as u64;
         ev_in += input.iter().map(|&a| deg[a as usize] as u64).sum::<u64>();
-        let obs: &mut dyn Observer = &mut stats;
-        let r = emu.step(Timestep(t), &input, Target::None, obs)?;
+        let mut obs = (&mut stats, &mut *extra);
+        let r = emu.step(Timestep(t), &input, Target::None, &mut obs)?;
         spikes += r.spikes as u64;
         ev_rec += emu.last_spikes().iter().map(|&j| deg[INPUTS + j as usize] as u64).sum::<u64>();
         cycles += r.cycles.0;

@@ -1,7 +1,8 @@
 //! `plasticore emulate`: run W1 on the chip emulator and print cycles per timestep, energy per timestep
-//! (by phase), per-core utilisation and the link hot spots; optionally a CSV trace of a few timesteps,
-//! or print a preset's TOML description.
+//! (by phase), per-core utilisation and the link hot spots; optionally CSV and VCD traces of a few
+//! timesteps, or print a preset's TOML description.
 use clap::Args;
+use plasticore_emu::observe::{CsvTrace, VcdTrace};
 use plasticore_emu::{presets, w1, ChipDesc, EmuOptions};
 
 /// Arguments of `emulate`.
@@ -32,6 +33,15 @@ pub struct EmulateArgs {
     /// links; by default cores are packed tile by tile.
     #[arg(long)]
     spread: bool,
+    /// Write a CSV trace (phases, packets, barriers) of the first `--trace-steps` timesteps.
+    #[arg(long)]
+    csv: Option<std::path::PathBuf>,
+    /// Write a VCD trace (per-core phase signals, barrier) of the first `--trace-steps` timesteps.
+    #[arg(long)]
+    vcd: Option<std::path::PathBuf>,
+    /// Timesteps covered by `--csv` / `--vcd`.
+    #[arg(long, default_value_t = 5)]
+    trace_steps: u64,
 }
 
 /// Run the subcommand.
@@ -47,7 +57,15 @@ pub fn run(a: EmulateArgs) -> anyhow::Result<()> {
     let (ew, ns) = (chip.energy.hop_ew_pj, chip.energy.hop_ns_pj);
     let opts = EmuOptions { threads: a.threads, timing: true, strict: false };
     let stride = if a.spread { chip.mesh.cores_per_tile as usize } else { 1 };
-    let r = w1::run_spread(chip, a.neurons, a.steps, opts, a.seed, stride)?;
+    let mut csv = CsvTrace::new(0, a.trace_steps);
+    let mut vcd = VcdTrace::new(0, a.trace_steps);
+    let r = w1::run_observed(chip, a.neurons, a.steps, opts, a.seed, stride, &mut (&mut csv, &mut vcd))?;
+    if let Some(p) = &a.csv {
+        std::fs::write(p, &csv.csv)?;
+    }
+    if let Some(p) = &a.vcd {
+        std::fs::write(p, vcd.finish())?;
+    }
     let t = r.t.max(1) as f64;
     println!("W1 N={} T={} on {} ({} cores, 8-bit weights Q.{})", r.n, r.t, r.chip, r.cores, r.weight_frac);
     println!("mean rate              {:.2} Hz", r.mean_rate_hz);
