@@ -1,0 +1,71 @@
+//! Smoke tests of the reference commands (tiny sizes): each runs, prints what it promises and writes its
+//! files atomically (no `*.tmp` left behind).
+use plasticore::reference::io::SavedNet;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_plasticore"))
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("plasticore-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn no_tmp_files(d: &PathBuf) {
+    for e in std::fs::read_dir(d).unwrap() {
+        let p = e.unwrap().path();
+        assert!(!p.to_string_lossy().ends_with(".tmp"), "left behind: {}", p.display());
+    }
+}
+
+#[test]
+fn bench_w2_prints_one_json_line_with_the_required_fields() {
+    for algo in ["esd", "drtrl", "bptt"] {
+        let out = bin().args(["bench", "w2", "--algo", algo, "--neurons", "30", "--steps", "40", "--batch", "3", "--reps", "3"]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(text.lines().count(), 1);
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for k in ["algo", "N", "T", "B", "step_s_median", "us_per_timestep", "peak_rss_mb"] {
+            assert!(!v[k].is_null(), "missing {k}");
+        }
+        assert_eq!(v["algo"], algo);
+        assert!(v["step_s_median"].as_f64().unwrap() > 0.0);
+    }
+    let bad = bin().args(["bench", "w2", "--algo", "esd", "--neurons", "0"]).output().unwrap();
+    assert!(!bad.status.success());
+}
+
+#[test]
+fn studies_and_training_write_their_files() {
+    let d = tmpdir("studies");
+    let ds = d.to_string_lossy().to_string();
+    let g = bin().args(["grad-study", "--n-rec", "12", "--steps", "40", "--loss-steps", "5", "--batch", "2", "--out", &ds]).output().unwrap();
+    assert!(g.status.success(), "{}", String::from_utf8_lossy(&g.stderr));
+    let csv = std::fs::read_to_string(d.join("grad_study.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 6 * 6);
+    assert!(std::fs::read_to_string(d.join("grad_study.svg")).unwrap().starts_with("<svg"));
+    let m = bin().args(["mem-study", "--analytic-only", "--out", &ds]).output().unwrap();
+    assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
+    assert!(std::fs::read_to_string(d.join("mem_study.csv")).unwrap().lines().count() > 30);
+    assert!(d.join("mem_study_T.svg").exists() && d.join("mem_study_N.svg").exists());
+    let t = bin()
+        .args([
+            "train", "--task", "dmts", "--n-rec", "10", "--iters", "2", "--batch", "2", "--sample", "20", "--delay", "30",
+            "--test", "20", "--test-trials", "4", "--eval-every", "1", "--out", &ds,
+        ])
+        .output()
+        .unwrap();
+    assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+    let net = SavedNet::load(&d.join("train_dmts_net.json")).unwrap();
+    assert_eq!(net.task, "dmts");
+    assert_eq!(net.config.layers[0].n, 10);
+    assert_eq!(std::fs::read_to_string(d.join("train_dmts_curve.csv")).unwrap().lines().count(), 3);
+    no_tmp_files(&d);
+    let bad = bin().args(["train", "--task", "digits", "--data", "/nonexistent.csv.gz", "--out", &ds]).output().unwrap();
+    assert!(!bad.status.success());
+    let _ = std::fs::remove_dir_all(&d);
+}
