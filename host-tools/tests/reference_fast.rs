@@ -52,6 +52,23 @@ fn batch_gradient_is_identical_for_any_thread_count() {
 }
 
 #[test]
+fn row_parallel_single_sequence_equals_the_sequential_kernel() {
+    // B = 1 splits rows of G / the D-RTRL trace across tasks: n_x = 100 + 300 > one row chunk
+    use plasticore::reference::fast::W2Grad;
+    let cfg = W2Config::new(300);
+    let net = W2Net::new(&cfg, 5).unwrap();
+    let batch = net.make_batch(&cfg, 150, 1, 6);
+    for algo in [FastAlgo::Esd { alpha: 0.98 }, FastAlgo::DRtrl] {
+        let par = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap().install(|| net.batch_grad(&batch, algo));
+        let mut seq = W2Grad { w: vec![0.0; 400 * 300], b: vec![0.0; 300], wout: vec![0.0; 300 * 4], loss: 0.0, spikes: 0 };
+        net.seq_grad(&batch[0], algo, &mut seq, false);
+        assert!(par.w.iter().any(|&x| x != 0.0));
+        assert_eq!(par.w, seq.w, "{algo:?}");
+        assert_eq!(par.b, seq.b);
+    }
+}
+
+#[test]
 fn w2_activity_is_in_the_intended_band() {
     // WORKLOADS.md: the init gives 10–20 Hz hidden activity
     let cfg = W2Config::new(1000);

@@ -32,6 +32,8 @@ pub const BATCH_CHUNK: usize = 4;
 pub const ES_BLOCK: usize = 64;
 /// D-RTRL block length K.
 pub const DR_BLOCK: usize = 64;
+/// Rows of the ES-D-RTRL gradient per parallel task (B = 1).
+const ES_ROWS: usize = 256;
 /// Rows of the D-RTRL trace per parallel task.
 const DR_ROWS: usize = 128;
 
@@ -278,7 +280,7 @@ impl W2Net {
     /// Gradient of one sequence added to `g`.
     pub fn seq_grad(&self, seq: &W2Seq, algo: FastAlgo, g: &mut W2Grad, parallel_rows: bool) {
         match algo {
-            FastAlgo::Esd { alpha } => self.esd(seq, alpha, g),
+            FastAlgo::Esd { alpha } => self.esd(seq, alpha, g, parallel_rows),
             FastAlgo::DRtrl => self.drtrl(seq, g, parallel_rows),
             FastAlgo::Bptt => self.bptt(seq, g),
         }
@@ -342,7 +344,7 @@ impl W2Net {
         l
     }
 
-    fn esd(&self, seq: &W2Seq, alpha: f32, g: &mut W2Grad) {
+    fn esd(&self, seq: &W2Seq, alpha: f32, g: &mut W2Grad, parallel_rows: bool) {
         let (n, no, nx) = (self.n, self.n_out, self.n_in + self.n);
         let tn = seq.spikes.len();
         let (mut gs, mut vs, mut y, mut dvv) = (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
@@ -410,18 +412,32 @@ impl W2Net {
                     let (lo, hi) = fbuf.split_at_mut((q + 1) * n);
                     axpy(&mut lo[q * n..], alpha, &hi[..n]);
                 }
-                let f0 = &fbuf[..n];
-                for i in 0..nx {
-                    let a = alpha * ex0[i];
-                    if a != 0.0 {
-                        axpy(&mut g.w[i * n..(i + 1) * n], a, f0);
+                // G += α·ε^x_{t0−1} ⊗ F_{t0} + Σ_q Σ_{i ∈ act_q} e_i ⊗ F_q; rows split across threads at
+                // B = 1 (each row is owned by one task and summed in the same order: deterministic)
+                let (f0, acts_b, ex0_r, fb) = (&fbuf[..n], &acts[..nb], &ex0, &fbuf);
+                let body = |(blk, gc): (usize, &mut [f32])| {
+                    let r0 = blk * ES_ROWS;
+                    let r1 = r0 + gc.len() / n;
+                    for i in r0..r1 {
+                        let a = alpha * ex0_r[i];
+                        if a != 0.0 {
+                            axpy(&mut gc[(i - r0) * n..(i - r0 + 1) * n], a, f0);
+                        }
                     }
-                }
-                for q in 0..nb {
-                    let fq = &fbuf[q * n..(q + 1) * n];
-                    for &i in &acts[q] {
-                        add(&mut g.w[i as usize * n..(i as usize + 1) * n], fq);
+                    for (q, act_q) in acts_b.iter().enumerate() {
+                        let fq = &fb[q * n..(q + 1) * n];
+                        for &i in act_q {
+                            let i = i as usize;
+                            if (r0..r1).contains(&i) {
+                                add(&mut gc[(i - r0) * n..(i - r0 + 1) * n], fq);
+                            }
+                        }
                     }
+                };
+                if parallel_rows {
+                    g.w.par_chunks_mut(ES_ROWS * n).enumerate().for_each(body);
+                } else {
+                    g.w.chunks_mut(ES_ROWS * n).enumerate().for_each(body);
                 }
                 nb = 0;
             }
