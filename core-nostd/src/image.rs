@@ -1179,6 +1179,18 @@ pub fn example_desc(inputs: u16, neurons: u16, outputs: u16, recurrent: bool) ->
 // ---------------------------------------------------------------------------------------------------
 // Runner: the seeded stimulus loop every backend shares.
 
+/// The kind of target [`Runner::draw`] produced (the values themselves are in the caller's buffer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum StepTarget {
+    /// No target this step.
+    None,
+    /// `Target::Values` with the buffer passed to `draw`.
+    Values,
+    /// `Target::Class`.
+    Class(u16),
+}
+
 /// What a run produced: the numbers host, emulator and firmware compare.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -1229,54 +1241,67 @@ impl Runner {
         Timestep(self.t)
     }
 
-    /// Run one step. Fails only if `net` was never configured.
-    pub fn step<const P: usize, const N: usize, const O: usize, const S: usize>(
+    /// Draw the next step's stimulus for a network with `ext` external inputs, `values.len()` outputs,
+    /// `loss` and `feedback`: the spiking inputs go into `input` (ascending; returns how many, at most
+    /// `input.len()`) and a `Values` target into `values`. Then run the step on any backend and call
+    /// [`Runner::record`]. [`Runner::step`] is exactly `draw` + `Net::step` + `record`.
+    pub fn draw(
         &mut self,
-        net: &mut Net<P, N, O, S>,
-    ) -> Result<StepReport, ConfigError> {
-        let cfg = *net.config().ok_or(ConfigError::NotConfigured)?;
-        let ext = net.external_inputs();
-        let mut input: heapless::Vec<u16, P> = heapless::Vec::new();
-        let mut counts = [0u16; O];
+        ext: usize,
+        loss: Loss,
+        feedback: Feedback,
+        input: &mut [u16],
+        values: &mut [i32],
+    ) -> (usize, StepTarget) {
+        let o = values.len();
+        values.fill(0); // per-group spike counts first, then the target
+        let mut n = 0usize;
         let mut g = 0usize;
         for i in 0..ext {
             // group g = floor(i·O / ext), tracked without a division.
-            while g + 1 < O && (g + 1) * ext <= i * O {
+            while g + 1 < o && (g + 1) * ext <= i * o {
                 g += 1;
             }
             if self.rng.chance(self.stim.rate) {
-                // i < ext ≤ P: the list never overflows.
-                let _ = input.push(i as u16);
-                counts[g] = counts[g].saturating_add(1);
+                if let Some(slot) = input.get_mut(n) {
+                    *slot = i as u16;
+                    n += 1;
+                }
+                if let Some(c) = values.get_mut(g) {
+                    *c = c.saturating_add(1);
+                }
             }
         }
-        let mut values = [0i32; O];
-        let target = match (self.stim.target, cfg.feedback, cfg.readout.loss) {
-            (TargetRule::None, ..) | (_, Feedback::External, _) => Target::None,
-            (TargetRule::GroupActivity, _, Loss::Mse) => {
-                for (v, &c) in values.iter_mut().zip(counts.iter()) {
-                    *v = if c > 0 { self.stim.amplitude } else { 0 };
-                }
-                Target::Values(&values)
-            }
+        let target = match (self.stim.target, feedback, loss) {
+            (TargetRule::None, ..) | (_, Feedback::External, _) => StepTarget::None,
+            (TargetRule::GroupActivity, _, Loss::Mse) => StepTarget::Values,
             (TargetRule::GroupActivity, _, Loss::CrossEntropy) => {
                 let mut best = 0usize;
-                for (k, &c) in counts.iter().enumerate() {
-                    if c > counts[best] {
-                        best = k;
+                let mut most = 0i32;
+                for (k, &c) in values.iter().enumerate() {
+                    if c > most {
+                        (best, most) = (k, c);
                     }
                 }
-                Target::Class(best as u16)
+                StepTarget::Class(best as u16)
             }
         };
-        let rep = net.step(Timestep(self.t), &input, target, UpdateMode::Online)?;
+        let amp = self.stim.amplitude;
+        for v in values.iter_mut() {
+            *v = if matches!(target, StepTarget::Values) && *v > 0 { amp } else { 0 };
+        }
+        (n, target)
+    }
+
+    /// Record what the step just run produced (hidden spikes, loss) and advance to the next step.
+    pub fn record(&mut self, spikes: u32, loss_q16: Option<i64>) {
         let k = self.stim.steps / 8;
-        let loss = rep.loss_q16.unwrap_or(0);
-        self.traj.write(&rep.ops.spikes.to_le_bytes());
-        self.traj.write(&[rep.loss_q16.is_some() as u8]);
+        let loss = loss_q16.unwrap_or(0);
+        self.traj.write(&spikes.to_le_bytes());
+        self.traj.write(&[loss_q16.is_some() as u8]);
         self.traj.write(&loss.to_le_bytes());
         let s = &mut self.sum;
-        s.spikes = s.spikes.saturating_add(rep.ops.spikes);
+        s.spikes = s.spikes.saturating_add(spikes);
         s.loss_sum_q16 = s.loss_sum_q16.saturating_add(loss);
         if self.t < k {
             s.loss_head_q16 = s.loss_head_q16.saturating_add(loss);
@@ -1286,6 +1311,31 @@ impl Runner {
         }
         self.t = self.t.wrapping_add(1);
         s.steps = self.t;
+    }
+
+    /// The trajectory hash and counters so far, without a network checksum (for backends other than
+    /// [`Net`]; `checksum` and `saturations` are 0).
+    pub fn partial_summary(&self) -> RunSummary {
+        RunSummary { trajectory: self.traj.finish(), ..self.sum }
+    }
+
+    /// Run one step. Fails only if `net` was never configured.
+    pub fn step<const P: usize, const N: usize, const O: usize, const S: usize>(
+        &mut self,
+        net: &mut Net<P, N, O, S>,
+    ) -> Result<StepReport, ConfigError> {
+        let cfg = *net.config().ok_or(ConfigError::NotConfigured)?;
+        let ext = net.external_inputs();
+        let mut input = [0u16; P];
+        let mut values = [0i32; O];
+        let (n, t) = self.draw(ext, cfg.readout.loss, cfg.feedback, &mut input, &mut values);
+        let target = match t {
+            StepTarget::None => Target::None,
+            StepTarget::Values => Target::Values(&values),
+            StepTarget::Class(c) => Target::Class(c),
+        };
+        let rep = net.step(Timestep(self.t), input.get(..n).unwrap_or(&[]), target, UpdateMode::Online)?;
+        self.record(rep.ops.spikes, rep.loss_q16);
         Ok(rep)
     }
 

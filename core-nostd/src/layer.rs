@@ -423,9 +423,20 @@ impl<'a> LayerMut<'a> {
                 }
                 Some(csr) => {
                     let (s, e) = csr.range(a);
-                    for (&col, w) in csr.cols[s..e].iter().zip(&self.b.weights[s..e]) {
-                        if let Some(acc) = self.b.acc.get_mut(col as usize) {
-                            *acc += w.0 as i32 * x;
+                    let (cols, ws) = (&csr.cols[s..e], &self.b.weights[s..e]);
+                    // Column ids were validated < neurons, so `get_mut` never misses; it only keeps the
+                    // loop free of panics. The binary-spike loop has no multiply.
+                    if fractional {
+                        for (&col, w) in cols.iter().zip(ws) {
+                            if let Some(acc) = self.b.acc.get_mut(col as usize) {
+                                *acc += w.0 as i32 * x;
+                            }
+                        }
+                    } else {
+                        for (&col, w) in cols.iter().zip(ws) {
+                            if let Some(acc) = self.b.acc.get_mut(col as usize) {
+                                *acc += w.0 as i32;
+                            }
                         }
                     }
                     c.syn_ops += (e - s) as u32;

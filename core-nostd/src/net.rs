@@ -355,24 +355,9 @@ impl<const P: usize, const N: usize, const O: usize, const S: usize> Net<P, N, O
 
     /// Apply an accumulator filled by `UpdateMode::Accumulate` steps (end of a learning epoch).
     pub fn apply(&mut self, acc: &mut Accumulator<P, N, O>) -> Result<OpCounts, ConfigError> {
-        let mut c = self.split()?.l.apply_accumulated(acc.hidden.as_flattened_mut())?;
-        let wmax = self.cfg.map(|c| c.readout.formats.weight_max()).unwrap_or(0) as i64;
-        let seed = self.cfg.map(|c| c.readout.seed).unwrap_or(0);
-        let upd = self.ro.updates;
-        for (j, (wrow, arow)) in self.ro.weights.iter_mut().zip(acc.readout.iter_mut()).enumerate() {
-            let key = crate::rng::row_key(seed ^ crate::rng::SALT_APPLY, upd, j as u32);
-            for (k, (w, a)) in wrow.iter_mut().zip(arow.iter_mut()).enumerate() {
-                if *a == 0 {
-                    continue;
-                }
-                let rnd = crate::rng::cell(key, k as u32) >> 16;
-                let (v, s) = crate::arith::clamp_i64(w.0 as i64 + ((*a as i64 + rnd as i64) >> 16), -wmax, wmax);
-                self.ro.sat.weight += s as u32;
-                *w = Weight(v as i16);
-                *a = 0;
-                c.weight_updates += 1;
-            }
-        }
+        let Parts { mut l, mut r, .. } = self.split()?;
+        let mut c = l.apply_accumulated(acc.hidden.as_flattened_mut())?;
+        c.add(&r.apply_accumulated(acc.readout.as_flattened_mut())?);
         Ok(c)
     }
 

@@ -360,6 +360,35 @@ impl<'a> ReadoutMut<'a> {
         Ok(OpCounts { weight_updates: rows * cols, ..OpCounts::default() })
     }
 
+    /// Apply and clear an accumulator filled by [`ReadoutMut::accumulate`]: V += acc·2⁻¹⁶ rounded
+    /// **stochastically** (salted stream keyed by the learning-step counter), **saturated** at the weight
+    /// range (counted). Fails only on a wrong `acc` length.
+    pub fn apply_accumulated(&mut self, acc: &mut [i32]) -> Result<OpCounts, ConfigError> {
+        if acc.len() != self.b.weights.len() {
+            return Err(ConfigError::SizeMismatch { field: Field::Buffer, expected: self.b.weights.len(), found: acc.len() });
+        }
+        let wmax = self.cfg.formats.weight_max() as i64;
+        let upd = *self.b.updates;
+        let o = self.o;
+        let (mut count, mut sat) = (0u32, 0u32);
+        for (j, (wrow, arow)) in self.b.weights.chunks_mut(o).zip(acc.chunks_mut(o)).enumerate() {
+            let key = rng::row_key(self.cfg.seed ^ rng::SALT_APPLY, upd, j as u32);
+            for (k, (w, a)) in wrow.iter_mut().zip(arow.iter_mut()).enumerate() {
+                if *a == 0 {
+                    continue;
+                }
+                let rnd = rng::cell(key, k as u32) >> 16;
+                let (v, s) = clamp_i64(w.0 as i64 + ((*a as i64 + rnd as i64) >> 16), -wmax, wmax);
+                sat += s as u32;
+                *w = Weight(v as i16);
+                *a = 0;
+                count += 1;
+            }
+        }
+        self.b.sat.weight = self.b.sat.weight.saturating_add(sat);
+        Ok(OpCounts { weight_updates: count, ..OpCounts::default() })
+    }
+
     /// r_k (Q.`state_frac`).
     pub fn output(&self) -> &[i32] {
         self.b.r
