@@ -118,7 +118,12 @@ check() { # log image
 check m4 reference
 check m4 m0
 check m0 m0
-echo "emulator: not compared (plasticore-emu exposes no image runner yet)"
+say "emulator (plasticore-emu, chip presets mcu and loihi) vs host: trajectory and final state"
+for p in $IMAGES; do
+  for chip in mcu loihi; do
+    "$HOST" image run "firmware/images/$p.pcimg" --emulator "$chip" | grep -E '^(emulator|ok)'
+  done
+done
 
 # ---- instructions per timestep (-icount shift=0 + SysTick) ---------------------------------------------
 say "instructions per timestep, Cortex-M4F, -icount shift=0"

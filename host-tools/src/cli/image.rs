@@ -48,6 +48,11 @@ enum ImageCmd {
     Run {
         /// Image file.
         file: PathBuf,
+        /// Also run it on the emulator with this chip preset (e.g. `mcu`, `loihi`) and check that the
+        /// spike/loss trajectory and the final weights, states and traces equal the host's (ε^x excepted:
+        /// the emulator does not expose it).
+        #[arg(long)]
+        emulator: Option<String>,
     },
 }
 
@@ -160,6 +165,112 @@ fn run_sized<const P: usize, const N: usize, const O: usize, const S: usize>(
     Runner::new(stim).run(&mut net).map_err(|e| anyhow!("{e}"))
 }
 
+/// FNV-1a over what both `Net` and the emulator expose: hidden weights, neuron states, ẽ^f, readout weights,
+/// outputs and ε^o (`Net::checksum` minus ε^x).
+fn state_hash(parts: [&[u8]; 6]) -> u32 {
+    let mut h = plasticore_core::checksum::Fnv::new();
+    for p in parts {
+        h.write(p);
+    }
+    h.finish()
+}
+
+fn le_i16(w: &[Weight]) -> Vec<u8> {
+    w.iter().flat_map(|x| x.0.to_le_bytes()).collect()
+}
+fn le_i32(v: &[i32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+fn le_u16(v: &[u16]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Run an image on the host `Net` (`preset` = None) or on the emulator, driven by the same `Runner`
+/// stimulus, and describe the outcome as one comparable line.
+fn compare_line(bytes: &[u8], preset: Option<&str>) -> Result<String> {
+    let img = Image::parse(bytes).map_err(|e| anyhow!("{e}"))?;
+    let d = img.desc().map_err(|e| anyhow!("{e}"))?;
+    let cfg = d.config().map_err(|e| anyhow!("{e}"))?;
+    let stim = img.stimulus().map_err(|e| anyhow!("{e}"))?.ok_or_else(|| anyhow!("image has no stimulus section"))?;
+    let hidden: Vec<Weight> = img.hidden_weights(&d).map_err(|e| anyhow!("{e}"))?.collect();
+    let readout: Vec<Weight> = img.readout_weights(&d).map_err(|e| anyhow!("{e}"))?.collect();
+    let mut run = Runner::new(stim);
+    let (summary, hash) = match preset {
+        None => match (d.axons(), d.neurons, d.outputs, d.states) {
+            (192, 128, 4, 1) => host_compare::<192, 128, 4, 1>(&img, &mut run)?,
+            (48, 32, 2, 1) => host_compare::<48, 32, 2, 1>(&img, &mut run)?,
+            (12, 8, 2, 1) => host_compare::<12, 8, 2, 1>(&img, &mut run)?,
+            (a, n, o, s) => bail!("no host instantiation for {a} axons × {n} neurons × {o} outputs × {s} states"),
+        },
+        Some(name) => {
+            use plasticore_emu::{EmuOptions, Emulator, NetworkSpec, NoObserver, ReadoutSpec};
+            let chip = plasticore_emu::presets::preset(name).map_err(|e| anyhow!("{e}"))?;
+            let spec = NetworkSpec {
+                layer: cfg.layer,
+                inputs: d.inputs as usize,
+                neurons: d.neurons as usize,
+                recurrent: d.recurrent,
+                weights: hidden,
+                sparse: false,
+                readout: Some(ReadoutSpec { config: cfg.readout, outputs: d.outputs as usize, weights: readout }),
+                feedback: cfg.feedback,
+                window: cfg.window,
+                learn: cfg.learn,
+                learn_epoch: 0,
+            };
+            let opts = EmuOptions { threads: 1, timing: false, strict: false };
+            let mut emu = Emulator::new(chip, spec, opts).map_err(|e| anyhow!("emulator: {e}"))?;
+            let mut input = vec![0u16; d.inputs as usize];
+            let mut values = vec![0i32; d.outputs as usize];
+            for t in 0..stim.steps {
+                let (n, k) = run.draw(d.inputs as usize, cfg.readout.loss, cfg.feedback, &mut input, &mut values);
+                let target = match k {
+                    image::StepTarget::None => plasticore_core::readout::Target::None,
+                    image::StepTarget::Values => plasticore_core::readout::Target::Values(&values),
+                    image::StepTarget::Class(c) => plasticore_core::readout::Target::Class(c),
+                };
+                let rep = emu
+                    .step(plasticore_core::net::Timestep(t), &input[..n], target, &mut NoObserver)
+                    .map_err(|e| anyhow!("emulator step {t}: {e}"))?;
+                run.record(rep.spikes, rep.loss_q16);
+            }
+            println!("emulator: chip preset {name}, {} cores used", emu.mapping().cores_used());
+            let ro = emu.readout().ok_or_else(|| anyhow!("emulator has no readout"))?;
+            let h = state_hash([
+                &le_i16(&emu.hidden_weights()),
+                &le_i32(&emu.hidden_state()),
+                &le_i32(&emu.hidden_etrace()),
+                &le_i16(ro.weights()),
+                &le_i32(ro.outputs()),
+                &le_u16(ro.otrace()),
+            ]);
+            (run.partial_summary(), h)
+        }
+    };
+    Ok(format!(
+        "steps={} trajectory={:08x} spikes={} loss_sum_q16={} state={:08x}",
+        summary.steps, summary.trajectory, summary.spikes, summary.loss_sum_q16, hash
+    ))
+}
+
+fn host_compare<const P: usize, const N: usize, const O: usize, const S: usize>(
+    img: &Image<'_>,
+    run: &mut Runner,
+) -> Result<(RunSummary, u32)> {
+    let mut net: Box<Net<P, N, O, S>> = Box::default();
+    img.load(&mut net).map_err(|e| anyhow!("{e}"))?;
+    let s = run.run(&mut net).map_err(|e| anyhow!("{e}"))?;
+    let w = le_i16(net.weights());
+    let rw = le_i16(net.readout_weights());
+    let out = le_i32(net.outputs());
+    let (st, et) = {
+        let l = net.layer().map_err(|e| anyhow!("{e}"))?;
+        (le_i32(l.state()), le_i32(l.etrace()))
+    };
+    let ot = le_u16(net.readout().map_err(|e| anyhow!("{e}"))?.otrace());
+    Ok((s, state_hash([&w, &st, &et, &rw, &out, &ot])))
+}
+
 /// Run `plasticore image`.
 pub fn run(a: ImageArgs) -> Result<()> {
     match a.cmd {
@@ -200,9 +311,19 @@ pub fn run(a: ImageArgs) -> Result<()> {
                 println!("  stimulus: {s:?}");
             }
         }
-        ImageCmd::Run { file } => {
+        ImageCmd::Run { file, emulator } => {
             let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             println!("{}", run_image(&bytes)?);
+            if let Some(preset) = emulator {
+                let host = compare_line(&bytes, None)?;
+                let emu = compare_line(&bytes, Some(&preset))?;
+                println!("host     {host}");
+                println!("emulator {emu} (chip preset {preset})");
+                if host != emu {
+                    bail!("the emulator differs from the host on {}", file.display());
+                }
+                println!("ok: emulator == host");
+            }
         }
     }
     Ok(())
