@@ -603,18 +603,27 @@ impl<'a> LayerMut<'a> {
     /// rows with ε^x ≠ 0 and columns with λ ≠ 0 cost work (counted as `weight_updates`).
     pub fn learn(&mut self, signal: Signal<'_>) -> OpCounts {
         let active_cols = self.grad_factors(signal);
-        let upd = self.b.scalars.updates;
-        let mut c = OpCounts::default();
         if active_cols == 0 {
-            return c;
+            return OpCounts::default();
         }
+        // When every |G_j| < 2³¹ the exact product x·G comes from 32-bit operands (one SMULL on a
+        // Cortex-M4); otherwise from 64-bit ones. Both compute the same integer.
+        let narrow = self.b.grad.iter().all(|&p| unpack(p).0.unsigned_abs() < 1 << 31);
+        let (sat, pairs) = if narrow { self.learn_rows::<true>(active_cols) } else { self.learn_rows::<false>(active_cols) };
+        self.b.scalars.sat.weight = self.b.scalars.sat.weight.saturating_add(sat);
+        OpCounts { weight_updates: pairs, ..OpCounts::default() }
+    }
+
+    /// The weight-update loops of [`LayerMut::learn`]; returns (saturations, updated pairs).
+    #[inline(always)]
+    fn learn_rows<const NARROW: bool>(&mut self, active_cols: usize) -> (u32, u32) {
+        let upd = self.b.scalars.updates;
         let n = self.n;
-        let wmax = self.cfg.formats.weight_max() as i64;
+        let wmax = self.cfg.formats.weight_max();
         let seed = self.cfg.seed;
         let mut sat = 0u32;
-        let mut rows = 0u32;
+        let mut pairs = 0u32;
         if let Some(csr) = self.topo {
-            let mut pairs = 0u32;
             for (i, &x) in self.b.xtrace.iter().enumerate() {
                 if x == 0 {
                     continue;
@@ -622,24 +631,19 @@ impl<'a> LayerMut<'a> {
                 let key = rng::row_key(seed, upd, i as u32);
                 let (s, e) = csr.range(i);
                 for (&j, w) in csr.cols[s..e].iter().zip(&mut self.b.weights[s..e]) {
-                    let (g, cw) = unpack(self.b.grad.get(j as usize).copied().unwrap_or(0));
-                    if g == 0 {
+                    let p = self.b.grad.get(j as usize).copied().unwrap_or(0);
+                    if unpack(p).0 == 0 {
                         continue;
                     }
                     pairs += 1;
-                    let d = rng::round_stochastic_q32(x as i64 * g, key ^ cw);
-                    let (v, s) = clamp_i64(w.0 as i64 + d, -wmax, wmax);
-                    sat += s as u32;
-                    *w = Weight(v as i16);
+                    sat += update_cell::<NARROW>(w, x, p, key, wmax) as u32;
                 }
             }
-            self.b.scalars.sat.weight = self.b.scalars.sat.weight.saturating_add(sat);
-            c.weight_updates = pairs;
-            return c;
+            return (sat, pairs);
         }
-        // At most half the columns active (λ ≠ 0 only near threshold): list them once in the dendritic accumulator,
-        // which `fire` left empty and `integrate` expects empty again, and visit only those. Many: a
-        // branch-free dense row. Both give identical bits (a zero G_j adds floor(r / 2³²) = 0).
+        // At most half the columns active (λ ≠ 0 only near threshold): list them once in the dendritic
+        // accumulator, which `fire` left empty and `integrate` expects empty again, and visit only those.
+        // Many: a branch-free dense row. Both give identical bits (a zero G_j adds floor(r / 2³²) = 0).
         let sparse = active_cols * 2 <= n && !self.force_dense;
         if sparse {
             let mut k = 0;
@@ -650,6 +654,7 @@ impl<'a> LayerMut<'a> {
                 }
             }
         }
+        let mut rows = 0u32;
         for (i, &x) in self.b.xtrace.iter().enumerate() {
             if x == 0 {
                 continue;
@@ -657,33 +662,22 @@ impl<'a> LayerMut<'a> {
             rows += 1;
             let key = rng::row_key(seed, upd, i as u32);
             let row = &mut self.b.weights[i * n..(i + 1) * n];
-            let x = x as i64;
             if sparse {
                 for &j in &self.b.acc[..active_cols] {
                     let j = j as usize;
                     let (Some(w), Some(&p)) = (row.get_mut(j), self.b.grad.get(j)) else { continue };
-                    let (g, cw) = unpack(p);
-                    let d = rng::round_stochastic_q32(x * g, key ^ cw);
-                    let (v, s) = clamp_i64(w.0 as i64 + d, -wmax, wmax);
-                    sat += s as u32;
-                    *w = Weight(v as i16);
+                    sat += update_cell::<NARROW>(w, x, p, key, wmax) as u32;
                 }
             } else {
                 for (w, &p) in row.iter_mut().zip(self.b.grad.iter()) {
-                    let (g, cw) = unpack(p);
-                    let d = rng::round_stochastic_q32(x * g, key ^ cw);
-                    let (v, s) = clamp_i64(w.0 as i64 + d, -wmax, wmax);
-                    sat += s as u32;
-                    *w = Weight(v as i16);
+                    sat += update_cell::<NARROW>(w, x, p, key, wmax) as u32;
                 }
             }
         }
         if sparse {
             self.b.acc[..active_cols].fill(0);
         }
-        self.b.scalars.sat.weight = self.b.scalars.sat.weight.saturating_add(sat);
-        c.weight_updates = rows * active_cols as u32;
-        c
+        (sat, rows * active_cols as u32)
     }
 
     /// Phase **learn**, `Accumulate` mode: add ΔW (in weight LSB · 2⁻¹⁶, rounded **nearest**, i32
@@ -822,6 +816,21 @@ fn pack(g: i64, word: u32) -> i64 {
 #[inline(always)]
 fn unpack(p: i64) -> (i64, u32) {
     (p >> 16, ((p as u32) & 0xFFFF) << 16)
+}
+
+/// One synapse of the online update: `w ← clamp(w + floor((x·G + r) / 2³²), ±wmax)` with
+/// `r = key ^ column bits`; returns whether it saturated. `NARROW` promises |G| < 2³¹ so the exact
+/// product can come from 32-bit operands. |x·G + r| < 2⁶³ (x < 2¹⁶, |G| < 2⁴⁷), so the shifted result
+/// fits an i32, and the add to the weight saturates before the clamp.
+#[inline(always)]
+fn update_cell<const NARROW: bool>(w: &mut Weight, x: u16, p: i64, key: u32, wmax: i32) -> bool {
+    let (g, cw) = unpack(p);
+    let r = (key ^ cw) as i64;
+    let d = if NARROW { ((x as i32 as i64) * (g as i32 as i64) + r) >> 32 } else { (x as i64 * g + r) >> 32 };
+    let v = (w.0 as i32).saturating_add(d as i32);
+    let c = v.clamp(-wmax, wmax);
+    *w = Weight(c as i16);
+    c != v
 }
 
 fn step_all<P: Presyn>(m: &P, st: &mut [[i32; 2]], eff: &mut [i32]) {
