@@ -859,7 +859,9 @@ pub fn update_etrace(e: &mut [i32], jac: &Jacobian, alpha: u32, f: &Formats) -> 
     for (k, ek) in e.iter_mut().enumerate() {
         let mut acc = 0i64;
         for (&d, &o) in jac.d[k].iter().zip(old.iter()).take(s) {
-            acc = acc.saturating_add((d as i64).saturating_mul(o));
+            // |d|, |o| ≤ 2³¹: the product is < 2⁶² and cannot overflow; the sum of three can, so it
+            // saturates.
+            acc = acc.saturating_add(d as i64 * o);
         }
         let de = sat_i32(shr_nearest(acc, JAC_FRAC)).0 as i64;
         let scaled = shr_nearest(de * alpha as i64, f.decay_frac as u32);

@@ -163,8 +163,8 @@ impl LeakyCommon {
     }
 }
 
-/// Multiply `x` (Q.`sf` state) by a decay `d` (Q.`df`), rounding **nearest**; i64 product, no overflow for
-/// |x| < 2³¹ and d < 2³².
+/// Multiply `x` (Q.`sf` state) by a decay or gain `d` (Q.`df`), rounding **nearest**; the i64 product
+/// **saturates** (only reachable with a gain near its 4.0 limit on a state near the i32 range).
 #[inline(always)]
 pub(crate) fn decay_mul(x: i64, d: u32, df: u32) -> i64 {
     crate::arith::shr_nearest(x.saturating_mul(d as i64), df)

@@ -37,6 +37,9 @@ pub struct Surrogate {
     inv_width: u64,
     gf: u32,
     sf: u32,
+    /// Smallest |V − V_th − β·a| (raw) for which ψ = 0: found once at configuration time with the exact
+    /// datapath formula, so the early exit changes no result, and below it no product can overflow.
+    zero_from: u64,
 }
 
 impl Surrogate {
@@ -50,13 +53,32 @@ impl Surrogate {
         check_range(Field::Threshold, delta.0 as i64, min_delta, i32::MAX as i64)?;
         let inv_delta_q32 = ((1u128 << (32 + sf)) + (delta.0 as u128 / 2)) / delta.0 as u128;
         let inv_width = ((1u128 << (gf + 16)) + (p.width.0 as u128 / 2)) / p.width.0 as u128;
-        Ok(Surrogate {
+        let mut sur = Surrogate {
             amp: p.amplitude.0,
             inv_delta_q32: inv_delta_q32 as u64,
             inv_width: inv_width as u64,
             gf,
             sf,
-        })
+            zero_from: u64::MAX,
+        };
+        // Binary search for the first magnitude where the (monotone) saturating formula reaches ψ = 0.
+        let (mut lo, mut hi) = (0u64, 1u64 << 40);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if sur.ratio_saturating(mid) >= 1u64 << gf {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        sur.zero_from = lo;
+        Ok(sur)
+    }
+
+    /// |v̂|/width in Q.gf with saturating products (the reference formula; configuration time only).
+    fn ratio_saturating(&self, mag: u64) -> u64 {
+        let q = mag.saturating_mul(self.inv_delta_q32) >> (32 + self.sf - self.gf);
+        q.saturating_mul(self.inv_width) >> 16
     }
 
     /// ψ(v̂) for `d` = V − V_th − β·a (state units), Q.`signal_frac`. Multiplications **saturate** (a
@@ -64,10 +86,16 @@ impl Surrogate {
     #[inline(always)]
     pub fn psi(&self, d: i64) -> i32 {
         let mag = d.unsigned_abs();
+        // Outside the support ψ = 0 (the common case: one compare). Inside it |d| < Δ·width·(1 + 2⁻¹⁶),
+        // so |d|·(1/Δ) < 2^(32+sf+7) and the next product < 2^(gf+17): plain multiplies cannot overflow
+        // and equal the saturating ones.
+        if mag >= self.zero_from {
+            return 0;
+        }
         // |v̂| in Q.gf: |d| · (1/Δ) with the Q.32 reciprocal.
-        let q = mag.saturating_mul(self.inv_delta_q32) >> (32 + self.sf - self.gf);
+        let q = (mag * self.inv_delta_q32) >> (32 + self.sf - self.gf);
         // |v̂| / width in Q.gf.
-        let r = q.saturating_mul(self.inv_width) >> 16;
+        let r = (q * self.inv_width) >> 16;
         let one = 1u64 << self.gf;
         if r >= one {
             0
