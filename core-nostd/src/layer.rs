@@ -426,16 +426,19 @@ impl<'a> LayerMut<'a> {
                     let (cols, ws) = (&csr.cols[s..e], &self.b.weights[s..e]);
                     // Column ids were validated < neurons, so `get_mut` never misses; it only keeps the
                     // loop free of panics. The binary-spike loop has no multiply.
+                    // For a validated structure the sum cannot overflow (one synapse per axon and neuron);
+                    // `wrapping_add` only keeps a structure broken after validation (see
+                    // `new_sparse_validated`) from panicking.
                     if fractional {
                         for (&col, w) in cols.iter().zip(ws) {
                             if let Some(acc) = self.b.acc.get_mut(col as usize) {
-                                *acc += w.0 as i32 * x;
+                                *acc = acc.wrapping_add(w.0 as i32 * x);
                             }
                         }
                     } else {
                         for (&col, w) in cols.iter().zip(ws) {
                             if let Some(acc) = self.b.acc.get_mut(col as usize) {
-                                *acc += w.0 as i32;
+                                *acc = acc.wrapping_add(w.0 as i32);
                             }
                         }
                     }
