@@ -670,11 +670,7 @@ impl<'a> LayerMut<'a> {
             let key = rng::row_key(seed, upd, i as u32);
             let row = &mut self.b.weights[i * n..(i + 1) * n];
             if sparse {
-                for &j in &self.b.acc[..active_cols] {
-                    let j = j as usize;
-                    let (Some(w), Some(&p)) = (row.get_mut(j), self.b.grad.get(j)) else { continue };
-                    sat += update_cell::<NARROW>(w, x, p, key, wmax) as u32;
-                }
+                sat += update_listed::<NARROW>(row, &self.b.acc[..active_cols], self.b.grad, x, key, wmax);
             } else {
                 for (w, &p) in row.iter_mut().zip(self.b.grad.iter()) {
                     sat += update_cell::<NARROW>(w, x, p, key, wmax) as u32;
@@ -838,6 +834,19 @@ fn update_cell<const NARROW: bool>(w: &mut Weight, x: u16, p: i64, key: u32, wma
     let c = v.clamp(-wmax, wmax);
     *w = Weight(c as i16);
     c != v
+}
+
+/// The listed-column loop of one row, kept out of line so that on a register-poor core (Cortex-M0/M4)
+/// the allocator sees only this loop's handful of live values. Returns the saturation count.
+#[inline(never)]
+fn update_listed<const NARROW: bool>(row: &mut [Weight], cols: &[i32], grad: &[i64], x: u16, key: u32, wmax: i32) -> u32 {
+    let mut sat = 0;
+    for &j in cols {
+        let j = j as usize;
+        let (Some(w), Some(&p)) = (row.get_mut(j), grad.get(j)) else { continue };
+        sat += update_cell::<NARROW>(w, x, p, key, wmax) as u32;
+    }
+    sat
 }
 
 fn step_all<P: Presyn>(m: &P, st: &mut [[i32; 2]], eff: &mut [i32]) {
