@@ -287,7 +287,8 @@ impl<const P: usize, const N: usize, const O: usize, const S: usize> Net<P, N, O
         active.clear();
         for &a in input {
             if (a as usize) < n_ext {
-                // Capacity P ≥ n_ext + N ≥ every event that can be pushed after de-duplication below.
+                // The list holds P events (the layer integrates at most P per step anyway); more are
+                // dropped and counted.
                 if active.push(a).is_err() {
                     dropped += 1;
                 }
