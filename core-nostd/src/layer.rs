@@ -572,6 +572,12 @@ impl<'a> LayerMut<'a> {
                 Signal::Lambda(l) => l.get(j).copied().unwrap_or(0) as i64,
             };
             let et = self.b.etrace[j * self.s] as i64;
+            if lam == 0 || et == 0 {
+                // G_j = 0: the column's random word cannot move a weight (floor(r / 2³²) = 0), so its
+                // hash is skipped (most columns: ψ = 0 away from the threshold).
+                self.b.grad[j] = 0;
+                continue;
+            }
             let p = -(et as i128 * lam as i128 * mant);
             let g = if e >= 0 {
                 p.saturating_mul(1i128 << e.min(100))
@@ -652,6 +658,31 @@ impl<'a> LayerMut<'a> {
         // (measured with `benches/layer_step.rs`: 18.0 µs listed vs 12.9 µs dense at ~1/7 active).
         const DENSE_RATIO: usize = if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) { 8 } else { 2 };
         let sparse = active_cols * DENSE_RATIO <= n && !self.force_dense;
+        if sparse && NARROW && n <= 1 << 16 {
+            // Compact the active columns in place into `grad[..active_cols]` as [`Listed`] entries
+            // (entry k is written after column j ≥ k was read, so nothing unread is overwritten); the
+            // scratch is rewritten by the next `grad_factors`.
+            let mut k = 0;
+            for j in 0..n {
+                let (g, cw) = unpack(self.b.grad[j]);
+                if g != 0 {
+                    self.b.grad[k] = Listed::new(g as i32, cw, j as u16).0;
+                    k += 1;
+                }
+            }
+            let list = &self.b.grad[..k];
+            let mut rows = 0u32;
+            for (i, &x) in self.b.xtrace.iter().enumerate() {
+                if x == 0 {
+                    continue;
+                }
+                rows += 1;
+                let key = rng::row_key(seed, upd, i as u32);
+                let row = &mut self.b.weights[i * n..(i + 1) * n];
+                update_listed_narrow(row, list, x, key, wmax, &mut sat);
+            }
+            return (sat, rows * k as u32);
+        }
         if sparse {
             let mut k = 0;
             for (j, &g) in self.b.grad.iter().enumerate() {
@@ -834,6 +865,44 @@ fn update_cell<const NARROW: bool>(w: &mut Weight, x: u16, p: i64, key: u32, wma
     let c = v.clamp(-wmax, wmax);
     *w = Weight(c as i16);
     c != v
+}
+
+/// One active column of the narrow listed loop, packed in an i64 of the `grad` scratch: bits 0–31 G_j
+/// (|G| < 2³¹), bits 32–47 the top 16 bits of the column's random word, bits 48–63 the column j. One
+/// 8-byte load per (row, column) pair gives the factor, the random bits and the index.
+#[derive(Clone, Copy)]
+struct Listed(i64);
+
+impl Listed {
+    #[inline(always)]
+    fn new(g: i32, cw: u32, j: u16) -> Self {
+        Listed((g as u32 as i64) | ((((j as u32) << 16) | (cw >> 16)) as i64) << 32)
+    }
+}
+
+/// The narrow listed-column loop of one row: per pair `w ← clamp(w + floor((x·G + r) / 2³²), ±wmax)`
+/// with `r = key ^ column bits`, the same integer as [`update_cell`]. Here |x·G| < 2⁴⁷, so
+/// |d| ≤ 2¹⁵ and w + d cannot overflow an i32; the range test is one unsigned compare, and the clamp
+/// runs only when it fails (counted in `sat`, touched only then). Out of line for the same reason as
+/// [`update_listed`].
+#[inline(never)]
+fn update_listed_narrow(row: &mut [Weight], list: &[i64], x: u16, key: u32, wmax: i32, sat: &mut u32) {
+    let x = x as i32 as i64;
+    let span = 2 * wmax as u32;
+    for &e in list {
+        let hi = (e >> 32) as u32;
+        // Every listed j < n = row.len() by construction; `break` keeps the loop free of a scan.
+        let Some(w) = row.get_mut((hi >> 16) as usize) else { break };
+        let r = (key ^ (hi << 16)) as i64;
+        let d = ((x * (e as i32 as i64) + r) >> 32) as i32;
+        let v = w.0 as i32 + d;
+        if (v + wmax) as u32 > span {
+            *sat += 1;
+            *w = Weight(v.clamp(-wmax, wmax) as i16);
+        } else {
+            *w = Weight(v as i16);
+        }
+    }
 }
 
 /// The listed-column loop of one row, kept out of line so that on a register-poor core (Cortex-M0/M4)

@@ -13,9 +13,9 @@ use plasticore_firmware::{exit, ReferenceNet, REFERENCE_IMAGE};
 
 static NET: Mutex<RefCell<ReferenceNet>> = Mutex::new(RefCell::new(ReferenceNet::new()));
 
-const WARMUP: u32 = 30;
+const WARMUP: u32 = 300;
 /// Steps between the markers.
-const PROFILED: u32 = 10;
+const PROFILED: u32 = 20;
 
 #[no_mangle]
 #[inline(never)]
