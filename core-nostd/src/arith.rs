@@ -8,14 +8,17 @@
 //! * **trunc-mag**: toward zero on the magnitude (Loihi's `sign(x)·(|x|·k ≫ 12)`).
 //! * **stochastic**: floor(x + r) with r uniform in [0, 1) LSB, from [`crate::rng`].
 
-/// `x · 2^-s`, rounded **nearest**; saturates (instead of overflowing) when adding the half-LSB would
-/// overflow. `s` must be < 64 (callers pass format constants validated at configuration time).
+/// `x · 2^-s`, rounded **nearest** (floor((x + 2^(s−1)) / 2^s), exactly, for every x: it is computed as
+/// y = floor(x / 2^(s−1)), then floor(y / 2) + (y mod 2), so no intermediate can overflow and the
+/// result never saturates). `s` must be < 64 (callers pass format constants validated at configuration
+/// time).
 #[inline(always)]
 pub const fn shr_nearest(x: i64, s: u32) -> i64 {
     if s == 0 {
         x
     } else {
-        x.saturating_add(1i64 << (s - 1)) >> s
+        let y = x >> (s - 1);
+        (y >> 1) + (y & 1)
     }
 }
 
@@ -60,8 +63,15 @@ pub const fn clamp_i64(x: i64, lo: i64, hi: i64) -> (i64, bool) {
 /// i64 → i32, **saturating**; the flag says whether it saturated.
 #[inline(always)]
 pub const fn sat_i32(x: i64) -> (i32, bool) {
-    let (v, s) = clamp_i64(x, i32::MIN as i64, i32::MAX as i64);
-    (v as i32, s)
+    // In range iff the high word is the sign extension of the low one (one compare on a 32-bit core).
+    let t = x as i32;
+    if t as i64 == x {
+        (t, false)
+    } else if x < 0 {
+        (i32::MIN, true)
+    } else {
+        (i32::MAX, true)
+    }
 }
 
 /// Loihi's decay: `sign(x) · ((|x| · k) ≫ 12)`, i.e. multiply by `k/4096` with **trunc-mag** rounding.
@@ -147,7 +157,31 @@ mod tests {
         assert_eq!(shr_nearest(3, 1), 2); // 1.5 -> 2
         assert_eq!(shr_nearest(-3, 1), -1); // -1.5 -> -1 (ties toward +inf)
         assert_eq!(shr_nearest(5, 2), 1); // 1.25 -> 1
-        assert_eq!(shr_nearest(i64::MAX, 4), i64::MAX >> 4);
+        // Exact at the ends of the range: (2⁶³ − 1) / 16 rounds up to 2⁵⁹, no overflow.
+        assert_eq!(shr_nearest(i64::MAX, 4), 1 << 59);
+        assert_eq!(shr_nearest(i64::MIN, 4), i64::MIN >> 4);
+        assert_eq!(shr_nearest(i64::MAX, 1), 1 << 62);
+    }
+
+    #[test]
+    fn nearest_and_saturation_match_wide_reference() {
+        // shr_nearest = floor((x + 2^(s−1)) / 2^s) computed in i128; sat_i32 = clamp to the i32 range.
+        let mut r = crate::rng::XorShift32::new(0xA5A5_1234);
+        let edge = [0i64, 1, -1, i64::MAX, i64::MIN, i64::MAX - 1, i64::MIN + 1, 1 << 31, -(1 << 31) - 1, 0];
+        for k in 0..20_000 {
+            let x = if k < edge.len() {
+                edge[k]
+            } else {
+                let v = ((r.next_u32() as u64) << 32 | r.next_u32() as u64) as i64;
+                v >> (r.next_u32() % 64)
+            };
+            for s in 0..64u32 {
+                let want = if s == 0 { x as i128 } else { (x as i128 + (1i128 << (s - 1))) >> s };
+                assert_eq!(shr_nearest(x, s) as i128, want, "x={x} s={s}");
+            }
+            let want = x.clamp(i32::MIN as i64, i32::MAX as i64);
+            assert_eq!(sat_i32(x), (want as i32, want != x), "x={x}");
+        }
     }
 
     #[test]

@@ -312,6 +312,7 @@ impl<'a> ReadoutMut<'a> {
             return OpCounts::default();
         }
         let wmax = f.weight_max() as i64;
+        let narrow = self.b.grad.iter().all(|g| g.unsigned_abs() < 1 << 31);
         let o = self.o;
         let mut rows = 0u32;
         let mut sat = 0u32;
@@ -321,7 +322,24 @@ impl<'a> ReadoutMut<'a> {
             }
             rows += 1;
             let key = rng::row_key(self.cfg.seed, upd, j as u32);
-            for (k, (w, &g)) in self.b.weights[j * o..(j + 1) * o].iter_mut().zip(self.b.grad.iter()).enumerate() {
+            let row = &mut self.b.weights[j * o..(j + 1) * o];
+            if narrow {
+                // |G| < 2³¹: the exact x·G from 32-bit operands, |d| ≤ 2¹⁵ so w + d fits an i32, and one
+                // unsigned compare tests the range (same integers as the general loop below).
+                let (xw, wm) = (x as i32 as i64, wmax as i32);
+                for (k, (w, &g)) in row.iter_mut().zip(self.b.grad.iter()).enumerate() {
+                    let d = ((xw * (g as i32 as i64) + rng::cell(key, k as u32) as i64) >> 32) as i32;
+                    let v = w.0 as i32 + d;
+                    if (v + wm) as u32 > 2 * wm as u32 {
+                        sat += 1;
+                        *w = Weight(v.clamp(-wm, wm) as i16);
+                    } else {
+                        *w = Weight(v as i16);
+                    }
+                }
+                continue;
+            }
+            for (k, (w, &g)) in row.iter_mut().zip(self.b.grad.iter()).enumerate() {
                 let d = rng::round_stochastic_q32(x as i64 * g, rng::cell(key, k as u32));
                 let (v, s) = clamp_i64(w.0 as i64 + d, -wmax, wmax);
                 sat += s as u32;
