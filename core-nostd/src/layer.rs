@@ -897,12 +897,20 @@ fn update_listed_narrow(row: &mut [Weight], list: &[i64], x: u16, key: u32, wmax
         let d = ((x * (e as i32 as i64) + r) >> 32) as i32;
         let v = w.0 as i32 + d;
         if (v + wmax) as u32 > span {
-            *sat += 1;
-            *w = Weight(v.clamp(-wmax, wmax) as i16);
+            clamp_counted(w, v, wmax, sat);
         } else {
             *w = Weight(v as i16);
         }
     }
+}
+
+/// The rare branch of the weight loops: store `v` clamped to ±`wmax` (**saturate**) and count it. Out of
+/// line and cold so that the hot loop keeps its registers for the common case.
+#[cold]
+#[inline(never)]
+pub(crate) fn clamp_counted(w: &mut Weight, v: i32, wmax: i32, sat: &mut u32) {
+    *sat += 1;
+    *w = Weight(v.clamp(-wmax, wmax) as i16);
 }
 
 /// The listed-column loop of one row, kept out of line so that on a register-poor core (Cortex-M0/M4)

@@ -331,8 +331,7 @@ impl<'a> ReadoutMut<'a> {
                     let d = ((xw * (g as i32 as i64) + rng::cell(key, k as u32) as i64) >> 32) as i32;
                     let v = w.0 as i32 + d;
                     if (v + wm) as u32 > 2 * wm as u32 {
-                        sat += 1;
-                        *w = Weight(v.clamp(-wm, wm) as i16);
+                        crate::layer::clamp_counted(w, v, wm, &mut sat);
                     } else {
                         *w = Weight(v as i16);
                     }
