@@ -23,6 +23,9 @@ use crate::neuron::{Jacobian, NeuronKind, NeuronModel};
 use crate::presyn::{Presyn, PresynKind};
 use crate::rng;
 
+mod frozen;
+pub use frozen::{compact_weights, FrozenCsr, RowHint};
+
 /// Learning rate η = `mant` · 2^-`shift` (ReckOn-style shift-based rate, no multiplier needed when
 /// `mant` is a power of two).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -388,7 +391,6 @@ impl<'a> LayerMut<'a> {
     pub fn integrate(&mut self, active: &[u16], learn: bool) -> OpCounts {
         let mut c = OpCounts::default();
         let n = self.n;
-        let fmt = self.cfg.formats;
         let fractional = !matches!(self.cfg.presyn, PresynKind::None);
         if fractional {
             self.presyn_step(active);
@@ -448,36 +450,43 @@ impl<'a> LayerMut<'a> {
             c.events_in += 1;
         }
         if learn {
-            let step = self.b.scalars.updates.wrapping_add(1);
-            self.b.scalars.updates = step;
-            let alpha = self.cfg.trace_decay.0;
-            let df = fmt.decay_frac as u32;
-            let key = rng::row_key(self.cfg.seed ^ rng::SALT_TRACE, step, 0);
-            for (i, t) in self.b.xtrace.iter_mut().enumerate() {
-                if *t != 0 {
-                    *t = rng::decay_stochastic(*t, alpha, df, rng::cell(key, i as u32));
-                }
-            }
-            let max = fmt.trace_max();
-            let tf = fmt.trace_frac as u32;
-            for &a in active.iter().filter(|&&a| (a as usize) < self.axons).take(self.axons) {
-                let a = a as usize;
-                let x = if fractional {
-                    shift_nearest(self.b.efficacy[a] as i64, tf as i32 - EFF_FRAC as i32).max(0) as u32
-                } else {
-                    1u32 << tf
-                };
-                let v = self.b.xtrace[a] as u32 + x;
-                if v > max {
-                    self.b.xtrace[a] = max as u16;
-                    self.b.scalars.sat.xtrace = self.b.scalars.sat.xtrace.saturating_add(1);
-                } else {
-                    self.b.xtrace[a] = v as u16;
-                }
-            }
+            self.input_traces(active, fractional);
             c.trace_updates += self.axons as u32;
         }
         c
+    }
+
+    /// The learning part of **integrate**: advance the learning-step counter and update
+    /// ε^x ← α·ε^x + x (see [`LayerMut::integrate`]), over the same events the sums took.
+    fn input_traces(&mut self, active: &[u16], fractional: bool) {
+        let fmt = self.cfg.formats;
+        let step = self.b.scalars.updates.wrapping_add(1);
+        self.b.scalars.updates = step;
+        let alpha = self.cfg.trace_decay.0;
+        let df = fmt.decay_frac as u32;
+        let key = rng::row_key(self.cfg.seed ^ rng::SALT_TRACE, step, 0);
+        for (i, t) in self.b.xtrace.iter_mut().enumerate() {
+            if *t != 0 {
+                *t = rng::decay_stochastic(*t, alpha, df, rng::cell(key, i as u32));
+            }
+        }
+        let max = fmt.trace_max();
+        let tf = fmt.trace_frac as u32;
+        for &a in active.iter().filter(|&&a| (a as usize) < self.axons).take(self.axons) {
+            let a = a as usize;
+            let x = if fractional {
+                shift_nearest(self.b.efficacy[a] as i64, tf as i32 - EFF_FRAC as i32).max(0) as u32
+            } else {
+                1u32 << tf
+            };
+            let v = self.b.xtrace[a] as u32 + x;
+            if v > max {
+                self.b.xtrace[a] = max as u16;
+                self.b.scalars.sat.xtrace = self.b.scalars.sat.xtrace.saturating_add(1);
+            } else {
+                self.b.xtrace[a] = v as u16;
+            }
+        }
     }
 
     fn presyn_step(&mut self, active: &[u16]) {

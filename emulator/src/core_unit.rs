@@ -4,7 +4,8 @@
 
 use crate::error::EmuError;
 use plasticore_core::format::Weight;
-use plasticore_core::layer::{Buffers, Csr, LayerConfig, LayerMut, LayerScalars, OpCounts, Signal};
+use crate::network::NetworkSpec;
+use plasticore_core::layer::{compact_weights, Buffers, Csr, FrozenCsr, LayerConfig, LayerMut, LayerScalars, OpCounts, RowHint, Signal};
 use plasticore_core::readout::{ReadoutBuffers, ReadoutConfig, ReadoutMut};
 use plasticore_core::layer::Saturations;
 
@@ -59,45 +60,72 @@ pub struct HiddenCore {
     pub(crate) row_start: Vec<u32>,
     pub(crate) cols: Vec<u16>,
     pub(crate) sparse: bool,
+    /// The synapses of a core that never learns, in compact form (`i8` weights): then the layer's own
+    /// synapse buffers are empty (`weights`, `cols`; `row_start` all zero) and `integrate` reads these.
+    pub(crate) frozen: Option<Frozen>,
+}
+
+/// A frozen core's synapses.
+pub(crate) type Frozen = FrozenCsr<Vec<u32>, Vec<u16>, Vec<i8>>;
+
+/// Tells the memory system which synapse row a frozen core reads next (see [`RowHint`]): a software
+/// prefetch of every cache line of the row two events ahead, so those lines are on their way while the
+/// current row is summed (the synapse memory of W1 at N = 16000 is 77 MB; each row starts at an address
+/// the hardware prefetcher cannot guess). A prefetch reads nothing into the program and cannot fault, so
+/// it cannot change a result. Other targets get no hint.
+pub(crate) struct Prefetch;
+impl RowHint for Prefetch {
+    const AHEAD: usize = 2;
+    #[inline(always)]
+    fn upcoming(&mut self, cols: &[u16], weights: &[i8]) {
+        for c in cols.chunks(32) {
+            crate::prefetch::line(c.as_ptr() as *const u8);
+        }
+        for w in weights.chunks(64) {
+            crate::prefetch::line(w.as_ptr() as *const u8);
+        }
+    }
 }
 
 impl HiddenCore {
-    /// Buffers for `axons × len` with the weights of the slice copied out of the full matrix (only the
-    /// non-zero ones, in compressed rows, when `sparse`).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        cfg: &LayerConfig,
-        full: &[Weight],
-        neurons: usize,
-        axons: usize,
-        first: usize,
-        len: usize,
-        stored: Vec<u32>,
-        sparse: bool,
-    ) -> Result<Self, EmuError> {
+    /// Buffers for `axons × len` with the weights of the slice copied out of the network (only the
+    /// non-zero ones, in compressed rows, when sparse; in compact frozen form when `frozen` too).
+    pub(crate) fn new(net: &NetworkSpec, first: usize, len: usize, stored: Vec<u32>, frozen: bool) -> Result<Self, EmuError> {
+        let cfg = &net.layer;
+        let axons = net.axons();
+        let sparse = net.sparse;
         let s = cfg.neuron.states();
         let (mut weights, mut row_start, mut cols) = (Vec::new(), Vec::new(), Vec::new());
+        let mut frozen_syn = None;
         if sparse {
             row_start.reserve(axons + 1);
             row_start.push(0u32);
             for a in 0..axons {
-                for (j, &w) in full[a * neurons + first..a * neurons + first + len].iter().enumerate() {
-                    if w.0 != 0 {
-                        cols.push(j as u16);
-                        weights.push(w);
-                    }
-                }
+                net.for_each_stored(a, first, len, |j, w| {
+                    cols.push(j);
+                    weights.push(w);
+                });
                 if weights.len() > u32::MAX as usize {
                     return Err(EmuError::Network("more than 2^32 - 1 synapses on one core".into()));
                 }
                 row_start.push(weights.len() as u32);
             }
-            // The O(synapses) structure check, once; every timestep re-checks only the O(axons) bounds.
-            Csr { row_start: &row_start, cols: &cols }.validate(axons, len)?;
+            if frozen {
+                // Validated once, O(synapses); the layer keeps an empty synapse structure of its own.
+                let mut w8 = vec![0i8; weights.len()];
+                compact_weights(&weights, &mut w8)?;
+                frozen_syn = Some(FrozenCsr::new(std::mem::take(&mut row_start), std::mem::take(&mut cols), w8, axons, len)?);
+                weights = Vec::new();
+                row_start = vec![0; axons + 1];
+            } else {
+                // The O(synapses) structure check, once; every timestep re-checks only the O(axons) bounds.
+                Csr { row_start: &row_start, cols: &cols }.validate(axons, len)?;
+            }
         } else {
+            let n = net.neurons;
             weights.reserve(axons * len);
             for a in 0..axons {
-                weights.extend_from_slice(&full[a * neurons + first..a * neurons + first + len]);
+                weights.extend_from_slice(&net.weights[a * n + first..a * n + first + len]);
             }
         }
         let mut c = HiddenCore {
@@ -124,6 +152,7 @@ impl HiddenCore {
             row_start,
             cols,
             sparse,
+            frozen: frozen_syn,
         };
         // Same initial state as `Layer::configure` (reset_state), and a check that the buffers fit.
         c.view(cfg)?.reset_state();
@@ -154,6 +183,16 @@ impl HiddenCore {
 
     /// The weights as a dense `axons × len` matrix (zeros where a sparse core has no synapse).
     pub fn dense_weights(&self) -> Vec<Weight> {
+        if let Some(f) = &self.frozen {
+            let mut w = vec![Weight(0); self.axons * self.len];
+            for a in 0..self.axons {
+                let (cols, ws) = f.row(a);
+                for (&j, &v) in cols.iter().zip(ws) {
+                    w[a * self.len + j as usize] = Weight(v as i16);
+                }
+            }
+            return w;
+        }
         if !self.sparse {
             return self.weights.clone();
         }
@@ -190,7 +229,12 @@ impl HiddenCore {
     /// Phase **integrate**: `LayerMut::integrate` over the active list.
     pub(crate) fn integrate(&mut self, cfg: &LayerConfig, learn: bool) -> Result<(), EmuError> {
         let active = std::mem::take(&mut self.active);
-        let r = self.view(cfg).map(|mut l| l.integrate(&active, learn));
+        let frozen = self.frozen.take();
+        let r = match &frozen {
+            Some(f) => self.view(cfg).and_then(|mut l| Ok(l.integrate_frozen(f, &active, learn, &mut Prefetch)?)),
+            None => self.view(cfg).map(|mut l| l.integrate(&active, learn)),
+        };
+        self.frozen = frozen;
         self.active = active;
         self.ops.integrate = r?;
         Ok(())
@@ -238,7 +282,12 @@ impl HiddenCore {
     pub fn spikes(&self) -> &[u16] {
         &self.spikes[..self.listed]
     }
-    /// Stored weights: row-major by axon (`axons × len`) when dense, compressed rows when sparse.
+    /// Whether the core's synapses are frozen (compact `i8`, never learn; `weights` is then empty).
+    pub fn is_frozen(&self) -> bool {
+        self.frozen.is_some()
+    }
+    /// Stored weights: row-major by axon (`axons × len`) when dense, compressed rows when sparse, empty
+    /// when frozen (see [`HiddenCore::dense_weights`]).
     pub fn weights(&self) -> &[Weight] {
         &self.weights
     }

@@ -106,11 +106,13 @@ impl Emulator {
         chip.validate()?;
         net.validate()?;
         let usage = mapping::check(&chip, &net, &mapping)?;
-        let axons = net.axons();
         let mut cores = Vec::with_capacity(mapping.hidden.len());
         for s in &mapping.hidden {
             let stored = mapping::stored_per_row(&chip, &net, *s);
-            let mut c = HiddenCore::new(&net.layer, &net.weights, net.neurons, axons, s.first, s.len, stored, net.sparse)?;
+            // A sparse core that never learns keeps its synapses frozen in compact form (8-bit weights),
+            // integrated by core-nostd's `integrate_frozen` to the same bits.
+            let frozen = !net.learn && net.sparse && net.layer.formats.weight_bits <= 8;
+            let mut c = HiddenCore::new(&net, s.first, s.len, stored, frozen)?;
             if net.learn && net.learn_epoch > 1 {
                 c.acc_w = vec![0; c.weights.len()];
             }

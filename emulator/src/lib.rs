@@ -16,7 +16,7 @@
 //! * [`observe`]: statistics, recorders, CSV and VCD traces (observers never change results).
 //! * [`snapshot`]: versioned, checksummed, atomically written chip state.
 //! * [`w1`]: the W1 workload (`/work/shared/benchmarks/WORKLOADS.md`).
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod chip;
@@ -27,6 +27,7 @@ pub mod mapping;
 pub mod network;
 pub mod noc;
 pub mod observe;
+mod prefetch;
 pub mod presets;
 pub mod snapshot;
 pub mod time;
@@ -35,6 +36,6 @@ pub mod w1;
 pub use chip::ChipDesc;
 pub use emu::{EmuOptions, Emulator};
 pub use error::EmuError;
-pub use network::{NetworkSpec, ReadoutSpec};
+pub use network::{NetworkSpec, ReadoutSpec, SparseWeights};
 pub use observe::{NoObserver, Observer, StepReport, Stats};
 pub use time::{Cycle, EmuTime};

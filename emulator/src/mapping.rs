@@ -93,13 +93,14 @@ impl Mapping {
 /// Stored synapses of each presynaptic row on the core holding `s` (what synaptic ops and memory charge):
 /// the non-zero weights, or the whole row on a dense synapse array or when a dense network learns.
 pub fn stored_per_row(chip: &ChipDesc, net: &NetworkSpec, s: Slice) -> Vec<u32> {
-    let n = net.neurons;
     (0..net.axons())
         .map(|a| {
             if (net.learn && !net.sparse) || matches!(chip.limits.encoding, SynEncoding::Dense) {
                 s.len as u32
             } else {
-                net.weights[a * n + s.first..a * n + s.first + s.len].iter().filter(|w| w.0 != 0).count() as u32
+                let mut k = 0u32;
+                net.for_each_stored(a, s.first, s.len, |_, _| k += 1);
+                k
             }
         })
         .collect()

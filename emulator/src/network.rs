@@ -3,7 +3,7 @@
 
 use crate::error::EmuError;
 use plasticore_core::format::Weight;
-use plasticore_core::layer::LayerConfig;
+use plasticore_core::layer::{Csr, LayerConfig};
 use plasticore_core::net::LossWindow;
 use plasticore_core::readout::{Feedback, ReadoutConfig};
 
@@ -15,6 +15,21 @@ pub struct ReadoutSpec {
     /// Number of readout units (1..=256).
     pub outputs: usize,
     /// V, `neurons × outputs`, row-major by hidden neuron.
+    pub weights: Vec<Weight>,
+}
+
+/// Hidden weights in compressed rows, for networks too large to write as a dense matrix (W1 at N = 16000
+/// would need 515 MB): the synapses of axon `a` are `cols[row_start[a]..row_start[a + 1]]` (global neuron
+/// indices, strictly increasing) with `weights` at the same positions. A listed zero weight is the same as
+/// an unlisted synapse (a sparse core stores neither), so a matrix gives the same chip whichever way it
+/// is written.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SparseWeights {
+    /// Row offsets, `axons + 1` entries from 0 to the number of entries.
+    pub row_start: Vec<u32>,
+    /// Postsynaptic (global) neuron of each entry.
+    pub cols: Vec<u16>,
+    /// Weight of each entry.
     pub weights: Vec<Weight>,
 }
 
@@ -30,8 +45,10 @@ pub struct NetworkSpec {
     pub neurons: usize,
     /// Recurrent connections (the last `neurons` axons).
     pub recurrent: bool,
-    /// Hidden weights, `axons() × neurons`, row-major by axon.
+    /// Hidden weights, `axons() × neurons`, row-major by axon (empty when `csr` holds them).
     pub weights: Vec<Weight>,
+    /// The hidden weights in compressed rows instead of `weights` (only with `sparse`).
+    pub csr: Option<SparseWeights>,
     /// Sparse connectivity: a zero weight is a missing synapse, which is not stored, never read and never
     /// learns (cores hold compressed rows and call `LayerMut::new_sparse_validated`). Dense: every
     /// (axon, neuron) pair is a synapse, zero or not.
@@ -68,18 +85,38 @@ impl NetworkSpec {
             return Err(EmuError::Network(format!("axons = {axons} must be in 1..=65535")));
         }
         self.layer.validate(axons, self.layer.neuron.states())?;
-        if self.weights.len() != axons * self.neurons {
-            return Err(EmuError::Network(format!(
-                "hidden weights: expected {} × {} = {}, found {}",
-                axons,
-                self.neurons,
-                axons * self.neurons,
-                self.weights.len()
-            )));
-        }
         let wmax = self.layer.formats.weight_max();
-        if let Some(w) = self.weights.iter().find(|w| (w.0 as i32).abs() > wmax) {
-            return Err(EmuError::Network(format!("hidden weight {} outside ±{wmax}", w.0)));
+        if let Some(c) = &self.csr {
+            if !self.sparse {
+                return Err(EmuError::Network("hidden weights in compressed rows need `sparse`".into()));
+            }
+            if !self.weights.is_empty() {
+                return Err(EmuError::Network("hidden weights given twice (dense `weights` and `csr`)".into()));
+            }
+            Csr { row_start: &c.row_start, cols: &c.cols }.validate(axons, self.neurons)?;
+            if c.weights.len() != c.cols.len() {
+                return Err(EmuError::Network(format!(
+                    "compressed hidden weights: {} entries, {} weights",
+                    c.cols.len(),
+                    c.weights.len()
+                )));
+            }
+            if let Some(w) = c.weights.iter().find(|w| (w.0 as i32).abs() > wmax) {
+                return Err(EmuError::Network(format!("hidden weight {} outside ±{wmax}", w.0)));
+            }
+        } else {
+            if self.weights.len() != axons * self.neurons {
+                return Err(EmuError::Network(format!(
+                    "hidden weights: expected {} × {} = {}, found {}",
+                    axons,
+                    self.neurons,
+                    axons * self.neurons,
+                    self.weights.len()
+                )));
+            }
+            if let Some(w) = self.weights.iter().find(|w| (w.0 as i32).abs() > wmax) {
+                return Err(EmuError::Network(format!("hidden weight {} outside ±{wmax}", w.0)));
+            }
         }
         if let Some(r) = &self.readout {
             if self.learn && self.learn_epoch > 1 {
@@ -105,5 +142,53 @@ impl NetworkSpec {
             }
         }
         Ok(())
+    }
+
+    /// Call `f(j, w)` for every synapse of axon `a` onto the neurons `first..first + len` that a sparse
+    /// core stores: the non-zero weights, `j` local and ascending. (Dense networks store every pair.)
+    pub fn for_each_stored(&self, a: usize, first: usize, len: usize, mut f: impl FnMut(u16, Weight)) {
+        match &self.csr {
+            Some(c) => {
+                let (s, e) = match (c.row_start.get(a), c.row_start.get(a + 1)) {
+                    (Some(&s), Some(&e)) if s <= e && e as usize <= c.cols.len() => (s as usize, e as usize),
+                    _ => return,
+                };
+                let (cols, ws) = (&c.cols[s..e], &c.weights[s..e]);
+                let k0 = cols.partition_point(|&j| (j as usize) < first);
+                for (&j, &w) in cols[k0..].iter().zip(&ws[k0..]) {
+                    if j as usize >= first + len {
+                        break;
+                    }
+                    if w.0 != 0 {
+                        f((j as usize - first) as u16, w);
+                    }
+                }
+            }
+            None => {
+                let n = self.neurons;
+                if let Some(row) = self.weights.get(a * n + first..a * n + first + len) {
+                    for (j, &w) in row.iter().enumerate() {
+                        if w.0 != 0 {
+                            f(j as u16, w);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The hidden weights as a dense `axons × neurons` matrix (zeros where there is no synapse).
+    pub fn dense_weights(&self) -> Vec<Weight> {
+        match &self.csr {
+            None => self.weights.clone(),
+            Some(_) => {
+                let n = self.neurons;
+                let mut w = vec![Weight(0); self.axons() * n];
+                for a in 0..self.axons() {
+                    self.for_each_stored(a, 0, n, |j, v| w[a * n + j as usize] = v);
+                }
+                w
+            }
+        }
     }
 }

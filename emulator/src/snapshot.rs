@@ -185,7 +185,8 @@ impl Emulator {
             self.readout.as_ref().map(|r| (r.cfg, r.o))
         ));
         let mut h = fnv64(s.as_bytes());
-        // The fixed sparse structure of every core (its weights are state, its shape is not).
+        // The fixed sparse structure of every core (its weights are state, its shape is not; a frozen
+        // core's weights are not state either).
         for c in &self.cores {
             let mut b = Vec::with_capacity(4 * c.row_start.len() + 2 * c.cols.len() + 1);
             b.push(c.sparse as u8);
@@ -194,6 +195,18 @@ impl Emulator {
             }
             for v in &c.cols {
                 b.extend_from_slice(&v.to_le_bytes());
+            }
+            // A frozen core's synapses never change: structure and weights belong to the network.
+            if let Some(f) = &c.frozen {
+                let csr = f.csr();
+                b.push(2);
+                for v in csr.row_start {
+                    b.extend_from_slice(&v.to_le_bytes());
+                }
+                for v in csr.cols {
+                    b.extend_from_slice(&v.to_le_bytes());
+                }
+                b.extend(f.weights().iter().map(|&w| w as u8));
             }
             h ^= fnv64(&b).rotate_left(17);
             h = h.wrapping_mul(0x0000_0100_0000_01B3);

@@ -4,9 +4,10 @@
 //!
 //! On the chip it runs core-nostd's LIF with an exponential synapse and gain 1 (the CUBA form
 //! I ← β·I + in, V ← α·V + I), hard reset, and 8-bit weights: the binary point is the largest that keeps
-//! the largest |w| within ±127 (nearest rounding; the quantized matrix is dense, zeros where there is no
-//! edge). The graph (edges, out-degrees) and the input spikes come from seeded `XorShift32` streams;
-//! normal weights from Box–Muller on those streams (host-side floats, only to build the network).
+//! the largest |w| within ±127 (nearest rounding), written in compressed rows (`SparseWeights`: a
+//! weight that rounds to zero is a missing synapse, as in a dense matrix with zeros). The graph (edges,
+//! out-degrees) and the input spikes come from seeded `XorShift32` streams; normal weights from
+//! Box–Muller on those streams (host-side floats, only to build the network).
 //!
 //! Synaptic events are counted as W1 defines them: Σ over spikes of the spiking neuron's (or input's)
 //! out-degree in the generated graph.
@@ -14,7 +15,7 @@
 use crate::chip::ChipDesc;
 use crate::emu::{EmuOptions, Emulator};
 use crate::error::EmuError;
-use crate::network::NetworkSpec;
+use crate::network::{NetworkSpec, SparseWeights};
 use crate::observe::{Hotspot, Observer, Stats};
 use fixed::types::I32F32;
 use plasticore_core::error::Field;
@@ -62,8 +63,12 @@ pub fn build(n: usize, seed: u32) -> Result<W1, EmuError> {
     let p = (0.1 * 4_294_967_296.0) as u32;
     let sd = 0.2 / (0.1 * n as f64).sqrt();
     let mut g = XorShift32::new(seed);
-    // Edges first (index, float weight), quantized once the largest |w| is known.
-    let mut edges: Vec<(u32, f32)> = Vec::with_capacity(axons * n / 9);
+    // Edges first, in compressed rows (row = axon, ascending neurons), quantized once the largest |w| is
+    // known.
+    let mut row_start: Vec<u32> = Vec::with_capacity(axons + 1);
+    row_start.push(0);
+    let mut cols: Vec<u16> = Vec::with_capacity(axons * n / 9);
+    let mut wf: Vec<f32> = Vec::with_capacity(axons * n / 9);
     let mut deg = vec![0u32; axons];
     let mut maxw = 0.03f64;
     for (a, d) in deg.iter_mut().enumerate() {
@@ -76,10 +81,12 @@ pub fn build(n: usize, seed: u32) -> Result<W1, EmuError> {
                     sd * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
                 };
                 maxw = maxw.max(w.abs());
-                edges.push(((a * n + j) as u32, w as f32));
+                cols.push(j as u16);
+                wf.push(w as f32);
                 *d += 1;
             }
         }
+        row_start.push(cols.len() as u32);
     }
     // 8-bit weights: the largest binary point with max|w|·2^f ≤ 127 (f ≤ state_frac = 16).
     let mut frac = 0u8;
@@ -88,13 +95,15 @@ pub fn build(n: usize, seed: u32) -> Result<W1, EmuError> {
     }
     let fmt = Formats { weight_bits: 8, weight_frac: frac, state_frac: 16, ..Formats::DEFAULT };
     let mut clipped = 0;
-    let mut weights = vec![Weight(0); axons * n];
-    for &(i, w) in &edges {
-        let (q, s) = fmt.weight(fx(w as f64));
-        clipped += s as u64;
-        weights[i as usize] = q;
-    }
-    drop(edges);
+    let weights: Vec<Weight> = wf
+        .iter()
+        .map(|&w| {
+            let (q, s) = fmt.weight(fx(w as f64));
+            clipped += s as u64;
+            q
+        })
+        .collect();
+    drop(wf);
     let lif = Lif::new(
         LifParams {
             decay: fmt.decay(fx((-1.0f64 / 20.0).exp()), Field::Decay)?,
@@ -122,7 +131,8 @@ pub fn build(n: usize, seed: u32) -> Result<W1, EmuError> {
         inputs: INPUTS,
         neurons: n,
         recurrent: true,
-        weights,
+        weights: Vec::new(),
+        csr: Some(SparseWeights { row_start, cols, weights }),
         sparse: true,
         readout: None,
         feedback: Feedback::External,
@@ -163,6 +173,10 @@ pub struct W1Result {
     pub build_s: f64,
     /// The T-step loop, seconds.
     pub wall_s: f64,
+    /// CPU time of the whole process (all threads) during the loop, seconds, where the OS tells it
+    /// (Linux `/proc/self/task/*/schedstat`): on a shared machine `wall_s` − `cpu_s` is time spent waiting
+    /// for a core.
+    pub cpu_s: Option<f64>,
     /// T / wall_s.
     pub steps_per_s: f64,
     /// Hidden spikes.
@@ -204,7 +218,7 @@ impl W1Result {
             .map(|h| format!("{{\"tile\":[{},{}],\"dir\":\"{}\",\"packets\":{}}}", h.tile.0, h.tile.1, h.dir, h.packets))
             .collect();
         format!(
-            "{{\"workload\":\"w1\",\"N\":{},\"T\":{},\"threads\":{},\"timing\":{},\"chip\":\"{}\",\"cores\":{},\"build_s\":{:.3},\"wall_s\":{:.4},\"steps_per_s\":{:.1},\"spikes\":{},\"input_spikes\":{},\"mean_rate_hz\":{:.2},\"syn_events_rec\":{},\"syn_events_in\":{},\"syn_events_total\":{},\"syn_events_per_s\":{:.0},\"cycles_per_step\":{:.1},\"chip_us_per_step\":{:.3},\"energy_per_step_nj\":{:.3},\"weight_frac\":{},\"packets\":{},\"hotspots\":[{}]}}",
+            "{{\"workload\":\"w1\",\"N\":{},\"T\":{},\"threads\":{},\"timing\":{},\"chip\":\"{}\",\"cores\":{},\"build_s\":{:.3},\"wall_s\":{:.4},\"cpu_s\":{},\"steps_per_s\":{:.1},\"spikes\":{},\"input_spikes\":{},\"mean_rate_hz\":{:.2},\"syn_events_rec\":{},\"syn_events_in\":{},\"syn_events_total\":{},\"syn_events_per_s\":{:.0},\"cycles_per_step\":{:.1},\"chip_us_per_step\":{:.3},\"energy_per_step_nj\":{:.3},\"weight_frac\":{},\"packets\":{},\"hotspots\":[{}]}}",
             self.n,
             self.t,
             self.threads,
@@ -213,6 +227,7 @@ impl W1Result {
             self.cores,
             self.build_s,
             self.wall_s,
+            self.cpu_s.map_or("null".to_string(), |c| format!("{c:.4}")),
             self.steps_per_s,
             self.spikes,
             self.input_spikes,
@@ -266,6 +281,7 @@ pub fn run_observed(
     let (mut spikes, mut in_spikes, mut ev_rec, mut ev_in) = (0u64, 0u64, 0u64, 0u64);
     let (mut cycles, mut energy) = (0u64, 0f64);
     let mut packets = 0u64;
+    let cpu0 = process_cpu_s();
     let t1 = Instant::now();
     for t in 0..steps {
         inputs(&mut g, &mut input);
@@ -280,6 +296,10 @@ pub fn run_observed(
         packets += r.packets;
     }
     let wall_s = t1.elapsed().as_secs_f64();
+    let cpu_s = match (cpu0, process_cpu_s()) {
+        (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
     let total = ev_rec + ev_in;
     let st = steps.max(1) as f64;
     Ok(W1Result {
@@ -291,6 +311,7 @@ pub fn run_observed(
         cores: emu.mapping().cores_used(),
         build_s,
         wall_s,
+        cpu_s,
         steps_per_s: steps as f64 / wall_s,
         spikes,
         input_spikes: in_spikes,
@@ -307,4 +328,16 @@ pub fn run_observed(
         hotspots: stats.hotspots(5),
         stats,
     })
+}
+
+/// CPU time of every thread of this process so far, seconds (Linux: the first field of each thread's
+/// `schedstat`, in ns; threads that already ended are not counted). `None` where unavailable.
+pub fn process_cpu_s() -> Option<f64> {
+    let mut ns = 0u64;
+    for e in std::fs::read_dir("/proc/self/task").ok()? {
+        let p = e.ok()?.path().join("schedstat");
+        let s = std::fs::read_to_string(p).ok()?;
+        ns += s.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(ns as f64 * 1e-9)
 }

@@ -226,3 +226,50 @@ fn single_core_presets_with_a_colocated_readout() {
         }
     }
 }
+
+#[test]
+fn compressed_rows_and_frozen_cores_equal_reference() {
+    // A sparse network that does not learn runs on frozen cores (compact 8-bit synapses, core-nostd's
+    // `integrate_frozen`); given as a dense matrix or as compressed rows (with some listed zeros, which
+    // are not synapses), it equals the direct run over `new_sparse`, for several mappings and threads.
+    for seed in [3u32, 17, 99] {
+        let (ext, n) = (7, 23);
+        let mut spec = random_net(seed, ext, n, Some(2), false, seed % 2 == 0, true, 45);
+        spec.sparse = true;
+        let mut csr = plasticore_emu::SparseWeights { row_start: vec![0], ..Default::default() };
+        let mut g = XorShift32::new(seed);
+        for a in 0..ext + n {
+            for j in 0..n {
+                let w = spec.weights[a * n + j];
+                if w.0 != 0 || g.next_u32().is_multiple_of(8) {
+                    csr.cols.push(j as u16);
+                    csr.weights.push(w);
+                }
+            }
+            csr.row_start.push(csr.cols.len() as u32);
+        }
+        let mut rows = spec.clone();
+        rows.weights = Vec::new();
+        rows.csr = Some(csr);
+        let inputs = random_inputs(seed, ext, 40, 40);
+        let targets = random_targets(seed, 2, 40);
+        for (k, net) in [spec.clone(), rows].into_iter().enumerate() {
+            let chip = presets::loihi();
+            let lengths = lengths_from(seed ^ k as u32, n);
+            let m = Mapping::from_lengths(&lengths, true, chip.mesh.cores());
+            let opts = EmuOptions { threads: 1 + k, ..EmuOptions::default() };
+            let mut emu = Emulator::with_mapping(chip, net, m, opts).unwrap();
+            assert!(emu.cores().iter().all(|c| c.is_frozen() && c.weights().is_empty()));
+            assert_eq!(emu.hidden_weights(), spec.weights);
+            let mut r = Reference::new(&spec);
+            for t in 0..40 {
+                let tg = Target::Values(&targets[t]);
+                let (sp, loss) = r.step(t as u32, &inputs[t], tg);
+                let rep = emu.step(Timestep(t as u32), &inputs[t], tg, &mut NoObserver).unwrap();
+                assert_eq!(emu.last_spikes(), &sp[..], "seed {seed} form {k} step {t}");
+                assert_eq!(rep.loss_q16, loss);
+                assert_same(&emu, &r, &format!("seed {seed} form {k} step {t}"));
+            }
+        }
+    }
+}

@@ -114,3 +114,30 @@ fn damaged_files_are_refused_and_leave_the_chip_untouched() {
     b.restore_bytes(&good).unwrap();
     assert_eq!(b.snapshot_bytes(), good);
 }
+
+#[test]
+fn frozen_cores_continue_bit_for_bit_and_fingerprint_their_weights() {
+    // Sparse inference runs on frozen cores: their synapses are part of the network (fingerprint), not
+    // of the state, so a chip with other frozen weights refuses the snapshot.
+    let make = |bump: bool| {
+        let mut spec = random_net(41, 6, 30, Some(2), false, true, true, 60);
+        spec.sparse = true;
+        if bump {
+            if let Some(w) = spec.weights.iter_mut().find(|w| w.0 != 0 && w.0 < 100) {
+                w.0 += 1;
+            }
+        }
+        let chip = presets::loihi_sana_fe();
+        let m = Mapping::from_lengths(&[10, 5, 15], true, chip.mesh.cores());
+        Emulator::with_mapping(chip, spec, m, EmuOptions::default()).unwrap()
+    };
+    let mut a = make(false);
+    assert!(a.cores().iter().all(|c| c.is_frozen()));
+    steps(&mut a, 0, 20);
+    let bytes = a.snapshot_bytes();
+    let ra = steps(&mut a, 20, 50);
+    let mut b = make(false);
+    b.restore_bytes(&bytes).unwrap();
+    assert_eq!(ra, steps(&mut b, 20, 50));
+    assert!(make(true).restore_bytes(&bytes).is_err());
+}

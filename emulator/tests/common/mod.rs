@@ -85,6 +85,7 @@ pub fn random_net(seed: u32, ext: usize, n: usize, o: Option<usize>, learn: bool
         neurons: n,
         recurrent: true,
         weights,
+        csr: None,
         sparse: false,
         feedback: if readout.is_some() { Feedback::Symmetric } else { Feedback::External },
         readout,

@@ -1,6 +1,7 @@
 //! `plasticore bench w1`: WORKLOADS.md W1 (recurrent LIF, Poisson input) on the chip emulator, one JSON
 //! line (`N, T, wall_s, steps_per_s, spikes, mean_rate_hz, syn_events_total, syn_events_per_s,
-//! cycles_per_step, energy_per_step_nj`, …). `wall_s` is the T-step loop only; `build_s` is separate.
+//! cycles_per_step, energy_per_step_nj`, …). `wall_s` is the T-step loop only (`cpu_s` its CPU time);
+//! `build_s` is separate; `loadavg_1min` is the machine's load when the run ended.
 use clap::{Args, ValueEnum};
 use plasticore_emu::{presets, w1, ChipDesc, EmuOptions};
 
@@ -55,6 +56,12 @@ pub fn run(a: W1Args) -> anyhow::Result<()> {
     }
     let opts = EmuOptions { threads: a.threads, timing: a.timing == OnOff::On, strict: false };
     let r = w1::run(chip, a.neurons, a.steps, opts, a.seed)?;
-    println!("{}", r.json());
+    // The machine's load when the run ended (one-minute average), so every figure carries it.
+    let load = std::fs::read_to_string("/proc/loadavg").ok().and_then(|s| s.split_whitespace().next().map(str::to_owned));
+    let json = r.json();
+    match load {
+        Some(l) => println!("{},\"loadavg_1min\":{l}}}", &json[..json.len() - 1]),
+        None => println!("{json}"),
+    }
     Ok(())
 }

@@ -211,6 +211,7 @@ fn compare_line(bytes: &[u8], preset: Option<&str>) -> Result<String> {
                 neurons: d.neurons as usize,
                 recurrent: d.recurrent,
                 weights: hidden,
+                csr: None,
                 sparse: false,
                 readout: Some(ReadoutSpec { config: cfg.readout, outputs: d.outputs as usize, weights: readout }),
                 feedback: cfg.feedback,
