@@ -331,6 +331,8 @@ pub struct ReadoutUnit {
     pub(crate) inbox: Vec<u16>,
     pub(crate) ops_integrate: OpCounts,
     pub(crate) ops_learn: OpCounts,
+    /// Readout weight-update accumulator (`n × o`, weight LSB · 2⁻¹⁶) in learning-epoch mode, else empty.
+    pub(crate) acc_v: Vec<i32>,
 }
 
 impl ReadoutUnit {
@@ -350,6 +352,7 @@ impl ReadoutUnit {
             inbox: Vec::new(),
             ops_integrate: OpCounts::default(),
             ops_learn: OpCounts::default(),
+            acc_v: Vec::new(),
         };
         u.view()?;
         Ok(u)
@@ -373,9 +376,25 @@ impl ReadoutUnit {
         )?)
     }
 
-    /// Learn (online).
-    pub(crate) fn learn(&mut self) -> Result<(), EmuError> {
-        self.ops_learn = self.view()?.learn();
+    /// Learn: `ReadoutMut::learn` (online), or `ReadoutMut::accumulate` into the epoch accumulator.
+    pub(crate) fn learn(&mut self, accumulate: bool) -> Result<(), EmuError> {
+        self.ops_learn = if accumulate {
+            let mut acc = std::mem::take(&mut self.acc_v);
+            let r = self.view()?.accumulate(&mut acc);
+            self.acc_v = acc;
+            r?
+        } else {
+            self.view()?.learn()
+        };
+        Ok(())
+    }
+
+    /// End of a learning epoch: `ReadoutMut::apply_accumulated`.
+    pub(crate) fn apply_accumulated(&mut self) -> Result<(), EmuError> {
+        let mut acc = std::mem::take(&mut self.acc_v);
+        let r = self.view()?.apply_accumulated(&mut acc);
+        self.acc_v = acc;
+        self.ops_learn.add(&r?);
         Ok(())
     }
 

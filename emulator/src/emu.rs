@@ -119,7 +119,13 @@ impl Emulator {
             cores.push(c);
         }
         let readout = match (&net.readout, mapping.readout_core) {
-            (Some(r), Some(core)) => Some(ReadoutUnit::new(core, r.config, net.neurons, r.outputs, r.weights.clone())?),
+            (Some(r), Some(core)) => {
+                let mut u = ReadoutUnit::new(core, r.config, net.neurons, r.outputs, r.weights.clone())?;
+                if net.learn && net.learn_epoch > 1 {
+                    u.acc_v = vec![0; r.weights.len()];
+                }
+                Some(u)
+            }
             (Some(_), None) => return Err(EmuError::Network("the mapping has no core for the readout".into())),
             _ => None,
         };
@@ -397,7 +403,7 @@ impl Emulator {
             (Feedback::External, _) => {
                 if let Some(ro) = self.readout.as_mut() {
                     if has_loss {
-                        ro.learn()?;
+                        ro.learn(accumulate)?;
                     }
                 }
                 return Ok(());
@@ -421,19 +427,23 @@ impl Emulator {
         }
         if has_loss {
             if let Some(ro) = self.readout.as_mut() {
-                ro.learn()?;
+                ro.learn(accumulate)?;
             }
         }
         Ok(())
     }
 
-    /// End of a learning epoch: every core applies and clears its accumulator.
+    /// End of a learning epoch: every core applies and clears its accumulator, then the readout (the
+    /// order of `Net::apply`).
     fn apply_epoch(&mut self) -> Result<(), EmuError> {
         let cfg = &self.layer;
         let run = |c: &mut HiddenCore| c.apply_accumulated(cfg);
         match &self.pool {
             Some(p) => p.install(|| self.cores.par_iter_mut().try_for_each(run))?,
             None => self.cores.iter_mut().try_for_each(run)?,
+        }
+        if let Some(ro) = self.readout.as_mut() {
+            ro.apply_accumulated()?;
         }
         Ok(())
     }

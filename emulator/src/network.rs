@@ -63,9 +63,8 @@ pub struct NetworkSpec {
     pub learn: bool,
     /// Learning epoch in timesteps: 0 or 1 = online (`LayerMut::learn` every step, O(N) memory);
     /// k > 1 = `LayerMut::accumulate` every step (O(N²) accumulators) and `apply_accumulated` after every
-    /// timestep t with (t + 1) mod k = 0, as `Net`'s `UpdateMode::Accumulate` + `Net::apply`. Hidden
-    /// layer only: a learning readout with k > 1 is refused (core-nostd has no run-time-sized readout
-    /// `apply_accumulated`; the arithmetic lives in `Net::apply`, and the emulator has none of its own).
+    /// timestep t with (t + 1) mod k = 0, as `Net`'s `UpdateMode::Accumulate` + `Net::apply`; a learning
+    /// readout likewise (`ReadoutMut::accumulate` / `apply_accumulated`, O(N·O) accumulators).
     pub learn_epoch: u32,
 }
 
@@ -119,13 +118,6 @@ impl NetworkSpec {
             }
         }
         if let Some(r) = &self.readout {
-            if self.learn && self.learn_epoch > 1 {
-                return Err(EmuError::Network(format!(
-                    "learning epochs (learn_epoch = {}) with a readout are not supported: core-nostd has no \
-                     ReadoutMut::apply_accumulated",
-                    self.learn_epoch
-                )));
-            }
             r.config.validate(self.neurons, r.outputs)?;
             if r.weights.len() != self.neurons * r.outputs {
                 return Err(EmuError::Network(format!(

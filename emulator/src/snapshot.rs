@@ -1,7 +1,8 @@
 //! Snapshots of the whole chip state between timesteps: every core's weights, neuron states, traces,
 //! STD/STP state, accumulators, counters and update counts (the stochastic-rounding key), the events
-//! the network delivered for the next step, the learning-epoch accumulators (at a step boundary the mesh itself is drained by the
-//! barrier, so these inboxes are the network's whole in-flight state), the readout, and emulated time.
+//! the network delivered for the next step, the learning-epoch accumulators (at a step boundary the mesh
+//! itself is drained by the barrier, so these inboxes are the network's whole in-flight state), the
+//! readout (with its epoch accumulator since version 3), and emulated time.
 //!
 //! File layout (little endian):
 //!
@@ -26,7 +27,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 /// Snapshot format version.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 const MAGIC: &[u8; 8] = b"PLCEMU\0\0";
 
 /// FNV-1a, 64 bit (all arithmetic **wraps**, by definition of the hash).
@@ -250,6 +251,7 @@ impl Emulator {
                 w.i64s(&r.grad);
                 w.sat(&r.sat);
                 w.u32(r.updates);
+                w.i32s(&r.acc_v);
             }
         }
         let payload = w.0;
@@ -355,6 +357,7 @@ impl Emulator {
                     r.i64s(Some(o), "readout grad")?,
                     r.sat()?,
                     r.u32()?,
+                    r.i32s(Some(ro.acc_v.len()), "readout weight-update accumulator")?,
                 ))
             }
             _ => return Err(bad("readout presence differs")),
@@ -391,7 +394,7 @@ impl Emulator {
             c.inbox = st.inbox;
             c.acc_w = st.acc_w;
         }
-        if let (Some(u), Some((weights, rr, otrace, err, grad, sat, updates))) = (self.readout.as_mut(), ro) {
+        if let (Some(u), Some((weights, rr, otrace, err, grad, sat, updates, acc_v))) = (self.readout.as_mut(), ro) {
             u.weights = weights;
             u.r = rr;
             u.otrace = otrace;
@@ -399,6 +402,7 @@ impl Emulator {
             u.grad = grad;
             u.sat = sat;
             u.updates = updates;
+            u.acc_v = acc_v;
         }
         self.time.steps = steps;
         self.time.cycles = crate::time::Cycle(cycles);

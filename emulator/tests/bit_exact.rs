@@ -117,10 +117,64 @@ fn learning_epochs_equal_net_accumulate_and_apply() {
         }
         assert_ne!(net.weights(), &spec.weights[..], "weights must have moved");
     }
-    // A learning readout with epochs is refused.
-    let mut with_ro = random_net(6, EXT, N, Some(O), true, false, true, 60);
-    with_ro.learn_epoch = 5;
-    assert!(Emulator::new(presets::loihi(), with_ro, EmuOptions::default()).is_err());
+}
+
+#[test]
+fn readout_learning_epochs_equal_net_accumulate_and_apply() {
+    // Hidden layer and readout both learn from the readout's error (symmetric feedback), accumulated over
+    // epochs of 4 steps and applied at their end (hidden, then readout, as `Net::apply`), against the
+    // const-generic `Net` in `Accumulate` mode: weights, readout weights and outputs every step.
+    let steps = 45;
+    // (Dense storage: the const-generic `Net` is dense, and in a sparse network a zero weight cannot learn.)
+    for (seed, lengths, threads) in [(7u32, vec![8], 1), (8, vec![3, 5], 2), (9, vec![1, 2, 5], 2)] {
+        let mut spec = random_net(seed, EXT, N, Some(O), true, true, false, 60);
+        spec.learn_epoch = 4;
+        let ro = spec.readout.clone().unwrap();
+        let inputs = random_inputs(seed, EXT, steps, 40);
+        let targets = random_targets(seed, O, steps);
+        let mut net: Net<P, N, O, 2> = Net::new();
+        net.configure(NetConfig {
+            layer: spec.layer,
+            readout: ro.config,
+            feedback: Feedback::Symmetric,
+            window: spec.window,
+            recurrent: true,
+            learn: true,
+        })
+        .unwrap();
+        for a in 0..P {
+            for j in 0..N {
+                net.set_weight(a, j, spec.weights[a * N + j]).unwrap();
+            }
+        }
+        for j in 0..N {
+            for k in 0..O {
+                net.set_readout_weight(j, k, ro.weights[j * O + k]).unwrap();
+            }
+        }
+        let mut acc: Accumulator<P, N, O> = Accumulator::new();
+        let chip = presets::loihi();
+        let m = Mapping::from_lengths(&lengths, true, chip.mesh.cores());
+        let mut emu = Emulator::with_mapping(chip, spec.clone(), m, EmuOptions { threads, ..EmuOptions::default() }).unwrap();
+        let mut applied = 0;
+        for t in 0..steps {
+            let tg = Target::Values(&targets[t]);
+            let a = net.step(Timestep(t as u32), &inputs[t], tg, UpdateMode::Accumulate(&mut acc)).unwrap();
+            if (t + 1) % 4 == 0 {
+                applied += net.apply(&mut acc).unwrap().weight_updates;
+            }
+            let b = emu.step(Timestep(t as u32), &inputs[t], tg, &mut NoObserver).unwrap();
+            let ctx = format!("seed {seed} {lengths:?} step {t}");
+            assert_eq!(a.loss_q16, b.loss_q16, "{ctx}: loss");
+            assert_eq!(net.weights(), &emu.hidden_weights()[..], "{ctx}: weights");
+            assert_eq!(net.readout_weights(), emu.readout().unwrap().weights(), "{ctx}: readout weights");
+            assert_eq!(&net.outputs()[..], emu.readout().unwrap().outputs(), "{ctx}: outputs");
+            let l = net.layer().unwrap();
+            assert_eq!(l.state(), &emu.hidden_state()[..], "{ctx}: state");
+        }
+        assert!(applied > 0, "the test must apply updates");
+        assert_ne!(net.readout_weights(), &ro.weights[..], "readout weights must have moved");
+    }
 }
 
 #[test]

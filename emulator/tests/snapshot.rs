@@ -141,3 +141,25 @@ fn frozen_cores_continue_bit_for_bit_and_fingerprint_their_weights() {
     assert_eq!(ra, steps(&mut b, 20, 50));
     assert!(make(true).restore_bytes(&bytes).is_err());
 }
+
+#[test]
+fn readout_learning_epochs_continue_bit_for_bit() {
+    // Hidden layer and readout learning in epochs of 4 steps, saved in the middle of an epoch: the
+    // readout's accumulator is part of the state.
+    let make = || {
+        let mut spec = random_net(35, 6, 30, Some(2), true, true, true, 60);
+        spec.learn_epoch = 4;
+        let chip = presets::loihi_sana_fe();
+        let m = Mapping::from_lengths(&[10, 5, 15], true, chip.mesh.cores());
+        Emulator::with_mapping(chip, spec, m, EmuOptions::default()).unwrap()
+    };
+    let mut a = make();
+    steps(&mut a, 0, 22);
+    let bytes = a.snapshot_bytes();
+    let ra = steps(&mut a, 22, 50);
+    let mut b = make();
+    b.restore_bytes(&bytes).unwrap();
+    assert_eq!(ra, steps(&mut b, 22, 50));
+    assert_eq!(a.readout().unwrap().weights(), b.readout().unwrap().weights());
+    assert!(ra.iter().any(|(_, r)| r.ops.weight_updates > 0));
+}
