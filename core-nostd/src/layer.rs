@@ -952,11 +952,21 @@ fn step_all<P: Presyn>(m: &P, st: &mut [[i32; 2]], eff: &mut [i32]) {
 #[inline(always)]
 pub fn update_etrace(e: &mut [i32], jac: &Jacobian, alpha: u32, f: &Formats) -> u32 {
     let s = e.len();
+    let df_shift = JAC_FRAC as i32 - f.etrace_frac as i32;
+    if s == 1 {
+        // One state (LIF with a delta synapse): the loop below with a single product, which cannot
+        // overflow (|d|, |ẽ| ≤ 2³¹), and ᾶ·α exact from 32-bit operands (α ≤ 2³⁰ by validation).
+        let de = sat_i32(shr_nearest(jac.d[0][0] as i64 * e[0] as i64, JAC_FRAC)).0 as i64;
+        let scaled = shr_nearest(de * alpha as i64, f.decay_frac as u32);
+        let add = shift_nearest(jac.df[0] as i64, -df_shift);
+        let (v, st) = sat_i32(scaled + add);
+        e[0] = v;
+        return st as u32;
+    }
     let mut old = [0i64; 3];
     for (o, &v) in old.iter_mut().zip(e.iter()) {
         *o = v as i64;
     }
-    let df_shift = JAC_FRAC as i32 - f.etrace_frac as i32;
     let mut sat = 0;
     for (k, ek) in e.iter_mut().enumerate() {
         let mut acc = 0i64;

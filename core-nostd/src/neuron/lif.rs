@@ -98,7 +98,7 @@ impl NeuronModel for Lif {
                     Reset::Soft => shift_nearest(psi as i64, JAC_FRAC as i32 - self.c.sur.signal_frac() as i32),
                     Reset::Hard => shr_nearest(v0.saturating_mul(self.c.sur.over_delta_jac(psi)), self.c.sf),
                 };
-                shr_nearest(((1i64 << JAC_FRAC) - rpd).saturating_mul(am as i64), self.c.df)
+                decay_mul((1i64 << JAC_FRAC) - rpd, am, self.c.df)
             };
             j.d[0][0] = sat_i32(d_vv).0;
             match self.p.synapse {

@@ -145,7 +145,13 @@ impl LeakyCommon {
     /// Dendritic sum → state units: a shift by `state_frac − weight_frac − acc_frac` (**nearest**).
     #[inline(always)]
     pub(crate) fn input(&self, acc: i32, acc_frac: u32) -> i64 {
-        crate::arith::shift_nearest(acc as i64, self.wshift - acc_frac as i32)
+        let s = self.wshift - acc_frac as i32;
+        if (0..32).contains(&s) {
+            // An i32 shifted left by < 32 fits an i64: the saturating shift cannot saturate.
+            (acc as i64) << s
+        } else {
+            crate::arith::shift_nearest(acc as i64, s)
+        }
     }
 
     /// The synaptic term added to the leaked membrane: y_t (delta) or k·g_t with g_t = α_s·g_{t−1} + y_t
@@ -167,7 +173,10 @@ impl LeakyCommon {
 /// **saturates** (only reachable with a gain near its 4.0 limit on a state near the i32 range).
 #[inline(always)]
 pub(crate) fn decay_mul(x: i64, d: u32, df: u32) -> i64 {
-    crate::arith::shr_nearest(x.saturating_mul(d as i64), df)
+    // The common case, x in the i32 range: |x·d| < 2³¹·2³² = 2⁶³, so the product is exact and the
+    // saturating multiply (a long sequence on a 32-bit core) would return the same integer.
+    let p = if x as i32 as i64 == x { (x as i32 as i64) * d as i64 } else { x.saturating_mul(d as i64) };
+    crate::arith::shr_nearest(p, df)
 }
 
 /// A decay (Q.`df`) as a Q3.28 Jacobian entry (**nearest**, saturating).
