@@ -21,6 +21,9 @@ enum BenchKind {
 #[derive(Clone, Copy, ValueEnum)]
 enum Algo {
     Esd,
+    /// ES-D-RTRL without blocking (a dense rank-one gradient update per step; the blocked kernel's oracle).
+    #[value(name = "esd-rank1")]
+    EsdRank1,
     Drtrl,
     Bptt,
 }
@@ -70,6 +73,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     let batch = net.make_batch(&cfg, a.steps, a.batch, a.seed.wrapping_add(1));
     let (algo, name) = match a.algo {
         Algo::Esd => (FastAlgo::Esd { alpha: a.alpha }, "esd"),
+        Algo::EsdRank1 => (FastAlgo::EsdRankOne { alpha: a.alpha }, "esd-rank1"),
         Algo::Drtrl => (FastAlgo::DRtrl, "drtrl"),
         Algo::Bptt => (FastAlgo::Bptt, "bptt"),
     };

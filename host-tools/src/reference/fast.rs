@@ -4,11 +4,15 @@
 //! generic f64 [`super::algo`] on small instances.
 //!
 //! What the kernels exploit (all exact algebra, no approximation beyond f32 rounding):
-//! - **Event-driven forward**: y = b + Σ_{i active} W[i,:], inputs and recurrent spikes are sparse.
+//! - **Event-driven forward**: y = b + Σ_{i active} W[i,:], inputs and recurrent spikes are sparse; four rows
+//!   per pass over y. The neuron update and every per-step trace update are branch-free vector passes.
 //! - **ES-D-RTRL, blocked**: Σ_t ε^x_t ⊗ f_t over a block of K steps equals
-//!   α·ε^x_{t0−1} ⊗ F_{t0} + Σ_{t'} x_{t'} ⊗ F_{t'} with F_{t'} = Σ_{t ≥ t'} α^{t−t'} f_t (within the block).
-//!   One dense rank-one update per block plus one row update per input event, instead of a dense rank-one
-//!   update per step. Memory: K×N, independent of T.
+//!   α·ε^x_{t0−1} ⊗ F_{t0} + Σ_{t'} x_{t'} ⊗ F_{t'} with F_{t'} = Σ_{t ≥ t'} α^{t−t'} f_t (within the block),
+//!   a (n_x × (K+1))·((K+1) × N) product whose left factor is sparse (one dense column ε^x, then the 0/1
+//!   events). It is applied as one pass over the rows of G per block: the block's events are grouped by row, and
+//!   each row, loaded once into L1, receives its dense term and the F_q of its events. G (4.4 MB at N = 1000)
+//!   is streamed T/K times instead of once per event, and F (K×N = 1 MB) stays in L2. Memory: K×N, independent
+//!   of T. [`FastAlgo::EsdRankOne`] is the unblocked oracle (a dense rank-one update per step).
 //! - **D-RTRL, blocked**: for this model the g-component of the per-weight trace does not depend on the
 //!   postsynaptic neuron (D_gg = α_s, D^f_g = 1), so it is kept per axon. The V-component recursion
 //!   ε_V ← d_j ε_V + k ε_g and the accumulation G += ε_V λ are unrolled over blocks of K steps into two
@@ -29,7 +33,7 @@ use rayon::prelude::*;
 /// Sequences per parallel task (fixed, so the reduction order does not depend on the thread count).
 pub const BATCH_CHUNK: usize = 4;
 /// ES-D-RTRL block length K.
-pub const ES_BLOCK: usize = 64;
+pub const ES_BLOCK: usize = 256;
 /// D-RTRL block length K.
 pub const DR_BLOCK: usize = 64;
 /// Rows of the ES-D-RTRL gradient per parallel task (B = 1).
@@ -111,6 +115,12 @@ pub enum FastAlgo {
     /// ES-D-RTRL with decay α and the reference correction.
     Esd {
         /// α (W2: 0.98).
+        alpha: f32,
+    },
+    /// ES-D-RTRL computed without blocking: a dense rank-one update of the gradient every step. The oracle of
+    /// the blocked kernel (same algebra, other summation order) and the "before" of its benchmark.
+    EsdRankOne {
+        /// α.
         alpha: f32,
     },
     /// Pure D-RTRL.
@@ -280,7 +290,8 @@ impl W2Net {
     /// Gradient of one sequence added to `g`.
     pub fn seq_grad(&self, seq: &W2Seq, algo: FastAlgo, g: &mut W2Grad, parallel_rows: bool) {
         match algo {
-            FastAlgo::Esd { alpha } => self.esd(seq, alpha, g, parallel_rows),
+            FastAlgo::Esd { alpha } => self.esd(seq, alpha, g, parallel_rows, true),
+            FastAlgo::EsdRankOne { alpha } => self.esd(seq, alpha, g, parallel_rows, false),
             FastAlgo::DRtrl => self.drtrl(seq, g, parallel_rows),
             FastAlgo::Bptt => self.bptt(seq, g),
         }
@@ -292,7 +303,8 @@ impl W2Net {
     }
 
     /// Forward of one step shared by the online kernels: updates g, v, the spike list and the readout; writes
-    /// the active axon list, d_VV per neuron and the error e. Returns the step loss.
+    /// the active axon list, d_VV per neuron and the error e. Returns the step loss. The neuron update is one
+    /// branch-free pass (it vectorises); the spike list is a second pass.
     #[allow(clippy::too_many_arguments)]
     fn forward(
         &self,
@@ -312,18 +324,18 @@ impl W2Net {
         act.extend_from_slice(&seq.spikes[t]);
         act.extend(spk.iter().map(|&j| self.n_in as u32 + j));
         y.copy_from_slice(&self.b);
-        for &i in act.iter() {
-            add(y, &self.w[i as usize * n..(i as usize + 1) * n]);
+        add_rows(y, &self.w, act, n);
+        let (am, as_, k) = (self.am, self.as_, self.k);
+        for (((g, v), d), &yj) in gs[..n].iter_mut().zip(vs[..n].iter_mut()).zip(dvv[..n].iter_mut()).zip(&y[..n]) {
+            let vp = *v;
+            let sp = if vp > 1.0 { 1.0 } else { 0.0 };
+            *d = am * (1.0 - Self::psi(vp));
+            let gn = as_ * *g + yj;
+            *g = gn;
+            *v = am * (vp - sp) + k * gn;
         }
         spk.clear();
-        for j in 0..n {
-            let vp = vs[j];
-            let sp = if vp > 1.0 { 1.0 } else { 0.0 };
-            dvv[j] = self.am * (1.0 - Self::psi(vp));
-            let g = self.as_ * gs[j] + y[j];
-            gs[j] = g;
-            let v = self.am * (vp - sp) + self.k * g;
-            vs[j] = v;
+        for (j, &v) in vs[..n].iter().enumerate() {
             if v > 1.0 {
                 spk.push(j as u32);
             }
@@ -344,93 +356,120 @@ impl W2Net {
         l
     }
 
-    fn esd(&self, seq: &W2Seq, alpha: f32, g: &mut W2Grad, parallel_rows: bool) {
+    /// ES-D-RTRL for one sequence. `blocked = false` is the unblocked oracle (a dense rank-one update
+    /// G += ε^x_t ⊗ f_t every step); `blocked = true` is the kernel described in the module doc: per block of
+    /// K steps one backward recursion F, then one pass over the rows of G adding the dense part
+    /// α·ε^x_{t0−1}[i]·F_{t0} and F_q for every step q of the block at which axon i was active.
+    fn esd(&self, seq: &W2Seq, alpha: f32, g: &mut W2Grad, parallel_rows: bool, blocked: bool) {
         let (n, no, nx) = (self.n, self.n_out, self.n_in + self.n);
         let tn = seq.spikes.len();
         let (mut gs, mut vs, mut y, mut dvv) = (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-        let (mut efg, mut efv, mut eo) = (vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n]);
+        let (mut efg, mut efv, mut eo, mut d) = (vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n]);
         let mut ex = vec![0.0f32; nx];
         let mut ex0 = vec![0.0f32; nx];
         let (mut r, mut e) = (vec![0.0; no], vec![0.0; no]);
+        // readout weights and readout gradient transposed (n_out rows of length n), so the per-step work on
+        // them is n_out vector passes
+        let mut wo_t = vec![0.0f32; no * n];
+        for j in 0..n {
+            for kk in 0..no {
+                wo_t[kk * n + j] = self.wout[j * no + kk];
+            }
+        }
+        let mut gwo_t = vec![0.0f32; no * n];
         let mut spk = Vec::new();
         let mut act = Vec::new();
-        let mut fbuf = vec![0.0f32; ES_BLOCK * n];
-        let mut acts: Vec<Vec<u32>> = vec![Vec::new(); ES_BLOCK];
+        let kb = if blocked { ES_BLOCK } else { 1 };
+        let mut fbuf = vec![0.0f32; kb * n];
+        let mut acts: Vec<Vec<u32>> = vec![Vec::new(); kb];
+        let (mut rstart, mut rfill, mut rq) = (vec![0u32; nx + 1], vec![0u32; nx], Vec::<u16>::new());
         let mut nb = 0usize;
-        let (a1, k, as_) = (1.0 - alpha, self.k, self.as_);
+        let (a1, k, as_, kappa) = (1.0 - alpha, self.k, self.as_, self.kappa);
         for t in 0..tn {
             if nb == 0 {
                 ex0.copy_from_slice(&ex);
             }
             g.loss += self.forward(seq, t, &mut gs, &mut vs, &mut spk, &mut r, &mut y, &mut act, &mut dvv, &mut e);
             g.spikes += spk.len() as u64;
-            // traces: ε^x (dense, cheap) and ε^f = [g, V]
+            // traces: ε^x (dense, cheap), ε^f = [g, V], readout ε^o
             for v in ex.iter_mut() {
                 *v *= alpha;
             }
             for &i in &act {
                 ex[i as usize] += 1.0;
             }
-            for j in 0..n {
-                let fg = efg[j];
-                efv[j] = alpha * (k * as_ * fg + dvv[j] * efv[j]) + a1 * k;
-                efg[j] = alpha * as_ * fg + a1;
+            for ((fg, fv), &dj) in efg.iter_mut().zip(efv.iter_mut()).zip(&dvv) {
+                let g0 = *fg;
+                *fv = alpha * (k * as_ * g0 + dj * *fv) + a1 * k;
+                *fg = alpha * as_ * g0 + a1;
             }
-            decay_flush(&mut eo, self.kappa);
+            decay_flush(&mut eo, kappa);
             for &j in &spk {
                 eo[j as usize] += 1.0;
             }
-            // readout gradient (exact trace) and f_t = ε^f_V·λ_V / c_t
-            for j in 0..n {
-                if eo[j] != 0.0 {
-                    for kk in 0..no {
-                        g.wout[j * no + kk] += eo[j] * e[kk];
-                    }
-                }
+            // readout gradient (exact trace) and λ_V = ψ·(Vᵀe); f_t = ε^f_V·λ_V / c_t
+            d.iter_mut().for_each(|x| *x = 0.0);
+            for kk in 0..no {
+                axpy(&mut gwo_t[kk * n..(kk + 1) * n], e[kk], &eo);
+                axpy(&mut d, e[kk], &wo_t[kk * n..(kk + 1) * n]);
             }
             let c = BiasCorrection::Reference.c(alpha as f64, t) as f32;
             let f = &mut fbuf[nb * n..(nb + 1) * n];
-            for j in 0..n {
-                let psi = Self::psi(vs[j]);
-                let mut lam = 0.0;
-                if psi > 0.0 {
-                    let mut d = 0.0;
-                    for kk in 0..no {
-                        d += self.wout[j * no + kk] * e[kk];
+            for (((fj, &fv), &vj), (&dj, bj)) in f.iter_mut().zip(&efv).zip(&vs).zip(d.iter().zip(g.b.iter_mut())) {
+                *fj = fv * (Self::psi(vj) * dj) / c;
+                *bj += *fj;
+            }
+            if !blocked {
+                // unblocked: G += ε^x_t ⊗ f_t, rows with ε^x = 0 skipped
+                for (i, &xi) in ex.iter().enumerate() {
+                    if xi != 0.0 {
+                        axpy(&mut g.w[i * n..(i + 1) * n], xi, f);
                     }
-                    lam = psi * d;
                 }
-                f[j] = efv[j] * lam / c;
-                g.b[j] += f[j];
+                continue;
             }
             acts[nb].clear();
             acts[nb].extend_from_slice(&act);
             nb += 1;
-            if nb == ES_BLOCK || t + 1 == tn {
+            if nb == kb || t + 1 == tn {
                 // F_t = f_t + α F_{t+1}, backwards within the block
                 for q in (0..nb.saturating_sub(1)).rev() {
                     let (lo, hi) = fbuf.split_at_mut((q + 1) * n);
-                    axpy(&mut lo[q * n..], alpha, &hi[..n]);
+                    axpy(&mut lo[q * n..(q + 1) * n], alpha, &hi[..n]);
                 }
-                // G += α·ε^x_{t0−1} ⊗ F_{t0} + Σ_q Σ_{i ∈ act_q} e_i ⊗ F_q; rows split across threads at
-                // B = 1 (each row is owned by one task and summed in the same order: deterministic)
-                let (f0, acts_b, ex0_r, fb) = (&fbuf[..n], &acts[..nb], &ex0, &fbuf);
+                // the block's events grouped by row (counting sort; q ascending within a row)
+                rstart.iter_mut().for_each(|x| *x = 0);
+                for act_q in &acts[..nb] {
+                    for &i in act_q {
+                        rstart[i as usize + 1] += 1;
+                    }
+                }
+                for i in 0..nx {
+                    rstart[i + 1] += rstart[i];
+                }
+                rfill.copy_from_slice(&rstart[..nx]);
+                rq.resize(rstart[nx] as usize, 0);
+                for (q, act_q) in acts[..nb].iter().enumerate() {
+                    for &i in act_q {
+                        rq[rfill[i as usize] as usize] = q as u16;
+                        rfill[i as usize] += 1;
+                    }
+                }
+                // G[i,:] += α·ε^x_{t0−1}[i]·F_{t0} + Σ_{q: i ∈ act_q} F_q, one pass over G per block (each row
+                // is loaded once and stays in L1 while its terms are added). Rows split across tasks at B = 1:
+                // each row is owned by one task and summed in the same order whatever the thread count.
+                let (fb, ex0_r, rs, rq_r) = (&fbuf, &ex0, &rstart, &rq);
                 let body = |(blk, gc): (usize, &mut [f32])| {
                     let r0 = blk * ES_ROWS;
-                    let r1 = r0 + gc.len() / n;
-                    for i in r0..r1 {
+                    for (di, grow) in gc.chunks_exact_mut(n).enumerate() {
+                        let i = r0 + di;
                         let a = alpha * ex0_r[i];
                         if a != 0.0 {
-                            axpy(&mut gc[(i - r0) * n..(i - r0 + 1) * n], a, f0);
+                            axpy(grow, a, &fb[..n]);
                         }
-                    }
-                    for (q, act_q) in acts_b.iter().enumerate() {
-                        let fq = &fb[q * n..(q + 1) * n];
-                        for &i in act_q {
-                            let i = i as usize;
-                            if (r0..r1).contains(&i) {
-                                add(&mut gc[(i - r0) * n..(i - r0 + 1) * n], fq);
-                            }
+                        for &q in &rq_r[rs[i] as usize..rs[i + 1] as usize] {
+                            let q = q as usize;
+                            add(grow, &fb[q * n..(q + 1) * n]);
                         }
                     }
                 };
@@ -440,6 +479,11 @@ impl W2Net {
                     g.w.chunks_mut(ES_ROWS * n).enumerate().for_each(body);
                 }
                 nb = 0;
+            }
+        }
+        for j in 0..n {
+            for kk in 0..no {
+                g.wout[j * no + kk] += gwo_t[kk * n + j];
             }
         }
     }
@@ -639,7 +683,9 @@ pub fn learning_state_bytes(algo: FastAlgo, n_in: usize, n: usize, t: usize) -> 
     let f = 4;
     match algo {
         // ε^x, ε^f (2 states), ε^o, block buffer K×N
-        FastAlgo::Esd { .. } => f * (nx + 2 * n + n + ES_BLOCK * n),
+        // + transposed readout and its gradient, d, and the queued rank-M factors
+        FastAlgo::Esd { .. } => f * (2 * nx + 2 * n + n + ES_BLOCK * n + 3 * 4 * n + n + 2 * (nx + 1)),
+        FastAlgo::EsdRankOne { .. } => f * (nx + 2 * n + n + n + 3 * 4 * n + n),
         // per-axon g trace + per-synapse V trace + ε^o + block buffers (K×n_x, 3·K×N)
         FastAlgo::DRtrl => f * (nx + nx * n + n + DR_BLOCK * nx + 3 * DR_BLOCK * n),
         // V_t and errors per step (event lists not counted)
@@ -652,6 +698,24 @@ pub fn learning_state_bytes(algo: FastAlgo, n_in: usize, n: usize, t: usize) -> 
 fn add(y: &mut [f32], x: &[f32]) {
     for (a, b) in y.iter_mut().zip(x) {
         *a += b;
+    }
+}
+
+/// y += Σ_{i ∈ rows} w[i·n .. (i+1)·n], four rows per pass over y: y += (w_a + w_b) + (w_c + w_d). Four
+/// independent row streams keep more loads in flight than one (the rows of W live in L3, not L2, at N = 1000),
+/// and y is read and written a quarter as often.
+#[inline]
+fn add_rows(y: &mut [f32], w: &[f32], rows: &[u32], n: usize) {
+    let row = |i: u32| &w[i as usize * n..(i as usize + 1) * n];
+    let mut quads = rows.chunks_exact(4);
+    for q in &mut quads {
+        let (a, b, c, d) = (row(q[0]), row(q[1]), row(q[2]), row(q[3]));
+        for ((((u, &x0), &x1), &x2), &x3) in y.iter_mut().zip(a).zip(b).zip(c).zip(d) {
+            *u += (x0 + x1) + (x2 + x3);
+        }
+    }
+    for &i in quads.remainder() {
+        add(y, row(i));
     }
 }
 
