@@ -3,6 +3,10 @@ use clap::{Parser, Subcommand};
 
 mod cli;
 
+/// Counts live heap bytes (`mem-study` and `bench` report measured peaks from it).
+#[global_allocator]
+static ALLOC: cli::alloc_count::Counting = cli::alloc_count::Counting;
+
 /// Plasticore: on-chip ES-D-RTRL learning, from float reference to fixed-point chip emulation.
 #[derive(Parser)]
 #[command(name = "plasticore", version, about)]

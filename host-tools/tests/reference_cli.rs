@@ -69,3 +69,25 @@ fn studies_and_training_write_their_files() {
     assert!(!bad.status.success());
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn mem_study_measures_es_memory_flat_in_t_and_bptt_growing() {
+    // measured by the binary's counting allocator: peak live heap of one W2 gradient minus the gradient
+    let d = tmpdir("memstudy");
+    let m = bin().args(["mem-study", "--out", &d.to_string_lossy()]).output().unwrap();
+    assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
+    let csv = std::fs::read_to_string(d.join("mem_study.csv")).unwrap();
+    let state = |algo: &str, t: &str| -> f64 {
+        let row = csv.lines().find(|l| l.starts_with(&format!("T,{algo},1000,{t},"))).expect("row");
+        row.rsplit(',').next().unwrap().parse().unwrap()
+    };
+    // ES-D-RTRL: block buffers only; the per-step event lists of one block may grow a little (< 10 %)
+    let (e50, e1000) = (state("esd", "50"), state("esd", "1000"));
+    assert!(e50 > 0.0 && e1000 < 1.1 * e50, "esd {e50} -> {e1000}");
+    // BPTT stores every step: at least 10x more at T = 1000 than at T = 50
+    let (b50, b1000) = (state("bptt", "50"), state("bptt", "1000"));
+    assert!(b1000 > 10.0 * b50, "bptt {b50} -> {b1000}");
+    // D-RTRL: one trace per synapse, flat in T, and above ES at N = 1000
+    let (d50, d1000) = (state("drtrl", "50"), state("drtrl", "1000"));
+    assert!(d1000 < 1.1 * d50 && d50 > 4.0 * e1000, "drtrl {d50} -> {d1000}");
+}

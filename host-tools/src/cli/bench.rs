@@ -98,8 +98,11 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     }
     times.sort_by(f64::total_cmp);
     let med = times[times.len() / 2];
+    // allocator figures: the process's peak live heap so far, then the peak above the baseline during one
+    // training step (gradient buffers and the algorithm's learning state; weights and data already built)
+    let process_peak_heap = super::alloc_count::peak();
     net.clone_from(&init);
-    net.train_step(&batch, algo);
+    let (step_heap, _) = super::alloc_count::peak_during(|| net.train_step(&batch, algo));
     let loss_after = net.batch_grad(&batch, algo).loss / (a.batch * a.steps) as f64;
     let loadavg = std::fs::read_to_string("/proc/loadavg").ok().and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok());
     let out = serde_json::json!({
@@ -115,6 +118,8 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
         "us_per_timestep": med / a.steps as f64 * 1e6,
         "first_call_s": first_call_s,
         "peak_rss_mb": peak_rss_mb(),
+        "peak_heap_mb": process_peak_heap as f64 / 1e6,
+        "step_peak_heap_mb": step_heap as f64 / 1e6,
         "threads": rayon::current_num_threads(),
         "hidden_rate_hz": spikes as f64 / a.neurons as f64 / (a.steps as f64 * 1e-3),
         "learning_state_bytes_per_seq": learning_state_bytes(algo, cfg.n_in, a.neurons, a.steps),

@@ -1,12 +1,15 @@
-//! `plasticore mem-study`: learning-state bytes of BPTT, D-RTRL and ES-D-RTRL as T and N grow (analytic) and
-//! the measured peak RSS of a child process running one W2 training step (`bench w2`, f32 kernels).
+//! `plasticore mem-study`: learning-state bytes of BPTT, D-RTRL and ES-D-RTRL as T and N grow: the analytic
+//! count (f64 generic reference and f32 W2 kernels) and the measured peak heap of one W2 sequence gradient
+//! (B = 1, f32 kernels) from the binary's counting allocator ([`super::alloc_count`]). The measured figure is
+//! the peak of live heap bytes above those live before the call (network and data already built), minus the
+//! gradient itself (n_x·N + N + 4N floats, the same for every algorithm): what the algorithm needs to learn.
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use plasticore::reference::fast::{learning_state_bytes, FastAlgo};
+use super::alloc_count;
+use plasticore::reference::fast::{learning_state_bytes, FastAlgo, W2Config, W2Net};
 use plasticore::reference::plot::{line_chart, write_atomic, Scale, Series};
 use plasticore::reference::study::learning_state_bytes_f64;
 use std::path::PathBuf;
-use std::process::Command;
 
 /// Arguments of `mem-study`.
 #[derive(Args)]
@@ -14,7 +17,7 @@ pub struct MemStudyArgs {
     /// Output directory.
     #[arg(long, default_value = "out")]
     out: PathBuf,
-    /// Skip the measured (child-process) part.
+    /// Skip the measured part (one gradient per cell).
     #[arg(long)]
     analytic_only: bool,
 }
@@ -29,14 +32,14 @@ fn fast(a: &str) -> FastAlgo {
     }
 }
 
-fn measure(n: usize, t: usize, algo: &str) -> anyhow::Result<f64> {
-    let exe = std::env::current_exe()?;
-    let out = Command::new(exe)
-        .args(["bench", "w2", "--algo", algo, "--neurons", &n.to_string(), "--steps", &t.to_string(), "--batch", "1", "--reps", "1"])
-        .output()?;
-    anyhow::ensure!(out.status.success(), "child bench failed: {}", String::from_utf8_lossy(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    v["peak_rss_mb"].as_f64().ok_or_else(|| anyhow::anyhow!("no peak_rss_mb in child output"))
+/// (peak heap above the baseline, gradient bytes) of one W2 sequence gradient.
+fn measure(n: usize, t: usize, algo: &str) -> anyhow::Result<(usize, usize)> {
+    let cfg = W2Config::new(n);
+    let net = W2Net::new(&cfg, 1)?;
+    let batch = net.make_batch(&cfg, t, 1, 2);
+    let (peak, g) = alloc_count::peak_during(|| net.batch_grad(&batch, fast(algo)));
+    anyhow::ensure!(g.spikes > 0, "silent network at N = {n}");
+    Ok((peak, 4 * (g.w.len() + g.b.len() + g.wout.len())))
 }
 
 /// Run the subcommand.
@@ -44,8 +47,6 @@ pub fn run(a: MemStudyArgs) -> anyhow::Result<()> {
     let n_in = 100;
     let t_sweep = [50usize, 100, 200, 400, 600, 800, 1000];
     let n_sweep = [100usize, 200, 500, 1000, 2000];
-    let meas_t = [50usize, 200, 1000];
-    let meas_n = [100usize, 500, 1000, 2000];
     let mut cells: Vec<(&str, usize, usize)> = Vec::new();
     for &t in &t_sweep {
         cells.push(("T", 1000, t));
@@ -56,20 +57,23 @@ pub fn run(a: MemStudyArgs) -> anyhow::Result<()> {
     let total = cells.len() * ALGOS.len();
     let pb = ProgressBar::new(total as u64);
     pb.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} cells {msg} [{elapsed}]")?);
-    let mut csv = String::from("sweep,algo,N,T,analytic_bytes_f64,analytic_bytes_fast_f32,measured_peak_rss_mb\n");
+    if !a.analytic_only {
+        // start rayon's pool outside the measured calls
+        measure(50, 10, "esd")?;
+    }
+    let mut csv = String::from(
+        "sweep,algo,N,T,analytic_bytes_f64,analytic_bytes_fast_f32,measured_peak_heap_bytes,gradient_bytes,measured_learning_state_bytes\n",
+    );
     let mut rows = Vec::new();
     for &(sweep, n, t) in &cells {
         for algo in ALGOS {
             pb.set_message(format!("{algo} N={n} T={t}"));
             let b64 = learning_state_bytes_f64(algo, n_in + n, n, 2, t, 1).unwrap_or(0);
             let b32 = learning_state_bytes(fast(algo), n_in, n, t);
-            let measured = if a.analytic_only || !(if sweep == "T" { meas_t.contains(&t) } else { meas_n.contains(&n) }) {
-                None
-            } else {
-                Some(measure(n, t, algo)?)
-            };
-            csv.push_str(&format!("{sweep},{algo},{n},{t},{b64},{b32},{}\n", measured.map_or(String::new(), |m| format!("{m:.2}"))));
-            rows.push((sweep, algo, n, t, b64, measured));
+            let measured = if a.analytic_only { None } else { Some(measure(n, t, algo)?) };
+            let cols = measured.map_or(",,".to_string(), |(p, g)| format!("{p},{g},{}", p.saturating_sub(g)));
+            csv.push_str(&format!("{sweep},{algo},{n},{t},{b64},{b32},{cols}\n"));
+            rows.push((sweep, algo, n, t, b32, measured.map(|(p, g)| p.saturating_sub(g))));
             pb.inc(1);
         }
     }
@@ -83,14 +87,14 @@ pub fn run(a: MemStudyArgs) -> anyhow::Result<()> {
                 .filter(|r| r.0 == sweep && r.1 == algo)
                 .map(|r| (if sweep == "T" { r.3 } else { r.2 } as f64, r.4 as f64 / 1e6))
                 .collect();
-            series.push(Series { label: format!("{algo} analytic (f64)"), points: pts, dashed: false });
+            series.push(Series { label: format!("{algo} analytic (f32 kernel)"), points: pts, dashed: false });
             let pts: Vec<(f64, f64)> = rows
                 .iter()
                 .filter(|r| r.0 == sweep && r.1 == algo)
-                .filter_map(|r| r.5.map(|m| (if sweep == "T" { r.3 } else { r.2 } as f64, m)))
+                .filter_map(|r| r.5.map(|m| (if sweep == "T" { r.3 } else { r.2 } as f64, m as f64 / 1e6)))
                 .collect();
             if !pts.is_empty() {
-                series.push(Series { label: format!("{algo} peak RSS (f32)"), points: pts, dashed: true });
+                series.push(Series { label: format!("{algo} measured peak heap"), points: pts, dashed: true });
             }
         }
         let svg = line_chart(

@@ -1,4 +1,5 @@
 //! One module per subcommand: argument parsing and output only; the work is done by the library.
+pub mod alloc_count;
 pub mod demo;
 pub mod image;
 pub mod bench;

@@ -682,10 +682,11 @@ pub fn learning_state_bytes(algo: FastAlgo, n_in: usize, n: usize, t: usize) -> 
     let nx = n_in + n;
     let f = 4;
     match algo {
-        // ε^x, ε^f (2 states), ε^o, block buffer K×N
-        // + transposed readout and its gradient, d, and the queued rank-M factors
-        FastAlgo::Esd { .. } => f * (2 * nx + 2 * n + n + ES_BLOCK * n + 3 * 4 * n + n + 2 * (nx + 1)),
-        FastAlgo::EsdRankOne { .. } => f * (nx + 2 * n + n + n + 3 * 4 * n + n),
+        // ε^x and its block-start copy, ε^f (2 states), ε^o, Vᵀe, readout and its gradient transposed (2·4N),
+        // block F (K×N), row index of the block's events (2·(n_x+1) u32); event lists not counted
+        FastAlgo::Esd { .. } => f * (2 * nx + 2 * n + n + n + 2 * 4 * n + ES_BLOCK * n + 2 * (nx + 1)),
+        // as ES without the block: ε^x, ε^f, ε^o, Vᵀe, readout and its gradient transposed, f_t
+        FastAlgo::EsdRankOne { .. } => f * (nx + 2 * n + n + n + 2 * 4 * n + n),
         // per-axon g trace + per-synapse V trace + ε^o + block buffers (K×n_x, 3·K×N)
         FastAlgo::DRtrl => f * (nx + nx * n + n + DR_BLOCK * nx + 3 * DR_BLOCK * n),
         // V_t and errors per step (event lists not counted)
