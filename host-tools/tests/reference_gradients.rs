@@ -240,3 +240,42 @@ fn bad_inputs_are_errors_not_panics() {
     bad_n.v_th = -1.0;
     assert!(bad_n.validate().is_err());
 }
+
+#[test]
+fn traces_from_loss_window_change_only_what_they_say() {
+    // The paper's cosine script runs its warm-up without the trace algorithm: the traces are zero until the
+    // loss window opens, the forward pass (and so the loss) is unchanged, and with a window from step 0 the
+    // option changes nothing at all.
+    use plasticore::reference::algo::OnlineLearner;
+    let n = Neuron::lif((-0.1f64).exp()).with_exp((-0.1f64).exp());
+    let cfg = NetConfig {
+        layers: vec![LayerConfig { n_in: 4, n: 5, recurrent: true, neuron: n, presyn: Presyn::None }],
+        output: Output::LeakyReadout { n_out: 2, kappa: 0.8 },
+        loss: LossKind::Mse,
+    };
+    let mut rng = Rng::new(11);
+    let p = Params::init(&cfg, &mut rng, InitScales { ff: 3.0, rec: 1.0, out: 1.0 });
+    let seq = random_seq(&mut rng, 4, 30, 2, LossKind::Mse);
+    let late = OnlineOptions { traces_from_loss_window: true, ..Default::default() };
+    for algo in [Algorithm::DRtrl { renorm: false }, Algorithm::EsdRtrl { alpha: 0.9, correction: BiasCorrection::Reference }] {
+        let (l0, g0) = sequence_grad(&cfg, &p, algo, OnlineOptions::default(), &seq).unwrap();
+        let (l1, g1) = sequence_grad(&cfg, &p, algo, late, &seq).unwrap();
+        assert_eq!(l0.to_bits(), l1.to_bits(), "{algo:?}: the forward pass must not change");
+        assert!(max_rel_diff(&g0, &g1) > 1e-6, "{algo:?}: a late window must change the gradient");
+        let mut all = seq.clone();
+        all.targets.iter_mut().for_each(|t| *t = Some(Target::Values(vec![0.5, -0.5])));
+        let (_, a0) = sequence_grad(&cfg, &p, algo, OnlineOptions::default(), &all).unwrap();
+        let (_, a1) = sequence_grad(&cfg, &p, algo, late, &all).unwrap();
+        assert_eq!(a0.flat(), a1.flat(), "{algo:?}: window from step 0");
+    }
+    let mut ol = OnlineLearner::new(&cfg, &p, Algorithm::DRtrl { renorm: false }, late).unwrap();
+    let first = seq.targets.iter().position(|t| t.is_some()).unwrap();
+    let mut started = false;
+    for (t, (u, tg)) in seq.inputs.iter().zip(&seq.targets).enumerate() {
+        ol.step(u, tg.as_ref());
+        let zero = ol.drtrl_trace(0).unwrap().iter().all(|&v| v == 0.0);
+        assert!(!(t < first && !zero), "step {t}: trace started before the window opened at {first}");
+        started |= !zero;
+    }
+    assert!(started, "the traces never started");
+}

@@ -174,7 +174,7 @@ fn exponential_synapse_partial_lambda() {
 #[test]
 fn exponential_synapse_double_counting_reproduces_brainscale() {
     // brainscale 0.1.0 uses the total λ_g = (1−α_m)·λ_V: these numbers confirm the discrepancy is understood.
-    let o = OnlineOptions { total_lambda: true };
+    let o = OnlineOptions { total_lambda: true, ..Default::default() };
     let es_bs = [-0.154822, -0.861701, 0.064301, -0.487168];
     let d_bs = [-0.129794, -0.765290, 0.050830, -0.270910];
     let es_rows = online_rows(true, es(BiasCorrection::Reference), o);

@@ -76,6 +76,12 @@ pub struct OnlineOptions {
     /// Reproduce brainscale 0.1.0's total-derivative learning signal for the exponential synapse (§4.5:
     /// λ_g := gain·λ_V), which double counts the y→g→V path. Only for showing the discrepancy is understood.
     pub total_lambda: bool,
+    /// Start every trace (the readout's included) at the first step that has a target, as the paper's
+    /// gradient-cosine script does (`rsnn_weight_gradient_cosine.py`: its `n_sim` warm-up steps run the model
+    /// without the trace algorithm, so the traces are zero when the loss window opens). The step counter of
+    /// the bias correction c_t still counts the warm-up steps (the script passes the global step index).
+    #[serde(default)]
+    pub traces_from_loss_window: bool,
 }
 
 /// Per-layer trace state of an online algorithm.
@@ -102,6 +108,7 @@ pub struct OnlineLearner<'a, M: NeuronModel> {
     lambda: Vec<Vec<f64>>,
     adj: Adjoint,
     e: Vec<f64>,
+    window_open: bool,
 }
 
 impl<'a, M: NeuronModel> OnlineLearner<'a, M> {
@@ -153,6 +160,7 @@ impl<'a, M: NeuronModel> OnlineLearner<'a, M> {
             lambda: vec![Vec::new(); cfg.layers.len()],
             adj: Adjoint::zeros(cfg),
             e: vec![0.0; cfg.n_out()],
+            window_open: false,
         })
     }
 
@@ -161,7 +169,14 @@ impl<'a, M: NeuronModel> OnlineLearner<'a, M> {
     pub fn step(&mut self, u: &[f64], target: Option<&super::net::Target>) -> f64 {
         let cfg = self.cfg;
         forward_step(cfg, self.p, &mut self.st, u, &mut self.rec);
-        // traces (always, also outside the loss window)
+        if self.opts.traces_from_loss_window && !self.window_open {
+            if target.is_none() {
+                self.n += 1;
+                return 0.0;
+            }
+            self.window_open = true;
+        }
+        // traces (always once started, also outside the loss window)
         let mut dm = Vec::new();
         let mut df = Vec::new();
         let mut sg = Vec::new();

@@ -28,6 +28,13 @@ pub struct GradStudyConfig {
     pub target_rate_hz: f64,
     /// Seed.
     pub seed: u64,
+    /// Online traces start when the loss window opens (the paper's script; see
+    /// [`OnlineOptions::traces_from_loss_window`]); `false` runs them from step 0.
+    pub traces_from_loss_window: bool,
+    /// Recurrent block initialised as in the paper's script for N-MNIST: Kaiming-normal with fan-in n_rec and
+    /// the model's variance scale `rec_wscale` ([`paper_rec_wscale`]), i.e. sd = sqrt(rec_wscale / n_rec);
+    /// `false`: sd = sqrt(2 / (n_in + n_rec)), the single fan-in of the whole matrix.
+    pub paper_rec_init: bool,
 }
 
 impl Default for GradStudyConfig {
@@ -37,11 +44,13 @@ impl Default for GradStudyConfig {
             n_rec: 200,
             n_out: 10,
             steps: 300,
-            loss_steps: 10,
+            loss_steps: 3,
             batch: 4,
             ranks: vec![4.0, 10.0, 20.0, 40.0, 100.0],
             target_rate_hz: 15.0,
             seed: 1,
+            traces_from_loss_window: true,
+            paper_rec_init: false,
         }
     }
 }
@@ -64,6 +73,22 @@ pub fn study_models() -> Vec<(String, Neuron, Presyn)> {
     ]
 }
 
+/// The recurrent-weight variance scale `rec_wscale` of the paper's script for N-MNIST
+/// (`rsnn_hidden_jacobian_cosine.py`, `model_setting_1`; brainstate's `KaimingNormal(scale)` draws with
+/// variance scale / fan_in). The input scale is not taken from there: it belongs to N-MNIST's 2312 event
+/// channels, so it is calibrated here for the synthetic input instead.
+pub fn paper_rec_wscale(model: &str) -> Option<f64> {
+    Some(match model {
+        "LIF+Delta" => 0.2,
+        "LIF+ExpCu" => 10.0,
+        "LIF+STD+ExpCu" => 40.0,
+        "ALIF+Delta" => 1.0,
+        "ALIF+ExpCu" => 20.0,
+        "ALIF+STD+ExpCu" => 10.0,
+        _ => return None,
+    })
+}
+
 /// One row of the study result.
 #[derive(Clone, Debug, Serialize)]
 pub struct GradRow {
@@ -77,6 +102,13 @@ pub struct GradRow {
     pub alpha: Option<f64>,
     /// Cosine to BPTT of the recurrent layer's weight matrix W ([input; recurrent] × N).
     pub cos_w: f64,
+    /// Cosine to BPTT of the input block of W.
+    pub cos_w_in: f64,
+    /// Cosine to BPTT of the recurrent block of W.
+    pub cos_w_rec: f64,
+    /// Cosine to BPTT of W and the bias together (the paper compares per parameter module: a `Linear`'s
+    /// weight and bias).
+    pub cos_wb: f64,
     /// Cosine to BPTT of all parameters (W, bias, readout; the readout gradient is exact in all algorithms).
     pub cos_all: f64,
     /// Mean hidden rate, Hz.
@@ -149,7 +181,7 @@ pub fn mean_rate(cfg: &NetConfig<Neuron>, p: &Params<f64>, batch: &[Sequence]) -
 }
 
 /// Scale the input block so the mean hidden rate is near `target` (geometric bisection, 12 iterations).
-pub fn calibrate(c: &GradStudyConfig, n: Neuron, pre: Presyn, batch: &[Sequence]) -> (f64, Params<f64>, f64) {
+pub fn calibrate(c: &GradStudyConfig, n: Neuron, pre: Presyn, rec: f64, batch: &[Sequence]) -> (f64, Params<f64>, f64) {
     let cfg = net_for(c, n, pre);
     let (mut lo, mut hi) = (0.05f64, 200.0f64);
     let mut best = (1.0, Params::zeros(&cfg), 0.0);
@@ -157,7 +189,7 @@ pub fn calibrate(c: &GradStudyConfig, n: Neuron, pre: Presyn, batch: &[Sequence]
     for _ in 0..12 {
         let s = (lo * hi).sqrt();
         let mut rng = Rng::new(c.seed ^ 0xC0FFEE);
-        let p = Params::init(&cfg, &mut rng, InitScales { ff: s, rec: 1.0, out: 1.0 });
+        let p = Params::init(&cfg, &mut rng, InitScales { ff: s, rec, out: 1.0 });
         let r = mean_rate(&cfg, &p, batch);
         let err = (r.max(1e-3) / c.target_rate_hz).ln().abs();
         if err < best_err {
@@ -187,12 +219,21 @@ pub fn grad_study_model(
     let mut rng = Rng::new(c.seed);
     let batch = pattern_batch(c, &mut rng);
     let cfg = net_for(c, n, pre);
-    let (ff, p, rate) = calibrate(c, n, pre, &batch);
-    let o = OnlineOptions::default();
+    // Params::init draws sd = mult·sqrt(2 / n_x); the paper's recurrent block has sd = sqrt(rec_wscale / n_rec)
+    let rec = match (c.paper_rec_init, paper_rec_wscale(name)) {
+        (true, Some(ws)) => (ws / c.n_rec as f64).sqrt() / (2.0 / (c.n_in + c.n_rec) as f64).sqrt(),
+        (true, None) => return Err(RefError::Config("grad study: no paper rec_wscale for this model")),
+        (false, _) => 1.0,
+    };
+    let (ff, p, rate) = calibrate(c, n, pre, rec, &batch);
+    let o = OnlineOptions { traces_from_loss_window: c.traces_from_loss_window, ..Default::default() };
     let (_, gb) = batch_grad(&cfg, &p, Algorithm::Bptt, o, &batch)?;
     tick();
     let bw = gb.layers[0].w.clone();
     let ball = gb.flat();
+    let split = c.n_in * c.n_rec;
+    let wb = |g: &Params<f64>| [g.layers[0].w.as_slice(), g.layers[0].b.as_slice()].concat();
+    let bwb = wb(&gb);
     let mut rows = Vec::new();
     let mut push = |algo: &str, rank: Option<f64>, alpha: Option<f64>, g: &Params<f64>| {
         rows.push(GradRow {
@@ -201,6 +242,9 @@ pub fn grad_study_model(
             rank,
             alpha,
             cos_w: cosine(&g.layers[0].w, &bw),
+            cos_w_in: cosine(&g.layers[0].w[..split], &bw[..split]),
+            cos_w_rec: cosine(&g.layers[0].w[split..], &bw[split..]),
+            cos_wb: cosine(&wb(g), &bwb),
             cos_all: cosine(&g.flat(), &ball),
             rate_hz: rate,
             ff_scale: ff,
