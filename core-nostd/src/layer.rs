@@ -576,7 +576,12 @@ impl<'a> LayerMut<'a> {
         for j in 0..self.n {
             let lam = match signal {
                 Signal::Feedback(fb) => {
-                    shr_nearest(self.b.psi[j] as i64 * fb.get(j).copied().unwrap_or(0) as i64, gf)
+                    let psi = self.b.psi[j];
+                    if psi == 0 {
+                        self.b.grad[j] = 0;
+                        continue;
+                    }
+                    shr_nearest(psi as i64 * fb.get(j).copied().unwrap_or(0) as i64, gf)
                 }
                 Signal::Lambda(l) => l.get(j).copied().unwrap_or(0) as i64,
             };

@@ -325,7 +325,7 @@ impl<const P: usize, const N: usize, const O: usize, const S: usize> Net<P, N, O
                 (Feedback::External, Target::Lambda(lam)) => Some(Signal::Lambda(lam)),
                 (Feedback::External, _) => None,
                 (kind, _) if loss.is_some() => {
-                    r.feedback(kind, 0, fb);
+                    r.feedback_where(kind, 0, l.psi(), fb);
                     Some(Signal::Feedback(fb))
                 }
                 _ => None,

@@ -258,10 +258,25 @@ impl<'a> ReadoutMut<'a> {
     /// Feedback Σ_k B_jk·e_k for hidden neurons `first..first + out.len()`, Q.`signal_frac` (**nearest**,
     /// **saturating**). For `External` it writes zeros.
     pub fn feedback(&self, kind: Feedback, first: usize, out: &mut [i32]) {
+        self.feedback_masked(kind, first, None, out);
+    }
+
+    /// [`ReadoutMut::feedback`] for the neurons whose surrogate ψ (`psi[i]`, as recorded by the hidden
+    /// layer's `fire`) is non-zero, and 0 for the others: their learning signal λ = ψ·feedback is 0
+    /// either way, so the layer's update is the same bit for bit and the skipped sums cost nothing.
+    pub fn feedback_where(&self, kind: Feedback, first: usize, psi: &[i32], out: &mut [i32]) {
+        self.feedback_masked(kind, first, Some(psi), out);
+    }
+
+    fn feedback_masked(&self, kind: Feedback, first: usize, psi: Option<&[i32]>, out: &mut [i32]) {
         let wf = self.cfg.formats.weight_frac as u32;
         let wbits = self.cfg.formats.weight_bits as u32;
         let wmax = self.cfg.formats.weight_max();
         for (i, fb) in out.iter_mut().enumerate() {
+            if psi.is_some_and(|p| p.get(i).copied().unwrap_or(0) == 0) {
+                *fb = 0;
+                continue;
+            }
             let j = first + i;
             let mut acc = 0i64;
             match kind {
@@ -421,5 +436,53 @@ impl<'a> ReadoutMut<'a> {
     /// ε^o.
     pub fn otrace(&self) -> &[u16] {
         self.b.otrace
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{Decay, Formats};
+    use crate::prelude::LearningRate;
+    use crate::rng::XorShift32;
+
+    /// `feedback_where` equals `feedback` where ψ ≠ 0 and is 0 elsewhere, for both feedback kinds.
+    #[test]
+    fn masked_feedback_matches_full_feedback() {
+        let f = Formats::DEFAULT;
+        let cfg = ReadoutConfig {
+            formats: f,
+            decay: Decay((1 << f.decay_frac) / 5 * 4),
+            loss: Loss::Mse,
+            learning_rate: LearningRate { mant: 1, shift: 6 },
+            seed: 7,
+        };
+        let (n, o) = (24, 3);
+        let mut rng = XorShift32::new(0x1234_5678);
+        let mut weights: [Weight; 72] = core::array::from_fn(|_| Weight((rng.next_u32() % 121) as i16 - 60));
+        let (mut r, mut otrace, mut err, mut grad) = ([0i32; 3], [0u16; 24], [0i32; 3], [0i64; 3]);
+        let (mut sat, mut updates) = (Saturations::default(), 0u32);
+        let b = ReadoutBuffers {
+            weights: &mut weights,
+            r: &mut r,
+            otrace: &mut otrace,
+            err: &mut err,
+            grad: &mut grad,
+            sat: &mut sat,
+            updates: &mut updates,
+        };
+        let mut ro = ReadoutMut::new(&cfg, b, n, o).unwrap();
+        ro.integrate(&[1, 4, 9, 16, 23], true);
+        assert!(ro.error(Target::Values(&[1 << 16, -(1 << 15), 3 << 14])).is_some());
+        let psi: [i32; 24] = core::array::from_fn(|i| if i % 3 == 0 { 0 } else { (i as i32) << 10 });
+        for kind in [Feedback::Symmetric, Feedback::Random { seed: 99 }] {
+            let (mut full, mut masked) = ([0i32; 24], [-1i32; 24]);
+            ro.feedback(kind, 0, &mut full);
+            ro.feedback_where(kind, 0, &psi, &mut masked);
+            assert!(full.iter().any(|&v| v != 0));
+            for i in 0..n {
+                assert_eq!(masked[i], if psi[i] == 0 { 0 } else { full[i] }, "{kind:?} neuron {i}");
+            }
+        }
     }
 }
