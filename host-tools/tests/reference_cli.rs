@@ -29,7 +29,7 @@ fn bench_w2_prints_one_json_line_with_the_required_fields() {
         let text = String::from_utf8(out.stdout).unwrap();
         assert_eq!(text.lines().count(), 1);
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        for k in ["algo", "N", "T", "B", "step_s_median", "us_per_timestep", "peak_rss_mb"] {
+        for k in ["algo", "N", "T", "B", "step_s_median", "us_per_timestep", "peak_rss_mb", "step_peak_heap_mb", "cpu_s_per_step"] {
             assert!(!v[k].is_null(), "missing {k}");
         }
         assert_eq!(v["algo"], algo);

@@ -60,6 +60,17 @@ fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// CPU seconds (user + system, all threads) the process has used: fields 14 and 15 of /proc/self/stat, in
+/// USER_HZ ticks (100 per second on Linux x86-64 and aarch64; 10 ms resolution, so use it over many reps).
+fn process_cpu_s() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // the command name (field 2) may hold spaces: count fields after its closing parenthesis
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let (u, k): (f64, f64) = (f.get(11)?.parse().ok()?, f.get(12)?.parse().ok()?);
+    Some((u + k) / 100.0)
+}
+
 /// Run the subcommand.
 pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     let a = match a.kind {
@@ -90,12 +101,14 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     let second = t1.elapsed().as_secs_f64();
     let reps = a.reps.unwrap_or_else(|| ((10.0 / second.max(1e-6)) as usize).clamp(3, 21));
     let mut times = Vec::with_capacity(reps);
+    let cpu0 = process_cpu_s();
     for _ in 0..reps {
         net.clone_from(&init);
         let t = Instant::now();
         net.train_step(&batch, algo);
         times.push(t.elapsed().as_secs_f64());
     }
+    let cpu_s_per_step = cpu0.zip(process_cpu_s()).map(|(a, b)| (b - a) / reps as f64);
     times.sort_by(f64::total_cmp);
     let med = times[times.len() / 2];
     // allocator figures: the process's peak live heap so far, then the peak above the baseline during one
@@ -115,6 +128,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
         "step_s_min": times[0],
         "step_s_max": times[times.len() - 1],
         "reps": reps,
+        "cpu_s_per_step": cpu_s_per_step,
         "us_per_timestep": med / a.steps as f64 * 1e6,
         "first_call_s": first_call_s,
         "peak_rss_mb": peak_rss_mb(),
