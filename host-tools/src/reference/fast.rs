@@ -34,6 +34,8 @@ use rayon::prelude::*;
 pub const BATCH_CHUNK: usize = 4;
 /// ES-D-RTRL block length K.
 pub const ES_BLOCK: usize = 256;
+// the block's event index stores step numbers q < ES_BLOCK as u16
+const _: () = assert!(ES_BLOCK <= u16::MAX as usize + 1);
 /// D-RTRL block length K.
 pub const DR_BLOCK: usize = 64;
 /// Rows of the ES-D-RTRL gradient per parallel task (B = 1).
