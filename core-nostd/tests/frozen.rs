@@ -5,7 +5,7 @@
 
 mod common;
 use common::*;
-use plasticore_core::layer::{compact_weights, Buffers, Csr, FrozenCsr, LayerMut, OpCounts, RowHint};
+use plasticore_core::layer::{compact_weights, Buffers, Csr, FrozenCsr, LayerConfig, LayerMut, OpCounts, RowHint, Signal};
 use plasticore_core::prelude::*;
 use proptest::prelude::*;
 
@@ -33,6 +33,30 @@ fn view<'a>(n: &'a mut Sparse, cfg: &'a LayerConfig) -> LayerMut<'a> {
             scalars: &mut o.scalars,
         },
         Csr { row_start: &n.row_start, cols: &n.cols },
+        axons,
+        neurons,
+        0,
+    )
+    .unwrap()
+}
+
+/// The layer of a frozen core: no synapses of its own (`LayerMut::new_frozen`).
+fn frozen_view<'a>(o: &'a mut Owned, cfg: &'a LayerConfig) -> LayerMut<'a> {
+    let (axons, neurons) = (o.axons, o.n);
+    LayerMut::new_frozen(
+        cfg,
+        Buffers {
+            weights: &mut o.weights,
+            state: &mut o.state,
+            etrace: &mut o.etrace,
+            xtrace: &mut o.xtrace,
+            presyn: &mut o.presyn,
+            efficacy: &mut o.efficacy,
+            acc: &mut o.acc,
+            psi: &mut o.psi,
+            grad: &mut o.grad,
+            scalars: &mut o.scalars,
+        },
         axons,
         neurons,
         0,
@@ -107,7 +131,7 @@ proptest! {
             let cb = if rng.chance(u32::MAX / 2) {
                 view(&mut b, &cfg).integrate_frozen(&frozen, &ev, learn, &mut hint).unwrap()
             } else {
-                view(&mut b, &cfg).integrate_frozen(&frozen, &ev, learn, &mut ()).unwrap()
+                frozen_view(&mut b.o, &cfg).integrate_frozen(&frozen, &ev, learn, &mut ()).unwrap()
             };
             prop_assert_eq!(ca, cb);
             prop_assert_eq!(&a.o.acc, &b.o.acc);
@@ -149,4 +173,41 @@ fn frozen_rejects_bad_shapes_and_wide_weights() {
     b.o.weights.clear();
     assert!(view(&mut b, &cfg).integrate_frozen(&ok, &[0], false, &mut ()).is_err());
     assert!(b.o.acc.iter().all(|&x| x == 0));
+}
+
+#[test]
+fn a_frozen_layer_has_no_synapses_to_read_or_learn() {
+    // `new_frozen`: integrate adds nothing, learn / accumulate / apply change nothing and do not panic,
+    // even with a learning signal and non-zero traces; a non-empty weight buffer is refused.
+    let f = Formats { weight_bits: 8, ..Formats::DEFAULT };
+    let cfg = lif_config(f, 0.9, None, Reset::Soft, false);
+    let mut o = Owned::new(5, 4, 1);
+    o.weights.clear();
+    let mut spikes = [0u16; 4];
+    for _ in 0..5 {
+        let mut l = frozen_view(&mut o, &cfg);
+        let c = l.integrate(&[0, 2, 4, 9], true);
+        assert_eq!((c.syn_ops, c.events_in), (0, 3));
+        assert!(l.xtrace().iter().any(|&x| x != 0));
+        l.fire(true, &mut spikes);
+        let lam = [40_000, -40_000, 30_000, 1];
+        assert_eq!(l.learn(Signal::Lambda(&lam)).weight_updates, 0);
+        assert_eq!(l.accumulate(Signal::Lambda(&lam), &mut []).unwrap().weight_updates, 0);
+        assert_eq!(l.apply_accumulated(&mut []).unwrap().weight_updates, 0);
+    }
+    assert!(o.acc.iter().all(|&x| x == 0));
+    let mut o = Owned::new(5, 4, 1);
+    let b = Buffers {
+        weights: &mut o.weights,
+        state: &mut o.state,
+        etrace: &mut o.etrace,
+        xtrace: &mut o.xtrace,
+        presyn: &mut o.presyn,
+        efficacy: &mut o.efficacy,
+        acc: &mut o.acc,
+        psi: &mut o.psi,
+        grad: &mut o.grad,
+        scalars: &mut o.scalars,
+    };
+    assert!(LayerMut::new_frozen(&cfg, b, 5, 4, 0).is_err());
 }

@@ -61,7 +61,8 @@ pub struct HiddenCore {
     pub(crate) cols: Vec<u16>,
     pub(crate) sparse: bool,
     /// The synapses of a core that never learns, in compact form (`i8` weights): then the layer's own
-    /// synapse buffers are empty (`weights`, `cols`; `row_start` all zero) and `integrate` reads these.
+    /// synapse buffers are empty (`weights`, `row_start`, `cols`; `LayerMut::new_frozen`) and
+    /// `integrate` reads these.
     pub(crate) frozen: Option<Frozen>,
 }
 
@@ -116,7 +117,6 @@ impl HiddenCore {
                 compact_weights(&weights, &mut w8)?;
                 frozen_syn = Some(FrozenCsr::new(std::mem::take(&mut row_start), std::mem::take(&mut cols), w8, axons, len)?);
                 weights = Vec::new();
-                row_start = vec![0; axons + 1];
             } else {
                 // The O(synapses) structure check, once; every timestep re-checks only the O(axons) bounds.
                 Csr { row_start: &row_start, cols: &cols }.validate(axons, len)?;
@@ -161,6 +161,12 @@ impl HiddenCore {
 
     /// The core's datapath over its buffers.
     pub fn view<'a>(&'a mut self, cfg: &'a LayerConfig) -> Result<LayerMut<'a>, EmuError> {
+        let frozen = self.frozen.is_some();
+        self.view_as(cfg, frozen)
+    }
+
+    /// [`HiddenCore::view`], told whether the core is frozen (its `FrozenCsr` may be lent out).
+    fn view_as<'a>(&'a mut self, cfg: &'a LayerConfig, frozen: bool) -> Result<LayerMut<'a>, EmuError> {
         let b = Buffers {
                 weights: &mut self.weights,
                 state: &mut self.state,
@@ -173,7 +179,9 @@ impl HiddenCore {
                 grad: &mut self.grad,
                 scalars: &mut self.scalars,
         };
-        Ok(if self.sparse {
+        Ok(if frozen {
+            LayerMut::new_frozen(cfg, b, self.axons, self.len, self.first as u32)?
+        } else if self.sparse {
             let csr = Csr { row_start: &self.row_start, cols: &self.cols };
             LayerMut::new_sparse_validated(cfg, b, csr, self.axons, self.len, self.first as u32)?
         } else {
@@ -231,7 +239,7 @@ impl HiddenCore {
         let active = std::mem::take(&mut self.active);
         let frozen = self.frozen.take();
         let r = match &frozen {
-            Some(f) => self.view(cfg).and_then(|mut l| Ok(l.integrate_frozen(f, &active, learn, &mut Prefetch)?)),
+            Some(f) => self.view_as(cfg, true).and_then(|mut l| Ok(l.integrate_frozen(f, &active, learn, &mut Prefetch)?)),
             None => self.view(cfg).map(|mut l| l.integrate(&active, learn)),
         };
         self.frozen = frozen;

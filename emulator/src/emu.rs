@@ -5,8 +5,9 @@
 //!
 //! 1. `Emulator::deliver`: each core's active list = external events ++ the recurrent events the
 //!    network delivered last step;
-//! 2. `Emulator::integrate` and 3. `Emulator::fire`: `LayerMut::integrate` / `LayerMut::fire` on every
-//!    core, in parallel;
+//! 2. `Emulator::integrate` and 3. `Emulator::fire`: `LayerMut::integrate` (`integrate_frozen` on a
+//!    frozen core) / `LayerMut::fire`; phases 1–3 touch only a core's own buffers, so one parallel pass
+//!    over the cores runs all three per core, in this order;
 //! 4. `Emulator::route`: spikes → packets (one per destination core), simulated on the mesh; the
 //!    readout integrates the spikes it received and computes the error and the learning signal, which is
 //!    routed back to the hidden cores;
@@ -183,9 +184,17 @@ impl Emulator {
     /// used inside the loss window. Fails only in strict mode, after completing the step.
     pub fn step(&mut self, t: Timestep, input: &[u16], target: Target<'_>, obs: &mut dyn Observer) -> Result<StepReport, EmuError> {
         let sat_before = self.saturations().total();
-        self.deliver(input)?;
-        self.integrate()?;
-        self.fire()?;
+        self.filter_host(input);
+        // Phases 1-3 touch only each core's own buffers: one parallel pass runs them per core, in order.
+        let ext = std::mem::take(&mut self.ext);
+        let (n_ext, cfg, learn) = (self.n_ext, self.layer, self.learn_on);
+        let r = self.each_core(|c| {
+            Self::deliver(c, &ext, n_ext);
+            Self::integrate(c, &cfg, learn)?;
+            Self::fire(c, &cfg, learn)
+        });
+        self.ext = ext;
+        r?;
         let loss = self.route(t, target)?;
         self.learn(t, target, loss.is_some())?;
         self.barrier(loss, sat_before, obs)
@@ -199,10 +208,9 @@ impl Emulator {
         }
     }
 
-    /// Phase 1, **deliver**: host events are filtered as `Net` does (ids ≥ the external inputs and
-    /// overflow of the active list are dropped and counted); every core builds its active list from them
-    /// and the recurrent events the network delivered last step.
-    fn deliver(&mut self, input: &[u16]) -> Result<(), EmuError> {
+    /// Host events are filtered as `Net` does (ids ≥ the external inputs and overflow of the active list
+    /// are dropped and counted) before phase 1.
+    fn filter_host(&mut self, input: &[u16]) {
         let axons = self.n_ext + if self.recurrent { self.neurons } else { 0 };
         self.ext.clear();
         for &a in input {
@@ -212,26 +220,22 @@ impl Emulator {
                 self.host_dropped = self.host_dropped.saturating_add(1);
             }
         }
-        let ext = std::mem::take(&mut self.ext);
-        let n_ext = self.n_ext;
-        let r = self.each_core(|c| {
-            c.deliver(&ext, n_ext);
-            Ok(())
-        });
-        self.ext = ext;
-        r
     }
 
-    /// Phase 2, **integrate**: `LayerMut::integrate` on every core, in parallel.
-    fn integrate(&mut self) -> Result<(), EmuError> {
-        let (cfg, learn) = (self.layer, self.learn_on);
-        self.each_core(|c| c.integrate(&cfg, learn))
+    /// Phase 1, **deliver** (one core): its active list from the filtered host events and the recurrent
+    /// events the network delivered last step.
+    fn deliver(c: &mut HiddenCore, ext: &[u16], n_ext: usize) {
+        c.deliver(ext, n_ext);
     }
 
-    /// Phase 3, **fire**: `LayerMut::fire` on every core, in parallel.
-    fn fire(&mut self) -> Result<(), EmuError> {
-        let (cfg, learn) = (self.layer, self.learn_on);
-        self.each_core(|c| c.fire(&cfg, learn))
+    /// Phase 2, **integrate** (one core): `LayerMut::integrate` (or `integrate_frozen`).
+    fn integrate(c: &mut HiddenCore, cfg: &LayerConfig, learn: bool) -> Result<(), EmuError> {
+        c.integrate(cfg, learn)
+    }
+
+    /// Phase 3, **fire** (one core): `LayerMut::fire`.
+    fn fire(c: &mut HiddenCore, cfg: &LayerConfig, learn: bool) -> Result<(), EmuError> {
+        c.fire(cfg, learn)
     }
 
     /// Phase 4, **route**: every spike becomes one packet per destination core (all hidden cores when

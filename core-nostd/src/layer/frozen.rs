@@ -14,7 +14,7 @@
 //! before it is read, so it can ask the memory system for it early (a software prefetch, outside this
 //! crate, which has no `unsafe`); it receives shared slices only and cannot change any result.
 
-use super::{LayerMut, OpCounts};
+use super::{Buffers, LayerConfig, LayerMut, OpCounts};
 use crate::arith::shr_nearest;
 use crate::error::{ConfigError, Field};
 use crate::format::{Weight, ACC_EFF_FRAC, EFF_FRAC};
@@ -131,9 +131,24 @@ impl RowHint for () {
     fn upcoming(&mut self, _cols: &[u16], _weights: &[i8]) {}
 }
 
-impl LayerMut<'_> {
+impl<'a> LayerMut<'a> {
+    /// A layer with **no synapses of its own** (`b.weights` empty), for a core whose synapses are all in
+    /// a [`FrozenCsr`]: its `integrate` adds nothing and its `learn`, `accumulate` and
+    /// `apply_accumulated` change nothing (there is no weight to change); [`LayerMut::integrate_frozen`]
+    /// integrates. Checks the buffer lengths as [`LayerMut::new`], in O(1).
+    pub fn new_frozen(
+        cfg: &'a LayerConfig,
+        b: Buffers<'a>,
+        axons: usize,
+        neurons: usize,
+        neuron_offset: u32,
+    ) -> Result<Self, ConfigError> {
+        // An empty structure: every row range is (0, 0) (`Csr::range`), so no phase reads a synapse.
+        Self::build(cfg, b, Some(Csr { row_start: &[], cols: &[] }), axons, neurons, neuron_offset)
+    }
+
     /// Phase **integrate** with the synapses read from `syn` instead of the layer's own buffers (which
-    /// this call does not read; a frozen core's layer has none): STD/STP, dropped events, the learning
+    /// this call does not read; a frozen core's layer has none, see [`LayerMut::new_frozen`]): STD/STP, dropped events, the learning
     /// step counter and ε^x exactly as [`LayerMut::integrate`], and the same dendritic sums
     /// (wrapping i32, which cannot overflow for weights within the validated bound). `hint` is told of
     /// upcoming rows. Fails only if `syn` is not `axons` × `neurons` of this layer.
