@@ -5,7 +5,7 @@
 
 mod common;
 use common::*;
-use plasticore_core::layer::{compact_weights, Buffers, Csr, FrozenCsr, LayerConfig, LayerMut, OpCounts, RowHint, Signal};
+use plasticore_core::layer::{compact_weights, Csr, FrozenCsr, LayerConfig, LayerMut, OpCounts, RowHint, Signal};
 use plasticore_core::prelude::*;
 use proptest::prelude::*;
 
@@ -20,18 +20,7 @@ fn view<'a>(n: &'a mut Sparse, cfg: &'a LayerConfig) -> LayerMut<'a> {
     let o = &mut n.o;
     LayerMut::new_sparse(
         cfg,
-        Buffers {
-            weights: &mut o.weights,
-            state: &mut o.state,
-            etrace: &mut o.etrace,
-            xtrace: &mut o.xtrace,
-            presyn: &mut o.presyn,
-            efficacy: &mut o.efficacy,
-            acc: &mut o.acc,
-            psi: &mut o.psi,
-            grad: &mut o.grad,
-            scalars: &mut o.scalars,
-        },
+        o.buffers(),
         Csr { row_start: &n.row_start, cols: &n.cols },
         axons,
         neurons,
@@ -45,18 +34,7 @@ fn frozen_view<'a>(o: &'a mut Owned, cfg: &'a LayerConfig) -> LayerMut<'a> {
     let (axons, neurons) = (o.axons, o.n);
     LayerMut::new_frozen(
         cfg,
-        Buffers {
-            weights: &mut o.weights,
-            state: &mut o.state,
-            etrace: &mut o.etrace,
-            xtrace: &mut o.xtrace,
-            presyn: &mut o.presyn,
-            efficacy: &mut o.efficacy,
-            acc: &mut o.acc,
-            psi: &mut o.psi,
-            grad: &mut o.grad,
-            scalars: &mut o.scalars,
-        },
+        o.buffers(),
         axons,
         neurons,
         0,
@@ -197,17 +175,6 @@ fn a_frozen_layer_has_no_synapses_to_read_or_learn() {
     }
     assert!(o.acc.iter().all(|&x| x == 0));
     let mut o = Owned::new(5, 4, 1);
-    let b = Buffers {
-        weights: &mut o.weights,
-        state: &mut o.state,
-        etrace: &mut o.etrace,
-        xtrace: &mut o.xtrace,
-        presyn: &mut o.presyn,
-        efficacy: &mut o.efficacy,
-        acc: &mut o.acc,
-        psi: &mut o.psi,
-        grad: &mut o.grad,
-        scalars: &mut o.scalars,
-    };
+    let b = o.buffers();
     assert!(LayerMut::new_frozen(&cfg, b, 5, 4, 0).is_err());
 }

@@ -5,7 +5,7 @@
 
 mod common;
 use common::*;
-use plasticore_core::layer::{Buffers, Csr, LayerMut, Signal};
+use plasticore_core::layer::{Csr, LayerMut, Signal};
 use plasticore_core::prelude::*;
 use proptest::prelude::*;
 
@@ -20,18 +20,7 @@ fn sparse_view<'a>(n: &'a mut Net, cfg: &'a plasticore_core::layer::LayerConfig)
     let o = &mut n.o;
     LayerMut::new_sparse(
         cfg,
-        Buffers {
-            weights: &mut o.weights,
-            state: &mut o.state,
-            etrace: &mut o.etrace,
-            xtrace: &mut o.xtrace,
-            presyn: &mut o.presyn,
-            efficacy: &mut o.efficacy,
-            acc: &mut o.acc,
-            psi: &mut o.psi,
-            grad: &mut o.grad,
-            scalars: &mut o.scalars,
-        },
+        o.buffers(),
         Csr { row_start: &n.row_start, cols: &n.cols },
         axons,
         neurons,

@@ -5,8 +5,9 @@
 use crate::error::EmuError;
 use plasticore_core::format::Weight;
 use crate::network::NetworkSpec;
-use plasticore_core::layer::{compact_weights, Buffers, Csr, FrozenCsr, LayerConfig, LayerMut, LayerScalars, OpCounts, RowHint, Signal};
-use plasticore_core::readout::{ReadoutBuffers, ReadoutConfig, ReadoutMut};
+use crate::storage::{LayerStore, ReadoutStore};
+use plasticore_core::layer::{compact_weights, Csr, FrozenCsr, LayerConfig, LayerMut, LayerScalars, OpCounts, RowHint, Signal};
+use plasticore_core::readout::{ReadoutConfig, ReadoutMut};
 use plasticore_core::layer::Saturations;
 
 /// What one hidden core did in the current timestep (read by the cost model).
@@ -36,16 +37,8 @@ pub struct HiddenCore {
     /// Local neurons.
     pub len: usize,
     pub(crate) axons: usize,
-    pub(crate) weights: Vec<Weight>,
-    pub(crate) state: Vec<i32>,
-    pub(crate) etrace: Vec<i32>,
-    pub(crate) xtrace: Vec<u16>,
-    pub(crate) presyn: Vec<[i32; 2]>,
-    pub(crate) efficacy: Vec<i32>,
-    pub(crate) acc: Vec<i32>,
-    pub(crate) psi: Vec<i32>,
-    pub(crate) grad: Vec<i64>,
-    pub(crate) scalars: LayerScalars,
+    /// Weights (dense rows, compressed rows, or none when frozen), states, traces, counters.
+    pub(crate) store: LayerStore,
     /// Stored synapses per presynaptic row on this core.
     pub(crate) stored: Vec<u32>,
     /// Recurrent events (global neuron ids) delivered by the network for the next timestep.
@@ -132,16 +125,7 @@ impl HiddenCore {
             first,
             len,
             axons,
-            weights,
-            state: vec![0; len * s],
-            etrace: vec![0; len * s],
-            xtrace: vec![0; axons],
-            presyn: vec![[0; 2]; axons],
-            efficacy: vec![0; axons],
-            acc: vec![0; len],
-            psi: vec![0; len],
-            grad: vec![0; len],
-            scalars: LayerScalars::default(),
+            store: LayerStore::new(weights, axons, len, s),
             stored,
             inbox: Vec::new(),
             active: Vec::with_capacity(axons),
@@ -167,18 +151,7 @@ impl HiddenCore {
 
     /// [`HiddenCore::view`], told whether the core is frozen (its `FrozenCsr` may be lent out).
     fn view_as<'a>(&'a mut self, cfg: &'a LayerConfig, frozen: bool) -> Result<LayerMut<'a>, EmuError> {
-        let b = Buffers {
-                weights: &mut self.weights,
-                state: &mut self.state,
-                etrace: &mut self.etrace,
-                xtrace: &mut self.xtrace,
-                presyn: &mut self.presyn,
-                efficacy: &mut self.efficacy,
-                acc: &mut self.acc,
-                psi: &mut self.psi,
-                grad: &mut self.grad,
-                scalars: &mut self.scalars,
-        };
+        let b = self.store.buffers();
         Ok(if frozen {
             LayerMut::new_frozen(cfg, b, self.axons, self.len, self.first as u32)?
         } else if self.sparse {
@@ -202,12 +175,12 @@ impl HiddenCore {
             return w;
         }
         if !self.sparse {
-            return self.weights.clone();
+            return self.store.weights.clone();
         }
         let mut w = vec![Weight(0); self.axons * self.len];
         for a in 0..self.axons {
             let (s, e) = (self.row_start[a] as usize, self.row_start[a + 1] as usize);
-            for (&j, &v) in self.cols[s..e].iter().zip(&self.weights[s..e]) {
+            for (&j, &v) in self.cols[s..e].iter().zip(&self.store.weights[s..e]) {
                 w[a * self.len + j as usize] = v;
             }
         }
@@ -272,7 +245,7 @@ impl HiddenCore {
         };
         self.ops.learn = c;
         self.ops.learn_rows =
-            if count_rows && c.weight_updates > 0 { self.xtrace.iter().filter(|&&x| x != 0).count() as u32 } else { 0 };
+            if count_rows && c.weight_updates > 0 { self.store.xtrace.iter().filter(|&&x| x != 0).count() as u32 } else { 0 };
         Ok(())
     }
 
@@ -297,23 +270,23 @@ impl HiddenCore {
     /// Stored weights: row-major by axon (`axons × len`) when dense, compressed rows when sparse, empty
     /// when frozen (see [`HiddenCore::dense_weights`]).
     pub fn weights(&self) -> &[Weight] {
-        &self.weights
+        &self.store.weights
     }
     /// Neuron states (`len × states`).
     pub fn state(&self) -> &[i32] {
-        &self.state
+        &self.store.state
     }
     /// ẽ^f (`len × states`).
     pub fn etrace(&self) -> &[i32] {
-        &self.etrace
+        &self.store.etrace
     }
     /// ε^x (replicated on every core).
     pub fn xtrace(&self) -> &[u16] {
-        &self.xtrace
+        &self.store.xtrace
     }
     /// Counters and update count.
     pub fn scalars(&self) -> &LayerScalars {
-        &self.scalars
+        &self.store.scalars
     }
     /// What the core did this timestep.
     pub fn ops(&self) -> &CoreOps {
@@ -328,13 +301,8 @@ pub struct ReadoutUnit {
     pub(crate) cfg: ReadoutConfig,
     pub(crate) n: usize,
     pub(crate) o: usize,
-    pub(crate) weights: Vec<Weight>,
-    pub(crate) r: Vec<i32>,
-    pub(crate) otrace: Vec<u16>,
-    pub(crate) err: Vec<i32>,
-    pub(crate) grad: Vec<i64>,
-    pub(crate) sat: Saturations,
-    pub(crate) updates: u32,
+    /// V, r, ε^o, error, gradient factors, counters.
+    pub(crate) store: ReadoutStore,
     /// Hidden spikes received this step (global ids).
     pub(crate) inbox: Vec<u16>,
     pub(crate) ops_integrate: OpCounts,
@@ -350,13 +318,7 @@ impl ReadoutUnit {
             cfg,
             n,
             o,
-            weights,
-            r: vec![0; o],
-            otrace: vec![0; n],
-            err: vec![0; o],
-            grad: vec![0; o],
-            sat: Saturations::default(),
-            updates: 0,
+            store: ReadoutStore::new(weights, n, o),
             inbox: Vec::new(),
             ops_integrate: OpCounts::default(),
             ops_learn: OpCounts::default(),
@@ -370,15 +332,7 @@ impl ReadoutUnit {
     pub fn view(&mut self) -> Result<ReadoutMut<'_>, EmuError> {
         Ok(ReadoutMut::new(
             &self.cfg,
-            ReadoutBuffers {
-                weights: &mut self.weights,
-                r: &mut self.r,
-                otrace: &mut self.otrace,
-                err: &mut self.err,
-                grad: &mut self.grad,
-                sat: &mut self.sat,
-                updates: &mut self.updates,
-            },
+            self.store.buffers(),
             self.n,
             self.o,
         )?)
@@ -408,18 +362,18 @@ impl ReadoutUnit {
 
     /// Readout weights V.
     pub fn weights(&self) -> &[Weight] {
-        &self.weights
+        &self.store.weights
     }
     /// r_k.
     pub fn outputs(&self) -> &[i32] {
-        &self.r
+        &self.store.r
     }
     /// ε^o.
     pub fn otrace(&self) -> &[u16] {
-        &self.otrace
+        &self.store.otrace
     }
     /// Counters.
     pub fn saturations(&self) -> &Saturations {
-        &self.sat
+        &self.store.sat
     }
 }

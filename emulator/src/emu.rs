@@ -115,7 +115,7 @@ impl Emulator {
             let frozen = !net.learn && net.sparse && net.layer.formats.weight_bits <= 8;
             let mut c = HiddenCore::new(&net, s.first, s.len, stored, frozen)?;
             if net.learn && net.learn_epoch > 1 {
-                c.acc_w = vec![0; c.weights.len()];
+                c.acc_w = vec![0; c.store.weights.len()];
             }
             cores.push(c);
         }
@@ -550,7 +550,7 @@ impl Emulator {
             if let Some(ro) = &self.readout {
                 let rc = ro.core;
                 let rt = self.ro_timing;
-                let l = self.learn_cycles(&ro.ops_learn, if ro.ops_learn.weight_updates > 0 { ro.otrace.iter().filter(|&&x| x != 0).count() as u32 } else { 0 }, ro.o);
+                let l = self.learn_cycles(&ro.ops_learn, if ro.ops_learn.weight_updates > 0 { ro.store.otrace.iter().filter(|&&x| x != 0).count() as u32 } else { 0 }, ro.o);
                 let l_end = rt.feedback_end + l;
                 let oi = &ro.ops_integrate;
                 let en = [
@@ -643,7 +643,7 @@ impl Emulator {
     pub fn saturations(&self) -> Saturations {
         let mut s = Saturations::default();
         for (i, c) in self.cores.iter().enumerate() {
-            let k = &c.scalars.sat;
+            let k = &c.store.scalars.sat;
             s.state += k.state;
             s.etrace += k.etrace;
             s.weight += k.weight;
@@ -655,7 +655,7 @@ impl Emulator {
         }
         s.dropped_events += self.host_dropped;
         if let Some(r) = &self.readout {
-            let k = r.sat;
+            let k = r.store.sat;
             s.state += k.state;
             s.xtrace += k.xtrace;
             s.weight += k.weight;
@@ -709,12 +709,12 @@ impl Emulator {
 
     /// All hidden states gathered (`neurons × states`).
     pub fn hidden_state(&self) -> Vec<i32> {
-        self.cores.iter().flat_map(|c| c.state.iter().copied()).collect()
+        self.cores.iter().flat_map(|c| c.store.state.iter().copied()).collect()
     }
 
     /// All ẽ^f gathered (`neurons × states`).
     pub fn hidden_etrace(&self) -> Vec<i32> {
-        self.cores.iter().flat_map(|c| c.etrace.iter().copied()).collect()
+        self.cores.iter().flat_map(|c| c.store.etrace.iter().copied()).collect()
     }
 
     /// Hidden spikes of the last step, global ids ascending.

@@ -15,6 +15,7 @@
 //! * [`emu`]: the chip and its timestep: deliver → integrate → fire → route → learn → barrier.
 //! * [`observe`]: statistics, recorders, CSV and VCD traces (observers never change results).
 //! * [`snapshot`]: versioned, checksummed, atomically written chip state.
+//! * [`storage`]: owned storage behind core-nostd's borrowed buffers.
 //! * [`w1`]: the W1 workload (`/work/shared/benchmarks/WORKLOADS.md`).
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
@@ -30,6 +31,7 @@ pub mod observe;
 mod prefetch;
 pub mod presets;
 pub mod snapshot;
+pub mod storage;
 pub mod time;
 pub mod w1;
 

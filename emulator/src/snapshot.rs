@@ -226,17 +226,17 @@ impl Emulator {
         for c in &self.cores {
             w.u64(c.first as u64);
             w.u64(c.len as u64);
-            w.weights(&c.weights);
-            w.i32s(&c.state);
-            w.i32s(&c.etrace);
-            w.u16s(&c.xtrace);
-            w.pairs(&c.presyn);
-            w.i32s(&c.efficacy);
-            w.i32s(&c.acc);
-            w.i32s(&c.psi);
-            w.i64s(&c.grad);
-            w.sat(&c.scalars.sat);
-            w.u32(c.scalars.updates);
+            w.weights(&c.store.weights);
+            w.i32s(&c.store.state);
+            w.i32s(&c.store.etrace);
+            w.u16s(&c.store.xtrace);
+            w.pairs(&c.store.presyn);
+            w.i32s(&c.store.efficacy);
+            w.i32s(&c.store.acc);
+            w.i32s(&c.store.psi);
+            w.i64s(&c.store.grad);
+            w.sat(&c.store.scalars.sat);
+            w.u32(c.store.scalars.updates);
             w.u16s(&c.inbox);
             w.i32s(&c.acc_w);
         }
@@ -244,13 +244,13 @@ impl Emulator {
             None => w.u8(0),
             Some(r) => {
                 w.u8(1);
-                w.weights(&r.weights);
-                w.i32s(&r.r);
-                w.u16s(&r.otrace);
-                w.i32s(&r.err);
-                w.i64s(&r.grad);
-                w.sat(&r.sat);
-                w.u32(r.updates);
+                w.weights(&r.store.weights);
+                w.i32s(&r.store.r);
+                w.u16s(&r.store.otrace);
+                w.i32s(&r.store.err);
+                w.i64s(&r.store.grad);
+                w.sat(&r.store.sat);
+                w.u32(r.store.updates);
                 w.i32s(&r.acc_v);
             }
         }
@@ -322,7 +322,7 @@ impl Emulator {
             }
             let (a, nl) = (c.axons, c.len);
             cs.push(CoreState {
-                weights: r.weights(c.weights.len(), "weights")?,
+                weights: r.weights(c.store.weights.len(), "weights")?,
                 state: r.i32s(Some(nl * s), "state")?,
                 etrace: r.i32s(Some(nl * s), "etrace")?,
                 xtrace: r.u16s(Some(a), "xtrace")?,
@@ -381,27 +381,27 @@ impl Emulator {
         }
         // Commit.
         for (c, st) in self.cores.iter_mut().zip(cs) {
-            c.weights = st.weights;
-            c.state = st.state;
-            c.etrace = st.etrace;
-            c.xtrace = st.xtrace;
-            c.presyn = st.presyn;
-            c.efficacy = st.efficacy;
-            c.acc = st.acc;
-            c.psi = st.psi;
-            c.grad = st.grad;
-            c.scalars = st.scalars;
+            c.store.weights = st.weights;
+            c.store.state = st.state;
+            c.store.etrace = st.etrace;
+            c.store.xtrace = st.xtrace;
+            c.store.presyn = st.presyn;
+            c.store.efficacy = st.efficacy;
+            c.store.acc = st.acc;
+            c.store.psi = st.psi;
+            c.store.grad = st.grad;
+            c.store.scalars = st.scalars;
             c.inbox = st.inbox;
             c.acc_w = st.acc_w;
         }
         if let (Some(u), Some((weights, rr, otrace, err, grad, sat, updates, acc_v))) = (self.readout.as_mut(), ro) {
-            u.weights = weights;
-            u.r = rr;
-            u.otrace = otrace;
-            u.err = err;
-            u.grad = grad;
-            u.sat = sat;
-            u.updates = updates;
+            u.store.weights = weights;
+            u.store.r = rr;
+            u.store.otrace = otrace;
+            u.store.err = err;
+            u.store.grad = grad;
+            u.store.sat = sat;
+            u.store.updates = updates;
             u.acc_v = acc_v;
         }
         self.time.steps = steps;

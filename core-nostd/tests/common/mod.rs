@@ -43,22 +43,27 @@ impl Owned {
         }
     }
 
+    /// Borrow every buffer.
+    pub fn buffers(&mut self) -> Buffers<'_> {
+        Buffers {
+            weights: &mut self.weights,
+            state: &mut self.state,
+            etrace: &mut self.etrace,
+            xtrace: &mut self.xtrace,
+            presyn: &mut self.presyn,
+            efficacy: &mut self.efficacy,
+            acc: &mut self.acc,
+            psi: &mut self.psi,
+            grad: &mut self.grad,
+            scalars: &mut self.scalars,
+        }
+    }
+
     pub fn view<'a>(&'a mut self, cfg: &'a LayerConfig) -> LayerMut<'a> {
         let (axons, n) = (self.axons, self.n);
         LayerMut::new(
             cfg,
-            Buffers {
-                weights: &mut self.weights,
-                state: &mut self.state,
-                etrace: &mut self.etrace,
-                xtrace: &mut self.xtrace,
-                presyn: &mut self.presyn,
-                efficacy: &mut self.efficacy,
-                acc: &mut self.acc,
-                psi: &mut self.psi,
-                grad: &mut self.grad,
-                scalars: &mut self.scalars,
-            },
+            self.buffers(),
             axons,
             n,
             0,

@@ -4,9 +4,10 @@
 #![allow(dead_code)]
 
 use fixed::types::I32F32;
-use plasticore_core::layer::{Buffers, Csr, LayerConfig, LayerMut, LayerScalars, LearningRate, Saturations, Signal};
+use plasticore_core::layer::{Csr, LayerConfig, LayerMut, LearningRate, Signal};
 use plasticore_core::prelude::*;
-use plasticore_core::readout::{ReadoutBuffers, ReadoutMut};
+use plasticore_core::readout::ReadoutMut;
+use plasticore_emu::storage::{LayerStore, ReadoutStore};
 use plasticore_core::rng::XorShift32;
 use plasticore_emu::network::{NetworkSpec, ReadoutSpec};
 
@@ -111,28 +112,13 @@ pub fn random_targets(seed: u32, o: usize, steps: usize) -> Vec<Vec<i32>> {
 /// in `Net::step`'s order.
 pub struct Reference {
     pub spec: NetworkSpec,
-    /// Dense `axons × neurons`, or the non-zero weights in compressed rows when `spec.sparse`.
-    pub weights: Vec<Weight>,
+    /// Weights: dense `axons × neurons`, or the non-zero ones in compressed rows when `spec.sparse`.
+    pub l: LayerStore,
     pub row_start: Vec<u32>,
     pub cols: Vec<u16>,
-    pub state: Vec<i32>,
-    pub etrace: Vec<i32>,
-    pub xtrace: Vec<u16>,
-    pub presyn: Vec<[i32; 2]>,
-    pub efficacy: Vec<i32>,
-    pub acc: Vec<i32>,
-    pub psi: Vec<i32>,
-    pub grad: Vec<i64>,
-    pub scalars: LayerScalars,
     pub prev: Vec<u16>,
     pub spikes: Vec<u16>,
-    pub ro_w: Vec<Weight>,
-    pub ro_r: Vec<i32>,
-    pub ro_ot: Vec<u16>,
-    pub ro_err: Vec<i32>,
-    pub ro_grad: Vec<i64>,
-    pub ro_sat: Saturations,
-    pub ro_upd: u32,
+    pub ro: ReadoutStore,
 }
 
 impl Reference {
@@ -158,27 +144,12 @@ impl Reference {
         }
         let mut r = Reference {
             spec: spec.clone(),
-            weights,
+            l: LayerStore::new(weights, axons, n, s),
             row_start,
             cols,
-            state: vec![0; n * s],
-            etrace: vec![0; n * s],
-            xtrace: vec![0; axons],
-            presyn: vec![[0; 2]; axons],
-            efficacy: vec![0; axons],
-            acc: vec![0; n],
-            psi: vec![0; n],
-            grad: vec![0; n],
-            scalars: LayerScalars::default(),
             prev: Vec::new(),
             spikes: vec![0; n],
-            ro_w: spec.readout.as_ref().map(|r| r.weights.clone()).unwrap_or_default(),
-            ro_r: vec![0; o],
-            ro_ot: vec![0; n],
-            ro_err: vec![0; o],
-            ro_grad: vec![0; o],
-            ro_sat: Saturations::default(),
-            ro_upd: 0,
+            ro: ReadoutStore::new(spec.readout.as_ref().map(|r| r.weights.clone()).unwrap_or_default(), n, o),
         };
         r.layer_split().0.reset_state();
         r
@@ -187,18 +158,7 @@ impl Reference {
     fn layer_split(&mut self) -> (LayerMut<'_>, Option<ReadoutMut<'_>>) {
         let axons = self.spec.axons();
         let n = self.spec.neurons;
-        let b = Buffers {
-                weights: &mut self.weights,
-                state: &mut self.state,
-                etrace: &mut self.etrace,
-                xtrace: &mut self.xtrace,
-                presyn: &mut self.presyn,
-                efficacy: &mut self.efficacy,
-                acc: &mut self.acc,
-                psi: &mut self.psi,
-                grad: &mut self.grad,
-                scalars: &mut self.scalars,
-        };
+        let b = self.l.buffers();
         let l = if self.spec.sparse {
             let csr = Csr { row_start: &self.row_start, cols: &self.cols };
             LayerMut::new_sparse(&self.spec.layer, b, csr, axons, n, 0).unwrap()
@@ -206,21 +166,7 @@ impl Reference {
             LayerMut::new(&self.spec.layer, b, axons, n, 0).unwrap()
         };
         let r = self.spec.readout.as_ref().map(|ro| {
-            ReadoutMut::new(
-                &ro.config,
-                ReadoutBuffers {
-                    weights: &mut self.ro_w,
-                    r: &mut self.ro_r,
-                    otrace: &mut self.ro_ot,
-                    err: &mut self.ro_err,
-                    grad: &mut self.ro_grad,
-                    sat: &mut self.ro_sat,
-                    updates: &mut self.ro_upd,
-                },
-                n,
-                ro.outputs,
-            )
-            .unwrap()
+            ReadoutMut::new(&ro.config, self.ro.buffers(), n, ro.outputs).unwrap()
         });
         (l, r)
     }
@@ -291,13 +237,13 @@ impl Reference {
     /// The weights as a dense matrix (zeros where a sparse layer has no synapse).
     pub fn dense_weights(&self) -> Vec<Weight> {
         if !self.spec.sparse {
-            return self.weights.clone();
+            return self.l.weights.clone();
         }
         let n = self.spec.neurons;
         let mut w = vec![Weight(0); self.spec.axons() * n];
         for a in 0..self.spec.axons() {
             for k in self.row_start[a] as usize..self.row_start[a + 1] as usize {
-                w[a * n + self.cols[k] as usize] = self.weights[k];
+                w[a * n + self.cols[k] as usize] = self.l.weights[k];
             }
         }
         w
@@ -307,15 +253,15 @@ impl Reference {
 /// Assert the emulator's state equals the reference's, bit for bit.
 pub fn assert_same(emu: &plasticore_emu::Emulator, r: &Reference, ctx: &str) {
     assert_eq!(emu.hidden_weights(), r.dense_weights(), "{ctx}: weights");
-    assert_eq!(emu.hidden_state(), r.state, "{ctx}: neuron state");
-    assert_eq!(emu.hidden_etrace(), r.etrace, "{ctx}: etrace");
+    assert_eq!(emu.hidden_state(), r.l.state, "{ctx}: neuron state");
+    assert_eq!(emu.hidden_etrace(), r.l.etrace, "{ctx}: etrace");
     for (i, c) in emu.cores().iter().enumerate() {
-        assert_eq!(c.xtrace(), &r.xtrace[..], "{ctx}: xtrace on core {i}");
-        assert_eq!(c.scalars().updates, r.scalars.updates, "{ctx}: update counter on core {i}");
+        assert_eq!(c.xtrace(), &r.l.xtrace[..], "{ctx}: xtrace on core {i}");
+        assert_eq!(c.scalars().updates, r.l.scalars.updates, "{ctx}: update counter on core {i}");
     }
     if let Some(ro) = emu.readout() {
-        assert_eq!(ro.weights(), &r.ro_w[..], "{ctx}: readout weights");
-        assert_eq!(ro.outputs(), &r.ro_r[..], "{ctx}: readout outputs");
-        assert_eq!(ro.otrace(), &r.ro_ot[..], "{ctx}: readout traces");
+        assert_eq!(ro.weights(), &r.ro.weights[..], "{ctx}: readout weights");
+        assert_eq!(ro.outputs(), &r.ro.r[..], "{ctx}: readout outputs");
+        assert_eq!(ro.otrace(), &r.ro.otrace[..], "{ctx}: readout traces");
     }
 }
