@@ -525,6 +525,7 @@ impl<'a> LayerMut<'a> {
         let mut c = OpCounts { neuron_updates: self.n as u32, ..OpCounts::default() };
         let mut listed = 0usize;
         let mut jac = Jacobian::default();
+        let unit = unit_df(&self.cfg.formats);
         let mut sat_state = 0u32;
         let mut sat_e = 0u32;
         for j in 0..self.n {
@@ -536,7 +537,7 @@ impl<'a> LayerMut<'a> {
             if learn {
                 self.b.psi[j] = f.psi;
                 let e = &mut self.b.etrace[j * s..(j + 1) * s];
-                sat_e += update_etrace(e, &jac, self.cfg.trace_decay.0, &self.cfg.formats);
+                sat_e += update_etrace_with(e, &jac, self.cfg.trace_decay.0, &self.cfg.formats, unit);
             }
             if f.spike {
                 if listed < spikes.len() {
@@ -956,6 +957,18 @@ fn step_all<P: Presyn>(m: &P, st: &mut [[i32; 2]], eff: &mut [i32]) {
 /// (**nearest**); the result **saturates** at the i32 range.
 #[inline(always)]
 pub fn update_etrace(e: &mut [i32], jac: &Jacobian, alpha: u32, f: &Formats) -> u32 {
+    update_etrace_with(e, jac, alpha, f, unit_df(f))
+}
+
+/// D^f = 1 (Q3.28) rounded to Q.etrace_frac: the term a delta synapse adds to ẽ^f every step.
+#[inline(always)]
+fn unit_df(f: &Formats) -> i64 {
+    shift_nearest(1i64 << JAC_FRAC, f.etrace_frac as i32 - JAC_FRAC as i32)
+}
+
+/// [`update_etrace`] with `unit` = [`unit_df`]`(f)` computed once by the caller.
+#[inline(always)]
+fn update_etrace_with(e: &mut [i32], jac: &Jacobian, alpha: u32, f: &Formats, unit: i64) -> u32 {
     let s = e.len();
     let df_shift = JAC_FRAC as i32 - f.etrace_frac as i32;
     if s == 1 {
@@ -963,7 +976,7 @@ pub fn update_etrace(e: &mut [i32], jac: &Jacobian, alpha: u32, f: &Formats) -> 
         // overflow (|d|, |ẽ| ≤ 2³¹), and ᾶ·α exact from 32-bit operands (α ≤ 2³⁰ by validation).
         let de = sat_i32(shr_nearest(jac.d[0][0] as i64 * e[0] as i64, JAC_FRAC)).0 as i64;
         let scaled = shr_nearest(de * alpha as i64, f.decay_frac as u32);
-        let add = shift_nearest(jac.df[0] as i64, -df_shift);
+        let add = if jac.df[0] == 1 << JAC_FRAC { unit } else { shift_nearest(jac.df[0] as i64, -df_shift) };
         let (v, st) = sat_i32(scaled + add);
         e[0] = v;
         return st as u32;

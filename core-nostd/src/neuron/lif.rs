@@ -44,12 +44,17 @@ pub struct LifParams {
 pub struct Lif {
     p: LifParams,
     c: LeakyCommon,
+    /// D_VV when ψ(v̂_{t−1}) = 0: α_m as a Q3.28 Jacobian entry (the common case, computed once).
+    jac_leak: i32,
 }
 
 impl Lif {
     /// Validate `p` against `fmt`.
     pub fn new(p: LifParams, fmt: &Formats) -> Result<Self, ConfigError> {
-        Ok(Lif { p, c: LeakyCommon::new(p.decay, p.threshold, p.synapse, p.surrogate, fmt)? })
+        let c = LeakyCommon::new(p.decay, p.threshold, p.synapse, p.surrogate, fmt)?;
+        // decay_mul(2²⁸, α_m, df) below with R·ψ/Δ = 0, rounded and saturated the same way.
+        let jac_leak = sat_i32(decay_mul(1i64 << JAC_FRAC, p.decay.0, c.df)).0;
+        Ok(Lif { p, c, jac_leak })
     }
 
     /// The parameters it was built from.
@@ -93,12 +98,17 @@ impl NeuronModel for Lif {
                 decay_to_jac(am, self.c.df) as i64
             } else {
                 let psi = self.c.sur.psi(d0);
-                // R·ψ/Δ in Q28: soft reset R = Δ gives ψ itself.
-                let rpd = match self.p.reset {
-                    Reset::Soft => shift_nearest(psi as i64, JAC_FRAC as i32 - self.c.sur.signal_frac() as i32),
-                    Reset::Hard => shr_nearest(v0.saturating_mul(self.c.sur.over_delta_jac(psi)), self.c.sf),
-                };
-                decay_mul((1i64 << JAC_FRAC) - rpd, am, self.c.df)
+                if psi == 0 {
+                    // R·ψ/Δ = 0 for either reset (Hard: over_delta_jac(0) = 0).
+                    self.jac_leak as i64
+                } else {
+                    // R·ψ/Δ in Q28: soft reset R = Δ gives ψ itself.
+                    let rpd = match self.p.reset {
+                        Reset::Soft => shift_nearest(psi as i64, JAC_FRAC as i32 - self.c.sur.signal_frac() as i32),
+                        Reset::Hard => shr_nearest(v0.saturating_mul(self.c.sur.over_delta_jac(psi)), self.c.sf),
+                    };
+                    decay_mul((1i64 << JAC_FRAC) - rpd, am, self.c.df)
+                }
             };
             j.d[0][0] = sat_i32(d_vv).0;
             match self.p.synapse {
