@@ -910,6 +910,10 @@ fn update_listed_narrow(row: &mut [Weight], list: &[i64], x: u16, key: u32, wmax
         let Some(w) = row.get_mut((hi >> 16) as usize) else { break };
         let r = (key ^ (hi << 16)) as i64;
         let d = ((x * (e as i32 as i64) + r) >> 32) as i32;
+        // Most sub-LSB updates round to 0: then the weight is neither read nor written.
+        if d == 0 {
+            continue;
+        }
         let v = w.0 as i32 + d;
         if (v + wmax) as u32 > span {
             clamp_counted(w, v, wmax, sat);

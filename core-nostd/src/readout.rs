@@ -344,6 +344,9 @@ impl<'a> ReadoutMut<'a> {
                 let (xw, wm) = (x as i32 as i64, wmax as i32);
                 for (k, (w, &g)) in row.iter_mut().zip(self.b.grad.iter()).enumerate() {
                     let d = ((xw * (g as i32 as i64) + rng::cell(key, k as u32) as i64) >> 32) as i32;
+                    if d == 0 {
+                        continue;
+                    }
                     let v = w.0 as i32 + d;
                     if (v + wm) as u32 > 2 * wm as u32 {
                         crate::layer::clamp_counted(w, v, wm, &mut sat);
