@@ -137,15 +137,17 @@ impl NetworkSpec {
     }
 
     /// Call `f(j, w)` for every synapse of axon `a` onto the neurons `first..first + len` that a sparse
-    /// core stores: the non-zero weights, `j` local and ascending. (Dense networks store every pair.)
+    /// core stores: the non-zero weights, `j` local and ascending, whether the network gives its matrix
+    /// densely or in compressed rows. (A dense core stores every pair and does not use this.)
     pub fn for_each_stored(&self, a: usize, first: usize, len: usize, mut f: impl FnMut(u16, Weight)) {
         match &self.csr {
             Some(c) => {
+                // Unvalidated input gives an empty row, never a panic.
                 let (s, e) = match (c.row_start.get(a), c.row_start.get(a + 1)) {
-                    (Some(&s), Some(&e)) if s <= e && e as usize <= c.cols.len() => (s as usize, e as usize),
+                    (Some(&s), Some(&e)) => (s as usize, e as usize),
                     _ => return,
                 };
-                let (cols, ws) = (&c.cols[s..e], &c.weights[s..e]);
+                let (Some(cols), Some(ws)) = (c.cols.get(s..e), c.weights.get(s..e)) else { return };
                 let k0 = cols.partition_point(|&j| (j as usize) < first);
                 for (&j, &w) in cols[k0..].iter().zip(&ws[k0..]) {
                     if j as usize >= first + len {

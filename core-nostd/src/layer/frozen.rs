@@ -148,10 +148,13 @@ impl<'a> LayerMut<'a> {
     }
 
     /// Phase **integrate** with the synapses read from `syn` instead of the layer's own buffers (which
-    /// this call does not read; a frozen core's layer has none, see [`LayerMut::new_frozen`]): STD/STP, dropped events, the learning
-    /// step counter and ε^x exactly as [`LayerMut::integrate`], and the same dendritic sums
-    /// (wrapping i32, which cannot overflow for weights within the validated bound). `hint` is told of
-    /// upcoming rows. Fails only if `syn` is not `axons` × `neurons` of this layer.
+    /// this call does not read; a frozen core's layer has none, see [`LayerMut::new_frozen`]): STD/STP,
+    /// dropped events, the learning step counter and ε^x exactly as [`LayerMut::integrate`], and the
+    /// same dendritic sums. Overflow: the sums **wrap** in i32, as the CSR path's; when every |w| is
+    /// within the format's `weight_max` the validated bound (axons · weight_max · 2^acc_frac < 2³¹)
+    /// means they never do (`syn` is not checked against the format: a wider weight gives a wrong sum,
+    /// never a panic). `hint` is told of upcoming rows. Fails only if `syn` is not `axons` × `neurons`
+    /// of this layer.
     pub fn integrate_frozen<R, C, W, H>(
         &mut self,
         syn: &FrozenCsr<R, C, W>,
