@@ -593,10 +593,16 @@ impl<'a> LayerMut<'a> {
                 self.b.grad[j] = 0;
                 continue;
             }
-            let p = -(et as i128 * lam as i128 * mant);
-            let g = if e >= 0 {
+            let p64 = if lam as i32 as i64 == lam { (-(et * lam)).checked_mul(mant as i64) } else { None };
+            let g = if let (Some(p), true) = (p64, (-63..0).contains(&e)) {
+                // The common case in 64 bits (|ẽ·λ| < 2⁶² from 32-bit operands, the product with the
+                // mantissa checked): the same integer as the i128 expression below.
+                shr_nearest(p, (-e) as u32) as i128
+            } else if e >= 0 {
+                let p = -(et as i128 * lam as i128 * mant);
                 p.saturating_mul(1i128 << e.min(100))
             } else {
+                let p = -(et as i128 * lam as i128 * mant);
                 let sh = (-e) as u32;
                 if sh >= 127 {
                     0
@@ -903,24 +909,37 @@ impl Listed {
 #[inline(never)]
 fn update_listed_narrow(row: &mut [Weight], list: &[i64], x: u16, key: u32, wmax: i32, sat: &mut u32) {
     let x = x as i32 as i64;
-    let span = 2 * wmax as u32;
-    for &e in list {
-        let hi = (e >> 32) as u32;
-        // Every listed j < n = row.len() by construction; `break` keeps the loop free of a scan.
-        let Some(w) = row.get_mut((hi >> 16) as usize) else { break };
-        let r = (key ^ (hi << 16)) as i64;
-        let d = ((x * (e as i32 as i64) + r) >> 32) as i32;
-        // Most sub-LSB updates round to 0: then the weight is neither read nor written.
-        if d == 0 {
-            continue;
-        }
-        let v = w.0 as i32 + d;
-        if (v + wmax) as u32 > span {
-            clamp_counted(w, v, wmax, sat);
-        } else {
-            *w = Weight(v as i16);
+    // Two entries per iteration: the loop overhead is paid once per two pairs.
+    let mut pairs = list.chunks_exact(2);
+    for p in &mut pairs {
+        if !narrow_pair(row, p[0], x, key, wmax, sat) || !narrow_pair(row, p[1], x, key, wmax, sat) {
+            return;
         }
     }
+    for &e in pairs.remainder() {
+        narrow_pair(row, e, x, key, wmax, sat);
+    }
+}
+
+/// One pair of [`update_listed_narrow`]; `false` if the entry's column is outside the row (impossible
+/// for a list built by `learn_rows`, which then stops the row instead of panicking).
+#[inline(always)]
+fn narrow_pair(row: &mut [Weight], e: i64, x: i64, key: u32, wmax: i32, sat: &mut u32) -> bool {
+    let hi = (e >> 32) as u32;
+    let r = (key ^ (hi << 16)) as i64;
+    let d = ((x * (e as i32 as i64) + r) >> 32) as i32;
+    // Most sub-LSB updates round to 0: then the weight is neither read nor written.
+    if d == 0 {
+        return true;
+    }
+    let Some(w) = row.get_mut((hi >> 16) as usize) else { return false };
+    let v = w.0 as i32 + d;
+    if (v + wmax) as u32 > 2 * wmax as u32 {
+        clamp_counted(w, v, wmax, sat);
+    } else {
+        *w = Weight(v as i16);
+    }
+    true
 }
 
 /// The rare branch of the weight loops: store `v` clamped to ±`wmax` (**saturate**) and count it. Out of
