@@ -279,3 +279,39 @@ fn traces_from_loss_window_change_only_what_they_say() {
     }
     assert!(started, "the traces never started");
 }
+
+#[test]
+fn membrane_readout_gradients_are_exact() {
+    // the standardised membrane readout couples all neurons of the last layer within a step; BPTT through it
+    // must equal forward-mode RTRL, and D-RTRL must equal BPTT for a feed-forward layer and a memoryless
+    // readout (λ_t is then the whole ∂L/∂h_t)
+    let mut rng = Rng::new(11);
+    for standardize in [false, true] {
+        for (name, n) in neurons().into_iter().step_by(3) {
+            let output = Output::MembraneReadout { n_out: 2, kappa: 0.8, standardize };
+            let cfg = NetConfig {
+                layers: vec![LayerConfig { n_in: 3, n: 4, recurrent: true, neuron: n, presyn: Presyn::None }],
+                output,
+                loss: LossKind::CrossEntropy,
+            };
+            let p = Params::init(&cfg, &mut rng, InitScales { ff: 2.0, rec: 1.0, out: 1.0 });
+            let seq = random_seq(&mut rng, 3, 30, 2, LossKind::CrossEntropy);
+            let (_, gb) = bptt(&cfg, &p, &seq).unwrap();
+            let (_, gr) = rtrl(&cfg, &p, &seq).unwrap();
+            let d = max_rel_diff(&gb, &gr);
+            assert!(d < 1e-9, "{name} standardize={standardize}: BPTT vs RTRL {d}");
+            assert!(gb.layers[0].w.iter().any(|&g| g != 0.0), "{name}: no gradient reached the layer");
+            // κ = 0: the readout's own temporal path is not in the hidden layer's trace (as in brainscale)
+            let ff = NetConfig {
+                layers: vec![LayerConfig { recurrent: false, ..cfg.layers[0] }],
+                output: Output::MembraneReadout { n_out: 2, kappa: 0.0, standardize },
+                ..cfg
+            };
+            let p = Params::init(&ff, &mut rng, InitScales { ff: 2.0, rec: 1.0, out: 1.0 });
+            let (_, gb) = bptt(&ff, &p, &seq).unwrap();
+            let (_, gd) = sequence_grad(&ff, &p, Algorithm::DRtrl { renorm: false }, OnlineOptions::default(), &seq).unwrap();
+            let d = max_rel_diff(&gb, &gd);
+            assert!(d < 1e-9, "{name} standardize={standardize}: D-RTRL vs BPTT (feed-forward) {d}");
+        }
+    }
+}

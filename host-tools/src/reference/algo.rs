@@ -121,15 +121,23 @@ impl<'a, M: NeuronModel> OnlineLearner<'a, M> {
             .iter()
             .map(|c| {
                 let s = c.neuron.n_states();
+                let np = c.neuron.n_ports();
+                if np == 0 || (0..c.n_x()).any(|i| c.neuron.axon_port(i, c.n_in) >= np) {
+                    return Err(RefError::Config("every axon must feed one of the model's input ports"));
+                }
                 match algo {
                     Algorithm::DRtrl { .. } => Ok(Traces::D { e: vec![0.0; c.n_x() * c.n * s], eb: vec![0.0; c.n * s] }),
                     Algorithm::EsdRtrl { alpha, .. } => {
                         if !(0.0..1.0).contains(&alpha) {
                             return Err(RefError::Config("ES-D-RTRL alpha must be in [0, 1)"));
                         }
-                        Ok(Traces::Es { ex: vec![0.0; c.n_x()], ef: vec![0.0; c.n * s] })
+                        // ε^f per (neuron, port, state): one per op output as in brainscale (one op per port)
+                        Ok(Traces::Es { ex: vec![0.0; c.n_x()], ef: vec![0.0; c.n * np * s] })
                     }
                     Algorithm::Eprop => {
+                        if np != 1 {
+                            return Err(RefError::Unsupported("e-prop here supports single-port neuron models only"));
+                        }
                         if cfg.layers.len() != 1 || !matches!(cfg.output, Output::LeakyReadout { .. }) {
                             return Err(RefError::Unsupported("e-prop needs one hidden layer and a leaky readout"));
                         }
@@ -182,17 +190,18 @@ impl<'a, M: NeuronModel> OnlineLearner<'a, M> {
         let mut sg = Vec::new();
         for (l, c) in cfg.layers.iter().enumerate() {
             let s_n = c.neuron.n_states();
+            let np = c.neuron.n_ports();
             let ls = &self.rec.layers[l];
             let (n, n_x) = (c.n, c.n_x());
             dm.resize(s_n * s_n, 0.0);
-            df.resize(s_n, 0.0);
+            df.resize(s_n * np, 0.0);
             match &mut self.traces[l] {
                 Traces::D { e, eb } => {
                     let renorm = matches!(self.algo, Algorithm::DRtrl { renorm: true });
                     let mut newmax: f64 = 0.0;
                     if renorm {
                         for j in 0..n {
-                            c.neuron.jacobians(&ls.h_prev[j * s_n..(j + 1) * s_n], ls.y[j], &mut dm, &mut df);
+                            c.neuron.jacobians_ports(&ls.h_prev[j * s_n..(j + 1) * s_n], &ls.y[j * np..(j + 1) * np], &mut dm, &mut df);
                             let m = df.iter().fold(0.0f64, |a, v| a.max(v.abs()));
                             for &xi in &ls.x {
                                 newmax = newmax.max(xi.abs() * m);
@@ -201,13 +210,22 @@ impl<'a, M: NeuronModel> OnlineLearner<'a, M> {
                     }
                     let scale_new = if renorm && newmax > 1.0 { 1.0 / newmax } else { 1.0 };
                     let mut tmp = vec![0.0; s_n];
+                    // D^f column of each port (S values), so the update reads the column of axon i's port
+                    let mut dfp = vec![0.0; s_n * np];
                     for j in 0..n {
-                        c.neuron.jacobians(&ls.h_prev[j * s_n..(j + 1) * s_n], ls.y[j], &mut dm, &mut df);
+                        c.neuron.jacobians_ports(&ls.h_prev[j * s_n..(j + 1) * s_n], &ls.y[j * np..(j + 1) * np], &mut dm, &mut df);
+                        for pp in 0..np {
+                            for k in 0..s_n {
+                                dfp[pp * s_n + k] = df[k * np + pp];
+                            }
+                        }
                         for i in 0..n_x {
                             let base = (i * n + j) * s_n;
-                            drtrl_update(&mut e[base..base + s_n], &dm, &df, ls.x[i] * scale_new, &mut tmp);
+                            let pi = if np == 1 { 0 } else { c.neuron.axon_port(i, c.n_in) };
+                            let col = &dfp[pi * s_n..(pi + 1) * s_n];
+                            drtrl_update(&mut e[base..base + s_n], &dm, col, ls.x[i] * scale_new, &mut tmp);
                         }
-                        drtrl_update(&mut eb[j * s_n..(j + 1) * s_n], &dm, &df, scale_new, &mut tmp);
+                        drtrl_update(&mut eb[j * s_n..(j + 1) * s_n], &dm, &dfp[..s_n], scale_new, &mut tmp);
                     }
                     if renorm {
                         for v in [e, eb] {
@@ -225,16 +243,18 @@ impl<'a, M: NeuronModel> OnlineLearner<'a, M> {
                     }
                     let mut tmp = vec![0.0; s_n];
                     for j in 0..n {
-                        c.neuron.jacobians(&ls.h_prev[j * s_n..(j + 1) * s_n], ls.y[j], &mut dm, &mut df);
-                        let f = &mut ef[j * s_n..(j + 1) * s_n];
-                        for k in 0..s_n {
-                            let mut acc = 0.0;
-                            for q in 0..s_n {
-                                acc += dm[k * s_n + q] * f[q];
+                        c.neuron.jacobians_ports(&ls.h_prev[j * s_n..(j + 1) * s_n], &ls.y[j * np..(j + 1) * np], &mut dm, &mut df);
+                        for pp in 0..np {
+                            let f = &mut ef[(j * np + pp) * s_n..(j * np + pp + 1) * s_n];
+                            for k in 0..s_n {
+                                let mut acc = 0.0;
+                                for q in 0..s_n {
+                                    acc += dm[k * s_n + q] * f[q];
+                                }
+                                tmp[k] = alpha * acc + (1.0 - alpha) * df[k * np + pp];
                             }
-                            tmp[k] = alpha * acc + (1.0 - alpha) * df[k];
+                            f.copy_from_slice(&tmp);
                         }
-                        f.copy_from_slice(&tmp);
                     }
                 }
                 Traces::Eprop { e, eb, fe, feb } => {
@@ -243,7 +263,7 @@ impl<'a, M: NeuronModel> OnlineLearner<'a, M> {
                     sg.resize(s_n, 0.0);
                     let kappa = match cfg.output {
                         Output::LeakyReadout { kappa, .. } => kappa,
-                        Output::Membrane => 0.0,
+                        Output::Membrane | Output::MembraneReadout { .. } => 0.0,
                     };
                     for j in 0..n {
                         eprop_jacobians(&c.neuron, &ls.h_prev[j * s_n..(j + 1) * s_n], ls.y[j], &mut dm, &mut df);
@@ -262,11 +282,19 @@ impl<'a, M: NeuronModel> OnlineLearner<'a, M> {
             }
         }
         // exact readout trace ε^o ← κ ε^o + s_t (κ is shared by all outputs, so the exact trace is O(N))
-        if let Output::LeakyReadout { kappa, .. } = cfg.output {
-            let s = &self.rec.layers[cfg.layers.len() - 1].s;
-            for j in 0..s.len() {
-                self.eo[j] = kappa * self.eo[j] + s[j];
+        match cfg.output {
+            Output::LeakyReadout { kappa, .. } => {
+                let s = &self.rec.layers[cfg.layers.len() - 1].s;
+                for j in 0..s.len() {
+                    self.eo[j] = kappa * self.eo[j] + s[j];
+                }
             }
+            Output::MembraneReadout { kappa, .. } => {
+                for (eo, &z) in self.eo.iter_mut().zip(&self.rec.z) {
+                    *eo = kappa * *eo + z;
+                }
+            }
+            Output::Membrane => {}
         }
         let n_step = self.n;
         self.n += 1;
@@ -276,7 +304,7 @@ impl<'a, M: NeuronModel> OnlineLearner<'a, M> {
         // λ_t by a within-step backprop (no temporal carries)
         self.adj.clear();
         backprop_step(cfg, self.p, &self.rec, Some(&self.e), &mut self.adj, None, &mut self.lambda);
-        if let Output::LeakyReadout { n_out, .. } = cfg.output {
+        if let Output::LeakyReadout { n_out, .. } | Output::MembraneReadout { n_out, .. } = cfg.output {
             for (j, &eo) in self.eo.iter().enumerate() {
                 if eo != 0.0 {
                     for k in 0..n_out {
@@ -316,12 +344,20 @@ impl<'a, M: NeuronModel> OnlineLearner<'a, M> {
                 Traces::Es { ex, ef } => {
                     let Algorithm::EsdRtrl { alpha, correction } = self.algo else { unreachable!("trace kind follows algo") };
                     let c_t = correction.c(alpha, n_step);
-                    let f: Vec<f64> =
-                        (0..n).map(|j| (0..s_n).map(|k| ef[j * s_n + k] * lam[j * s_n + k]).sum::<f64>() / c_t).collect();
+                    let np = c.neuron.n_ports();
+                    // f[pp*n + j] = Σ_k ε^f[j, pp, k]·λ[j, k] / c_t
+                    let f: Vec<f64> = (0..np * n)
+                        .map(|q| {
+                            let (pp, j) = (q / n, q % n);
+                            (0..s_n).map(|k| ef[(j * np + pp) * s_n + k] * lam[j * s_n + k]).sum::<f64>() / c_t
+                        })
+                        .collect();
                     for i in 0..n_x {
                         if ex[i] != 0.0 {
+                            let pi = if np == 1 { 0 } else { c.neuron.axon_port(i, c.n_in) };
+                            let fp = &f[pi * n..(pi + 1) * n];
                             for j in 0..n {
-                                g.w[i * n + j] += ex[i] * f[j];
+                                g.w[i * n + j] += ex[i] * fp[j];
                             }
                         }
                     }
@@ -375,7 +411,7 @@ impl<'a, M: NeuronModel> OnlineLearner<'a, M> {
             _ => None,
         }
     }
-    /// ES-D-RTRL (ε^x, ε^f) of layer `l`.
+    /// ES-D-RTRL (ε^x, ε^f) of layer `l`; ε^f is `[(j*P + p)*S + k]` (P = 1: `[j*S + k]`).
     pub fn es_traces(&self, l: usize) -> Option<(&[f64], &[f64])> {
         match &self.traces[l] {
             Traces::Es { ex, ef } => Some((ex, ef)),

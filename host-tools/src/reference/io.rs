@@ -9,18 +9,21 @@
 //!   "dt_ms": 1.0,
 //!   "config": {                                   // NetConfig<ModelSpec>
 //!     "layers": [ { "n_in": 100, "n": 100, "recurrent": true,
-//!                   "neuron": { "Gif": { ... } } | { "Builtin": { "kind": "Lif" | {"Alif": {"rho", "beta"}},
+//!                   "neuron": { "Gif": { ... } } | { "CobaEi": { ... } } | { "Builtin": { "kind": "Lif" | {"Alif": {"rho", "beta"}},
 //!                               "synapse": "Delta" | {"Exponential": {"alpha_s", "gain"}},
 //!                               "alpha_m", "v_th", "reset": "Soft"|"Hard", "detach_reset", "surrogate" } },
 //!                   "presyn": "None" | {"Std": {"u", "decay_d"}} | {"Stp": {"u", "decay_f", "decay_d"}} } ],
-//!     "output": { "LeakyReadout": { "n_out": 2, "kappa": 0.8187 } } | "Membrane",
+//!     "output": { "LeakyReadout": { "n_out": 2, "kappa": 0.8187 } } | "Membrane"
+//!               | { "MembraneReadout": { "n_out": 2, "kappa": 0.9048, "standardize": true } },
 //!     "loss": "Mse" | "CrossEntropy" },
 //!   "params": { "layers": [ { "w": [...], "b": [...] } ], "readout": [...] },
 //!   "metrics": { "test_accuracy": 0.97, ... }      // free-form, informational
 //! }
 //! ```
 //! Layouts: `w[i*n + j]` (row i = axon: the layer's inputs first, then its own neurons if recurrent; column
-//! j = neuron); `readout[j*n_out + k]`. Decays are per 1 ms step; V_reset = 0; units are threshold units.
+//! j = neuron); `readout[j*n_out + k]`. Synapses absent from a fixed connectivity mask (the COBA E/I network)
+//! are stored as 0. Decays are per 1 ms step; V_reset = 0; units are threshold units.
+use super::coba_ei::CobaEi;
 use super::gif::Gif;
 use super::model::{Neuron, NeuronModel};
 use super::net::{NetConfig, Params};
@@ -36,6 +39,8 @@ pub enum ModelSpec {
     Builtin(Neuron),
     /// GIF with adaptation current (dual-number Jacobians).
     Gif(Gif),
+    /// EI-GIF with COBA synapses, three input ports (dual-number Jacobians).
+    CobaEi(CobaEi),
 }
 
 impl NeuronModel for ModelSpec {
@@ -43,48 +48,84 @@ impl NeuronModel for ModelSpec {
         match self {
             ModelSpec::Builtin(m) => m.n_states(),
             ModelSpec::Gif(m) => m.n_states(),
+            ModelSpec::CobaEi(m) => m.n_states(),
         }
     }
     fn membrane_index(&self) -> usize {
         match self {
             ModelSpec::Builtin(m) => m.membrane_index(),
             ModelSpec::Gif(m) => m.membrane_index(),
+            ModelSpec::CobaEi(m) => m.membrane_index(),
         }
     }
     fn init_state_for(&self, j: usize) -> Vec<f64> {
         match self {
             ModelSpec::Builtin(m) => m.init_state_for(j),
             ModelSpec::Gif(m) => m.init_state_for(j),
+            ModelSpec::CobaEi(m) => m.init_state_for(j),
         }
     }
     fn surrogate(&self) -> Surrogate {
         match self {
             ModelSpec::Builtin(m) => m.surrogate(),
             ModelSpec::Gif(m) => m.surrogate(),
+            ModelSpec::CobaEi(m) => m.surrogate(),
         }
     }
     fn vhat<T: Scalar>(&self, h: &[T]) -> T {
         match self {
             ModelSpec::Builtin(m) => m.vhat(h),
             ModelSpec::Gif(m) => m.vhat(h),
+            ModelSpec::CobaEi(m) => m.vhat(h),
         }
     }
     fn step<T: Scalar>(&self, h_prev: &[T], y: T, h: &mut [T]) {
         match self {
             ModelSpec::Builtin(m) => m.step(h_prev, y, h),
             ModelSpec::Gif(m) => m.step(h_prev, y, h),
+            ModelSpec::CobaEi(m) => m.step(h_prev, y, h),
         }
     }
     fn jacobians(&self, h_prev: &[f64], y: f64, d: &mut [f64], df: &mut [f64]) {
         match self {
             ModelSpec::Builtin(m) => m.jacobians(h_prev, y, d, df),
             ModelSpec::Gif(m) => m.jacobians(h_prev, y, d, df),
+            ModelSpec::CobaEi(m) => m.jacobians(h_prev, y, d, df),
+        }
+    }
+    fn n_ports(&self) -> usize {
+        match self {
+            ModelSpec::Builtin(m) => m.n_ports(),
+            ModelSpec::Gif(m) => m.n_ports(),
+            ModelSpec::CobaEi(m) => m.n_ports(),
+        }
+    }
+    fn axon_port(&self, i: usize, n_in: usize) -> usize {
+        match self {
+            ModelSpec::Builtin(m) => m.axon_port(i, n_in),
+            ModelSpec::Gif(m) => m.axon_port(i, n_in),
+            ModelSpec::CobaEi(m) => m.axon_port(i, n_in),
+        }
+    }
+    fn step_ports<T: Scalar>(&self, h_prev: &[T], y: &[T], h: &mut [T]) {
+        match self {
+            ModelSpec::Builtin(m) => m.step_ports(h_prev, y, h),
+            ModelSpec::Gif(m) => m.step_ports(h_prev, y, h),
+            ModelSpec::CobaEi(m) => m.step_ports(h_prev, y, h),
+        }
+    }
+    fn jacobians_ports(&self, h_prev: &[f64], y: &[f64], d: &mut [f64], df: &mut [f64]) {
+        match self {
+            ModelSpec::Builtin(m) => m.jacobians_ports(h_prev, y, d, df),
+            ModelSpec::Gif(m) => m.jacobians_ports(h_prev, y, d, df),
+            ModelSpec::CobaEi(m) => m.jacobians_ports(h_prev, y, d, df),
         }
     }
     fn spike_grad(&self, h: &[f64], out: &mut [f64]) {
         match self {
             ModelSpec::Builtin(m) => m.spike_grad(h, out),
             ModelSpec::Gif(m) => m.spike_grad(h, out),
+            ModelSpec::CobaEi(m) => m.spike_grad(h, out),
         }
     }
 }
@@ -137,6 +178,12 @@ impl SavedNet {
             match &l.neuron {
                 ModelSpec::Builtin(n) => n.validate()?,
                 ModelSpec::Gif(g) => g.validate()?,
+                ModelSpec::CobaEi(m) => {
+                    m.validate()?;
+                    if l.n <= m.n_exc {
+                        return Err(RefError::Config("COBA E/I: n_exc must be below the layer size"));
+                    }
+                }
             }
         }
         s.params.check(&s.config)?;

@@ -11,6 +11,7 @@
 //! - [`onchip`]: spec §8.1 in float.
 //! - [`fast`]: specialised f32 kernels for W2 (LIF + exponential synapse), checked against [`algo`].
 //! - [`gif`]: a GIF neuron (§1.6) that is not built in, written only as a generic `step`.
+//! - [`coba_ei`]: the paper's EI-GIF neuron with three conductance (COBA) input ports, generic `step_ports`.
 //! - [`io`]: the trained-network file format and [`io::ModelSpec`].
 //! - [`train`]: the training loop of spec §4.2 and accuracy.
 //! - [`rng`]: the seeded PRNG.
@@ -20,6 +21,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod algo;
+pub mod coba_ei;
 pub mod fast;
 pub mod gif;
 pub mod io;

@@ -14,6 +14,12 @@ use serde::{Deserialize, Serialize};
 /// [`Scalar::spike`] for every spike it computes so duals carry the surrogate. `jacobians` and
 /// `spike_grad` default to forward-mode duals; built-in models override them with closed forms that a test
 /// checks against the default.
+///
+/// Input ports: a model may take P > 1 synaptic inputs per neuron (say excitatory and inhibitory
+/// conductances). Each axon of the layer feeds one port ([`NeuronModel::axon_port`]), so
+/// y_t[j, p] = Σ_{i: port(i) = p} x_i·W_ij (+ b_j on port 0), and D^f_t is S × P. Such a model implements
+/// `step_ports`; `step` is then the same step with all input on port 0. Single-port models implement only
+/// `step`.
 pub trait NeuronModel: Clone + Send + Sync {
     /// Number of states S per neuron.
     fn n_states(&self) -> usize;
@@ -38,6 +44,38 @@ pub trait NeuronModel: Clone + Send + Sync {
     /// D_t (row-major S×S, `d[k*S + l] = ∂h_t[k]/∂h_{t−1}[l]`) and D^f_t (`df[k] = ∂h_t[k]/∂y_t`).
     fn jacobians(&self, h_prev: &[f64], y: f64, d: &mut [f64], df: &mut [f64]) {
         dual_jacobians(self, h_prev, y, d, df);
+    }
+    /// Input ports P per neuron (default 1).
+    fn n_ports(&self) -> usize {
+        1
+    }
+    /// Port fed by axon `i` of a layer with `n_in` feed-forward inputs (axons `n_in..` are the layer's own
+    /// neurons); default 0. Must be < `n_ports()`.
+    fn axon_port(&self, i: usize, n_in: usize) -> usize {
+        let _ = (i, n_in);
+        0
+    }
+    /// One step with per-port inputs `y` (length P); default: [`NeuronModel::step`] with `y[0]`.
+    fn step_ports<T: Scalar>(&self, h_prev: &[T], y: &[T], h: &mut [T]) {
+        self.step(h_prev, y[0], h)
+    }
+    /// D_t (S×S) and D^f_t (S×P, `df[k*P + p] = ∂h_t[k]/∂y_t[p]`); for P = 1 the same as
+    /// [`NeuronModel::jacobians`], otherwise by duals.
+    fn jacobians_ports(&self, h_prev: &[f64], y: &[f64], d: &mut [f64], df: &mut [f64]) {
+        if self.n_ports() == 1 {
+            self.jacobians(h_prev, y[0], d, df)
+        } else {
+            dual_jacobians_ports(self, h_prev, y, d, df)
+        }
+    }
+    /// ∂v̂/∂h (what `Output::MembraneReadout` reads), length S; default by duals.
+    fn vhat_grad(&self, h: &[f64], out: &mut [f64]) {
+        let mut hd: Vec<Dual> = h.iter().map(|&v| Dual::cst(v)).collect();
+        for l in 0..self.n_states() {
+            hd[l].d = 1.0;
+            out[l] = self.vhat(&hd).d;
+            hd[l].d = 0.0;
+        }
     }
     /// ∂s_t/∂h_t (surrogate), length S.
     fn spike_grad(&self, h: &[f64], out: &mut [f64]) {
@@ -68,6 +106,31 @@ pub fn dual_jacobians<M: NeuronModel>(m: &M, h_prev: &[f64], y: f64, d: &mut [f6
     m.step(&hp, Dual::new(y, 1.0), &mut out);
     for k in 0..s {
         df[k] = out[k].d;
+    }
+}
+
+/// D_t and D^f_t (S × P) of a multi-port model by forward-mode duals (S + P passes of `step_ports`).
+pub fn dual_jacobians_ports<M: NeuronModel>(m: &M, h_prev: &[f64], y: &[f64], d: &mut [f64], df: &mut [f64]) {
+    let s = m.n_states();
+    let np = y.len();
+    let mut hp: Vec<Dual> = h_prev.iter().map(|&v| Dual::cst(v)).collect();
+    let mut yd: Vec<Dual> = y.iter().map(|&v| Dual::cst(v)).collect();
+    let mut out = vec![Dual::default(); s];
+    for l in 0..s {
+        hp[l].d = 1.0;
+        m.step_ports(&hp, &yd, &mut out);
+        for k in 0..s {
+            d[k * s + l] = out[k].d;
+        }
+        hp[l].d = 0.0;
+    }
+    for p in 0..np {
+        yd[p].d = 1.0;
+        m.step_ports(&hp, &yd, &mut out);
+        for k in 0..s {
+            df[k * np + p] = out[k].d;
+        }
+        yd[p].d = 0.0;
     }
 }
 

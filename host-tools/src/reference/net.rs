@@ -4,7 +4,8 @@
 //! Step t, in order (spec §4.1, §8.1):
 //! 1. layer l's axons a = [input of this step (external input for l = 0, spikes s^{l−1}_t otherwise);
 //!    own spikes s^l_{t−1} if recurrent]; the presynaptic filter (STD/STP) turns a into x;
-//! 2. y = x·W + b (W row-major `w[i*n + j]`, i = axon, j = neuron);
+//! 2. y = x·W + b (W row-major `w[i*n + j]`, i = axon, j = neuron); a multi-port model gets one y per
+//!    port, axon i adding to port `axon_port(i)` (see [`NeuronModel`]);
 //! 3. h_t = f(h_{t−1}, y) per neuron, s_t = H(v̂(h_t));
 //! 4. output: `LeakyReadout` r_t = κ·r_{t−1} + Σ_j s^{L−1}_t[j]·V[j,k] (`readout[j*n_out + k]`), or
 //!    `Membrane` (the last layer's membrane potentials are the outputs);
@@ -49,7 +50,23 @@ pub enum Output {
     },
     /// The last layer's membrane potentials are the outputs (spec §6.2 worked example).
     Membrane,
+    /// Leaky readout of the last layer's normalised membrane distance to threshold z_t = v̂(h_t) (optionally
+    /// standardised over the layer's neurons, `jax.nn.standardize`, ε = 1e-5): r_t = κ·r_{t−1} + z_t·V.
+    /// This is the DMS readout of braintrace-snn-experiments' `alif_working_memory` script, whose GIF layer
+    /// outputs `standardize(V − V_th)`: the slow adaptation current reaches the readout through V without
+    /// having to be turned into spikes first.
+    MembraneReadout {
+        /// Outputs.
+        n_out: usize,
+        /// κ = e^{−dt/τ_o}.
+        kappa: f64,
+        /// Standardise z over the neurons of the layer at every step.
+        standardize: bool,
+    },
 }
+
+/// ε of the standardisation (jax.nn.standardize's default).
+pub const STANDARDIZE_EPS: f64 = 1e-5;
 
 /// Per-step loss.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,7 +103,7 @@ impl<M: NeuronModel> NetConfig<M> {
             }
             c.presyn.validate()?;
         }
-        if let Output::LeakyReadout { n_out, kappa } = self.output {
+        if let Output::LeakyReadout { n_out, kappa } | Output::MembraneReadout { n_out, kappa, .. } = self.output {
             if n_out == 0 || !(0.0..=1.0).contains(&kappa) {
                 return Err(RefError::Config("readout needs n_out > 0 and kappa in [0, 1]"));
             }
@@ -96,7 +113,7 @@ impl<M: NeuronModel> NetConfig<M> {
     /// Number of outputs.
     pub fn n_out(&self) -> usize {
         match self.output {
-            Output::LeakyReadout { n_out, .. } => n_out,
+            Output::LeakyReadout { n_out, .. } | Output::MembraneReadout { n_out, .. } => n_out,
             Output::Membrane => self.layers.last().map_or(0, |l| l.n),
         }
     }
@@ -146,7 +163,9 @@ impl Params<f64> {
     pub fn zeros<M: NeuronModel>(cfg: &NetConfig<M>) -> Self {
         let layers = cfg.layers.iter().map(|c| LayerParams { w: vec![0.0; c.n_x() * c.n], b: vec![0.0; c.n] }).collect();
         let readout = match cfg.output {
-            Output::LeakyReadout { n_out, .. } => vec![0.0; cfg.layers.last().map_or(0, |l| l.n) * n_out],
+            Output::LeakyReadout { n_out, .. } | Output::MembraneReadout { n_out, .. } => {
+                vec![0.0; cfg.layers.last().map_or(0, |l| l.n) * n_out]
+            }
             Output::Membrane => Vec::new(),
         };
         Self { layers, readout }
@@ -165,6 +184,26 @@ impl Params<f64> {
         }
         let n_last = cfg.layers.last().map_or(1, |l| l.n);
         let sd = (2.0 / n_last as f64).sqrt() * sc.out;
+        p.readout.iter_mut().for_each(|v| *v = rng.normal() * sd);
+        p
+    }
+    /// Variance-scaling normal weights as brainstate's `KaimingNormal(scale)` (the paper scripts' init):
+    /// sd = sqrt(scale / fan_in) with the fan-in of each block (inputs: n_in; recurrent: n; readout: the last
+    /// layer's n); plain, not truncated, normal; zero biases.
+    pub fn init_fan_in<M: NeuronModel>(cfg: &NetConfig<M>, rng: &mut Rng, sc: InitScales) -> Self {
+        let mut p = Self::zeros(cfg);
+        for (c, lp) in cfg.layers.iter().zip(p.layers.iter_mut()) {
+            let sd_ff = (sc.ff / c.n_in.max(1) as f64).sqrt();
+            let sd_rec = (sc.rec / c.n as f64).sqrt();
+            for i in 0..c.n_x() {
+                let sd = if i < c.n_in { sd_ff } else { sd_rec };
+                for j in 0..c.n {
+                    lp.w[i * c.n + j] = rng.normal() * sd;
+                }
+            }
+        }
+        let n_last = cfg.layers.last().map_or(1, |l| l.n);
+        let sd = (sc.out / n_last as f64).sqrt();
         p.readout.iter_mut().for_each(|v| *v = rng.normal() * sd);
         p
     }
@@ -375,7 +414,7 @@ impl<T: Scalar> NetState<T> {
             })
             .collect();
         let r = match cfg.output {
-            Output::LeakyReadout { n_out, .. } => vec![T::zero(); n_out],
+            Output::LeakyReadout { n_out, .. } | Output::MembraneReadout { n_out, .. } => vec![T::zero(); n_out],
             Output::Membrane => Vec::new(),
         };
         Self { layers, r }
@@ -393,7 +432,7 @@ pub struct LayerStep<T> {
     pub pre_prev: Vec<T>,
     /// h_{t−1} (n × S).
     pub h_prev: Vec<T>,
-    /// y_t (n).
+    /// y_t (n × P, `y[j*P + p]`; n for single-port models).
     pub y: Vec<T>,
     /// h_t (n × S).
     pub h: Vec<T>,
@@ -408,6 +447,10 @@ pub struct StepRecord<T> {
     pub layers: Vec<LayerStep<T>>,
     /// Outputs o_t (readout r_t or last-layer V_t).
     pub output: Vec<T>,
+    /// Readout input z_t of `Output::MembraneReadout` (after standardisation); empty otherwise.
+    pub z: Vec<T>,
+    /// 1/σ of the standardisation (1 when off), kept for the adjoint.
+    pub z_inv_sd: f64,
 }
 
 /// Advance the network by one step with external input `u`, writing what happened into `rec`.
@@ -446,21 +489,42 @@ pub fn forward_step<T: Scalar, M: NeuronModel>(
             ls.x.push(xi);
         }
         let lp = &p.layers[l];
+        let np = c.neuron.n_ports();
         ls.y.clear();
-        ls.y.extend_from_slice(&lp.b);
+        if np == 1 {
+            ls.y.extend_from_slice(&lp.b);
+        } else {
+            // y[j*P + p]; the bias drives port 0
+            ls.y.resize(c.n * np, T::zero());
+            for j in 0..c.n {
+                ls.y[j * np] = lp.b[j];
+            }
+        }
         for (i, &xi) in ls.x.iter().enumerate() {
             if xi.is_exact_zero() {
                 continue;
             }
             let row = &lp.w[i * c.n..(i + 1) * c.n];
-            for j in 0..c.n {
-                ls.y[j] += xi * row[j];
+            if np == 1 {
+                for j in 0..c.n {
+                    ls.y[j] += xi * row[j];
+                }
+            } else {
+                let port = c.neuron.axon_port(i, c.n_in);
+                for j in 0..c.n {
+                    ls.y[j * np + port] += xi * row[j];
+                }
             }
         }
         ls.h_prev.clear();
         ls.h_prev.extend_from_slice(&lst.h);
         for j in 0..c.n {
-            c.neuron.step(&ls.h_prev[j * s_n..(j + 1) * s_n], ls.y[j], &mut lst.h[j * s_n..(j + 1) * s_n]);
+            let (hp, h) = (&ls.h_prev[j * s_n..(j + 1) * s_n], &mut lst.h[j * s_n..(j + 1) * s_n]);
+            if np == 1 {
+                c.neuron.step(hp, ls.y[j], h);
+            } else {
+                c.neuron.step_ports(hp, &ls.y[j * np..(j + 1) * np], h);
+            }
         }
         ls.h.clear();
         ls.h.extend_from_slice(&lst.h);
@@ -494,6 +558,41 @@ pub fn forward_step<T: Scalar, M: NeuronModel>(
             for j in 0..c.n {
                 rec.output.push(st.layers[last].h[j * s_n + m]);
             }
+        }
+        Output::MembraneReadout { n_out, kappa, standardize } => {
+            let c = &cfg.layers[last];
+            let s_n = c.neuron.n_states();
+            rec.z.clear();
+            for j in 0..c.n {
+                rec.z.push(c.neuron.vhat(&st.layers[last].h[j * s_n..(j + 1) * s_n]));
+            }
+            rec.z_inv_sd = 1.0;
+            if standardize {
+                let nf = T::cst(c.n as f64);
+                let mut mean = T::zero();
+                for &z in &rec.z {
+                    mean += z;
+                }
+                mean = mean / nf;
+                let mut var = T::zero();
+                for &z in &rec.z {
+                    var += (z - mean) * (z - mean);
+                }
+                let sd = (var / nf + T::cst(STANDARDIZE_EPS)).sqrt();
+                rec.z_inv_sd = 1.0 / sd.val();
+                for z in rec.z.iter_mut() {
+                    *z = (*z - mean) / sd;
+                }
+            }
+            for k in 0..n_out {
+                st.r[k] *= T::cst(kappa);
+            }
+            for (j, &zj) in rec.z.iter().enumerate() {
+                for k in 0..n_out {
+                    st.r[k] += zj * p.readout[j * n_out + k];
+                }
+            }
+            rec.output.extend_from_slice(&st.r);
         }
     }
 }
@@ -583,6 +682,50 @@ pub fn backprop_step<M: NeuronModel>(
                 }
             }
         }
+        Output::MembraneReadout { n_out, kappa, standardize } => {
+            if let Some(d) = d_out {
+                for k in 0..n_out {
+                    adj.dr[k] += d[k];
+                }
+            }
+            let c = &cfg.layers[last];
+            let s_n = c.neuron.n_states();
+            let z = &rec.z;
+            let mut dz = vec![0.0; c.n];
+            for j in 0..c.n {
+                let mut acc = 0.0;
+                for k in 0..n_out {
+                    acc += p.readout[j * n_out + k] * adj.dr[k];
+                }
+                dz[j] = acc;
+                if let Some(g) = grads.as_deref_mut() {
+                    for k in 0..n_out {
+                        g.readout[j * n_out + k] += z[j] * adj.dr[k];
+                    }
+                }
+            }
+            for k in 0..n_out {
+                adj.dr[k] *= kappa;
+            }
+            if standardize {
+                // z = (v − μ)/σ: ∂L/∂v = (dz − mean(dz) − z·mean(dz·z))/σ
+                let nf = c.n as f64;
+                let m1 = dz.iter().sum::<f64>() / nf;
+                let m2 = dz.iter().zip(z).map(|(a, b)| a * b).sum::<f64>() / nf;
+                for j in 0..c.n {
+                    dz[j] = (dz[j] - m1 - z[j] * m2) * rec.z_inv_sd;
+                }
+            }
+            let mut vg = vec![0.0; s_n];
+            for j in 0..c.n {
+                if dz[j] != 0.0 {
+                    c.neuron.vhat_grad(&rec.layers[last].h[j * s_n..(j + 1) * s_n], &mut vg);
+                    for k in 0..s_n {
+                        adj.dh[last][j * s_n + k] += vg[k] * dz[j];
+                    }
+                }
+            }
+        }
     }
     let mut sg = Vec::new();
     let mut dmat = Vec::new();
@@ -607,31 +750,37 @@ pub fn backprop_step<M: NeuronModel>(
         }
         lambda[l].clear();
         lambda[l].extend_from_slice(&dh);
-        // through the neuron: dy and dh_{t−1}
-        let mut dy = vec![0.0; c.n];
+        // through the neuron: dy (n × P, `dy[j*P + p]`) and dh_{t−1}
+        let np = c.neuron.n_ports();
+        df.resize(s_n * np, 0.0);
+        let mut dy = vec![0.0; c.n * np];
         let mut dh_prev = vec![0.0; c.n * s_n];
         for j in 0..c.n {
             let hj = &dh[j * s_n..(j + 1) * s_n];
             if hj.iter().all(|&v| v == 0.0) {
                 continue;
             }
-            c.neuron.jacobians(&ls.h_prev[j * s_n..(j + 1) * s_n], ls.y[j], &mut dmat, &mut df);
+            c.neuron.jacobians_ports(&ls.h_prev[j * s_n..(j + 1) * s_n], &ls.y[j * np..(j + 1) * np], &mut dmat, &mut df);
             for k in 0..s_n {
-                dy[j] += df[k] * hj[k];
+                for pp in 0..np {
+                    dy[j * np + pp] += df[k * np + pp] * hj[k];
+                }
                 for q in 0..s_n {
                     dh_prev[j * s_n + q] += dmat[k * s_n + q] * hj[k];
                 }
             }
         }
-        // through y = x·W + b
+        // through y = x·W + b (axon i feeds port(i) of every neuron)
         let lp = &p.layers[l];
         let n_x = c.n_x();
+        let port = |i: usize| if np == 1 { 0 } else { c.neuron.axon_port(i, c.n_in) };
         let mut dx = vec![0.0; n_x];
         for i in 0..n_x {
             let row = &lp.w[i * c.n..(i + 1) * c.n];
+            let pi = port(i);
             let mut acc = 0.0;
             for j in 0..c.n {
-                acc += row[j] * dy[j];
+                acc += row[j] * dy[j * np + pi];
             }
             dx[i] = acc;
         }
@@ -640,14 +789,15 @@ pub fn backprop_step<M: NeuronModel>(
             for i in 0..n_x {
                 let xi = ls.x[i];
                 if xi != 0.0 {
+                    let pi = port(i);
                     let row = &mut gl.w[i * c.n..(i + 1) * c.n];
                     for j in 0..c.n {
-                        row[j] += xi * dy[j];
+                        row[j] += xi * dy[j * np + pi];
                     }
                 }
             }
             for j in 0..c.n {
-                gl.b[j] += dy[j];
+                gl.b[j] += dy[j * np];
             }
         }
         // through the presynaptic filter: da and dp_{t−1}

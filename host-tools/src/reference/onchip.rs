@@ -68,6 +68,9 @@ impl<M: NeuronModel> OnChip<M> {
         if net.layers.len() != 1 {
             return Err(RefError::Unsupported("the on-chip rule is defined per layer: one layer"));
         }
+        if net.layers[0].neuron.n_ports() != 1 {
+            return Err(RefError::Unsupported("the on-chip rule has one input port per neuron"));
+        }
         let Output::LeakyReadout { n_out, .. } = net.output else {
             return Err(RefError::Unsupported("the on-chip rule needs a leaky readout"));
         };

@@ -52,6 +52,10 @@ pub trait Scalar:
     fn exp(self) -> Self;
     /// ln(self).
     fn ln(self) -> Self;
+    /// √self (default e^{½·ln self}; the built-in scalars override it).
+    fn sqrt(self) -> Self {
+        (self.ln() * Self::cst(0.5)).exp()
+    }
     /// Heaviside H(self > 0) whose derivative is the surrogate ψ(self).
     fn spike(self, sur: &Surrogate) -> Self;
     /// The same value with a zero derivative (`stop_gradient`).
@@ -86,6 +90,10 @@ impl Scalar for f64 {
         f64::ln(self)
     }
     #[inline]
+    fn sqrt(self) -> Self {
+        f64::sqrt(self)
+    }
+    #[inline]
     fn spike(self, _sur: &Surrogate) -> Self {
         if self > 0.0 {
             1.0
@@ -111,6 +119,10 @@ impl Scalar for f32 {
     #[inline]
     fn ln(self) -> Self {
         f32::ln(self)
+    }
+    #[inline]
+    fn sqrt(self) -> Self {
+        f32::sqrt(self)
     }
     #[inline]
     fn spike(self, _sur: &Surrogate) -> Self {
@@ -209,6 +221,11 @@ impl Scalar for Dual {
     #[inline]
     fn ln(self) -> Self {
         Self { v: self.v.ln(), d: self.d / self.v }
+    }
+    #[inline]
+    fn sqrt(self) -> Self {
+        let r = self.v.sqrt();
+        Self { v: r, d: self.d * 0.5 / r }
     }
     #[inline]
     fn is_exact_zero(self) -> bool {

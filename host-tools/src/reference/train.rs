@@ -16,7 +16,37 @@ pub fn train_batch<M: NeuronModel>(
     batch: &[Sequence],
     clip: Option<f64>,
 ) -> Result<(f64, f64), RefError> {
+    train_batch_masked(cfg, p, opt, algo, batch, clip, None)
+}
+
+/// [`train_batch`] with a fixed connectivity mask per layer (`mask[l][i*n + j]`, `false` = no synapse):
+/// the gradient of an absent synapse is zeroed before clipping, so (with zero initial weights there)
+/// absent synapses stay exactly 0 under SGD and Adam.
+pub fn train_batch_masked<M: NeuronModel>(
+    cfg: &NetConfig<M>,
+    p: &mut Params<f64>,
+    opt: &mut Optimizer,
+    algo: Algorithm,
+    batch: &[Sequence],
+    clip: Option<f64>,
+    mask: Option<&[Vec<bool>]>,
+) -> Result<(f64, f64), RefError> {
     let (loss, mut g) = batch_grad(cfg, p, algo, OnlineOptions::default(), batch)?;
+    if let Some(m) = mask {
+        if m.len() != g.layers.len() {
+            return Err(RefError::Shape { what: "mask layers", expected: g.layers.len(), got: m.len() });
+        }
+        for (ml, gl) in m.iter().zip(g.layers.iter_mut()) {
+            if ml.len() != gl.w.len() {
+                return Err(RefError::Shape { what: "mask weights", expected: gl.w.len(), got: ml.len() });
+            }
+            for (gw, &keep) in gl.w.iter_mut().zip(ml) {
+                if !keep {
+                    *gw = 0.0;
+                }
+            }
+        }
+    }
     g.scale(1.0 / batch.len().max(1) as f64);
     let norm = match clip {
         Some(c) => clip_global_norm(&mut g, c),

@@ -22,13 +22,15 @@ pub struct DmtsConfig {
     pub n_dirs: usize,
     /// Peak rate of a channel at its preferred direction, Hz (100).
     pub peak_hz: f64,
-    /// Background rate, Hz (1).
+    /// Background rate, Hz (1), added to every channel at every step.
     pub bg_hz: f64,
+    /// Von Mises concentration of the tuning curves (8, as the paper script's `DMS` class).
+    pub kappa: f64,
 }
 
 impl Default for DmtsConfig {
     fn default() -> Self {
-        Self { n_in: 100, fixation: 10, sample: 500, delay: 1000, test: 500, n_dirs: 8, peak_hz: 100.0, bg_hz: 1.0 }
+        Self { n_in: 100, fixation: 10, sample: 500, delay: 1000, test: 500, n_dirs: 8, peak_hz: 100.0, bg_hz: 1.0, kappa: 8.0 }
     }
 }
 
@@ -39,16 +41,20 @@ impl DmtsConfig {
     }
     /// Check.
     pub fn validate(&self) -> Result<(), RefError> {
-        if self.n_in == 0 || self.n_dirs < 2 || self.test == 0 || self.sample == 0 {
-            return Err(RefError::Config("DMTS: need inputs, >= 2 directions, sample and test periods"));
+        let rates_ok = self.peak_hz >= 0.0 && self.bg_hz >= 0.0 && self.peak_hz + self.bg_hz <= 1000.0 && self.kappa >= 0.0;
+        if self.n_in == 0 || self.n_dirs < 2 || self.test == 0 || self.sample == 0 || !rates_ok {
+            return Err(RefError::Config(
+                "DMTS: need inputs, >= 2 directions, sample and test periods, rates in [0, 1000] Hz, kappa >= 0",
+            ));
         }
         Ok(())
     }
-    /// Rate of channel i for direction d (von Mises tuning over the circle).
+    /// Rate of channel i for direction d: bg + peak·e^{κ(cos(θ_d − φ_i) − 1)} (von Mises tuning over the
+    /// circle, as the paper script: `exp(κ·cos)/exp(κ)·fr + bg`).
     pub fn rate(&self, i: usize, d: usize) -> f64 {
         let th = 2.0 * std::f64::consts::PI * d as f64 / self.n_dirs as f64;
         let phi = 2.0 * std::f64::consts::PI * i as f64 / self.n_in as f64;
-        self.bg_hz + (self.peak_hz - self.bg_hz) * (4.0 * ((th - phi).cos() - 1.0)).exp()
+        self.bg_hz + self.peak_hz * (self.kappa * ((th - phi).cos() - 1.0)).exp()
     }
     /// One trial: label 0 = match, 1 = non-match (probability ½ each).
     pub fn trial(&self, rng: &mut Rng) -> Trial {

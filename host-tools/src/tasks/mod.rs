@@ -5,6 +5,7 @@
 pub mod digits;
 pub mod dmts;
 pub mod evidence;
+pub mod mnist;
 
 use crate::reference::rng::Rng;
 
