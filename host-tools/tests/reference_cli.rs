@@ -91,3 +91,59 @@ fn mem_study_measures_es_memory_flat_in_t_and_bptt_growing() {
     let (d50, d1000) = (state("drtrl", "50"), state("drtrl", "1000"));
     assert!(d1000 < 1.1 * d50 && d50 > 4.0 * e1000, "drtrl {d50} -> {d1000}");
 }
+
+#[test]
+fn train_runs_the_coba_ei_network_mnist_and_digits_with_their_options() {
+    let d = tmpdir("tasks");
+    let ds = d.to_string_lossy().to_string();
+    let run = |args: &[&str]| {
+        let mut all = vec!["train"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--out", &ds]);
+        let o = bin().args(&all).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice::<serde_json::Value>(o.stdout.split(|&b| b == b'\n').next().unwrap()).unwrap()
+    };
+    // the E/I network: 4:1 E:I, masked connectivity, the membrane readout
+    let v = run(&["--task", "evidence", "--model", "coba-ei", "--n-rec", "20", "--delay", "20", "--iters", "1", "--batch", "1", "--test-trials", "2"]);
+    assert!(v["metrics"]["connections"].as_u64().unwrap() > 0);
+    let net = SavedNet::load(&d.join("train_evidence_net.json")).unwrap();
+    assert!(matches!(net.config.layers[0].neuron, plasticore::reference::io::ModelSpec::CobaEi(m) if m.n_exc == 16));
+    // saccade-encoded MNIST, pooled, a short run
+    let mn = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(plasticore::tasks::mnist::DEFAULT_DIR);
+    let mns = mn.to_string_lossy().to_string();
+    let v = run(&[
+        "--task", "mnist", "--mnist-dir", &mns, "--train-images", "50", "--pool", "2", "--steps", "30", "--n-rec", "10", "--iters", "1",
+        "--batch", "2", "--test-trials", "3",
+    ]);
+    assert_eq!(v["metrics"]["test_trials"], 3);
+    let net = SavedNet::load(&d.join("train_mnist_net.json")).unwrap();
+    assert_eq!(net.config.layers[0].n_in, 2 * 17 * 17);
+    // --test-trials is honoured for digits too
+    let dg = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(plasticore::tasks::digits::DEFAULT_PATH);
+    let dgs = dg.to_string_lossy().to_string();
+    run(&["--task", "digits", "--data", &dgs, "--n-rec", "10", "--iters", "1", "--batch", "2", "--test-trials", "7", "--steps", "20"]);
+    let svg = std::fs::read_to_string(d.join("train_digits_accuracy.svg")).unwrap();
+    assert!(svg.contains("7 held-out trials"), "the plot title names the test-set size");
+    let acc = std::fs::read_to_string(d.join("train_digits_curve.csv")).unwrap();
+    let a: f64 = acc.lines().nth(1).unwrap().split(',').nth(3).unwrap().parse().unwrap();
+    assert!((a * 7.0 - (a * 7.0).round()).abs() < 1e-3, "accuracy {a} is not a multiple of 1/7");
+    // bad input is an error, not a panic
+    for bad in [
+        vec!["--task", "mnist", "--mnist-dir", "/nonexistent"],
+        vec!["--task", "mnist", "--mnist-dir", &mns, "--steps", "31"],
+        vec!["--task", "mnist", "--mnist-dir", &mns, "--pool", "0"],
+        vec!["--task", "evidence", "--model", "coba-ei", "--n-rec", "1"],
+        vec!["--task", "evidence", "--model", "coba-ei", "--n-rec", "20", "--p-connect", "2"],
+        vec!["--task", "dmts", "--tau-o", "0"],
+    ] {
+        let mut all = vec!["train"];
+        all.extend_from_slice(&bad);
+        all.extend_from_slice(&["--iters", "1", "--out", &ds]);
+        let o = bin().args(&all).output().unwrap();
+        assert!(!o.status.success(), "{bad:?} should fail");
+        assert!(!String::from_utf8_lossy(&o.stderr).contains("panicked"), "{bad:?} panicked");
+    }
+    no_tmp_files(&d);
+    let _ = std::fs::remove_dir_all(&d);
+}
