@@ -691,17 +691,7 @@ impl<'a> LayerMut<'a> {
                     k += 1;
                 }
             }
-            let list = &self.b.grad[..k];
-            let mut rows = 0u32;
-            for (i, &x) in self.b.xtrace.iter().enumerate() {
-                if x == 0 {
-                    continue;
-                }
-                rows += 1;
-                let key = rng::row_key(seed, upd, i as u32);
-                let row = &mut self.b.weights[i * n..(i + 1) * n];
-                update_listed_narrow(row, list, x, key, wmax, &mut sat);
-            }
+            let rows = learn_listed_narrow(self.b.weights, self.b.xtrace, n, &self.b.grad[..k], rng::update_key(seed, upd), wmax, &mut sat);
             return (sat, rows * k as u32);
         }
         if sparse {
@@ -906,7 +896,21 @@ impl Listed {
 /// |d| ≤ 2¹⁵ and w + d cannot overflow an i32; the range test is one unsigned compare, and the clamp
 /// runs only when it fails (counted in `sat`, touched only then). Out of line for the same reason as
 /// [`update_listed`].
+/// The rows of the narrow listed update (rows with ε^x ≠ 0, each with its [`rng::row_key`] from the
+/// update key `uk`), in one out-of-line function so a row costs no call. Returns the rows visited.
 #[inline(never)]
+fn learn_listed_narrow(weights: &mut [Weight], xtrace: &[u16], n: usize, list: &[i64], uk: u32, wmax: i32, sat: &mut u32) -> u32 {
+    let mut rows = 0;
+    for (i, (row, &x)) in weights.chunks_exact_mut(n.max(1)).zip(xtrace).enumerate() {
+        if x != 0 {
+            update_listed_narrow(row, list, x, rng::row_key_in(uk, i as u32), wmax, sat);
+            rows += 1;
+        }
+    }
+    rows
+}
+
+#[inline(always)]
 fn update_listed_narrow(row: &mut [Weight], list: &[i64], x: u16, key: u32, wmax: i32, sat: &mut u32) {
     let x = x as i32 as i64;
     // Two entries per iteration: the loop overhead is paid once per two pairs.

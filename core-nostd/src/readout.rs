@@ -317,8 +317,9 @@ impl<'a> ReadoutMut<'a> {
         cols
     }
 
-    /// Phase **learn** (online): ΔV_jk = −η_o·e_k·ε^o_j, **stochastic** rounding keyed by (seed, step,
-    /// j, k), **saturating** (counted). Call after this step's `integrate`.
+    /// Phase **learn** (online): ΔV_jk = −η_o·e_k·ε^o_j, **stochastic** rounding with the word
+    /// `row_key(seed, step, j) ^ col_word(seed, step, k)` (as the hidden layer's online update),
+    /// **saturating** (counted). Call after this step's `integrate`. Leaves `grad` as scratch.
     pub fn learn(&mut self) -> OpCounts {
         let f = self.cfg.formats;
         let cols = self.grad_factors();
@@ -328,6 +329,13 @@ impl<'a> ReadoutMut<'a> {
         }
         let wmax = f.weight_max() as i64;
         let narrow = self.b.grad.iter().all(|g| g.unsigned_abs() < 1 << 31);
+        let seed = self.cfg.seed;
+        if narrow {
+            // Pack each output's G (32 bits) with its column word (high 32 bits): one load per weight.
+            for (k, g) in self.b.grad.iter_mut().enumerate() {
+                *g = (*g as i32 as u32 as i64) | ((rng::col_word(seed, upd, k as u32) as i64) << 32);
+            }
+        }
         let o = self.o;
         let mut rows = 0u32;
         let mut sat = 0u32;
@@ -336,14 +344,15 @@ impl<'a> ReadoutMut<'a> {
                 continue;
             }
             rows += 1;
-            let key = rng::row_key(self.cfg.seed, upd, j as u32);
+            let key = rng::row_key(seed, upd, j as u32);
             let row = &mut self.b.weights[j * o..(j + 1) * o];
             if narrow {
                 // |G| < 2³¹: the exact x·G from 32-bit operands, |d| ≤ 2¹⁵ so w + d fits an i32, and one
                 // unsigned compare tests the range (same integers as the general loop below).
                 let (xw, wm) = (x as i32 as i64, wmax as i32);
-                for (k, (w, &g)) in row.iter_mut().zip(self.b.grad.iter()).enumerate() {
-                    let d = ((xw * (g as i32 as i64) + rng::cell(key, k as u32) as i64) >> 32) as i32;
+                for (w, &e) in row.iter_mut().zip(self.b.grad.iter()) {
+                    let r = key ^ (e >> 32) as u32;
+                    let d = ((xw * (e as i32 as i64) + r as i64) >> 32) as i32;
                     if d == 0 {
                         continue;
                     }
@@ -357,7 +366,7 @@ impl<'a> ReadoutMut<'a> {
                 continue;
             }
             for (k, (w, &g)) in row.iter_mut().zip(self.b.grad.iter()).enumerate() {
-                let d = rng::round_stochastic_q32(x as i64 * g, rng::cell(key, k as u32));
+                let d = rng::round_stochastic_q32(x as i64 * g, key ^ rng::col_word(seed, upd, k as u32));
                 let (v, s) = clamp_i64(w.0 as i64 + d, -wmax, wmax);
                 sat += s as u32;
                 *w = Weight(v as i16);

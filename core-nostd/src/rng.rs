@@ -22,11 +22,25 @@ pub const fn mix32(mut x: u32) -> u32 {
     x
 }
 
+/// Key of one learning update (seed, update counter), shared by all rows of that update: the part of
+/// [`row_key`] and [`col_word`] a loop over rows or columns computes once.
+#[inline(always)]
+pub const fn update_key(seed: u32, update: u32) -> u32 {
+    mix32(seed ^ mix32(update.wrapping_mul(0x9E37_79B9)))
+}
+
 /// Key of one row of synapses (presynaptic `axon`) for one learning update, from the layer seed and the
-/// layer's update counter. Combine with [`cell`] for each synapse of the row.
+/// layer's update counter: one mix of the update key and the axon (odd multiplier, so distinct axons
+/// give distinct keys). Combine with [`cell`] for each synapse of the row.
 #[inline(always)]
 pub const fn row_key(seed: u32, update: u32, axon: u32) -> u32 {
-    mix32(seed ^ mix32(update.wrapping_mul(0x9E37_79B9) ^ mix32(axon.wrapping_add(0x632B_E5AB))))
+    row_key_in(update_key(seed, update), axon)
+}
+
+/// [`row_key`] from an [`update_key`] computed once for all rows of the update.
+#[inline(always)]
+pub const fn row_key_in(update_key: u32, axon: u32) -> u32 {
+    mix32(update_key ^ axon.wrapping_mul(0x85EB_CA77))
 }
 
 /// Salt of the stream that rounds the ε^x / ε^o decays.
@@ -40,7 +54,7 @@ pub const SALT_APPLY: u32 = 0x1F83_D9AB;
 /// synapses, and it costs one XOR per synapse after O(rows + columns) hashing.
 #[inline(always)]
 pub const fn col_word(seed: u32, step: u32, neuron: u32) -> u32 {
-    mix32(seed ^ 0x5BD1_E995 ^ mix32(step.wrapping_mul(0x9E37_79B9) ^ mix32(neuron ^ 0x27D4_EB2F)))
+    mix32(update_key(seed ^ 0x5BD1_E995, step) ^ neuron.wrapping_mul(0xC2B2_AE35))
 }
 
 /// `t · a · 2^-df` rounded **stochastically** (floor after adding `r`'s top `df` bits): unbiased, and a
