@@ -509,17 +509,22 @@ impl<'a> LayerMut<'a> {
     /// Phase **fire**: update every neuron from its dendritic sum (which is emptied), write the indices
     /// of the neurons that spiked into `spikes` (local indices, ascending; at most `spikes.len()`, the
     /// rest are counted in `OpCounts::spikes` but not listed) and return the counts with the number
-    /// listed. If `learn`, also record ψ(v̂_t) and update ẽ^f (see [`LayerMut::update_etrace`]).
+    /// listed. If `learn`, also record ψ(v̂_t) and update ẽ^f (see [`update_etrace`]).
     pub fn fire(&mut self, learn: bool, spikes: &mut [u16]) -> (OpCounts, usize) {
-        match self.cfg.neuron {
-            NeuronKind::Lif(m) => self.fire_with(&m, learn, spikes),
-            NeuronKind::Alif(m) => self.fire_with(&m, learn, spikes),
-            NeuronKind::LoihiCuba(m) => self.fire_with(&m, learn, spikes),
+        // One loop per (model, learn): the per-neuron body has no branch on either.
+        match (self.cfg.neuron, learn) {
+            (NeuronKind::Lif(m), true) => self.fire_with::<_, true>(&m, spikes),
+            (NeuronKind::Lif(m), false) => self.fire_with::<_, false>(&m, spikes),
+            (NeuronKind::Alif(m), true) => self.fire_with::<_, true>(&m, spikes),
+            (NeuronKind::Alif(m), false) => self.fire_with::<_, false>(&m, spikes),
+            (NeuronKind::LoihiCuba(m), true) => self.fire_with::<_, true>(&m, spikes),
+            (NeuronKind::LoihiCuba(m), false) => self.fire_with::<_, false>(&m, spikes),
         }
     }
 
     #[inline(always)]
-    fn fire_with<M: NeuronModel>(&mut self, m: &M, learn: bool, spikes: &mut [u16]) -> (OpCounts, usize) {
+    fn fire_with<M: NeuronModel, const LEARN: bool>(&mut self, m: &M, spikes: &mut [u16]) -> (OpCounts, usize) {
+        let learn = LEARN;
         let s = self.s;
         let acc_frac = self.cfg.acc_frac();
         let mut c = OpCounts { neuron_updates: self.n as u32, ..OpCounts::default() };
