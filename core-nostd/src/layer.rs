@@ -564,7 +564,7 @@ impl<'a> LayerMut<'a> {
     /// Compute the per-neuron gradient factor G_j = −η·ẽ^f_{j,V}·λ_j scaled so that
     /// ΔW_ij[LSB] = ε^x_i[raw]·G_j / 2³² (see `hw-notes/formats.md`), **saturated** to ±(2⁴⁷ − 1)
     /// (counted), packed with 16 bits of the column's random word. Returns the number of non-zero G_j.
-    fn grad_factors(&mut self, signal: Signal<'_>) -> usize {
+    fn grad_factors(&mut self, signal: Signal<'_>) -> (usize, bool) {
         let f = &self.cfg.formats;
         let gf = f.signal_frac as u32;
         // Exponent of 2 that turns ẽ·λ·mant into Q32 weight LSBs per ε^x LSB.
@@ -578,6 +578,7 @@ impl<'a> LayerMut<'a> {
         let step = self.b.scalars.updates;
         let seed = self.cfg.seed;
         let mut active = 0usize;
+        let mut narrow = true;
         let mut sat = 0u32;
         for j in 0..self.n {
             let lam = match signal {
@@ -625,9 +626,10 @@ impl<'a> LayerMut<'a> {
             sat += s as u32;
             self.b.grad[j] = pack(g, rng::col_word(seed, step, self.offset.wrapping_add(j as u32)));
             active += (g != 0) as usize;
+            narrow &= g.unsigned_abs() < 1 << 31;
         }
         self.b.scalars.sat.grad = self.b.scalars.sat.grad.saturating_add(sat);
-        active
+        (active, narrow)
     }
 
     /// Phase **learn**, `Online` mode: ΔW_ij = −η·ε^x_i·ẽ^f_{j,V}·λ_j applied now, rounded to the weight
@@ -637,13 +639,12 @@ impl<'a> LayerMut<'a> {
     /// step counter). Only
     /// rows with ε^x ≠ 0 and columns with λ ≠ 0 cost work (counted as `weight_updates`).
     pub fn learn(&mut self, signal: Signal<'_>) -> OpCounts {
-        let active_cols = self.grad_factors(signal);
+        // When every |G_j| < 2³¹ (`narrow`) the exact product x·G comes from 32-bit operands (one SMULL
+        // on a Cortex-M4); otherwise from 64-bit ones. Both compute the same integer.
+        let (active_cols, narrow) = self.grad_factors(signal);
         if active_cols == 0 {
             return OpCounts::default();
         }
-        // When every |G_j| < 2³¹ the exact product x·G comes from 32-bit operands (one SMULL on a
-        // Cortex-M4); otherwise from 64-bit ones. Both compute the same integer.
-        let narrow = self.b.grad.iter().all(|&p| unpack(p).0.unsigned_abs() < 1 << 31);
         let (sat, pairs) = if narrow { self.learn_rows::<true>(active_cols) } else { self.learn_rows::<false>(active_cols) };
         self.b.scalars.sat.weight = self.b.scalars.sat.weight.saturating_add(sat);
         OpCounts { weight_updates: pairs, ..OpCounts::default() }
@@ -742,7 +743,7 @@ impl<'a> LayerMut<'a> {
                 found: acc.len(),
             });
         }
-        let active_cols = self.grad_factors(signal);
+        let (active_cols, _) = self.grad_factors(signal);
         let mut c = OpCounts::default();
         if active_cols == 0 {
             return Ok(c);
