@@ -47,6 +47,7 @@ fn idx_reader_accepts_good_and_rejects_bad_buffers() {
     assert!(mnist::parse_images(&im, &idx(8, &[2], &[3, 10])).is_err(), "label out of range");
     assert!(mnist::parse_images(&im, &idx(8, &[3], &[1, 2, 3])).is_err(), "count mismatch");
     assert!(mnist::load(std::path::Path::new("/nonexistent"), "t10k").is_err());
+    assert!(mnist::parse_images(&idx(8, &[2, 0, 0], &[]), &idx(8, &[2], &[1, 2])).is_err(), "empty images");
 }
 
 #[test]
@@ -73,6 +74,10 @@ fn encoder_events_are_sorted_on_the_sensor_and_deterministic() {
     assert_eq!(seq.inputs[0].len(), e.channels());
     assert_eq!(seq.inputs.iter().flatten().sum::<f64>() as usize, e.ev.len());
     assert_eq!(seq.targets.iter().filter(|t| t.is_some()).count(), 75);
+    // a hand-made event list with events off the sensor or after the end is binned without panicking
+    let mut odd = e.clone();
+    odd.ev.extend([(300_000, 0, 0, 1), (0, 40, 0, 0), (0, 0, 40, 1), (0, 0, 0, 7)]);
+    assert_eq!(odd.to_sequence(img.label, 75, 1), seq);
     let pooled = e.to_sequence(img.label, 75, 2);
     assert_eq!(pooled.inputs[0].len(), 2 * 17 * 17);
     assert_eq!(pooled.inputs.iter().flatten().sum::<f64>() as usize, e.ev.len());

@@ -74,6 +74,9 @@ pub fn parse_images(images: &[u8], labels: &[u8]) -> Result<Vec<Image>, RefError
         return Err(RefError::File(format!("IDX: image dims {di:?} do not match label dims {dl:?}")));
     }
     let (rows, cols) = (di[1], di[2]);
+    if rows == 0 || cols == 0 {
+        return Err(RefError::File("IDX: images with zero rows or columns".into()));
+    }
     if let Some(bad) = lb.iter().find(|&&l| l > 9) {
         return Err(RefError::File(format!("IDX: label {bad} out of 0..9")));
     }
@@ -223,13 +226,19 @@ impl Events {
     }
     /// Bin to 1 ms steps (channel p·side² + y·side + x, value = number of events), optionally pooled over
     /// `pool`×`pool` sensor blocks (channels 2·⌈side/pool⌉²); targets on the last `loss_steps` steps.
+    /// Events outside the sensor or the steps are ignored.
     pub fn to_sequence(&self, label: usize, loss_steps: usize, pool: usize) -> Sequence {
         let pool = pool.max(1);
         let ps = self.side.div_ceil(pool);
         let mut inputs = vec![vec![0.0; 2 * ps * ps]; self.steps];
         for &(t, x, y, p) in &self.ev {
-            let ch = p as usize * ps * ps + (y as usize / pool) * ps + x as usize / pool;
-            inputs[(t / 1000) as usize][ch] += 1.0;
+            let (step, x, y) = ((t / 1000) as usize, x as usize, y as usize);
+            // events off the sensor or after the last step (a hand-made `Events`) are dropped
+            if step >= self.steps || x >= self.side || y >= self.side || p > 1 {
+                continue;
+            }
+            let ch = p as usize * ps * ps + (y / pool) * ps + x / pool;
+            inputs[step][ch] += 1.0;
         }
         let targets = (0..self.steps).map(|t| (t + loss_steps >= self.steps).then_some(Target::Class(label))).collect();
         Sequence { inputs, targets }
