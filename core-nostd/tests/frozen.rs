@@ -5,28 +5,15 @@
 
 mod common;
 use common::*;
-use plasticore_core::layer::{compact_weights, Csr, FrozenCsr, LayerConfig, LayerMut, OpCounts, RowHint, Signal};
+use plasticore_core::layer::{compact_weights, FrozenCsr, LayerConfig, LayerMut, OpCounts, RowHint, Signal};
 use plasticore_core::prelude::*;
 use proptest::prelude::*;
 
-struct Sparse {
-    o: Owned,
-    row_start: Vec<u32>,
-    cols: Vec<u16>,
-}
+/// The sparse layer the frozen path is compared with.
+type Sparse = SparseOwned;
 
 fn view<'a>(n: &'a mut Sparse, cfg: &'a LayerConfig) -> LayerMut<'a> {
-    let (axons, neurons) = (n.o.axons, n.o.n);
-    let o = &mut n.o;
-    LayerMut::new_sparse(
-        cfg,
-        o.buffers(),
-        Csr { row_start: &n.row_start, cols: &n.cols },
-        axons,
-        neurons,
-        0,
-    )
-    .unwrap()
+    sparse_view(n, cfg)
 }
 
 /// The layer of a frozen core: no synapses of its own (`LayerMut::new_frozen`).

@@ -5,29 +5,11 @@
 
 mod common;
 use common::*;
-use plasticore_core::layer::{Csr, LayerMut, Signal};
+use plasticore_core::layer::{Csr, Signal};
 use plasticore_core::prelude::*;
 use proptest::prelude::*;
 
-struct Net {
-    o: Owned,
-    row_start: Vec<u32>,
-    cols: Vec<u16>,
-}
-
-fn sparse_view<'a>(n: &'a mut Net, cfg: &'a plasticore_core::layer::LayerConfig) -> LayerMut<'a> {
-    let (axons, neurons) = (n.o.axons, n.o.n);
-    let o = &mut n.o;
-    LayerMut::new_sparse(
-        cfg,
-        o.buffers(),
-        Csr { row_start: &n.row_start, cols: &n.cols },
-        axons,
-        neurons,
-        0,
-    )
-    .unwrap()
-}
+type Net = SparseOwned;
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]

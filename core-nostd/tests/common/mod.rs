@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use fixed::types::I32F32;
-use plasticore_core::layer::{Buffers, LayerConfig, LayerMut, LayerScalars, LearningRate};
+use plasticore_core::layer::{Buffers, Csr, LayerConfig, LayerMut, LayerScalars, LearningRate};
 use plasticore_core::prelude::*;
 
 pub fn fx(x: f64) -> I32F32 {
@@ -101,4 +101,18 @@ pub fn lif_config(fmt: Formats, decay: f64, synapse: Option<(f64, f64)>, reset: 
         learning_rate: LearningRate { mant: 1, shift: 1 },
         seed: 1,
     }
+}
+
+/// A sparse (CSR) layer's owned storage: the buffers (one weight per listed synapse) and the structure.
+pub struct SparseOwned {
+    pub o: Owned,
+    pub row_start: Vec<u32>,
+    pub cols: Vec<u16>,
+}
+
+/// A `LayerMut` over a [`SparseOwned`] (`LayerMut::new_sparse`, validated).
+pub fn sparse_view<'a>(n: &'a mut SparseOwned, cfg: &'a LayerConfig) -> LayerMut<'a> {
+    let (axons, neurons) = (n.o.axons, n.o.n);
+    LayerMut::new_sparse(cfg, n.o.buffers(), Csr { row_start: &n.row_start, cols: &n.cols }, axons, neurons, 0)
+        .unwrap()
 }
