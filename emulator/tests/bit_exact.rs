@@ -12,6 +12,7 @@ use common::*;
 use plasticore_core::prelude::*;
 use plasticore_core::rng::XorShift32;
 use plasticore_emu::mapping::Mapping;
+use plasticore_emu::network::NetworkSpec;
 use plasticore_emu::{presets, EmuOptions, Emulator, NoObserver};
 use proptest::prelude::*;
 
@@ -27,26 +28,7 @@ fn const_generic_net_equals_emulator() {
     let inputs = random_inputs(5, EXT, steps, 40);
     let targets = random_targets(5, O, steps);
     for lengths in [vec![8], vec![3, 5], vec![1, 2, 5], vec![2, 2, 2, 2]] {
-        let mut net: Net<P, N, O, 2> = Net::new();
-        net.configure(NetConfig {
-            layer: spec.layer,
-            readout: spec.readout.as_ref().unwrap().config,
-            feedback: Feedback::Symmetric,
-            window: spec.window,
-            recurrent: true,
-            learn: true,
-        })
-        .unwrap();
-        for a in 0..P {
-            for j in 0..N {
-                net.set_weight(a, j, spec.weights[a * N + j]).unwrap();
-            }
-        }
-        for j in 0..N {
-            for k in 0..O {
-                net.set_readout_weight(j, k, spec.readout.as_ref().unwrap().weights[j * O + k]).unwrap();
-            }
-        }
+        let mut net = symmetric_net(&spec);
         let chip = presets::loihi();
         let m = Mapping::from_lengths(&lengths, true, chip.mesh.cores());
         let mut emu = Emulator::with_mapping(chip, spec.clone(), m, EmuOptions::default()).unwrap();
@@ -132,26 +114,7 @@ fn readout_learning_epochs_equal_net_accumulate_and_apply() {
         let ro = spec.readout.clone().unwrap();
         let inputs = random_inputs(seed, EXT, steps, 40);
         let targets = random_targets(seed, O, steps);
-        let mut net: Net<P, N, O, 2> = Net::new();
-        net.configure(NetConfig {
-            layer: spec.layer,
-            readout: ro.config,
-            feedback: Feedback::Symmetric,
-            window: spec.window,
-            recurrent: true,
-            learn: true,
-        })
-        .unwrap();
-        for a in 0..P {
-            for j in 0..N {
-                net.set_weight(a, j, spec.weights[a * N + j]).unwrap();
-            }
-        }
-        for j in 0..N {
-            for k in 0..O {
-                net.set_readout_weight(j, k, ro.weights[j * O + k]).unwrap();
-            }
-        }
+        let mut net = symmetric_net(&spec);
         let mut acc: Accumulator<P, N, O> = Accumulator::new();
         let chip = presets::loihi();
         let m = Mapping::from_lengths(&lengths, true, chip.mesh.cores());
@@ -196,6 +159,32 @@ fn external_lambda_learning_equals_reference() {
         assert_same(&emu, &r, &format!("step {t}"));
     }
     assert_ne!(emu.hidden_weights(), spec.weights, "weights must have moved");
+}
+
+/// The const-generic `Net` equal to `spec` (dense, recurrent, learning, symmetric feedback), weights loaded.
+fn symmetric_net(spec: &NetworkSpec) -> Box<Net<P, N, O, 2>> {
+    let ro = spec.readout.as_ref().unwrap();
+    let mut net: Box<Net<P, N, O, 2>> = Box::default();
+    net.configure(NetConfig {
+        layer: spec.layer,
+        readout: ro.config,
+        feedback: Feedback::Symmetric,
+        window: spec.window,
+        recurrent: true,
+        learn: true,
+    })
+    .unwrap();
+    for a in 0..P {
+        for j in 0..N {
+            net.set_weight(a, j, spec.weights[a * N + j]).unwrap();
+        }
+    }
+    for j in 0..N {
+        for k in 0..O {
+            net.set_readout_weight(j, k, ro.weights[j * O + k]).unwrap();
+        }
+    }
+    net
 }
 
 fn lengths_from(seed: u32, n: usize) -> Vec<usize> {
