@@ -19,7 +19,7 @@
 use crate::arith::{clamp_i64, sat_i32, shift_nearest, shr_nearest};
 use crate::error::{ConfigError, Field};
 use crate::format::{Decay, Formats, Weight, ACC_EFF_FRAC, EFF_FRAC, JAC_FRAC};
-use crate::neuron::{Jacobian, NeuronKind, NeuronModel};
+use crate::neuron::{Jacobian, LifInference, NeuronKind, NeuronModel, Reset};
 use crate::presyn::{Presyn, PresynKind};
 use crate::rng;
 
@@ -514,12 +514,53 @@ impl<'a> LayerMut<'a> {
         // One loop per (model, learn): the per-neuron body has no branch on either.
         match (self.cfg.neuron, learn) {
             (NeuronKind::Lif(m), true) => self.fire_with::<_, true>(&m, spikes),
-            (NeuronKind::Lif(m), false) => self.fire_with::<_, false>(&m, spikes),
+            (NeuronKind::Lif(m), false) => match (m.inference(self.cfg.acc_frac()), m.states(), m.params().reset) {
+                (Some(f), 1, Reset::Soft) => self.fire_lif_inference::<1, false, true>(&f, spikes),
+                (Some(f), 1, Reset::Hard) => self.fire_lif_inference::<1, false, false>(&f, spikes),
+                (Some(f), _, Reset::Soft) => self.fire_lif_inference::<2, true, true>(&f, spikes),
+                (Some(f), _, Reset::Hard) => self.fire_lif_inference::<2, true, false>(&f, spikes),
+                (None, ..) => self.fire_with::<_, false>(&m, spikes),
+            },
             (NeuronKind::Alif(m), true) => self.fire_with::<_, true>(&m, spikes),
             (NeuronKind::Alif(m), false) => self.fire_with::<_, false>(&m, spikes),
             (NeuronKind::LoihiCuba(m), true) => self.fire_with::<_, true>(&m, spikes),
             (NeuronKind::LoihiCuba(m), false) => self.fire_with::<_, false>(&m, spikes),
         }
+    }
+
+    /// `fire` without learning for a LIF layer in the common case of [`Lif::inference`]: the same
+    /// arithmetic as [`Self::fire_with`] (see `LifInference::step`), with the configuration's branches
+    /// out of the loop and no per-neuron slicing; `tests/fire_inference.rs` checks the bits against
+    /// the general loop. `S` = states per neuron (2 with `EXPON`).
+    fn fire_lif_inference<const S: usize, const EXPON: bool, const SOFT: bool>(
+        &mut self,
+        f: &LifInference,
+        spikes: &mut [u16],
+    ) -> (OpCounts, usize) {
+        let mut c = OpCounts { neuron_updates: self.n as u32, ..OpCounts::default() };
+        let mut listed = 0usize;
+        let mut sat_state = 0u32;
+        let states = self.b.state.chunks_exact_mut(S);
+        for (j, (acc, st)) in self.b.acc.iter_mut().zip(states).take(self.n).enumerate() {
+            let (v, g) = match st {
+                [v, g, ..] => (v, g),
+                [v] => (v, &mut 0),
+                [] => continue,
+            };
+            let (spike, sat) = f.step::<EXPON, SOFT>(*acc, v, g);
+            *acc = 0;
+            sat_state += sat as u32;
+            if spike {
+                if let Some(slot) = spikes.get_mut(listed) {
+                    *slot = j as u16;
+                    listed += 1;
+                }
+                c.spikes += 1;
+            }
+        }
+        let sat = &mut self.b.scalars.sat;
+        sat.state = sat.state.saturating_add(sat_state);
+        (c, listed)
     }
 
     #[inline(always)]

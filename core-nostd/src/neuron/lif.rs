@@ -61,6 +61,77 @@ impl Lif {
     pub fn params(&self) -> &LifParams {
         &self.p
     }
+
+    /// The loop-invariant constants of an inference step (no Jacobian, no ψ) for a layer whose
+    /// dendritic sums are in Q.`acc_frac` weight units, when the common case holds: the input shift
+    /// `state_frac − weight_frac − acc_frac` is in 0..32 (so [`NeuronModel::input`] is a plain left
+    /// shift), `decay_frac` ≥ 1 and V_th ≥ 0. `None` otherwise (the general loop then runs).
+    pub(crate) fn inference(&self, acc_frac: u32) -> Option<LifInference> {
+        let s = self.c.wshift() - acc_frac as i32;
+        if !(0..32).contains(&s) || self.c.df == 0 || self.p.threshold.0 < 0 {
+            return None;
+        }
+        let (ds, gain) = match self.p.synapse {
+            Synapse::Delta => (0, 0),
+            Synapse::Expon { decay, gain } => (decay.0 as i64, gain.0 as i64),
+        };
+        Some(LifInference { th: self.p.threshold.0, s: s as u32, df: self.c.df, am: self.p.decay.0 as i64, ds, gain })
+    }
+}
+
+/// Constants of [`Lif`]'s inference step ([`Lif::inference`]), for [`LifInference::step`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LifInference {
+    th: i32,
+    s: u32,
+    df: u32,
+    am: i64,
+    ds: i64,
+    gain: i64,
+}
+
+impl LifInference {
+    /// One neuron, exactly [`NeuronModel::update`] with `jac = None` after [`NeuronModel::input`]
+    /// (same roundings, same saturations), with the branches on the configuration taken out of the
+    /// loop (`EXPON`: exponential synapse; `SOFT`: soft reset). Why each general step reduces to the
+    /// one here, under the preconditions of [`Lif::inference`]:
+    /// * input: `acc << s` with 0 ≤ s < 32 is exact in i64 (|y| < 2⁶²);
+    /// * every decay or gain product has an i32 operand, so `decay_mul` is the exact product, and
+    ///   `shr_nearest(p, df)` with df ≥ 1 is `(y >> 1) + (y & 1)` for y = p >> (df − 1);
+    /// * the i64 `saturating_add`s cannot saturate: |α·x| ≤ |x| < 2³¹ (α ≤ 1), |k·g| < 2³³ (k ≤ 4),
+    ///   |y| < 2⁶²;
+    /// * with V_th ≥ 0 the reset base V − R is in the i32 range (soft: 0 < V − V_th ≤ V; hard: 0).
+    ///
+    /// Returns (spike, saturated). `v` is slot 0, `g` slot 1 (unused without `EXPON`).
+    #[inline(always)]
+    pub(crate) fn step<const EXPON: bool, const SOFT: bool>(&self, acc: i32, v: &mut i32, g: &mut i32) -> (bool, bool) {
+        #[inline(always)]
+        fn mul_nearest(x: i32, d: i64, df: u32) -> i64 {
+            let y = (x as i64 * d) >> (df - 1);
+            (y >> 1) + (y & 1)
+        }
+        let y = (acc as i64) << self.s;
+        let (term, sg) = if EXPON {
+            let (gn, sg) = sat_i32(mul_nearest(*g, self.ds, self.df) + y);
+            *g = gn;
+            (mul_nearest(gn, self.gain, self.df), sg)
+        } else {
+            (y, false)
+        };
+        let v0 = *v;
+        let base = if v0 > self.th {
+            if SOFT {
+                v0 - self.th
+            } else {
+                0
+            }
+        } else {
+            v0
+        };
+        let (vn, sv) = sat_i32(mul_nearest(base, self.am, self.df) + term);
+        *v = vn;
+        (vn > self.th, sg | sv)
+    }
 }
 
 impl NeuronModel for Lif {

@@ -21,6 +21,7 @@ pub mod surrogate;
 
 pub use alif::{Alif, AlifParams};
 pub use lif::{Lif, LifParams};
+pub(crate) use lif::LifInference;
 pub use loihi::{LoihiCuba, LoihiParams};
 pub use surrogate::{Surrogate, SurrogateParams};
 
@@ -140,6 +141,12 @@ impl LeakyCommon {
             df: fmt.decay_frac as u32,
             wshift: fmt.state_frac as i32 - fmt.weight_frac as i32,
         })
+    }
+
+    /// `state_frac − weight_frac`.
+    #[inline(always)]
+    pub(crate) fn wshift(&self) -> i32 {
+        self.wshift
     }
 
     /// Dendritic sum → state units: a shift by `state_frac − weight_frac − acc_frac` (**nearest**).

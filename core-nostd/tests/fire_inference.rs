@@ -1,0 +1,106 @@
+//! `LayerMut::fire` without learning takes a specialised loop for LIF layers (`Lif::inference`); this
+//! checks it bit for bit against the model's own `NeuronModel::input` + `update(.., None)` applied
+//! neuron by neuron (the general loop's body): states, spikes listed and counted, the emptied
+//! dendritic sums and the saturation counter, over random formats, decays, gains up to the 4.0 limit,
+//! thresholds, resets, synapses and states/sums up to the i32 extremes (so saturation is exercised).
+
+mod common;
+
+use common::{fx, Owned};
+use plasticore_core::layer::LayerConfig;
+use plasticore_core::neuron::NeuronModel;
+use plasticore_core::prelude::*;
+use proptest::prelude::*;
+
+#[allow(clippy::too_many_arguments)]
+fn config(sf: u8, wf: u8, df: u8, decay: f64, syn: Option<(f64, f64)>, reset: Reset, th: f64) -> LayerConfig {
+    let fmt = Formats { state_frac: sf, weight_frac: wf, decay_frac: df, ..Formats::DEFAULT };
+    let mut cfg = common::lif_config(fmt, decay, None, reset, true);
+    let synapse = match syn {
+        None => Synapse::Delta,
+        Some((ds, gain)) => Synapse::Expon {
+            decay: fmt.decay(fx(ds), Field::Decay).unwrap(),
+            gain: fmt.decay(fx(gain), Field::Gain).unwrap(),
+        },
+    };
+    let lif = Lif::new(
+        LifParams {
+            decay: fmt.decay(fx(decay), Field::Decay).unwrap(),
+            threshold: fmt.voltage(fx(th), Field::Threshold).unwrap(),
+            reset,
+            detach_reset: true,
+            synapse,
+            surrogate: SurrogateParams::paper(&fmt),
+        },
+        &fmt,
+    )
+    .unwrap();
+    cfg.neuron = NeuronKind::Lif(lif);
+    cfg
+}
+
+/// A value spread over the whole i32 range, with the extremes and small values likely.
+fn wide() -> impl Strategy<Value = i32> {
+    prop_oneof![
+        any::<i32>(),
+        -70_000i32..70_000,
+        Just(i32::MAX),
+        Just(i32::MIN),
+        (i32::MAX - 1000)..=i32::MAX,
+        i32::MIN..(i32::MIN + 1000),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn inference_fire_equals_the_model_update(
+        sf in 8u8..=24,
+        wf_off in 0u8..=8,
+        df in 8u8..=30,
+        decay in 0.0f64..=1.0,
+        syn in prop_oneof![Just(None), (0.0f64..=1.0, 0.0f64..=3.99).prop_map(Some)],
+        soft in any::<bool>(),
+        th in 0.0625f64..8.0,
+        n in 1usize..80,
+        seed_states in proptest::collection::vec((wide(), wide(), wide()), 80),
+        room in 0usize..8,
+    ) {
+        let reset = if soft { Reset::Soft } else { Reset::Hard };
+        let wf = sf.saturating_sub(wf_off).min(15);
+        let cfg = config(sf, wf, df, decay, syn, reset, th);
+        let NeuronKind::Lif(m) = cfg.neuron else { unreachable!() };
+        let s = m.states();
+        let mut o = Owned::new(1, n, s);
+        for (j, &(v, g, a)) in seed_states.iter().take(n).enumerate() {
+            o.state[j * s] = v;
+            if s == 2 {
+                o.state[j * s + 1] = g;
+            }
+            o.acc[j] = a;
+        }
+        // Expected: the model, neuron by neuron.
+        let (mut want_state, want_acc) = (o.state.clone(), o.acc.clone());
+        let mut want_spikes = Vec::new();
+        let mut want_sat = 0u32;
+        for j in 0..n {
+            let y = m.input(want_acc[j], cfg.acc_frac());
+            let f = m.update(&mut want_state[j * s..(j + 1) * s], y, None);
+            want_sat += f.saturated as u32;
+            if f.spike {
+                want_spikes.push(j as u16);
+            }
+        }
+        // The layer (listing room for at most `room` spikes: the rest are counted, not listed).
+        let mut spikes = vec![u16::MAX; room];
+        let (c, listed) = o.view(&cfg).fire(false, &mut spikes);
+        prop_assert_eq!(&o.state, &want_state);
+        prop_assert!(o.acc.iter().all(|&a| a == 0));
+        prop_assert_eq!(c.spikes as usize, want_spikes.len());
+        prop_assert_eq!(c.neuron_updates as usize, n);
+        prop_assert_eq!(listed, want_spikes.len().min(room));
+        prop_assert_eq!(&spikes[..listed], &want_spikes[..listed]);
+        prop_assert_eq!(o.scalars.sat.state, want_sat);
+    }
+}
