@@ -66,7 +66,8 @@ pub(crate) type Frozen = FrozenCsr<Vec<u32>, Vec<u16>, Vec<i8>>;
 /// prefetch of every cache line of the row four events ahead, so those lines are on their way while the
 /// current row is summed (the synapse memory of W1 at N = 16000 is 77 MB; each row starts at an address
 /// the hardware prefetcher cannot guess). A prefetch reads nothing into the program and cannot fault, so
-/// it cannot change a result. Other targets get no hint.
+/// it cannot change a result. Other targets get no hint. Rows are summed by the AVX-512 kernel of
+/// [`crate::simd`] where the CPU has it (same bits as core-nostd's loop), else by core-nostd.
 pub(crate) struct Prefetch;
 impl RowHint for Prefetch {
     // W1 N = 16000, perf samples of integrate in 7 interleaved pairs (load 3.7-5.2): 4 ahead below 2
@@ -80,6 +81,10 @@ impl RowHint for Prefetch {
         for w in weights.chunks(64) {
             crate::prefetch::line(w.as_ptr() as *const u8);
         }
+    }
+    #[inline(always)]
+    fn add_row(&mut self, acc: &mut [i32], cols: &[u16], weights: &[i8]) -> bool {
+        crate::simd::add_row(acc, cols, weights)
     }
 }
 

@@ -29,6 +29,7 @@ pub mod network;
 pub mod noc;
 pub mod observe;
 mod prefetch;
+pub mod simd;
 pub mod presets;
 pub mod snapshot;
 pub mod storage;

@@ -119,11 +119,25 @@ pub fn compact_weights(weights: &[Weight], out: &mut [i8]) -> Result<(), ConfigE
 /// Told which synapse rows [`LayerMut::integrate_frozen`] will read soon: row k + `AHEAD` of the event
 /// list just before row k is summed. Implementations may touch or prefetch the memory; they see shared
 /// slices only, so they cannot change a result. `()` does nothing.
+///
+/// A host may also take over the summing of a row ([`RowHint::add_row`]) with a vector kernel this
+/// crate cannot hold (it has no `unsafe` and no CPU-specific code); the default leaves it to the core.
 pub trait RowHint {
     /// How many events ahead the hint is given (≥ 1).
     const AHEAD: usize = 2;
     /// Row `cols` / `weights` will be read soon.
     fn upcoming(&mut self, cols: &[u16], weights: &[i8]);
+    /// Optionally sum one unscaled row: `acc[c] = acc[c].wrapping_add(w as i32)` for every synapse
+    /// (`cols[i]`, `weights[i]`) with `c < acc.len()`, and return `true`; return `false` (the default)
+    /// to leave the row to the core's own loop. The columns are strictly increasing (validated by
+    /// [`FrozenCsr::new`]). An implementation **must give the same bits** as the core's loop; because
+    /// wrapping adds commute, any order or grouping of the adds does (the emulator's AVX-512 kernel is
+    /// checked against this loop in its `tests/simd.rs`).
+    #[inline(always)]
+    fn add_row(&mut self, acc: &mut [i32], cols: &[u16], weights: &[i8]) -> bool {
+        let _ = (acc, cols, weights);
+        false
+    }
 }
 
 impl RowHint for () {
@@ -200,7 +214,7 @@ impl<'a> LayerMut<'a> {
                 // Efficacy rounded to 12 bits (nearest), as `integrate`.
                 let x = shr_nearest(self.b.efficacy.get(a).copied().unwrap_or(0) as i64, EFF_FRAC - ACC_EFF_FRAC) as i32;
                 add_row_scaled(self.b.acc, cols, ws, x);
-            } else {
+            } else if !hint.add_row(self.b.acc, cols, ws) {
                 add_row(self.b.acc, cols, ws);
             }
             c.syn_ops += cols.len() as u32;
