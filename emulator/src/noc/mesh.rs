@@ -96,6 +96,11 @@ pub struct MeshSim {
     active: Vec<usize>,
     /// Per packet of the current batch: current tile, ready cycle.
     at: Vec<(u32, u64)>,
+    /// Per packet: its next hop from the tile it is queued at (`None`: eject), computed when queued
+    /// (routing depends only on the tile and the destination).
+    hop: Vec<Option<Dir>>,
+    /// Per tile: bit p set while input queue p is not empty.
+    nonempty: Vec<u8>,
     order: Vec<u32>,
 }
 
@@ -112,6 +117,8 @@ impl MeshSim {
             queued: vec![0; t],
             active: Vec::new(),
             at: Vec::new(),
+            hop: Vec::new(),
+            nonempty: vec![0; t],
             order: Vec::new(),
         }
     }
@@ -161,6 +168,8 @@ impl MeshSim {
         self.order.sort_by_key(|&i| (packets[i as usize].inject, i));
         self.at.clear();
         self.at.extend(packets.iter().map(|p| (self.mesh.tile_of(p.src as usize) as u32, p.inject.0)));
+        self.hop.clear();
+        self.hop.resize(packets.len(), None);
         let mut next_inj = 0usize;
         let mut in_flight = 0usize;
         let mut now = packets[self.order[0] as usize].inject.0;
@@ -169,7 +178,7 @@ impl MeshSim {
             while next_inj < self.order.len() && packets[self.order[next_inj] as usize].inject.0 <= now {
                 let i = self.order[next_inj];
                 let tile = self.at[i as usize].0 as usize;
-                self.push(tile, LOCAL, i);
+                self.push(tile, LOCAL, i, packets[i as usize].dst, routing);
                 next_inj += 1;
                 in_flight += 1;
             }
@@ -194,6 +203,10 @@ impl MeshSim {
                     let start = self.rr[tile * PORTS + outp] as usize;
                     for off in 0..PORTS {
                         let p = (start + off) % PORTS;
+                        // An empty queue has no head to serve (skipped without touching it).
+                        if self.nonempty[tile] & (1 << p) == 0 {
+                            continue;
+                        }
                         let q = tile * PORTS + p;
                         while served < k {
                             let Some(&head) = self.queues[q].front() else { break };
@@ -202,8 +215,8 @@ impl MeshSim {
                                 break;
                             }
                             let pk = &packets[head as usize];
-                            let dst_tile = self.mesh.tile_of(pk.dst as usize);
-                            let dir = routing.next(here, self.tile_xy(dst_tile));
+                            let dir = self.hop[head as usize];
+                            debug_assert_eq!(dir, routing.next(here, self.tile_xy(self.mesh.tile_of(pk.dst as usize))));
                             if out_port(dir) != outp {
                                 break;
                             }
@@ -244,10 +257,13 @@ impl MeshSim {
                                     } else {
                                         d.hops_ns += 1;
                                     }
-                                    self.push(next, in_port(dir), head);
+                                    self.push(next, in_port(dir), head, pk.dst, routing);
                                 }
                             }
                             self.queues[q].pop_front();
+                            if self.queues[q].is_empty() {
+                                self.nonempty[tile] &= !(1 << p);
+                            }
                             self.queued[tile] -= 1;
                             if p != LOCAL {
                                 self.occ[q] -= 1;
@@ -268,6 +284,9 @@ impl MeshSim {
             }
             for &t in &self.active {
                 for p in 0..PORTS {
+                    if self.nonempty[t] & (1 << p) == 0 {
+                        continue;
+                    }
                     if let Some(&h) = self.queues[t * PORTS + p].front() {
                         next = next.min(self.at[h as usize].1);
                     }
@@ -278,8 +297,12 @@ impl MeshSim {
         st
     }
 
-    fn push(&mut self, tile: usize, port: usize, pkt: u32) {
+    /// Queue packet `pkt` (bound for core `dst`) at input `port` of `tile`, with its next hop from there.
+    fn push(&mut self, tile: usize, port: usize, pkt: u32, dst: u32, routing: RoutingKind) {
+        let dst_tile = self.mesh.tile_of(dst as usize);
+        self.hop[pkt as usize] = routing.next(self.tile_xy(tile), self.tile_xy(dst_tile));
         self.queues[tile * PORTS + port].push_back(pkt);
+        self.nonempty[tile] |= 1 << port;
         if self.queued[tile] == 0 {
             self.active.push(tile);
         }
