@@ -199,14 +199,21 @@ impl MeshSim {
             for &tile in &snapshot {
                 let here = self.tile_xy(tile);
                 for outp in 0..PORTS {
+                    // Only this tile's own service empties its queues, and nothing is queued here
+                    // while it is served (packets move to neighbours), so an empty tile stays empty.
+                    let m = self.nonempty[tile] as u32;
+                    if m == 0 {
+                        break;
+                    }
                     let mut served = 0u32;
-                    let start = self.rr[tile * PORTS + outp] as usize;
-                    for off in 0..PORTS {
-                        let p = (start + off) % PORTS;
-                        // An empty queue has no head to serve (skipped without touching it).
-                        if self.nonempty[tile] & (1 << p) == 0 {
-                            continue;
-                        }
+                    let start = self.rr[tile * PORTS + outp] as u32;
+                    // The non-empty queues in round-robin order from `start` (empty ones have no head
+                    // to serve; skipping them changes nothing).
+                    let mut rot = ((m >> start) | (m << (PORTS as u32 - start))) & ((1 << PORTS) - 1);
+                    while rot != 0 {
+                        let off = rot.trailing_zeros();
+                        rot &= rot - 1;
+                        let p = (start + off) as usize % PORTS;
                         let q = tile * PORTS + p;
                         while served < k {
                             let Some(&head) = self.queues[q].front() else { break };
