@@ -540,19 +540,31 @@ impl<'a> LayerMut<'a> {
         let mut c = OpCounts { neuron_updates: self.n as u32, ..OpCounts::default() };
         let mut listed = 0usize;
         let mut sat_state = 0u32;
-        let states = self.b.state.chunks_exact_mut(S);
-        for (j, (acc, st)) in self.b.acc.iter_mut().zip(states).take(self.n).enumerate() {
-            let (v, g) = match st {
-                [v, g, ..] => (v, g),
-                [v] => (v, &mut 0),
-                [] => continue,
-            };
-            let (spike, sat) = f.step::<EXPON, SOFT>(*acc, v, g);
-            *acc = 0;
-            sat_state += sat as u32;
-            if spike {
+        let n = self.n.min(self.b.acc.len()).min(self.b.state.len() / S);
+        // Blocks of 32 neurons: first the updates, with no data-dependent store (a spike sets a bit
+        // of the block's mask), then the block's spikes listed in ascending order from the mask
+        // (host W1 N = 1000, perf samples of fire: 1265-1335 -> 413-431 against listing inside the
+        // update loop; Cortex-M4 inference 31 898 -> 32 573 instructions per step).
+        const BLOCK: usize = 32;
+        let accs = self.b.acc[..n].chunks_mut(BLOCK);
+        let states = self.b.state[..n * S].chunks_mut(BLOCK * S);
+        for (bi, (accs, states)) in accs.zip(states).enumerate() {
+            let mut fired = 0u32;
+            for (k, (acc, st)) in accs.iter_mut().zip(states.chunks_exact_mut(S)).enumerate() {
+                let mut g = if EXPON { st[S - 1] } else { 0 };
+                let (spike, sat) = f.step::<EXPON, SOFT>(*acc, &mut st[0], &mut g);
+                if EXPON {
+                    st[S - 1] = g;
+                }
+                *acc = 0;
+                sat_state += sat as u32;
+                fired |= (spike as u32) << k;
+            }
+            while fired != 0 {
+                let k = fired.trailing_zeros() as usize;
+                fired &= fired - 1;
                 if let Some(slot) = spikes.get_mut(listed) {
-                    *slot = j as u16;
+                    *slot = (bi * BLOCK + k) as u16;
                     listed += 1;
                 }
                 c.spikes += 1;
