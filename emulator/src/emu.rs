@@ -29,7 +29,6 @@ use crate::time::{Cycle, EmuTime};
 use plasticore_core::layer::{LayerConfig, OpCounts, Saturations, Signal};
 use plasticore_core::net::{LossWindow, Timestep};
 use plasticore_core::readout::{Feedback, Target};
-use rayon::prelude::*;
 
 /// Run options.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,10 +131,11 @@ impl Emulator {
         };
         let threads = opts.threads.max(1);
         // A pool only when there are at least two cores to share out (one core gains nothing from it).
+        // The calling thread works too (`for_cores`), so the pool has `threads` − 1 workers.
         let pool = if threads > 1 && cores.len() > 1 {
             Some(
                 rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
+                    .num_threads(threads - 1)
                     .build()
                     .map_err(|e| EmuError::Network(format!("thread pool: {e}")))?,
             )
@@ -202,10 +202,7 @@ impl Emulator {
 
     /// Run `f` on every hidden core, in parallel when the chip has a thread pool.
     fn each_core(&mut self, f: impl Fn(&mut HiddenCore) -> Result<(), EmuError> + Sync + Send) -> Result<(), EmuError> {
-        match &self.pool {
-            Some(p) => p.install(|| self.cores.par_iter_mut().try_for_each(&f)),
-            None => self.cores.iter_mut().try_for_each(&f),
-        }
+        for_cores(self.pool.as_ref(), self.opts.threads, &mut self.cores, f)
     }
 
     /// Host events are filtered as `Net` does (ids ≥ the external inputs and overflow of the active list
@@ -425,10 +422,7 @@ impl Emulator {
             };
             c.learn(cfg, sig, rows, accumulate)
         };
-        match &self.pool {
-            Some(p) => p.install(|| self.cores.par_iter_mut().try_for_each(run))?,
-            None => self.cores.iter_mut().try_for_each(run)?,
-        }
+        for_cores(self.pool.as_ref(), self.opts.threads, &mut self.cores, run)?;
         if has_loss {
             if let Some(ro) = self.readout.as_mut() {
                 ro.learn(accumulate)?;
@@ -442,10 +436,7 @@ impl Emulator {
     fn apply_epoch(&mut self) -> Result<(), EmuError> {
         let cfg = &self.layer;
         let run = |c: &mut HiddenCore| c.apply_accumulated(cfg);
-        match &self.pool {
-            Some(p) => p.install(|| self.cores.par_iter_mut().try_for_each(run))?,
-            None => self.cores.iter_mut().try_for_each(run)?,
-        }
+        for_cores(self.pool.as_ref(), self.opts.threads, &mut self.cores, run)?;
         if let Some(ro) = self.readout.as_mut() {
             ro.apply_accumulated()?;
         }
@@ -721,4 +712,32 @@ impl Emulator {
     pub fn last_spikes(&self) -> &[u16] {
         &self.spikes
     }
+}
+
+/// Run `f` on every core. Without a pool, in order on this thread. With one (`threads` − 1 workers),
+/// the cores are split into `threads` contiguous groups: this thread runs the first group while the
+/// workers take the others (`ThreadPool::in_place_scope`), so no more than `threads` threads are ever
+/// runnable: on a machine with exactly that many, a worker waiting for the next parallel phase never
+/// takes a core from the serial phases (route, NoC, barrier) as a pool that this thread only waited
+/// on did. Cores share nothing, so the grouping cannot change a result; the error returned is the
+/// first in core order.
+fn for_cores<F>(pool: Option<&rayon::ThreadPool>, threads: usize, cores: &mut [HiddenCore], f: F) -> Result<(), EmuError>
+where
+    F: Fn(&mut HiddenCore) -> Result<(), EmuError> + Sync,
+{
+    let Some(pool) = pool else { return cores.iter_mut().try_for_each(f) };
+    let per = cores.len().div_ceil(threads.max(1)).max(1);
+    let mut results: Vec<Result<(), EmuError>> = cores.chunks(per).map(|_| Ok(())).collect();
+    let f = &f;
+    pool.in_place_scope(|s| {
+        let mut groups = cores.chunks_mut(per).zip(results.iter_mut());
+        let first = groups.next();
+        for (g, r) in groups {
+            s.spawn(move |_| *r = g.iter_mut().try_for_each(f));
+        }
+        if let Some((g, r)) = first {
+            *r = g.iter_mut().try_for_each(f);
+        }
+    });
+    results.into_iter().collect()
 }
