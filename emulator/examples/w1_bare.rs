@@ -13,7 +13,8 @@
 //! Variants: CSR rows per presynaptic neuron scattered into a fused decaying current (f32) or into i32
 //! sums (i8 weights, u16 columns: 3 bytes per event), optionally with a software prefetch of every
 //! line of the row two events ahead, or summed 16 synapses at a time by the emulator's AVX-512 kernel
-//! (`plasticore_emu::simd`, where the CPU has AVX-512F); then one pass over the neurons. Two threads
+//! (`plasticore_emu::simd`, where the CPU has AVX-512F), with or without the emulator's prefetch of the
+//! row four events ahead; then one pass over the neurons. Two threads
 //! split the neurons into disjoint halves, each with its own rows, sums and state (rayon, one join per
 //! step), as the emulator's cores do.
 #![allow(unsafe_code)]
@@ -32,6 +33,7 @@ enum Kind {
     I8,
     I8Prefetch,
     I8Avx512,
+    I8Avx512Prefetch,
 }
 
 impl Kind {
@@ -42,6 +44,7 @@ impl Kind {
             Kind::I8 => "i8 weights, u16 columns, i32 sums",
             Kind::I8Prefetch => "i8, prefetch 2 rows ahead",
             Kind::I8Avx512 => "i8, AVX-512 gather/scatter (emulator kernel)",
+            Kind::I8Avx512Prefetch => "i8, AVX-512, prefetch 4 rows ahead (as the emulator)",
         }
     }
 }
@@ -114,8 +117,9 @@ impl Part {
     fn step(&mut self, kind: Kind, active: &[u16], scale: f32) {
         let rs = &self.row_start;
         for (k, &a) in active.iter().enumerate() {
-            if matches!(kind, Kind::F32Prefetch | Kind::I8Prefetch) {
-                if let Some(&b) = active.get(k + 2) {
+            if matches!(kind, Kind::F32Prefetch | Kind::I8Prefetch | Kind::I8Avx512Prefetch) {
+                let ahead = if kind == Kind::I8Avx512Prefetch { 4 } else { 2 };
+                if let Some(&b) = active.get(k + ahead) {
                     let (s, e) = (rs[b as usize] as usize, rs[b as usize + 1] as usize);
                     if kind == Kind::F32Prefetch {
                         self.cols32[s..e].chunks(16).for_each(|c| prefetch(c.as_ptr().cast()));
@@ -135,7 +139,7 @@ impl Part {
                         }
                     }
                 }
-                Kind::I8Avx512 if simd::add_row(&mut self.acc, &self.cols16[s..e], &self.w8[s..e]) => {}
+                Kind::I8Avx512 | Kind::I8Avx512Prefetch if simd::add_row(&mut self.acc, &self.cols16[s..e], &self.w8[s..e]) => {}
                 _ => {
                     for (&c, &w) in self.cols16[s..e].iter().zip(&self.w8[s..e]) {
                         if let Some(x) = self.acc.get_mut(c as usize) {
@@ -211,7 +215,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build()?;
     let mut kinds = vec![Kind::F32, Kind::F32Prefetch, Kind::I8, Kind::I8Prefetch];
     if simd::available() {
-        kinds.push(Kind::I8Avx512);
+        kinds.extend([Kind::I8Avx512, Kind::I8Avx512Prefetch]);
     }
     let cases: Vec<(Kind, usize)> = kinds.iter().flat_map(|&k| [(k, 1), (k, 2)]).collect();
     let mut results: Vec<Vec<Run>> = cases.iter().map(|_| Vec::new()).collect();
