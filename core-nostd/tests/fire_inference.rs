@@ -6,37 +6,15 @@
 
 mod common;
 
-use common::{fx, Owned};
+use common::Owned;
 use plasticore_core::layer::LayerConfig;
 use plasticore_core::neuron::NeuronModel;
 use plasticore_core::prelude::*;
 use proptest::prelude::*;
 
-#[allow(clippy::too_many_arguments)]
 fn config(sf: u8, wf: u8, df: u8, decay: f64, syn: Option<(f64, f64)>, reset: Reset, th: f64) -> LayerConfig {
     let fmt = Formats { state_frac: sf, weight_frac: wf, decay_frac: df, ..Formats::DEFAULT };
-    let mut cfg = common::lif_config(fmt, decay, None, reset, true);
-    let synapse = match syn {
-        None => Synapse::Delta,
-        Some((ds, gain)) => Synapse::Expon {
-            decay: fmt.decay(fx(ds), Field::Decay).unwrap(),
-            gain: fmt.decay(fx(gain), Field::Gain).unwrap(),
-        },
-    };
-    let lif = Lif::new(
-        LifParams {
-            decay: fmt.decay(fx(decay), Field::Decay).unwrap(),
-            threshold: fmt.voltage(fx(th), Field::Threshold).unwrap(),
-            reset,
-            detach_reset: true,
-            synapse,
-            surrogate: SurrogateParams::paper(&fmt),
-        },
-        &fmt,
-    )
-    .unwrap();
-    cfg.neuron = NeuronKind::Lif(lif);
-    cfg
+    common::lif_config_th(fmt, decay, syn, reset, true, th)
 }
 
 /// A value spread over the whole i32 range, with the extremes and small values likely.

@@ -24,6 +24,20 @@ fn sims(w: u32, h: u32, cpt: u32, local: u32, k: u32, buf: u32, yx: bool) -> (Me
     (MeshSim::new(mesh, noc), MeshSim::new(mesh, noc), mesh)
 }
 
+/// Route `pk` on `a` with `run` and on `b` with `run_general`; every output must agree.
+fn route_both(a: &mut MeshSim, b: &mut MeshSim, mesh: &Mesh, pk: &[Packet]) -> Result<(), TestCaseError> {
+    let (mut da, mut db) = (Vec::new(), Vec::new());
+    let (mut la, mut lb) = (vec![0u64; mesh.tiles() * 4], vec![0u64; mesh.tiles() * 4]);
+    let (mut ca, mut cb) = (vec![0u64; mesh.tiles()], vec![0u64; mesh.tiles()]);
+    let sa = a.run(pk, &mut da, &mut la, &mut ca);
+    let sb = b.run_general(pk, &mut db, &mut lb, &mut cb);
+    prop_assert_eq!(&da, &db);
+    prop_assert_eq!(sa, sb);
+    prop_assert_eq!(&la, &lb);
+    prop_assert_eq!(&ca, &cb);
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
@@ -38,7 +52,6 @@ proptest! {
     ) {
         let (mut a, mut b, mesh) = sims(w, h, cpt, local, k, buf, yx);
         let cores = mesh.tiles() as u32 * cpt;
-        let links = mesh.tiles() * 4;
         for batch in &batches {
             let mut t = 0u64;
             let mut pk: Vec<Packet> = batch
@@ -54,15 +67,7 @@ proptest! {
             if !sorted {
                 pk.reverse();
             }
-            let (mut da, mut db) = (Vec::new(), Vec::new());
-            let (mut la, mut lb) = (vec![0u64; links], vec![0u64; links]);
-            let (mut ca, mut cb) = (vec![0u64; mesh.tiles()], vec![0u64; mesh.tiles()]);
-            let sa = a.run(&pk, &mut da, &mut la, &mut ca);
-            let sb = b.run_general(&pk, &mut db, &mut lb, &mut cb);
-            prop_assert_eq!(&da, &db);
-            prop_assert_eq!(sa, sb);
-            prop_assert_eq!(&la, &lb);
-            prop_assert_eq!(&ca, &cb);
+            route_both(&mut a, &mut b, &mesh, &pk)?;
         }
         // Router state: a mixed batch (links and contention) behaves the same on both.
         let mut t = 0u64;
@@ -74,14 +79,6 @@ proptest! {
                 Packet { src: s % cores, dst: d % cores, inject: Cycle(t), tag: i as u32 }
             })
             .collect();
-        let (mut da, mut db) = (Vec::new(), Vec::new());
-        let (mut la, mut lb) = (vec![0u64; links], vec![0u64; links]);
-        let (mut ca, mut cb) = (vec![0u64; mesh.tiles()], vec![0u64; mesh.tiles()]);
-        let sa = a.run(&pk, &mut da, &mut la, &mut ca);
-        let sb = b.run_general(&pk, &mut db, &mut lb, &mut cb);
-        prop_assert_eq!(&da, &db);
-        prop_assert_eq!(sa, sb);
-        prop_assert_eq!(&la, &lb);
-        prop_assert_eq!(&ca, &cb);
+        route_both(&mut a, &mut b, &mesh, &pk)?;
     }
 }

@@ -72,8 +72,13 @@ impl Owned {
     }
 }
 
-/// A LIF layer config from float parameters (test convenience).
+/// A LIF layer config from float parameters (test convenience), threshold 1.0.
 pub fn lif_config(fmt: Formats, decay: f64, synapse: Option<(f64, f64)>, reset: Reset, detach: bool) -> LayerConfig {
+    lif_config_th(fmt, decay, synapse, reset, detach, 1.0)
+}
+
+/// [`lif_config`] with threshold `th`.
+pub fn lif_config_th(fmt: Formats, decay: f64, synapse: Option<(f64, f64)>, reset: Reset, detach: bool, th: f64) -> LayerConfig {
     let syn = match synapse {
         None => Synapse::Delta,
         Some((ds, gain)) => Synapse::Expon {
@@ -84,7 +89,7 @@ pub fn lif_config(fmt: Formats, decay: f64, synapse: Option<(f64, f64)>, reset: 
     let lif = Lif::new(
         LifParams {
             decay: fmt.decay(fx(decay), Field::Decay).unwrap(),
-            threshold: fmt.voltage(fx(1.0), Field::Threshold).unwrap(),
+            threshold: fmt.voltage(fx(th), Field::Threshold).unwrap(),
             reset,
             detach_reset: detach,
             synapse: syn,
