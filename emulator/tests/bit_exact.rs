@@ -66,21 +66,7 @@ fn learning_epochs_equal_net_accumulate_and_apply() {
     let mut g = XorShift32::new(8);
     let lams: Vec<Vec<i32>> = (0..steps).map(|_| (0..N).map(|_| (g.next_u32() % 131072) as i32 - 65536).collect()).collect();
     for lengths in [vec![8], vec![3, 5], vec![1, 1, 6]] {
-        let mut net: Net<P, N, O, 1> = Net::new();
-        net.configure(NetConfig {
-            layer: spec.layer,
-            readout: readout_config(1),
-            feedback: Feedback::External,
-            window: spec.window,
-            recurrent: true,
-            learn: true,
-        })
-        .unwrap();
-        for a in 0..P {
-            for j in 0..N {
-                net.set_weight(a, j, spec.weights[a * N + j]).unwrap();
-            }
-        }
+        let mut net = dense_net::<1>(&spec, readout_config(1), Feedback::External);
         let mut acc: Accumulator<P, N, O> = Accumulator::new();
         let chip = presets::loihi();
         let m = Mapping::from_lengths(&lengths, false, chip.mesh.cores());
@@ -161,24 +147,24 @@ fn external_lambda_learning_equals_reference() {
     assert_ne!(emu.hidden_weights(), spec.weights, "weights must have moved");
 }
 
-/// The const-generic `Net` equal to `spec` (dense, recurrent, learning, symmetric feedback), weights loaded.
-fn symmetric_net(spec: &NetworkSpec) -> Box<Net<P, N, O, 2>> {
-    let ro = spec.readout.as_ref().unwrap();
-    let mut net: Box<Net<P, N, O, 2>> = Box::default();
-    net.configure(NetConfig {
-        layer: spec.layer,
-        readout: ro.config,
-        feedback: Feedback::Symmetric,
-        window: spec.window,
-        recurrent: true,
-        learn: true,
-    })
-    .unwrap();
+/// A const-generic `Net` with `spec`'s layer and hidden weights (dense, recurrent, learning) and the
+/// given readout and feedback.
+fn dense_net<const S: usize>(spec: &NetworkSpec, readout: ReadoutConfig, feedback: Feedback) -> Box<Net<P, N, O, S>> {
+    let mut net: Box<Net<P, N, O, S>> = Box::default();
+    net.configure(NetConfig { layer: spec.layer, readout, feedback, window: spec.window, recurrent: true, learn: true })
+        .unwrap();
     for a in 0..P {
         for j in 0..N {
             net.set_weight(a, j, spec.weights[a * N + j]).unwrap();
         }
     }
+    net
+}
+
+/// The const-generic `Net` equal to `spec` (dense, recurrent, learning, symmetric feedback), weights loaded.
+fn symmetric_net(spec: &NetworkSpec) -> Box<Net<P, N, O, 2>> {
+    let ro = spec.readout.as_ref().unwrap();
+    let mut net = dense_net::<2>(spec, ro.config, Feedback::Symmetric);
     for j in 0..N {
         for k in 0..O {
             net.set_readout_weight(j, k, ro.weights[j * O + k]).unwrap();
