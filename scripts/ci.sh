@@ -5,7 +5,24 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
-step() { printf '\n=== %s ===\n' "$*"; }
+# Disk: a clean run once died in the linker (lld: "Bus error", the output file could not grow) on a machine
+# whose disk filled up. Keep the footprint small and report it at every step:
+#  * no incremental caches (a CI build is never rebuilt incrementally);
+#  * the optimised test profile keeps line tables only (backtraces keep file:line; full DWARF for
+#    opt-level 3 code tripled target/debug), release keeps its limited debuginfo for profiling.
+export CARGO_INCREMENTAL=0
+export CARGO_PROFILE_TEST_DEBUG=line-tables-only
+free_mb() { df -Pm . | awk 'NR==2 {print $4}'; }
+disk() { printf '(disk: %s MB free; checkout + build output %s MB)\n' "$(free_mb)" "$(du -sm . | cut -f1)"; }
+step() { printf '\n=== %s ===\n' "$*"; disk; }
+
+# The whole run peaks at about PEAK_MB of build output (measured on a clean clone: see README).
+# Fail now, naming the shortfall, rather than in a linker half an hour in.
+PEAK_MB=2600
+if [ "$(free_mb)" -lt "$PEAK_MB" ]; then
+  echo "FAIL: $(free_mb) MB free on $(df -P . | awk 'NR==2 {print $6}'), CI needs about $PEAK_MB MB for build output"
+  exit 1
+fi
 
 step "toolchain: MCU targets and llvm-tools"
 rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf
@@ -41,4 +58,5 @@ step "the README run command"
 cargo run --release -p plasticore -- demo --sequences 200
 
 echo
+disk
 echo "CI: all steps passed"
