@@ -34,6 +34,11 @@ step "host tests (workspace; --all-targets also builds and smoke-runs every benc
 cargo test --workspace --all-targets
 cargo test -p plasticore-core --features hal --test hal_aer
 cargo test --workspace --doc
+if [ "${PLASTICORE_CI_PRUNE:-0}" = 1 ]; then
+  # A clean-clone run (.ci/run) never reuses the test builds: free them before the release builds.
+  rm -rf "${CARGO_TARGET_DIR:-target}/debug"
+  echo "(pruned the test builds)"; disk
+fi
 
 step "core-nostd release builds for the MCU targets"
 for t in thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf; do
