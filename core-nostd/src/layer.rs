@@ -1123,7 +1123,7 @@ impl MemoryReport {
 /// [`Layer::new`] is `const` (a layer can live in a `static`); [`Layer::configure`] validates and loads
 /// the configuration.
 pub struct Layer<const P: usize, const N: usize, const S: usize> {
-    cfg: Option<LayerConfig>,
+    cfg: crate::slot::ConfigSlot<LayerConfig>,
     weights: [[Weight; N]; P],
     state: [[i32; S]; N],
     etrace: [[i32; S]; N],
@@ -1149,7 +1149,7 @@ impl<const P: usize, const N: usize, const S: usize> Layer<P, N, S> {
     /// An unconfigured, zeroed layer (usable in `static` initialisers).
     pub const fn new() -> Self {
         Layer {
-            cfg: None,
+            cfg: crate::slot::ConfigSlot::empty(),
             weights: [[Weight(0); N]; P],
             state: [[0; S]; N],
             etrace: [[0; S]; N],
@@ -1176,7 +1176,7 @@ impl<const P: usize, const N: usize, const S: usize> Layer<P, N, S> {
         if N == 0 || N > u16::MAX as usize {
             return Err(ConfigError::OutOfRange { field: Field::Neurons, value: N as i64, min: 1, max: 65535 });
         }
-        self.cfg = Some(cfg);
+        self.cfg.set(cfg);
         if let Ok(mut l) = self.view() {
             l.reset_state();
         }
@@ -1185,7 +1185,7 @@ impl<const P: usize, const N: usize, const S: usize> Layer<P, N, S> {
 
     /// Set weight (`axon`, `neuron`); out-of-range indices are rejected.
     pub fn set_weight(&mut self, axon: usize, neuron: usize, w: Weight) -> Result<(), ConfigError> {
-        let max = self.cfg.map(|c| c.formats.weight_max()).unwrap_or(i16::MAX as i32);
+        let max = self.cfg.get().map(|c| c.formats.weight_max()).unwrap_or(i16::MAX as i32);
         crate::error::check_range(Field::Weight, w.0 as i64, -(max as i64), max as i64)?;
         match self.weights.get_mut(axon).and_then(|r| r.get_mut(neuron)) {
             Some(slot) => {
@@ -1230,7 +1230,7 @@ impl<const P: usize, const N: usize, const S: usize> Layer<P, N, S> {
 
     /// The datapath over this layer's storage (fails only if the layer was never configured).
     pub fn view(&mut self) -> Result<LayerMut<'_>, ConfigError> {
-        let cfg = self.cfg.as_ref().ok_or(ConfigError::NotConfigured)?;
+        let cfg = self.cfg.get().ok_or(ConfigError::NotConfigured)?;
         LayerMut::new(
             cfg,
             Buffers {

@@ -53,6 +53,7 @@ pub mod neuron;
 pub mod presyn;
 pub mod readout;
 pub mod rng;
+mod slot;
 
 /// The types most users need.
 pub mod prelude {

@@ -132,7 +132,7 @@ struct ReadoutStore<const N: usize, const O: usize> {
 /// Hidden layer (`P` axons, `N` neurons, `S` states) + readout (`O` outputs), sized at compile time.
 /// With `recurrent`, `P − N` axons are external inputs.
 pub struct Net<const P: usize, const N: usize, const O: usize, const S: usize> {
-    cfg: Option<NetConfig>,
+    cfg: crate::slot::ConfigSlot<NetConfig>,
     layer: Layer<P, N, S>,
     ro: ReadoutStore<N, O>,
     prev: heapless::Vec<u16, N>,
@@ -165,7 +165,7 @@ impl<const P: usize, const N: usize, const O: usize, const S: usize> Net<P, N, O
     /// An unconfigured, zeroed network (usable in a `static`).
     pub const fn new() -> Self {
         Net {
-            cfg: None,
+            cfg: crate::slot::ConfigSlot::empty(),
             layer: Layer::new(),
             ro: ReadoutStore {
                 weights: [[Weight(0); O]; N],
@@ -185,7 +185,7 @@ impl<const P: usize, const N: usize, const O: usize, const S: usize> Net<P, N, O
 
     /// Number of external input axons.
     pub fn external_inputs(&self) -> usize {
-        match self.cfg {
+        match self.cfg.get() {
             Some(c) if c.recurrent => P - N,
             _ => P,
         }
@@ -198,14 +198,14 @@ impl<const P: usize, const N: usize, const O: usize, const S: usize> Net<P, N, O
         }
         cfg.readout.validate(N, O)?;
         self.layer.configure(cfg.layer)?;
-        self.cfg = Some(cfg);
+        self.cfg.set(cfg);
         self.reset_state();
         Ok(())
     }
 
     /// The loaded configuration.
     pub fn config(&self) -> Option<&NetConfig> {
-        self.cfg.as_ref()
+        self.cfg.get()
     }
 
     /// Start a new sequence: clear neuron state, traces, readout state and pending spikes.
@@ -226,7 +226,7 @@ impl<const P: usize, const N: usize, const O: usize, const S: usize> Net<P, N, O
 
     /// Set a readout weight V (hidden `neuron` → `output`).
     pub fn set_readout_weight(&mut self, neuron: usize, output: usize, w: Weight) -> Result<(), ConfigError> {
-        let max = self.cfg.map(|c| c.readout.formats.weight_max()).unwrap_or(i16::MAX as i32);
+        let max = self.cfg.get().map(|c| c.readout.formats.weight_max()).unwrap_or(i16::MAX as i32);
         check_range(Field::Weight, w.0 as i64, -(max as i64), max as i64)?;
         match self.ro.weights.get_mut(neuron).and_then(|r| r.get_mut(output)) {
             Some(s) => {
@@ -243,9 +243,9 @@ impl<const P: usize, const N: usize, const O: usize, const S: usize> Net<P, N, O
     }
 
     fn split(&mut self) -> Result<Parts<'_, P, N>, ConfigError> {
-        let cfg = self.cfg.ok_or(ConfigError::NotConfigured)?;
+        let cfg = *self.cfg.get().ok_or(ConfigError::NotConfigured)?;
         let Net { layer, ro, prev, active, spikes, fb, cfg: stored } = self;
-        let stored = stored.as_ref().ok_or(ConfigError::NotConfigured)?;
+        let stored = stored.get().ok_or(ConfigError::NotConfigured)?;
         let l = layer.view()?;
         let r = ReadoutMut::new(
             &stored.readout,
