@@ -76,6 +76,11 @@ cargo run -q -p plasticore-core --features hal --example aer_spi
 # ---- firmware builds -----------------------------------------------------------------------------------
 say "building Cortex-M4F (thumbv7em-none-eabihf) and Cortex-M0 (thumbv6m-none-eabi) firmware"
 # The firmware has its own workspace and target dir (whatever CARGO_TARGET_DIR the caller uses).
+# Panic locations embed source paths: remap the checkout and the crate registry so that SIZES.md does not
+# depend on where the tree is cloned (a clone under /tmp/tmp.*/ was 84 B larger). Cargo appends these to
+# the targets' rustflags in .cargo/config.toml.
+REMAP="--remap-path-prefix=$ROOT=/plasticore --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo"
+export CARGO_TARGET_THUMBV7EM_NONE_EABIHF_RUSTFLAGS="$REMAP" CARGO_TARGET_THUMBV6M_NONE_EABI_RUSTFLAGS="$REMAP"
 (cd firmware && CARGO_TARGET_DIR="$ROOT/firmware/target" cargo build -q --release --bins)
 (cd firmware && CARGO_TARGET_DIR="$ROOT/firmware/target" cargo build -q --release --target thumbv6m-none-eabi --bin m0)
 M4=firmware/target/thumbv7em-none-eabihf/release/m4
@@ -145,7 +150,8 @@ done
   echo "Regenerate with \`bash firmware/ci.sh --update\`. text = flash code + read-only data (includes the"
   echo "embedded images: reference 50 384 B, m0 3 408 B); data = initialised RAM (also stored in flash); bss = zeroed"
   echo "RAM. The networks live in \`static\`s, zero-initialised, so their RAM is in bss (no flash image), not on the"
-  echo "stack; the check fails if data grows above 256 B."
+  echo "stack; the check fails if data grows above 256 B. Source paths are remapped, so the sizes do not depend on"
+  echo "where the tree is checked out."
   echo
   echo '```'
   for e in "$M4" "$M4B" "$M0"; do "$BIN/llvm-size" "$e" | sed "s|$ROOT/||"; done | awk 'NR==1 || !/text/'
