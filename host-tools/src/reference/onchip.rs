@@ -274,6 +274,11 @@ impl<M: NeuronModel> OnChip<M> {
         Ok(loss)
     }
 
+    /// Neuron and readout state after the last step.
+    pub fn state(&self) -> &NetState<f64> {
+        &self.st
+    }
+
     /// λ of layer `l` at the last step inside the loss window (membrane state).
     pub fn lambda(&self, l: usize) -> &[f64] {
         self.tr.get(l).map_or(&[], |t| &t.lam)
