@@ -94,8 +94,8 @@ pub const SECTION_STIMULUS: u16 = 6;
 pub const SECTION_RESERVED_MAPPING: u16 = 0x10;
 
 const NET_LEN: usize = 16;
-const READOUT_LEN: usize = 28;
-const STIMULUS_LEN: usize = 20;
+pub(crate) const READOUT_LEN: usize = 28;
+pub(crate) const STIMULUS_LEN: usize = 20;
 const LAYER_FIXED_LEN: usize = 8 + 4 + 4 + 4 + 4;
 const KINDS: [u16; 6] =
     [SECTION_NET, SECTION_LAYER, SECTION_READOUT, SECTION_HIDDEN_WEIGHTS, SECTION_READOUT_WEIGHTS, SECTION_STIMULUS];
@@ -161,6 +161,12 @@ pub enum ImageError {
     },
     /// The decoded configuration or a weight was rejected by the core's validation.
     Config(ConfigError),
+    /// Population `population` of a graph image has compressed rows, which a dense owner cannot hold
+    /// (load it into pooled buffers: `graph::image::GraphImage::load_pooled`).
+    Compressed {
+        /// Population index.
+        population: u8,
+    },
     /// The output buffer of [`encode`] is too small.
     BufferTooSmall {
         /// Bytes needed.
@@ -179,7 +185,10 @@ impl fmt::Display for ImageError {
         match *self {
             ImageError::Truncated { needed, found } => write!(f, "image truncated: needs {needed} bytes, has {found}"),
             ImageError::BadMagic => f.write_str("not a network image (bad magic)"),
-            ImageError::UnsupportedVersion(v) => write!(f, "image version {v} is not supported (this reader: {VERSION})"),
+            ImageError::UnsupportedVersion(v) => write!(
+                f,
+                "image version {v} is not supported here (image::Image reads version {VERSION}; graph::image::GraphImage reads versions 1 and 2)"
+            ),
             ImageError::BadLength { declared, actual } => {
                 write!(f, "image declares {declared} bytes but has {actual}")
             }
@@ -197,6 +206,9 @@ impl fmt::Display for ImageError {
                 write!(f, "section kind {kind}, byte {offset}: undefined value {value}")
             }
             ImageError::Config(e) => write!(f, "invalid configuration in image: {e}"),
+            ImageError::Compressed { population } => {
+                write!(f, "population {population} has compressed rows: a dense graph cannot hold it")
+            }
             ImageError::BufferTooSmall { needed } => write!(f, "output buffer too small: needs {needed} bytes"),
         }
     }
@@ -289,6 +301,32 @@ pub struct NetDesc {
     pub feedback: Feedback,
 }
 
+impl LayerDesc {
+    /// Build the [`LayerConfig`] through the core's constructors (`Lif::new`, `Depression::new`, ...);
+    /// the axon-dependent checks are `LayerConfig::validate`'s.
+    pub fn config(&self) -> Result<LayerConfig, ConfigError> {
+        let f = &self.formats;
+        let neuron = match self.neuron {
+            NeuronDesc::Lif(p) => NeuronKind::Lif(Lif::new(p, f)?),
+            NeuronDesc::Alif(p) => NeuronKind::Alif(Alif::new(p, f)?),
+            NeuronDesc::LoihiCuba(p) => NeuronKind::LoihiCuba(LoihiCuba::new(p, f)?),
+        };
+        let presyn = match self.presyn {
+            PresynDesc::None => PresynKind::None,
+            PresynDesc::Depression(p) => PresynKind::Depression(Depression::new(p, f)?),
+            PresynDesc::Facilitation(p) => PresynKind::Facilitation(Facilitation::new(p, f)?),
+        };
+        Ok(LayerConfig {
+            formats: *f,
+            neuron,
+            presyn,
+            trace_decay: self.trace_decay,
+            learning_rate: self.learning_rate,
+            seed: self.seed,
+        })
+    }
+}
+
 impl NetDesc {
     /// Presynaptic axons of the hidden layer: `inputs + neurons` if recurrent, else `inputs`.
     pub fn axons(&self) -> usize {
@@ -297,25 +335,7 @@ impl NetDesc {
 
     /// Validate through the core's constructors and build the [`NetConfig`].
     pub fn config(&self) -> Result<NetConfig, ConfigError> {
-        let f = &self.layer.formats;
-        let neuron = match self.layer.neuron {
-            NeuronDesc::Lif(p) => NeuronKind::Lif(Lif::new(p, f)?),
-            NeuronDesc::Alif(p) => NeuronKind::Alif(Alif::new(p, f)?),
-            NeuronDesc::LoihiCuba(p) => NeuronKind::LoihiCuba(LoihiCuba::new(p, f)?),
-        };
-        let presyn = match self.layer.presyn {
-            PresynDesc::None => PresynKind::None,
-            PresynDesc::Depression(p) => PresynKind::Depression(Depression::new(p, f)?),
-            PresynDesc::Facilitation(p) => PresynKind::Facilitation(Facilitation::new(p, f)?),
-        };
-        let layer = LayerConfig {
-            formats: *f,
-            neuron,
-            presyn,
-            trace_decay: self.layer.trace_decay,
-            learning_rate: self.layer.learning_rate,
-            seed: self.layer.seed,
-        };
+        let layer = self.layer.config()?;
         crate::error::check_range(Field::Neurons, self.neurons as i64, 1, u16::MAX as i64)?;
         if self.recurrent && self.inputs == 0 {
             return Err(ConfigError::OutOfRange { field: Field::Axons, value: 0, min: 1, max: u16::MAX as i64 });
@@ -364,17 +384,17 @@ pub struct Stimulus {
 // ---------------------------------------------------------------------------------------------------
 // Little-endian cursor over a section: every read is bounds-checked and turns into an error.
 
-struct Rd<'a> {
+pub(crate) struct Rd<'a> {
     b: &'a [u8],
-    pos: usize,
+    pub(crate) pos: usize,
     kind: u16,
 }
 
 impl<'a> Rd<'a> {
-    fn new(b: &'a [u8], kind: u16) -> Self {
+    pub(crate) fn new(b: &'a [u8], kind: u16) -> Self {
         Rd { b, pos: 0, kind }
     }
-    fn take<const K: usize>(&mut self) -> Result<[u8; K], ImageError> {
+    pub(crate) fn take<const K: usize>(&mut self) -> Result<[u8; K], ImageError> {
         let end = self.pos.checked_add(K).ok_or(ImageError::Truncated { needed: usize::MAX, found: self.b.len() })?;
         let s = self.b.get(self.pos..end).ok_or(ImageError::SectionLength {
             kind: self.kind,
@@ -386,26 +406,26 @@ impl<'a> Rd<'a> {
         self.pos = end;
         Ok(a)
     }
-    fn u8(&mut self) -> Result<u8, ImageError> {
+    pub(crate) fn u8(&mut self) -> Result<u8, ImageError> {
         Ok(self.take::<1>()?[0])
     }
-    fn u16(&mut self) -> Result<u16, ImageError> {
+    pub(crate) fn u16(&mut self) -> Result<u16, ImageError> {
         Ok(u16::from_le_bytes(self.take()?))
     }
-    fn i16(&mut self) -> Result<i16, ImageError> {
+    pub(crate) fn i16(&mut self) -> Result<i16, ImageError> {
         Ok(i16::from_le_bytes(self.take()?))
     }
-    fn u32(&mut self) -> Result<u32, ImageError> {
+    pub(crate) fn u32(&mut self) -> Result<u32, ImageError> {
         Ok(u32::from_le_bytes(self.take()?))
     }
-    fn i32(&mut self) -> Result<i32, ImageError> {
+    pub(crate) fn i32(&mut self) -> Result<i32, ImageError> {
         Ok(i32::from_le_bytes(self.take()?))
     }
-    fn bad(&self, at: usize, value: u32) -> ImageError {
+    pub(crate) fn bad(&self, at: usize, value: u32) -> ImageError {
         ImageError::BadField { kind: self.kind, offset: at, value }
     }
     /// A byte that must be zero (padding / reserved).
-    fn zero8(&mut self) -> Result<(), ImageError> {
+    pub(crate) fn zero8(&mut self) -> Result<(), ImageError> {
         let at = self.pos;
         let v = self.u8()?;
         if v != 0 {
@@ -413,7 +433,7 @@ impl<'a> Rd<'a> {
         }
         Ok(())
     }
-    fn zero16(&mut self) -> Result<(), ImageError> {
+    pub(crate) fn zero16(&mut self) -> Result<(), ImageError> {
         let at = self.pos;
         let v = self.u16()?;
         if v != 0 {
@@ -421,7 +441,7 @@ impl<'a> Rd<'a> {
         }
         Ok(())
     }
-    fn bool(&mut self) -> Result<bool, ImageError> {
+    pub(crate) fn bool(&mut self) -> Result<bool, ImageError> {
         let at = self.pos;
         match self.u8()? {
             0 => Ok(false),
@@ -429,14 +449,14 @@ impl<'a> Rd<'a> {
             v => Err(self.bad(at, v as u32)),
         }
     }
-    fn end(&self) -> Result<(), ImageError> {
+    pub(crate) fn end(&self) -> Result<(), ImageError> {
         if self.pos == self.b.len() {
             Ok(())
         } else {
             Err(ImageError::SectionLength { kind: self.kind, expected: self.pos, found: self.b.len() })
         }
     }
-    fn formats(&mut self) -> Result<Formats, ImageError> {
+    pub(crate) fn formats(&mut self) -> Result<Formats, ImageError> {
         let b: [u8; 8] = self.take()?;
         Ok(Formats {
             weight_bits: b[0],
@@ -449,7 +469,7 @@ impl<'a> Rd<'a> {
             signal_frac: b[7],
         })
     }
-    fn reset(&mut self) -> Result<Reset, ImageError> {
+    pub(crate) fn reset(&mut self) -> Result<Reset, ImageError> {
         let at = self.pos;
         match self.u8()? {
             0 => Ok(Reset::Soft),
@@ -458,7 +478,7 @@ impl<'a> Rd<'a> {
         }
     }
     /// Synapse: tag u8, pad u8, decay u32, gain u32 (both 0 for delta). Call after the tag byte position.
-    fn synapse(&mut self) -> Result<Synapse, ImageError> {
+    pub(crate) fn synapse(&mut self) -> Result<Synapse, ImageError> {
         let at = self.pos;
         let tag = self.u8()?;
         self.zero8()?;
@@ -471,19 +491,19 @@ impl<'a> Rd<'a> {
             v => Err(self.bad(at, v as u32)),
         }
     }
-    fn surrogate(&mut self) -> Result<SurrogateParams, ImageError> {
+    pub(crate) fn surrogate(&mut self) -> Result<SurrogateParams, ImageError> {
         Ok(SurrogateParams { amplitude: Signal(self.i32()?), width: Signal(self.i32()?) })
     }
 }
 
 /// Little-endian writer into a caller buffer.
-struct Wr<'a> {
-    b: &'a mut [u8],
-    pos: usize,
+pub(crate) struct Wr<'a> {
+    pub(crate) b: &'a mut [u8],
+    pub(crate) pos: usize,
 }
 
 impl Wr<'_> {
-    fn put(&mut self, s: &[u8]) {
+    pub(crate) fn put(&mut self, s: &[u8]) {
         // `encode` sized the buffer exactly before writing; a miss here would be a bug, so it is
         // ignored rather than panicking (the CRC/length then no longer match and the reader rejects it).
         if let Some(d) = self.b.get_mut(self.pos..self.pos + s.len()) {
@@ -491,19 +511,19 @@ impl Wr<'_> {
         }
         self.pos += s.len();
     }
-    fn u8(&mut self, v: u8) {
+    pub(crate) fn u8(&mut self, v: u8) {
         self.put(&[v]);
     }
-    fn u16(&mut self, v: u16) {
+    pub(crate) fn u16(&mut self, v: u16) {
         self.put(&v.to_le_bytes());
     }
-    fn u32(&mut self, v: u32) {
+    pub(crate) fn u32(&mut self, v: u32) {
         self.put(&v.to_le_bytes());
     }
-    fn i32(&mut self, v: i32) {
+    pub(crate) fn i32(&mut self, v: i32) {
         self.put(&v.to_le_bytes());
     }
-    fn formats(&mut self, f: &Formats) {
+    pub(crate) fn formats(&mut self, f: &Formats) {
         self.put(&[
             f.weight_bits,
             f.weight_frac,
@@ -515,7 +535,7 @@ impl Wr<'_> {
             f.signal_frac,
         ]);
     }
-    fn synapse(&mut self, s: &Synapse) {
+    pub(crate) fn synapse(&mut self, s: &Synapse) {
         match *s {
             Synapse::Delta => {
                 self.put(&[0, 0]);
@@ -529,7 +549,7 @@ impl Wr<'_> {
             }
         }
     }
-    fn surrogate(&mut self, s: &SurrogateParams) {
+    pub(crate) fn surrogate(&mut self, s: &SurrogateParams) {
         self.i32(s.amplitude.0);
         self.i32(s.width.0);
     }
@@ -558,7 +578,7 @@ fn presyn_len(p: &PresynDesc) -> usize {
     }
 }
 
-fn layer_len(l: &LayerDesc) -> usize {
+pub(crate) fn layer_len(l: &LayerDesc) -> usize {
     LAYER_FIXED_LEN + neuron_len(&l.neuron) + presyn_len(&l.presyn)
 }
 
@@ -587,14 +607,14 @@ pub struct SectionInfo {
     pub len: u32,
 }
 
-fn le16(b: &[u8], at: usize) -> u16 {
+pub(crate) fn le16(b: &[u8], at: usize) -> u16 {
     match b.get(at..at + 2) {
         Some(s) => u16::from_le_bytes([s[0], s[1]]),
         None => 0,
     }
 }
 
-fn le32(b: &[u8], at: usize) -> u32 {
+pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
     match b.get(at..at + 4) {
         Some(s) => u32::from_le_bytes([s[0], s[1], s[2], s[3]]),
         None => 0,
@@ -606,6 +626,12 @@ impl<'a> Image<'a> {
     /// entry inside the image between the table and the trailer, offsets ascending without overlap,
     /// reserved flag bits clear, no kind twice, no unknown critical kind, every required kind present.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, ImageError> {
+        Self::parse_envelope(bytes, VERSION, &KINDS)
+    }
+
+    /// The envelope check of [`Image::parse`] for `version` with the known section `kinds` (at most 32;
+    /// every kind but [`SECTION_STIMULUS`] required). Shared with the graph image (version 2).
+    pub(crate) fn parse_envelope(bytes: &'a [u8], expected_version: u16, kinds: &[u16]) -> Result<Self, ImageError> {
         if bytes.len() < HEADER_LEN + CRC_LEN {
             return Err(ImageError::Truncated { needed: HEADER_LEN + CRC_LEN, found: bytes.len() });
         }
@@ -613,7 +639,7 @@ impl<'a> Image<'a> {
             return Err(ImageError::BadMagic);
         }
         let version = le16(bytes, 4);
-        if version != VERSION {
+        if version != expected_version {
             return Err(ImageError::UnsupportedVersion(version));
         }
         let count = le16(bytes, 6) as usize;
@@ -648,7 +674,7 @@ impl<'a> Image<'a> {
                 return Err(ImageError::BadSection { index: i as u16 });
             }
             next_free = end;
-            match KINDS.iter().position(|&k| k == e.kind) {
+            match kinds.iter().position(|&k| k == e.kind) {
                 Some(p) => {
                     if seen & (1 << p) != 0 {
                         return Err(ImageError::DuplicateSection(e.kind));
@@ -659,7 +685,7 @@ impl<'a> Image<'a> {
                 None => {}
             }
         }
-        for (p, &k) in KINDS.iter().enumerate() {
+        for (p, &k) in kinds.iter().enumerate() {
             if k != SECTION_STIMULUS && seen & (1 << p) == 0 {
                 return Err(ImageError::MissingSection(k));
             }
@@ -729,70 +755,8 @@ impl<'a> Image<'a> {
         // LAYER
         let s = self.required(SECTION_LAYER)?;
         let mut r = Rd::new(s, SECTION_LAYER);
-        let formats = r.formats()?;
-        let trace_decay = Decay(r.u32()?);
-        let mant = r.u16()?;
-        let shift = r.u8()?;
-        r.zero8()?;
-        let seed = r.u32()?;
-        let at = r.pos;
-        let ntag = r.u8()?;
-        let ptag = r.u8()?;
-        r.zero16()?;
-        let neuron = match ntag {
-            1 => {
-                let decay = Decay(r.u32()?);
-                let threshold = Voltage(r.i32()?);
-                let reset = r.reset()?;
-                let detach_reset = r.bool()?;
-                let synapse = r.synapse()?;
-                let surrogate = r.surrogate()?;
-                NeuronDesc::Lif(LifParams { decay, threshold, reset, detach_reset, synapse, surrogate })
-            }
-            2 => {
-                let decay = Decay(r.u32()?);
-                let adapt_decay = Decay(r.u32()?);
-                let beta = Voltage(r.i32()?);
-                let threshold = Voltage(r.i32()?);
-                let reset = r.reset()?;
-                let detach_reset = r.bool()?;
-                let synapse = r.synapse()?;
-                let surrogate = r.surrogate()?;
-                NeuronDesc::Alif(AlifParams {
-                    decay,
-                    adapt_decay,
-                    beta,
-                    threshold,
-                    reset,
-                    detach_reset,
-                    synapse,
-                    surrogate,
-                })
-            }
-            3 => {
-                let du = r.u16()?;
-                let dv = r.u16()?;
-                let bias_mant = r.i16()?;
-                let bias_exp = r.u8()?;
-                let weight_exp = r.u8()? as i8;
-                let vth_mant = r.u32()?;
-                let surrogate = r.surrogate()?;
-                NeuronDesc::LoihiCuba(LoihiParams { du, dv, bias_mant, bias_exp, vth_mant, weight_exp, surrogate })
-            }
-            v => return Err(r.bad(at, v as u32)),
-        };
-        let presyn = match ptag {
-            0 => PresynDesc::None,
-            1 => PresynDesc::Depression(DepressionParams { decay: Decay(r.u32()?), u: Efficacy(r.i32()?) }),
-            2 => PresynDesc::Facilitation(FacilitationParams {
-                decay_f: Decay(r.u32()?),
-                decay_d: Decay(r.u32()?),
-                u: Efficacy(r.i32()?),
-            }),
-            v => return Err(r.bad(at + 1, v as u32)),
-        };
+        let layer = read_layer(&mut r)?;
         r.end()?;
-        let layer = LayerDesc { formats, neuron, presyn, trace_decay, learning_rate: LearningRate { mant, shift }, seed };
 
         // READOUT
         let s = self.required(SECTION_READOUT)?;
@@ -800,36 +764,8 @@ impl<'a> Image<'a> {
             return Err(ImageError::SectionLength { kind: SECTION_READOUT, expected: READOUT_LEN, found: s.len() });
         }
         let mut r = Rd::new(s, SECTION_READOUT);
-        let rformats = r.formats()?;
-        let decay = Decay(r.u32()?);
-        let at = r.pos;
-        let loss = match r.u8()? {
-            0 => Loss::Mse,
-            1 => Loss::CrossEntropy,
-            v => return Err(r.bad(at, v as u32)),
-        };
-        let ftag = r.u8()?;
-        let rshift = r.u8()?;
-        r.zero8()?;
-        let rmant = r.u16()?;
-        r.zero16()?;
-        let rseed = r.u32()?;
-        let fseed = r.u32()?;
-        let feedback = match ftag {
-            0 if fseed == 0 => Feedback::Symmetric,
-            1 => Feedback::Random { seed: fseed },
-            2 if fseed == 0 => Feedback::External,
-            0 | 2 => return Err(r.bad(24, fseed)),
-            v => return Err(r.bad(at + 1, v as u32)),
-        };
+        let (readout, feedback) = read_readout(&mut r)?;
         r.end()?;
-        let readout = ReadoutConfig {
-            formats: rformats,
-            decay,
-            loss,
-            learning_rate: LearningRate { mant: rmant, shift: rshift },
-            seed: rseed,
-        };
         Ok(NetDesc {
             inputs,
             neurons,
@@ -933,6 +869,107 @@ impl<'a> Image<'a> {
     }
 }
 
+/// Decode a LAYER encoding (v1 section 2; v2 repeats it per population) at the cursor: every tag and pad
+/// byte checked, values not yet validated (see [`LayerDesc::config`]).
+pub(crate) fn read_layer(r: &mut Rd<'_>) -> Result<LayerDesc, ImageError> {
+    let formats = r.formats()?;
+    let trace_decay = Decay(r.u32()?);
+    let mant = r.u16()?;
+    let shift = r.u8()?;
+    r.zero8()?;
+    let seed = r.u32()?;
+    let at = r.pos;
+    let ntag = r.u8()?;
+    let ptag = r.u8()?;
+    r.zero16()?;
+    let neuron = match ntag {
+        1 => {
+            let decay = Decay(r.u32()?);
+            let threshold = Voltage(r.i32()?);
+            let reset = r.reset()?;
+            let detach_reset = r.bool()?;
+            let synapse = r.synapse()?;
+            let surrogate = r.surrogate()?;
+            NeuronDesc::Lif(LifParams { decay, threshold, reset, detach_reset, synapse, surrogate })
+        }
+        2 => {
+            let decay = Decay(r.u32()?);
+            let adapt_decay = Decay(r.u32()?);
+            let beta = Voltage(r.i32()?);
+            let threshold = Voltage(r.i32()?);
+            let reset = r.reset()?;
+            let detach_reset = r.bool()?;
+            let synapse = r.synapse()?;
+            let surrogate = r.surrogate()?;
+            NeuronDesc::Alif(AlifParams {
+                decay,
+                adapt_decay,
+                beta,
+                threshold,
+                reset,
+                detach_reset,
+                synapse,
+                surrogate,
+            })
+        }
+        3 => {
+            let du = r.u16()?;
+            let dv = r.u16()?;
+            let bias_mant = r.i16()?;
+            let bias_exp = r.u8()?;
+            let weight_exp = r.u8()? as i8;
+            let vth_mant = r.u32()?;
+            let surrogate = r.surrogate()?;
+            NeuronDesc::LoihiCuba(LoihiParams { du, dv, bias_mant, bias_exp, vth_mant, weight_exp, surrogate })
+        }
+        v => return Err(r.bad(at, v as u32)),
+    };
+    let presyn = match ptag {
+        0 => PresynDesc::None,
+        1 => PresynDesc::Depression(DepressionParams { decay: Decay(r.u32()?), u: Efficacy(r.i32()?) }),
+        2 => PresynDesc::Facilitation(FacilitationParams {
+            decay_f: Decay(r.u32()?),
+            decay_d: Decay(r.u32()?),
+            u: Efficacy(r.i32()?),
+        }),
+        v => return Err(r.bad(at + 1, v as u32)),
+    };
+    Ok(LayerDesc { formats, neuron, presyn, trace_decay, learning_rate: LearningRate { mant, shift }, seed })
+}
+
+/// Decode a READOUT encoding (v1 section 3, 28 bytes) at the cursor.
+pub(crate) fn read_readout(r: &mut Rd<'_>) -> Result<(ReadoutConfig, Feedback), ImageError> {
+    let rformats = r.formats()?;
+    let decay = Decay(r.u32()?);
+    let at = r.pos;
+    let loss = match r.u8()? {
+        0 => Loss::Mse,
+        1 => Loss::CrossEntropy,
+        v => return Err(r.bad(at, v as u32)),
+    };
+    let ftag = r.u8()?;
+    let rshift = r.u8()?;
+    r.zero8()?;
+    let rmant = r.u16()?;
+    r.zero16()?;
+    let rseed = r.u32()?;
+    let fseed = r.u32()?;
+    let feedback = match ftag {
+        0 if fseed == 0 => Feedback::Symmetric,
+        1 => Feedback::Random { seed: fseed },
+        2 if fseed == 0 => Feedback::External,
+        0 | 2 => return Err(r.bad(at + 12, fseed)),
+        v => return Err(r.bad(at + 1, v as u32)),
+    };
+    Ok((ReadoutConfig {
+        formats: rformats,
+        decay,
+        loss,
+        learning_rate: LearningRate { mant: rmant, shift: rshift },
+        seed: rseed,
+    }, feedback))
+}
+
 fn check_weights(w: Weights<'_>, max: i32) -> Result<(), ImageError> {
     for x in w {
         crate::error::check_range(Field::Weight, x.0 as i64, -(max as i64), max as i64)?;
@@ -943,7 +980,7 @@ fn check_weights(w: Weights<'_>, max: i32) -> Result<(), ImageError> {
 /// Iterator over the i16 weight mantissas of a weight section (borrows the image).
 #[derive(Clone, Copy, Debug)]
 pub struct Weights<'a> {
-    b: &'a [u8],
+    pub(crate) b: &'a [u8],
 }
 
 impl Iterator for Weights<'_> {
@@ -1039,7 +1076,27 @@ pub fn encode(
     w.u32(desc.window.start);
     w.u32(desc.window.end);
     // LAYER
-    let l = &desc.layer;
+    write_layer(&mut w, &desc.layer);
+    // READOUT
+    write_readout(&mut w, &desc.readout, desc.feedback);
+    // WEIGHTS
+    for x in hidden.iter().chain(readout) {
+        w.put(&x.0.to_le_bytes());
+    }
+    if let Some(s) = stimulus {
+        write_stimulus(&mut w, s);
+    }
+    let body = w.pos;
+    let crc = crc32(w.b.get(..body).unwrap_or(&[]));
+    w.u32(crc);
+    if w.pos != total {
+        return Err(ImageError::BadLength { declared: total as u32, actual: w.pos });
+    }
+    Ok(total)
+}
+
+/// The LAYER encoding of `l` (v1 section 2; v2 repeats it per population).
+pub(crate) fn write_layer(w: &mut Wr<'_>, l: &LayerDesc) {
     w.formats(&l.formats);
     w.u32(l.trace_decay.0);
     w.u16(l.learning_rate.mant);
@@ -1095,11 +1152,25 @@ pub fn encode(
             w.i32(p.u.0);
         }
     }
-    // READOUT
-    let r = &desc.readout;
+}
+
+/// The STIMULUS encoding (section 6, 20 bytes; the same in versions 1 and 2).
+pub(crate) fn write_stimulus(w: &mut Wr<'_>, s: &Stimulus) {
+    w.u32(s.seed);
+    w.u32(s.rate);
+    w.u32(s.steps);
+    w.put(&[match s.target {
+        TargetRule::None => 0,
+        TargetRule::GroupActivity => 1,
+    }, 0, 0, 0]);
+    w.i32(s.amplitude);
+}
+
+/// The READOUT encoding (v1 section 3, 28 bytes) of `r` with feedback `feedback`.
+pub(crate) fn write_readout(w: &mut Wr<'_>, r: &ReadoutConfig, feedback: Feedback) {
     w.formats(&r.formats);
     w.u32(r.decay.0);
-    let (ftag, fseed) = match desc.feedback {
+    let (ftag, fseed) = match feedback {
         Feedback::Symmetric => (0, 0),
         Feedback::Random { seed } => (1, seed),
         Feedback::External => (2, 0),
@@ -1112,27 +1183,6 @@ pub fn encode(
     w.u16(0);
     w.u32(r.seed);
     w.u32(fseed);
-    // WEIGHTS
-    for x in hidden.iter().chain(readout) {
-        w.put(&x.0.to_le_bytes());
-    }
-    if let Some(s) = stimulus {
-        w.u32(s.seed);
-        w.u32(s.rate);
-        w.u32(s.steps);
-        w.put(&[match s.target {
-            TargetRule::None => 0,
-            TargetRule::GroupActivity => 1,
-        }, 0, 0, 0]);
-        w.i32(s.amplitude);
-    }
-    let body = w.pos;
-    let crc = crc32(w.b.get(..body).unwrap_or(&[]));
-    w.u32(crc);
-    if w.pos != total {
-        return Err(ImageError::BadLength { declared: total as u32, actual: w.pos });
-    }
-    Ok(total)
 }
 
 /// A LIF + delta-synapse description with the default formats and the paper's surrogate: the network

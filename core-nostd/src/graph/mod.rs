@@ -47,10 +47,13 @@
 //! row: exact), then → Q.signal_frac by the source projection's `weight_frac` (**nearest**,
 //! **saturating** i32).
 
+pub mod image;
+mod image_run;
 mod run;
 mod store;
 
-pub use run::{GraphBuffers, GraphMut, GraphUpdate};
+pub use image_run::{graph_summary, run_graph, step_graph};
+pub use run::{GraphBuffers, GraphMut, GraphScalars, GraphUpdate, PoolBuffers};
 pub use store::Graph;
 
 use crate::error::{check_range, ConfigError, Field};

@@ -273,6 +273,11 @@ impl<'a> GraphMut<'a> {
         self.b.readout.r
     }
 
+    /// Counters of the readout.
+    pub fn readout_saturations(&self) -> crate::layer::Saturations {
+        *self.b.readout.sat
+    }
+
     /// Readout weights V.
     pub fn readout_weights(&self) -> &[Weight] {
         self.b.readout.weights

@@ -89,7 +89,7 @@ impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O
     }
 
     /// Validate `cfg` (dense connectivity), check that it fits the capacities, store it and reset all
-    /// state (weights are kept). On error nothing changes.
+    /// state and counters (weights are kept). On error nothing changes.
     pub fn configure(&mut self, cfg: GraphConfig) -> Result<(), ConfigError> {
         let lay = cfg.layout(&[])?;
         let fits = |field: Field, need: usize, have: usize| check_range(field, need as i64, 0, have as i64);
@@ -101,6 +101,12 @@ impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O
         fits(Field::Buffer, lay.hist_len(), H)?;
         self.cfg.clear();
         self.lay.clear();
+        // A fresh start: the learning-step counters (which seed stochastic rounding) and the chip-effect
+        // counters restart, so a graph configured after a run draws the same random words as a new one.
+        self.scalars = [ZERO_SCALARS; MAX_POPULATIONS];
+        self.ro_sat = ZERO_SCALARS.sat;
+        self.ro_updates = 0;
+        self.gs = GraphScalars { head: 0, dropped: 0 };
         // Capacity 1 and just cleared: neither push can fail.
         let _ = self.cfg.push(cfg);
         let _ = self.lay.push(lay);
