@@ -2,14 +2,22 @@
 //!
 //! * `image write --preset NAME --out FILE`: a deterministic image (weights drawn from a seeded
 //!   `XorShift32`), written atomically (temporary file in the same directory, fsync, rename).
-//! * `image info FILE`: header, section table and decoded description.
+//! * `image write --from-float NET.json --out FILE`: a graph image (format version 2) of a float network
+//!   file (`plasticore train`'s `plasticore-float-net`), weights by the simple per-population
+//!   power-of-two scale ([`graph`]; the full quantizer is issue 11).
+//! * `image info FILE`: header, section table and decoded description (version 2: populations, models,
+//!   sizes, projections with delays and learn flags, memory per synapse and per neuron).
 //! * `image run FILE`: run the image's stimulus through `plasticore-core` on the host and print the same
-//!   `RESULT ...` line the firmware prints (the CI compares them).
+//!   `RESULT ...` line the firmware prints (the CI compares them). Version-2 images (and version-1 images
+//!   of sizes without a `Net` instantiation) run as a graph (`plasticore_core::graph::run_graph`).
+mod graph;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use plasticore_core::format::Weight;
+use plasticore_core::graph::image::GraphImage;
 use plasticore_core::image::{self, Image, NetDesc, RunSummary, Runner, Stimulus, TargetRule};
 use plasticore_core::net::Net;
 use plasticore_core::rng::XorShift32;
@@ -23,12 +31,37 @@ pub struct ImageArgs {
 
 #[derive(clap::Subcommand)]
 enum ImageCmd {
-    /// Write a preset network image.
+    /// Write a preset network image, or a graph image of a float network file.
     Write {
         /// `reference` (64 inputs → 128 recurrent LIF → 4, the Cortex-M4 image and benchmark layer),
         /// `m0` (16 → 32 recurrent LIF → 2, fits the 16 KiB Cortex-M0) or `smoke` (4 → 8 → 2).
+        #[arg(long, required_unless_present = "from_float", conflicts_with = "from_float")]
+        preset: Option<String>,
+        /// A float network file (`plasticore-float-net` v1, from `plasticore train`): written as a graph
+        /// image (version 2) with the simple per-population power-of-two weight scale.
         #[arg(long)]
-        preset: String,
+        from_float: Option<PathBuf>,
+        /// Weight bits of the graph image (`--from-float`), 2..=16.
+        #[arg(long, default_value_t = 8)]
+        weight_bits: u8,
+        /// Learning signal of every population (`--from-float`): symmetric, random or external.
+        #[arg(long, default_value = "symmetric")]
+        lambda: String,
+        /// ES-D-RTRL trace decay α (`--from-float`; default: the file's EsdRtrl alpha, else 0.9).
+        #[arg(long)]
+        trace_decay: Option<f64>,
+        /// Learning-rate shift of the populations, η = 2^−shift (`--from-float`).
+        #[arg(long, default_value_t = 7)]
+        lr_shift: u8,
+        /// Learning-rate shift of the readout (`--from-float`).
+        #[arg(long, default_value_t = 8)]
+        readout_lr_shift: u8,
+        /// Store synapses whose float weight is exactly 0 as absent: compressed rows (`--from-float`).
+        #[arg(long)]
+        sparse: bool,
+        /// Drop the float network's biases (the core has none yet) instead of refusing the file.
+        #[arg(long)]
+        drop_bias: bool,
         /// Output file.
         #[arg(long)]
         out: PathBuf,
@@ -152,7 +185,8 @@ pub fn run_image(bytes: &[u8]) -> Result<RunSummary> {
         (192, 128, 4, 1) => run_sized::<192, 128, 4, 1>(&img, stim),
         (48, 32, 2, 1) => run_sized::<48, 32, 2, 1>(&img, stim),
         (12, 8, 2, 1) => run_sized::<12, 8, 2, 1>(&img, stim),
-        (a, n, o, s) => bail!("no host instantiation for {a} axons × {n} neurons × {o} outputs × {s} states"),
+        // Any other size runs as a one-population graph: the same RunSummary (core tests/graph_image.rs).
+        _ => graph::run(bytes),
     }
 }
 
@@ -275,7 +309,31 @@ fn host_compare<const P: usize, const N: usize, const O: usize, const S: usize>(
 /// Run `plasticore image`.
 pub fn run(a: ImageArgs) -> Result<()> {
     match a.cmd {
-        ImageCmd::Write { preset: name, out, steps, no_learn } => {
+        ImageCmd::Write { from_float: Some(path), out, steps, no_learn, weight_bits, lambda, trace_decay, lr_shift, readout_lr_shift, sparse, drop_bias, .. } => {
+            let lambda = match lambda.as_str() {
+                "symmetric" => plasticore_core::graph::LambdaSource::Symmetric,
+                "random" => plasticore_core::graph::LambdaSource::RandomFeedback { seed: 0xFEED_0001 },
+                "external" => plasticore_core::graph::LambdaSource::External,
+                other => bail!("--lambda {other:?}: expected symmetric, random or external"),
+            };
+            let o = graph::FromFloat {
+                weight_bits,
+                lambda,
+                trace_decay,
+                lr_shift: (lr_shift, readout_lr_shift),
+                sparse,
+                drop_bias,
+                learn: !no_learn,
+                steps: steps.unwrap_or(1000),
+            };
+            let (bytes, note) = graph::build_from_float(&path, &o)?;
+            write_atomic(&out, &bytes)?;
+            let crc = image::crc32(&bytes[..bytes.len() - 4]);
+            println!("wrote {} ({} bytes, graph image version 2, crc32 {crc:08x})", out.display(), bytes.len());
+            println!("{note}");
+        }
+        ImageCmd::Write { preset: name, out, steps, no_learn, .. } => {
+            let name = name.ok_or_else(|| anyhow!("give --preset NAME or --from-float FILE"))?;
             let mut p = preset(&name)?;
             if let Some(s) = steps {
                 p.stim.steps = s;
@@ -290,6 +348,17 @@ pub fn run(a: ImageArgs) -> Result<()> {
         }
         ImageCmd::Info { file } => {
             let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let gimg = GraphImage::parse(&bytes).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+            if gimg.version() != image::VERSION {
+                let env = gimg.envelope();
+                println!("{}: {} bytes, version {}, crc32 {:08x}", file.display(), bytes.len(), gimg.version(), env.crc());
+                for i in 0..env.section_count() {
+                    let e = env.entry(i);
+                    let crit = if e.flags & image::FLAG_CRITICAL != 0 { " critical" } else { "" };
+                    println!("  section {i}: kind {} at {} len {}{crit}", e.kind, e.offset, e.len);
+                }
+                return graph::info(&gimg);
+            }
             let img = Image::parse(&bytes).map_err(|e| anyhow!("{}: {e}", file.display()))?;
             println!("{}: {} bytes, version {}, crc32 {:08x}", file.display(), bytes.len(), image::VERSION, img.crc());
             for i in 0..img.section_count() {
@@ -314,6 +383,14 @@ pub fn run(a: ImageArgs) -> Result<()> {
         }
         ImageCmd::Run { file, emulator } => {
             let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let version = GraphImage::parse(&bytes).map_err(|e| anyhow!("{}: {e}", file.display()))?.version();
+            if version != image::VERSION {
+                println!("{}", graph::run(&bytes)?);
+                if emulator.is_some() {
+                    bail!("--emulator compares version-1 images; a graph image runs on the emulator with `plasticore emulate --image`");
+                }
+                return Ok(());
+            }
             println!("{}", run_image(&bytes)?);
             if let Some(preset) = emulator {
                 let host = compare_line(&bytes, None)?;

@@ -1,0 +1,495 @@
+//! Graph images (format version 2) in the CLI: build one from a float network file with the **simple
+//! scale**, print one, run one on the host.
+//!
+//! **Simple scale** (not the quantizer of issue 11): each population stores its weights with the
+//! power-of-two `weight_frac` chosen so that the largest |w| of its incoming weights fits the weight
+//! bits: the largest f ≤ min(15, state_frac) with round(max|w|·2^f) ≤ 2^(bits−1) − 1; mantissa =
+//! round(w·2^f) (nearest, ties away from zero). The core keeps one weight format per population (its
+//! `LayerConfig::formats`), so a float layer's feed-forward and recurrent projections share it; the
+//! readout gets its own. Decays, thresholds and STD/STP parameters convert **nearest** into their
+//! formats (`Formats::decay`, `voltage`, `signal`); a value a format cannot hold is an error naming it.
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+use fixed::types::I32F32;
+use plasticore::reference::io::{ModelSpec, SavedNet};
+use plasticore::reference::model::{NeuronKind as FKind, Presyn as FPresyn, ResetMode, Synapse as FSynapse};
+use plasticore::reference::net::{LossKind, Output};
+use plasticore_core::error::Field;
+use plasticore_core::format::{Decay, Efficacy, Formats, Weight};
+use plasticore_core::graph::image::{self as gimage, GraphDesc, GraphImage, PopWeights, PopWeightsIn, PopulationDesc, PooledStorage};
+use plasticore_core::graph::{
+    self, GraphBuffers, GraphConfig, GraphMut, GraphScalars, LambdaSource, PoolBuffers, Projection, ReadoutSpec, Source,
+};
+use plasticore_core::image::{LayerDesc, NeuronDesc, PresynDesc, RunSummary, Runner, Stimulus, TargetRule};
+use plasticore_core::layer::{Csr, LayerScalars, LearningRate, Saturations};
+use plasticore_core::net::LossWindow;
+use plasticore_core::neuron::{AlifParams, LifParams, Reset, SurrogateParams, Synapse};
+use plasticore_core::presyn::{DepressionParams, FacilitationParams};
+use plasticore_core::readout::{Loss, ReadoutBuffers, ReadoutConfig};
+
+/// Options of `image write --from-float`.
+pub struct FromFloat {
+    /// Weight bits of every population and the readout (2..=16).
+    pub weight_bits: u8,
+    /// Learning-signal source of every hidden population.
+    pub lambda: LambdaSource,
+    /// ES-D-RTRL trace decay α (None: the file's `EsdRtrl.alpha`, else 0.9).
+    pub trace_decay: Option<f64>,
+    /// Learning-rate shift of the populations (η = 2^−shift) and of the readout.
+    pub lr_shift: (u8, u8),
+    /// Store the synapses whose float weight is exactly 0 as absent (compressed rows).
+    pub sparse: bool,
+    /// Drop nonzero biases (the core has no bias yet) instead of refusing the file.
+    pub drop_bias: bool,
+    /// Learning on.
+    pub learn: bool,
+    /// Stimulus steps.
+    pub steps: u32,
+}
+
+/// One population's weights, owned.
+pub enum OwnedWeights {
+    /// Dense, row-major by axon.
+    Dense(Vec<Weight>),
+    /// Compressed rows.
+    Csr(Vec<u32>, Vec<u16>, Vec<Weight>),
+}
+
+impl OwnedWeights {
+    fn as_in(&self) -> PopWeightsIn<'_> {
+        match self {
+            OwnedWeights::Dense(w) => PopWeightsIn::Dense(w),
+            OwnedWeights::Csr(r, c, w) => PopWeightsIn::Compressed { row_start: r, cols: c, weights: w },
+        }
+    }
+}
+
+fn fx(x: f64, what: &str) -> Result<I32F32> {
+    I32F32::checked_from_num(x).ok_or_else(|| anyhow!("{what} = {x} is not representable"))
+}
+
+fn decay(f: &Formats, x: f64, what: &str) -> Result<Decay> {
+    f.decay(fx(x, what)?, Field::Decay).map_err(|e| anyhow!("{what} = {x}: {e}"))
+}
+
+/// The simple scale: the largest `weight_frac` ≤ min(15, state_frac) at which round(max|w|·2^f) fits.
+pub fn simple_frac(max_abs: f64, bits: u8, state_frac: u8) -> Result<u8> {
+    let wmax = ((1i64 << (bits - 1)) - 1) as f64;
+    let cap = 15.min(state_frac);
+    (0..=cap)
+        .rev()
+        .find(|&f| (max_abs * (1u64 << f) as f64).round() <= wmax)
+        .ok_or_else(|| anyhow!("max |w| = {max_abs} does not fit {bits}-bit weights even with weight_frac 0"))
+}
+
+fn quantize(w: f64, frac: u8) -> Weight {
+    Weight((w * (1u64 << frac) as f64).round() as i16)
+}
+
+fn alpha_of(saved: &SavedNet) -> Option<f64> {
+    saved.algorithm.get("EsdRtrl")?.get("alpha")?.as_f64()
+}
+
+/// A float network as a graph: description, weights per population, readout weights, the scale chosen.
+pub struct Converted {
+    /// The graph.
+    pub desc: GraphDesc,
+    /// Weights per population.
+    pub weights: Vec<OwnedWeights>,
+    /// Readout weights.
+    pub readout: Vec<Weight>,
+    /// `weight_frac` per population.
+    pub fracs: Vec<u8>,
+    /// `weight_frac` of the readout.
+    pub readout_frac: u8,
+}
+
+/// Build a graph description and its weights from a float network: layer l is population l (an input
+/// projection for layer 0, a delay-0 projection from layer l−1 otherwise, a delay-1 projection onto
+/// itself if recurrent, all plastic), the readout reads the last layer. Returns the per-population
+/// `weight_frac` chosen and the readout's.
+pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
+    if !(2..=16).contains(&o.weight_bits) {
+        bail!("--weight-bits {} is outside 2..=16", o.weight_bits);
+    }
+    let cfg = &saved.config;
+    let layers = &cfg.layers;
+    if layers.len() > graph::MAX_POPULATIONS {
+        bail!("{} layers: a graph holds at most {}", layers.len(), graph::MAX_POPULATIONS);
+    }
+    let (n_out, kappa) = match cfg.output {
+        Output::LeakyReadout { n_out, kappa } => (n_out, kappa),
+        ref other => bail!("output {other:?} has no fixed-point readout (only LeakyReadout)"),
+    };
+    let inputs = u16::try_from(layers[0].n_in).map_err(|_| anyhow!("{} inputs exceed 65535", layers[0].n_in))?;
+    let alpha = o.trace_decay.or_else(|| alpha_of(saved)).unwrap_or(0.9);
+    let mut populations = heapless::Vec::new();
+    let mut projections = heapless::Vec::new();
+    let mut weights = Vec::new();
+    let mut fracs = Vec::new();
+    for (l, (lc, lp)) in layers.iter().zip(&saved.params.layers).enumerate() {
+        let maxb = lp.b.iter().fold(0f64, |m, b| m.max(b.abs()));
+        if maxb != 0.0 && !o.drop_bias {
+            bail!("layer {l} has biases (max |b| = {maxb}); the fixed-point core has none yet: pass --drop-bias to drop them");
+        }
+        let n = u16::try_from(lc.n).map_err(|_| anyhow!("layer {l}: {} neurons exceed 65535", lc.n))?;
+        let ModelSpec::Builtin(nm) = lc.neuron else {
+            bail!("layer {l}: only the built-in LIF/ALIF models have a fixed-point counterpart (GIF and COBA E/I do not)");
+        };
+        let maxw = lp.w.iter().fold(0f64, |m, w| m.max(w.abs()));
+        let frac = simple_frac(maxw, o.weight_bits, Formats::DEFAULT.state_frac)?;
+        fracs.push(frac);
+        let f = Formats { weight_bits: o.weight_bits, weight_frac: frac, ..Formats::DEFAULT };
+        let threshold = f.voltage(fx(nm.v_th, "v_th")?, Field::Threshold).map_err(|e| anyhow!("layer {l} v_th: {e}"))?;
+        let sur = SurrogateParams {
+            amplitude: f.signal(fx(nm.surrogate.height, "surrogate height")?, Field::Surrogate)?,
+            width: f.signal(fx(nm.surrogate.width, "surrogate width")?, Field::Surrogate)?,
+        };
+        let synapse = match nm.synapse {
+            FSynapse::Delta => Synapse::Delta,
+            FSynapse::Exponential { alpha_s, gain } => {
+                Synapse::Expon { decay: decay(&f, alpha_s, "alpha_s")?, gain: decay(&f, gain, "synaptic gain")? }
+            }
+        };
+        let reset = match nm.reset {
+            ResetMode::Soft => Reset::Soft,
+            ResetMode::Hard => Reset::Hard,
+        };
+        let dm = decay(&f, nm.alpha_m, "alpha_m")?;
+        let (neuron, states) = match nm.kind {
+            FKind::Lif => (
+                NeuronDesc::Lif(LifParams { decay: dm, threshold, reset, detach_reset: nm.detach_reset, synapse, surrogate: sur }),
+                1 + matches!(synapse, Synapse::Expon { .. }) as u8,
+            ),
+            FKind::Alif { rho, beta } => (
+                NeuronDesc::Alif(AlifParams {
+                    decay: dm,
+                    adapt_decay: decay(&f, rho, "rho")?,
+                    beta: f.voltage(fx(beta, "beta")?, Field::Beta)?,
+                    threshold,
+                    reset,
+                    detach_reset: nm.detach_reset,
+                    synapse,
+                    surrogate: sur,
+                }),
+                2 + matches!(synapse, Synapse::Expon { .. }) as u8,
+            ),
+        };
+        let eff = |u: f64| -> Result<Efficacy> {
+            let m = (u * 65536.0).round();
+            if !(0.0..=65536.0).contains(&m) {
+                bail!("STD/STP U = {u} is outside [0, 1]");
+            }
+            Ok(Efficacy(m as i32))
+        };
+        let presyn = match lc.presyn {
+            FPresyn::None => PresynDesc::None,
+            FPresyn::Std { u, decay_d } => PresynDesc::Depression(DepressionParams { decay: decay(&f, decay_d, "decay_d")?, u: eff(u)? }),
+            FPresyn::Stp { u, decay_f, decay_d } => PresynDesc::Facilitation(FacilitationParams {
+                decay_f: decay(&f, decay_f, "decay_f")?,
+                decay_d: decay(&f, decay_d, "decay_d")?,
+                u: eff(u)?,
+            }),
+        };
+        let layer = LayerDesc {
+            formats: f,
+            neuron,
+            presyn,
+            trace_decay: decay(&f, alpha, "trace decay")?,
+            learning_rate: LearningRate { mant: 1, shift: o.lr_shift.0 },
+            seed: 0x5EED_0100 + l as u32,
+        };
+        let lambda = match o.lambda {
+            LambdaSource::RandomFeedback { seed } => LambdaSource::RandomFeedback { seed: seed.wrapping_add(l as u32) },
+            x => x,
+        };
+        populations
+            .push(PopulationDesc { neurons: n, states, layer, lambda, compressed: o.sparse })
+            .map_err(|_| anyhow!("too many layers"))?;
+        let source = if l == 0 { Source::Input { first: 0, width: inputs } } else { Source::Population(l as u8 - 1) };
+        let mut push = |p: Projection| projections.push(p).map_err(|_| anyhow!("more than {} projections", graph::MAX_PROJECTIONS));
+        push(Projection { source, target: l as u8, delay: 0, learn: true })?;
+        if lc.recurrent {
+            push(Projection { source: Source::Population(l as u8), target: l as u8, delay: 1, learn: true })?;
+        }
+        let nn = lc.n;
+        weights.push(if o.sparse {
+            let (mut rs, mut cols, mut ws) = (vec![0u32], Vec::new(), Vec::new());
+            for row in lp.w.chunks(nn) {
+                for (j, &w) in row.iter().enumerate() {
+                    if w != 0.0 {
+                        cols.push(j as u16);
+                        ws.push(quantize(w, frac));
+                    }
+                }
+                rs.push(cols.len() as u32);
+            }
+            OwnedWeights::Csr(rs, cols, ws)
+        } else {
+            OwnedWeights::Dense(lp.w.iter().map(|&w| quantize(w, frac)).collect())
+        });
+    }
+    let maxv = saved.params.readout.iter().fold(0f64, |m, w| m.max(w.abs()));
+    let rfrac = simple_frac(maxv, o.weight_bits, Formats::DEFAULT.state_frac)?;
+    let rf = Formats { weight_bits: o.weight_bits, weight_frac: rfrac, ..Formats::DEFAULT };
+    let readout = ReadoutSpec {
+        source: layers.len() as u8 - 1,
+        outputs: u16::try_from(n_out).map_err(|_| anyhow!("{n_out} outputs exceed 65535"))?,
+        config: ReadoutConfig {
+            formats: rf,
+            decay: decay(&rf, kappa, "kappa")?,
+            loss: match cfg.loss {
+                LossKind::Mse => Loss::Mse,
+                LossKind::CrossEntropy => Loss::CrossEntropy,
+            },
+            learning_rate: LearningRate { mant: 1, shift: o.lr_shift.1 },
+            seed: 0x5EED_01FF,
+        },
+    };
+    let ro_w = saved.params.readout.iter().map(|&w| quantize(w, rfrac)).collect();
+    let desc = GraphDesc { inputs, populations, projections, readout, window: LossWindow::ALWAYS, learn: o.learn };
+    Ok(Converted { desc, weights, readout: ro_w, fracs, readout_frac: rfrac })
+}
+
+/// Encode a float network file into a version-2 image with a seeded group-activity stimulus.
+pub fn build_from_float(path: &Path, o: &FromFloat) -> Result<(Vec<u8>, String)> {
+    let saved = SavedNet::load(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let Converted { desc, weights, readout: ro, fracs, readout_frac: rfrac } =
+        from_float(&saved, o).with_context(|| format!("converting {}", path.display()))?;
+    let stim = Stimulus { seed: 1, rate: 429_496_730, steps: o.steps, target: TargetRule::GroupActivity, amplitude: 1 << 16 };
+    let ins: Vec<PopWeightsIn<'_>> = weights.iter().map(OwnedWeights::as_in).collect();
+    let mut buf = vec![0u8; gimage::encoded_len(&desc, &ins, true)];
+    let n = gimage::encode(&desc, &ins, &ro, Some(&stim), &mut buf).map_err(|e| anyhow!("{e}"))?;
+    buf.truncate(n);
+    let note = format!(
+        "simple scale (power-of-two weight_frac per population, the full quantizer is issue 11): weight_frac {:?}, readout {rfrac}",
+        fracs
+    );
+    Ok((buf, note))
+}
+
+fn lambda_name(l: LambdaSource) -> String {
+    match l {
+        LambdaSource::Symmetric => "symmetric".into(),
+        LambdaSource::RandomFeedback { seed } => format!("random feedback (seed {seed:#x})"),
+        LambdaSource::External => "external".into(),
+    }
+}
+
+fn model_name(l: &LayerDesc) -> String {
+    let syn = |s: &Synapse| match s {
+        Synapse::Delta => "delta",
+        Synapse::Expon { .. } => "exponential synapse",
+    };
+    let m = match &l.neuron {
+        NeuronDesc::Lif(p) => format!("LIF ({})", syn(&p.synapse)),
+        NeuronDesc::Alif(p) => format!("ALIF ({})", syn(&p.synapse)),
+        NeuronDesc::LoihiCuba(_) => "Loihi CUBA-LIF".into(),
+    };
+    let pre = match l.presyn {
+        PresynDesc::None => "",
+        PresynDesc::Depression(_) => " + STD",
+        PresynDesc::Facilitation(_) => " + STP",
+    };
+    format!("{m}{pre}")
+}
+
+/// Print a graph image (either version): populations, projections, readout, memory.
+pub fn info(img: &GraphImage<'_>) -> Result<()> {
+    let d = img.desc().map_err(|e| anyhow!("{e}"))?;
+    println!(
+        "  graph: {} inputs, {} populations, {} projections, learn {}, window {}..{}",
+        d.inputs,
+        d.populations.len(),
+        d.projections.len(),
+        d.learn,
+        d.window.start,
+        d.window.end
+    );
+    let (mut syn_total, mut w_bytes, mut learn_bytes, mut neurons_total) = (0usize, 0usize, 0usize, 0usize);
+    for (p, pd) in d.populations.iter().enumerate() {
+        let axons = d.axons(p);
+        let f = pd.layer.formats;
+        let (synapses, wb, store) = match img.population_weights(&d, p).map_err(|e| anyhow!("{e}"))? {
+            PopWeights::Dense(w) => (w.len(), 2 * w.len(), "dense".to_string()),
+            PopWeights::Compressed(c) => (c.synapses(), 4 * c.synapses() + 4 * (axons + 1), "compressed rows".to_string()),
+        };
+        // Learning state: ε^x 2 B per axon; ẽ^f 4 B per neuron state; ψ 4, gradient 8, Σ B·e 4 B per neuron.
+        let n = pd.neurons as usize;
+        let per_neuron = 4 * pd.states as usize + 16;
+        let lb = 2 * axons + per_neuron * n;
+        println!(
+            "  population {p}: {n} neurons, {} ({} states), weights {}-bit (weight_frac {}), λ {}, {store}, {axons} axons, {synapses} synapses",
+            model_name(&pd.layer),
+            pd.states,
+            f.weight_bits,
+            f.weight_frac,
+            lambda_name(pd.lambda)
+        );
+        println!(
+            "    memory: weights {wb} B ({:.2} B/synapse), learning {lb} B = ε^x 2 B/axon + {per_neuron} B/neuron (ẽ^f 4×{} + ψ 4 + grad 8 + fb 4): {:.3} B/synapse",
+            wb as f64 / synapses.max(1) as f64,
+            pd.states,
+            lb as f64 / synapses.max(1) as f64
+        );
+        syn_total += synapses;
+        w_bytes += wb;
+        learn_bytes += lb;
+        neurons_total += n;
+    }
+    for (q, pr) in d.projections.iter().enumerate() {
+        let src = match pr.source {
+            Source::Input { first, width } => format!("inputs {first}..{}", first as u32 + width as u32),
+            Source::Population(s) => format!("population {s}"),
+        };
+        println!(
+            "  projection {q}: {src} -> population {}, delay {}, {}",
+            pr.target,
+            pr.delay,
+            if pr.learn { "plastic" } else { "frozen" }
+        );
+    }
+    let r = &d.readout;
+    println!(
+        "  readout: population {} -> {} outputs, {:?}, weights {}-bit (weight_frac {}), κ {}",
+        r.source, r.outputs, r.config.loss, r.config.formats.weight_bits, r.config.formats.weight_frac, r.config.decay.0
+    );
+    println!(
+        "  memory: {syn_total} synapses, weights {w_bytes} B, learning state {learn_bytes} B ({:.3} B/synapse, {:.1} B/neuron)",
+        learn_bytes as f64 / syn_total.max(1) as f64,
+        learn_bytes as f64 / neurons_total.max(1) as f64
+    );
+    match d.config().map_err(|e| anyhow!("{e}")).and_then(|_| {
+        let z = img.pooled_sizes(&d).map_err(|e| anyhow!("{e}"))?;
+        let mut w = vec![Weight(0); z.weights];
+        let mut rs = vec![0u32; z.row_start];
+        let mut cs = vec![0u16; z.cols];
+        let mut ro = vec![Weight(0); z.readout];
+        img.load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro }).map_err(|e| anyhow!("{e}"))
+    }) {
+        Ok(_) => println!("  configuration: valid"),
+        Err(e) => println!("  configuration: INVALID: {e}"),
+    }
+    if let Some(s) = img.stimulus().map_err(|e| anyhow!("{e}"))? {
+        println!("  stimulus: {s:?}");
+    }
+    Ok(())
+}
+
+/// Pooled storage for any graph layout, on the heap.
+struct Pool {
+    w: Vec<Weight>,
+    st: Vec<i32>,
+    et: Vec<i32>,
+    xt: Vec<u16>,
+    pre: Vec<[i32; 2]>,
+    eff: Vec<i32>,
+    acc: Vec<i32>,
+    psi: Vec<i32>,
+    grad: Vec<i64>,
+    sc: Vec<LayerScalars>,
+    ro: Vec<Weight>,
+    r: Vec<i32>,
+    ot: Vec<u16>,
+    err: Vec<i32>,
+    rg: Vec<i64>,
+    sat: Saturations,
+    upd: u32,
+    fb: Vec<i32>,
+    hist: Vec<u16>,
+    hc: Vec<u16>,
+    act: Vec<u16>,
+    spk: Vec<u16>,
+    dl: Vec<i32>,
+    gs: GraphScalars,
+}
+
+impl Pool {
+    fn new(cfg: &GraphConfig, topo: &[Option<Csr<'_>>], w: Vec<Weight>, ro: Vec<Weight>) -> Result<Pool> {
+        let l = cfg.layout(topo).map_err(|e| anyhow!("{e}"))?;
+        let o = cfg.readout.outputs as usize;
+        Ok(Pool {
+            w,
+            st: vec![0; l.states],
+            et: vec![0; l.states],
+            xt: vec![0; l.axons],
+            pre: vec![[0; 2]; l.axons],
+            eff: vec![0; l.axons],
+            acc: vec![0; l.neurons],
+            psi: vec![0; l.neurons],
+            grad: vec![0; l.neurons],
+            sc: vec![LayerScalars::default(); l.populations],
+            ro,
+            r: vec![0; o],
+            ot: vec![0; l.readout_weights / o.max(1)],
+            err: vec![0; o],
+            rg: vec![0; o],
+            sat: Saturations::default(),
+            upd: 0,
+            fb: vec![0; l.neurons],
+            hist: vec![0; l.hist_len()],
+            hc: vec![0; l.hist_counts()],
+            act: vec![0; l.max_axons],
+            spk: vec![0; l.max_neurons],
+            dl: vec![0; l.max_neurons],
+            gs: GraphScalars::default(),
+        })
+    }
+
+    fn view<'a>(&'a mut self, cfg: &'a GraphConfig, topo: &[Option<Csr<'a>>]) -> Result<GraphMut<'a>> {
+        let b = GraphBuffers {
+            pool: PoolBuffers {
+                weights: &mut self.w,
+                state: &mut self.st,
+                etrace: &mut self.et,
+                xtrace: &mut self.xt,
+                presyn: &mut self.pre,
+                efficacy: &mut self.eff,
+                acc: &mut self.acc,
+                psi: &mut self.psi,
+                grad: &mut self.grad,
+                scalars: &mut self.sc,
+            },
+            readout: ReadoutBuffers {
+                weights: &mut self.ro,
+                r: &mut self.r,
+                otrace: &mut self.ot,
+                err: &mut self.err,
+                grad: &mut self.rg,
+                sat: &mut self.sat,
+                updates: &mut self.upd,
+            },
+            fb: &mut self.fb,
+            hist: &mut self.hist,
+            hist_count: &mut self.hc,
+            active: &mut self.act,
+            spikes: &mut self.spk,
+            delta: &mut self.dl,
+            scalars: &mut self.gs,
+        };
+        let mut g = GraphMut::new(cfg, topo, b).map_err(|e| anyhow!("{e}"))?;
+        g.reset_state();
+        Ok(g)
+    }
+}
+
+/// Run an image (either version) as a graph on the host: pooled buffers, the image's stimulus through
+/// `graph::run_graph`. For a version-1 image this is the same `RunSummary` as the `Net` path.
+pub fn run(bytes: &[u8]) -> Result<RunSummary> {
+    let img = GraphImage::parse(bytes).map_err(|e| anyhow!("{e}"))?;
+    let d = img.desc().map_err(|e| anyhow!("{e}"))?;
+    let stim = img.stimulus().map_err(|e| anyhow!("{e}"))?.ok_or_else(|| anyhow!("image has no stimulus section"))?;
+    let z = img.pooled_sizes(&d).map_err(|e| anyhow!("{e}"))?;
+    let (mut w, mut rs, mut cs, mut ro) = (vec![Weight(0); z.weights], vec![0u32; z.row_start], vec![0u16; z.cols], vec![Weight(0); z.readout]);
+    let l = img
+        .load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro })
+        .map_err(|e| anyhow!("{e}"))?;
+    let np = l.desc.populations.len();
+    let topo = l.topology(&rs, &cs);
+    let mut pool = Pool::new(&l.config, &topo[..np], w, ro)?;
+    let mut g = pool.view(&l.config, &topo[..np])?;
+    let mut input = vec![0u16; l.config.inputs as usize];
+    let mut values = vec![0i32; l.config.readout.outputs as usize];
+    graph::run_graph(&mut Runner::new(stim), &mut g, &mut input, &mut values).map_err(|e| anyhow!("{e}"))
+}
