@@ -143,6 +143,48 @@ for e in "$M4" "$M4B" "$M0"; do
   [ "${data:-0}" -le 256 ] || fail "$(basename "$e"): .data is $data bytes (> 256): a network static is no longer zero-initialised"
 done
 
+# ==== graph image on the M4 (issue 10 item 7; block owned by the graph-image work, kept separate) ========
+# images/graph2.pcimg (format version 2: 64 → 96 LIF → 64 recurrent LIF → 4, 8-bit weights, learning) must
+# equal what `plasticore image write --preset graph2` writes; the M4 (Graph static, m4-graph) must print the
+# host's RESULT line bit for bit; its instructions per timestep and RAM go into BENCH.md.
+say "graph image (version 2) on the M4: host == firmware, instructions per timestep"
+"$HOST" image write --preset graph2 --out "$TMP/graph2.pcimg" >/dev/null
+if [ "$UPDATE" = 1 ]; then
+  cp "$TMP/graph2.pcimg" firmware/images/graph2.pcimg
+elif ! cmp -s "$TMP/graph2.pcimg" firmware/images/graph2.pcimg; then
+  fail "firmware/images/graph2.pcimg is stale (the writer now produces different bytes): run bash firmware/ci.sh --update"
+fi
+(cd firmware && CARGO_TARGET_DIR="$ROOT/firmware/target" cargo build -q --release --bin m4-graph)
+M4G=firmware/target/thumbv7em-none-eabihf/release/m4-graph
+G2_HOST="graph2 $("$HOST" image run firmware/images/graph2.pcimg)"
+run m4-graph "$M4G" "${QEMU_M4[@]}" -icount shift=0
+G2_FW=$(grep '^graph2 RESULT' "$TMP/m4-graph.log" || true)
+[ -n "$G2_FW" ] || fail "m4-graph printed no result"
+[ "$G2_FW" = "$G2_HOST" ] || fail "m4-graph differs from the host on images/graph2.pcimg:
+  host: $G2_HOST
+  m4:   $G2_FW"
+echo "ok: m4-graph == host on image graph2: $(echo "$G2_FW" | grep -oE 'checksum=[0-9a-f]+ trajectory=[0-9a-f]+')"
+grep -q '^BENCH graph2-learning' "$TMP/m4-graph.log" || fail "m4-graph printed no learning figure"
+data=$("$BIN/llvm-size" -A "$M4G" | awk '$1 == ".data" {print $2}')
+[ "${data:-0}" -le 256 ] || fail "m4-graph: .data is $data bytes (> 256): the graph static is no longer zero-initialised"
+{
+  echo "## Two-layer graph image (\`images/graph2.pcimg\`, format version 2)"
+  echo
+  echo "64 inputs → 96 LIF (feed-forward) → 64 LIF (recurrent, delay 1) → 4 MSE readouts, 8-bit weights (stored"
+  echo "as i16), symmetric within-step backprop into both layers, 10 % input activity, 1000 steps, in a"
+  echo "\`graph::Graph<160, 160, 224, 16384, 4, 448>\` static (\`src/bin/m4-graph.rs\`), driven by"
+  echo "\`graph::step_graph\` (includes the Runner's input draws). Same method as above (-icount shift=0)."
+  echo "RAM: the graph static's size (\`core::mem::size_of\`), all of it in .bss. Where the learning"
+  echo "instructions go is not profiled yet (\`profile.sh\` covers the single-layer reference image)."
+  echo
+  echo "| loop | instructions per timestep | weight updates (1000 steps) | synaptic ops (1000 steps) | spikes (1000 steps) |"
+  echo "|---|---|---|---|---|"
+  sed -n 's/^BENCH \([a-z0-9.-]*\) steps=\([0-9]*\) systick_ticks=[0-9]* instructions=[0-9]* per_step=\([0-9]*\) weight_updates=\([0-9]*\) syn_ops=\([0-9]*\) spikes=\([0-9]*\).*/| \1 | \3 | \4 | \5 | \6 |/p' "$TMP/m4-graph.log"
+  echo
+  echo "RAM of the graph static: $(sed -n 's/^RAM graph2 graph_static_bytes=\([0-9]*\).*/\1/p' "$TMP/m4-graph.log") bytes."
+} >"$TMP/graph-bench.md"
+# ==== end of the graph-image block ==========================================================================
+
 # ---- tracked reports -----------------------------------------------------------------------------------
 {
   echo "# Firmware sizes (llvm-size, release, LTO)"
@@ -181,6 +223,7 @@ done
   echo '```'
   grep -E '^(BENCH|checksum)' "$TMP/m4-bench.log"
   echo '```'
+  if [ -f "$TMP/graph-bench.md" ]; then echo; cat "$TMP/graph-bench.md"; fi  # graph-image block above
   if [ -f firmware/BENCH-notes.md ]; then echo; cat firmware/BENCH-notes.md; fi
 } >"$TMP/BENCH.md"
 for f in SIZES.md BENCH.md; do

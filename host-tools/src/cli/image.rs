@@ -34,7 +34,8 @@ enum ImageCmd {
     /// Write a preset network image, or a graph image of a float network file.
     Write {
         /// `reference` (64 inputs → 128 recurrent LIF → 4, the Cortex-M4 image and benchmark layer),
-        /// `m0` (16 → 32 recurrent LIF → 2, fits the 16 KiB Cortex-M0) or `smoke` (4 → 8 → 2).
+        /// `m0` (16 → 32 recurrent LIF → 2, fits the 16 KiB Cortex-M0), `smoke` (4 → 8 → 2) or `graph2`
+        /// (a graph image, version 2: 64 → 96 LIF → 64 recurrent LIF → 4, the two-layer firmware image).
         #[arg(long, required_unless_present = "from_float", conflicts_with = "from_float")]
         preset: Option<String>,
         /// A float network file (`plasticore-float-net` v1, from `plasticore train`): written as a graph
@@ -331,6 +332,12 @@ pub fn run(a: ImageArgs) -> Result<()> {
             let crc = image::crc32(&bytes[..bytes.len() - 4]);
             println!("wrote {} ({} bytes, graph image version 2, crc32 {crc:08x})", out.display(), bytes.len());
             println!("{note}");
+        }
+        ImageCmd::Write { preset: Some(name), out, steps, no_learn, .. } if name == "graph2" => {
+            let bytes = graph::preset_graph2(steps, !no_learn)?;
+            write_atomic(&out, &bytes)?;
+            let crc = image::crc32(&bytes[..bytes.len() - 4]);
+            println!("wrote {} ({} bytes, graph image version 2, crc32 {crc:08x})", out.display(), bytes.len());
         }
         ImageCmd::Write { preset: name, out, steps, no_learn, .. } => {
             let name = name.ok_or_else(|| anyhow!("give --preset NAME or --from-float FILE"))?;

@@ -493,3 +493,53 @@ pub fn run(bytes: &[u8]) -> Result<RunSummary> {
     let mut values = vec![0i32; l.config.readout.outputs as usize];
     graph::run_graph(&mut Runner::new(stim), &mut g, &mut input, &mut values).map_err(|e| anyhow!("{e}"))
 }
+
+/// The two-layer firmware image (`image write --preset graph2`): 64 inputs → 96 LIF (feed-forward) → 64
+/// LIF (recurrent, delay 1) → 4 MSE readouts, both populations with the symmetric (within-step backprop)
+/// learning signal, 8-bit weights (stored as i16, as today) drawn from a seeded `XorShift32`, 10 % input
+/// activity, 1000 steps. Layer and readout parameters are `image::example_desc`'s.
+pub fn preset_graph2(steps: Option<u32>, learn: bool) -> Result<Vec<u8>> {
+    use plasticore_core::rng::XorShift32;
+    let base = plasticore_core::image::example_desc(64, 96, 4, false);
+    let pop = |seed: u32, neurons: u16| PopulationDesc {
+        neurons,
+        states: 1,
+        layer: LayerDesc { seed, ..base.layer },
+        lambda: LambdaSource::Symmetric,
+        compressed: false,
+    };
+    let mut populations = heapless::Vec::new();
+    let mut projections = heapless::Vec::new();
+    for p in [pop(0x5EED_0201, 96), pop(0x5EED_0202, 64)] {
+        populations.push(p).map_err(|_| anyhow!("populations"))?;
+    }
+    for p in [
+        Projection { source: Source::Input { first: 0, width: 64 }, target: 0, delay: 0, learn: true },
+        Projection { source: Source::Population(0), target: 1, delay: 0, learn: true },
+        Projection { source: Source::Population(1), target: 1, delay: 1, learn: true },
+    ] {
+        projections.push(p).map_err(|_| anyhow!("projections"))?;
+    }
+    let desc = GraphDesc {
+        inputs: 64,
+        populations,
+        projections,
+        readout: ReadoutSpec { source: 1, outputs: 4, config: base.readout },
+        window: LossWindow::ALWAYS,
+        learn,
+    };
+    let mut rng = XorShift32::new(0xC0FF_EE21);
+    let mut uniform = |(lo, hi): (i32, i32)| {
+        let span = (hi - lo + 1) as u64;
+        Weight((lo as i64 + ((rng.next_u32() as u64 * span) >> 32) as i64) as i16)
+    };
+    let w0: Vec<Weight> = (0..64 * 96).map(|_| uniform((-28, 34))).collect();
+    let w1: Vec<Weight> = (0..(96 + 64) * 64).map(|k| uniform(if k < 96 * 64 { (-12, 16) } else { (-6, 6) })).collect();
+    let ro: Vec<Weight> = (0..64 * 4).map(|_| uniform((-8, 8))).collect();
+    let stim = Stimulus { seed: 4, rate: 429_496_730, steps: steps.unwrap_or(1000), target: TargetRule::GroupActivity, amplitude: 1 << 16 };
+    let ins = [PopWeightsIn::Dense(&w0), PopWeightsIn::Dense(&w1)];
+    let mut buf = vec![0u8; gimage::encoded_len(&desc, &ins, true)];
+    let n = gimage::encode(&desc, &ins, &ro, Some(&stim), &mut buf).map_err(|e| anyhow!("{e}"))?;
+    buf.truncate(n);
+    Ok(buf)
+}
