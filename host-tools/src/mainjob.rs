@@ -19,7 +19,7 @@
 use crate::reference::model::{Neuron, Presyn};
 use crate::reference::net::{LayerConfig as FLayer, LossKind, NetConfig as FNet, Output, Params, Target as FTarget};
 use crate::reference::onchip::{Feedback as FFeedback, OnChip, OnChipConfig, UpdateMode as FMode};
-use crate::reference::plot::{line_chart, write_atomic, Scale, Series};
+use crate::reference::plot::{line_chart, line_chart_y, write_atomic, Scale, Series};
 use crate::reference::scalar::Surrogate as FSurrogate;
 use crate::reference::RefError;
 use crate::tasks::evidence::EvidenceConfig;
@@ -443,7 +443,7 @@ pub fn report_path(out: &Path) -> PathBuf {
 
 fn report(cfg: &MainConfig, r: &MainResult) -> String {
     let pts = |f: fn(&Point) -> Option<f64>| r.curve.iter().filter_map(|p| f(p).map(|y| (p.trials as f64, y))).collect::<Vec<_>>();
-    let acc = line_chart(
+    let acc = line_chart_y(
         "Held-out accuracy while learning on-chip",
         "training trials",
         "accuracy",
@@ -453,6 +453,7 @@ fn report(cfg: &MainConfig, r: &MainResult) -> String {
         ],
         Scale::Linear,
         Scale::Linear,
+        Some((0.0, 1.0)),
     );
     let loss = line_chart(
         "Training loss (recall steps)",
