@@ -39,7 +39,7 @@ fn the_cap_itself_is_written_and_read_back() {
 fn the_writer_refuses_more_than_the_cap_before_writing() {
     let d = image::example_desc(4, 8, 2, true);
     let mut buf = vec![0u8; image::encoded_len(&d, true)];
-    let e = image::encode(&d, &vec![Weight(3); 96], &vec![Weight(-5); 16], Some(&stim(MAX_STEPS + 1)), &mut buf);
+    let e = image::encode(&d, &[Weight(3); 96], &[Weight(-5); 16], Some(&stim(MAX_STEPS + 1)), &mut buf);
     assert_eq!(e, Err(ImageError::TooManySteps { steps: MAX_STEPS + 1 }));
     assert!(buf.iter().all(|&x| x == 0), "nothing written");
 }
