@@ -212,8 +212,13 @@ fn encoders_follow_the_spike_encoding_spec() {
     assert_eq!(r.iter().map(|v| v[1]).sum::<f64>(), 0.0);
 }
 
+/// The committed fixture: the first 500 rows of `digits.csv.gz` (`tests/fixtures/README.md`).
+fn digits_fixture() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/digits-500.csv.gz")
+}
+
 #[test]
-fn digits_parser_validates_and_real_file_loads_when_present() {
+fn digits_parser_validates_and_the_fixture_loads() {
     let row: Vec<String> = (0..64).map(|i| (i % 17).to_string()).chain(["3".to_string()]).collect();
     let ok = digits::parse_csv(&row.join(",")).unwrap();
     assert_eq!(ok.len(), 1);
@@ -223,14 +228,35 @@ fn digits_parser_validates_and_real_file_loads_when_present() {
     bad[5] = "17".into();
     assert!(digits::parse_csv(&bad.join(",")).is_err());
     assert!(digits::load(std::path::Path::new("/nonexistent/digits.csv.gz")).is_err());
-    let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(digits::DEFAULT_PATH);
-    if real.exists() {
-        let d = digits::load(&real).unwrap();
-        assert_eq!(d.len(), 1797);
-        let tr = digits::trial(&d[0], 100, 25, 0.2, 1);
-        assert_eq!(tr.label, d[0].label);
-        assert!(tr.seq.inputs.iter().flatten().sum::<f64>() > 100.0);
-    }
+    // Always runs, on the committed fixture: its 500 images, their labels, a rate-coded trial.
+    let d = digits::load(&digits_fixture()).unwrap();
+    assert_eq!(d.len(), 500);
+    let mut counts = [0usize; 10];
+    d.iter().for_each(|x| counts[x.label] += 1);
+    assert_eq!(counts, [51, 52, 50, 53, 49, 50, 51, 50, 46, 48]);
+    assert!(d.iter().all(|x| x.pixels.len() == 64 && x.pixels.iter().all(|&p| (0.0..=16.0).contains(&p))));
+    let tr = digits::trial(&d[0], 100, 25, 0.2, 1);
+    assert_eq!(tr.label, d[0].label);
+    assert!(tr.seq.inputs.iter().flatten().sum::<f64>() > 100.0);
+}
+
+#[test]
+#[ignore = "full digits: PLASTICORE_DATA=<dir with sklearn-digits/> cargo test -p plasticore --test reference_models -- --ignored (scripts/ci.sh runs it)"]
+fn full_digits_file_has_1797_images_and_starts_with_the_fixture() {
+    // Asked for and missing is an error, never a skip.
+    let path = match std::env::var_os("PLASTICORE_DATA") {
+        Some(d) => std::path::PathBuf::from(d).join("sklearn-digits/digits.csv.gz"),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(digits::DEFAULT_PATH),
+    };
+    assert!(
+        path.exists(),
+        "the full-data test was asked for but {} is missing: set PLASTICORE_DATA to the directory holding \
+         sklearn-digits/ (shared/data)",
+        path.display()
+    );
+    let d = digits::load(&path).unwrap();
+    assert_eq!(d.len(), 1797);
+    assert_eq!(d[..500], digits::load(&digits_fixture()).unwrap()[..]);
 }
 
 #[test]
