@@ -1,6 +1,8 @@
 //! Networks as graphs (`plasticore_core::graph`): a one-population graph is today's `Net` bit for bit; a
 //! two-layer graph learns; the deep learning signals; delays; frozen projections; configuration errors.
 
+mod common;
+
 use fixed::types::I32F32;
 use plasticore_core::graph::{BiasMode, 
     Graph, GraphConfig, GraphUpdate, LambdaSource, Population, Projection, ReadoutSpec, Source, MAX_DELAY,
@@ -18,27 +20,13 @@ fn d(x: &str) -> Decay {
     Formats::DEFAULT.decay(I32F32::lit(x), Field::Decay).unwrap()
 }
 
+/// The LIF of `tests/common` (α_m = 0.9, V_th = 1, soft reset, delta synapse) with trace decay 0.8.
 fn lif_layer(seed: u32, shift: u8) -> LayerConfig {
-    let f = Formats::DEFAULT;
-    let lif = Lif::new(
-        LifParams {
-            decay: d("0.9"),
-            threshold: f.voltage(I32F32::ONE, Field::Threshold).unwrap(),
-            reset: Reset::Soft,
-            detach_reset: false,
-            synapse: Synapse::Delta,
-            surrogate: SurrogateParams::paper(&f),
-        },
-        &f,
-    )
-    .unwrap();
     LayerConfig {
-        formats: f,
-        neuron: NeuronKind::Lif(lif),
-        presyn: PresynKind::None,
         trace_decay: d("0.8"),
         learning_rate: LearningRate { mant: 1, shift },
         seed,
+        ..common::lif_config(Formats::DEFAULT, 0.9, None, Reset::Soft, false)
     }
 }
 
