@@ -1,8 +1,10 @@
 //! Networks as graphs (`plasticore_core::graph`): a one-population graph is today's `Net` bit for bit; a
 //! two-layer graph learns; the deep learning signals; delays; frozen projections; configuration errors.
 
+mod common;
+
 use fixed::types::I32F32;
-use plasticore_core::graph::{
+use plasticore_core::graph::{BiasMode, 
     Graph, GraphConfig, GraphUpdate, LambdaSource, Population, Projection, ReadoutSpec, Source, MAX_DELAY,
 };
 use plasticore_core::prelude::*;
@@ -18,27 +20,13 @@ fn d(x: &str) -> Decay {
     Formats::DEFAULT.decay(I32F32::lit(x), Field::Decay).unwrap()
 }
 
+/// The LIF of `tests/common` (α_m = 0.9, V_th = 1, soft reset, delta synapse) with trace decay 0.8.
 fn lif_layer(seed: u32, shift: u8) -> LayerConfig {
-    let f = Formats::DEFAULT;
-    let lif = Lif::new(
-        LifParams {
-            decay: d("0.9"),
-            threshold: f.voltage(I32F32::ONE, Field::Threshold).unwrap(),
-            reset: Reset::Soft,
-            detach_reset: false,
-            synapse: Synapse::Delta,
-            surrogate: SurrogateParams::paper(&f),
-        },
-        &f,
-    )
-    .unwrap();
     LayerConfig {
-        formats: f,
-        neuron: NeuronKind::Lif(lif),
-        presyn: PresynKind::None,
         trace_decay: d("0.8"),
         learning_rate: LearningRate { mant: 1, shift },
         seed,
+        ..common::lif_config(Formats::DEFAULT, 0.9, None, Reset::Soft, false)
     }
 }
 
@@ -69,7 +57,7 @@ fn pair(feedback: Feedback) -> (Box<TestNet>, Box<OneGraph>) {
         .unwrap();
     let mut g = Box::new(OneGraph::new());
     let mut pops = heapless::Vec::new();
-    pops.push(Population { neurons: H as u16, layer: lif_layer(11, 7), lambda: lambda_of(feedback) }).unwrap();
+    pops.push(Population { neurons: H as u16, layer: lif_layer(11, 7), lambda: lambda_of(feedback), bias: BiasMode::None }).unwrap();
     let mut projs = heapless::Vec::new();
     projs.push(Projection { source: Source::Input { first: 0, width: I as u16 }, target: 0, delay: 0, learn: true }).unwrap();
     projs.push(Projection { source: Source::Population(0), target: 0, delay: 1, learn: true }).unwrap();
@@ -187,8 +175,8 @@ type TwoGraph = Graph<{ H1 + H2 }, { H1 + H2 }, { I + H1 + H2 }, { I * H1 + (H1 
 fn two_layer(l0: LambdaSource, l1: LambdaSource, learn0: bool) -> Box<TwoGraph> {
     let mut g = Box::new(TwoGraph::new());
     let mut pops = heapless::Vec::new();
-    pops.push(Population { neurons: H1 as u16, layer: lif_layer(21, 7), lambda: l0 }).unwrap();
-    pops.push(Population { neurons: H2 as u16, layer: lif_layer(22, 7), lambda: l1 }).unwrap();
+    pops.push(Population { neurons: H1 as u16, layer: lif_layer(21, 7), lambda: l0, bias: BiasMode::None }).unwrap();
+    pops.push(Population { neurons: H2 as u16, layer: lif_layer(22, 7), lambda: l1, bias: BiasMode::None }).unwrap();
     let mut projs = heapless::Vec::new();
     projs.push(Projection { source: Source::Input { first: 0, width: I as u16 }, target: 0, delay: 0, learn: learn0 }).unwrap();
     projs.push(Projection { source: Source::Population(0), target: 1, delay: 0, learn: true }).unwrap();
@@ -348,7 +336,7 @@ fn a_projection_delivers_after_its_delay() {
         const D: usize = MAX_DELAY as usize + 1;
         let mut g = Box::new(Graph::<1, 1, 1, 1, 1, { D * 2 }>::new());
         let mut pops = heapless::Vec::new();
-        pops.push(Population { neurons: 1, layer: lif_layer(1, 7), lambda: LambdaSource::Symmetric }).unwrap();
+        pops.push(Population { neurons: 1, layer: lif_layer(1, 7), lambda: LambdaSource::Symmetric, bias: BiasMode::None }).unwrap();
         let mut projs = heapless::Vec::new();
         projs.push(Projection { source: Source::Input { first: 0, width: 1 }, target: 0, delay, learn: false }).unwrap();
         g.configure(GraphConfig {
@@ -376,8 +364,8 @@ fn a_projection_delivers_after_its_delay() {
 
 fn base_config() -> GraphConfig {
     let mut pops = heapless::Vec::new();
-    pops.push(Population { neurons: 4, layer: lif_layer(1, 7), lambda: LambdaSource::Symmetric }).unwrap();
-    pops.push(Population { neurons: 4, layer: lif_layer(2, 7), lambda: LambdaSource::Symmetric }).unwrap();
+    pops.push(Population { neurons: 4, layer: lif_layer(1, 7), lambda: LambdaSource::Symmetric, bias: BiasMode::None }).unwrap();
+    pops.push(Population { neurons: 4, layer: lif_layer(2, 7), lambda: LambdaSource::Symmetric, bias: BiasMode::None }).unwrap();
     let mut projs = heapless::Vec::new();
     projs.push(Projection { source: Source::Input { first: 0, width: 4 }, target: 0, delay: 0, learn: true }).unwrap();
     projs.push(Projection { source: Source::Population(0), target: 1, delay: 0, learn: true }).unwrap();
@@ -434,4 +422,229 @@ fn external_lambda_of_the_wrong_length_is_an_error() {
     assert_eq!(v.external_len(), H1);
     let r = v.step(Timestep(12), &[], Target::None, &[0; 3], GraphUpdate::Online);
     assert_eq!(r, Err(ConfigError::SizeMismatch { field: Field::Feedback, expected: H1, found: 3 }));
+}
+
+// ---- biases ----------------------------------------------------------------------------------------
+
+/// One LIF neuron (α_m = 0.9, V_th = 1) with no input and a fixed bias b:
+/// V_t = round(0.9·(V_{t−1} − s_{t−1}·V_th)) + b, computed here step by step on the same integers.
+#[test]
+fn a_fixed_bias_drives_the_membrane_as_an_input_would() {
+    let mut g = Box::new(Graph::<1, 1, 1, 1, 1, 2>::new());
+    let mut pops = heapless::Vec::new();
+    pops.push(Population { neurons: 1, layer: lif_layer(1, 7), lambda: LambdaSource::Symmetric, bias: BiasMode::Fixed }).unwrap();
+    let mut projs = heapless::Vec::new();
+    projs.push(Projection { source: Source::Input { first: 0, width: 1 }, target: 0, delay: 0, learn: false }).unwrap();
+    g.configure(GraphConfig {
+        inputs: 1,
+        populations: pops,
+        projections: projs,
+        readout: ReadoutSpec { source: 0, outputs: 1, config: readout_cfg() },
+        window: LossWindow { start: 0, end: 0 },
+        learn: false,
+    })
+    .unwrap();
+    let b = 15_000; // 0.229 in Q.16
+    g.set_bias(0, 0, b).unwrap();
+    let alpha = d("0.9").0 as i64;
+    let (mut v, mut spiked_prev) = (0i64, false);
+    let mut spikes = 0;
+    let mut view = g.view().unwrap();
+    for t in 0..60u32 {
+        view.step(Timestep(t), &[], Target::None, &[], GraphUpdate::Online).unwrap();
+        // Soft reset of the previous step's spike, leak (nearest), bias.
+        let base = if spiked_prev { v - (1 << 16) } else { v };
+        v = ((base * alpha + (1 << 23)) >> 24) + b as i64;
+        let spike = v > 1 << 16;
+        assert_eq!(view.state(0)[0] as i64, v, "step {t}");
+        assert_eq!(!view.spikes(0).is_empty(), spike, "step {t}");
+        spikes += spike as u32;
+        spiked_prev = spike;
+    }
+    assert!(spikes >= 5, "the bias should make the neuron fire regularly ({spikes} spikes)");
+}
+
+#[test]
+fn bias_configuration_is_checked() {
+    let mut c = base_config();
+    c.populations[0].bias = BiasMode::Learned;
+    assert!(c.layout(&[]).is_ok());
+    let lay = c.layout(&[]).unwrap();
+    assert_eq!(lay.pops[0].acc_len, lay.pops[0].weights + 4);
+    assert_eq!(lay.accumulator, lay.weights + 4 + lay.readout_weights);
+    let mut g = Box::new(Graph::<8, 8, 8, 32, 2, 16>::new());
+    g.configure(base_config()).unwrap();
+    assert_eq!(g.set_bias(0, 0, 1), Err(ConfigError::Unsupported { field: Field::Population }));
+}
+
+/// A learnt bias moves with the population's weights and only when learning is on.
+#[test]
+fn a_learned_bias_moves_while_learning() {
+    let mut g = two_layer(LambdaSource::Symmetric, LambdaSource::Symmetric, true);
+    let mut cfg = g.config().unwrap().clone();
+    cfg.populations[1].bias = BiasMode::Learned;
+    let mut g2 = Box::new(TwoGraph::new());
+    g2.configure(cfg).unwrap();
+    for p in 0..2 {
+        let w = g.view().unwrap().weights(p).to_vec();
+        let l = g.view().unwrap().layout().pops[p];
+        for (q, w) in w.iter().enumerate() {
+            g2.set_weight(p, q / l.neurons, q % l.neurons, *w).unwrap();
+        }
+    }
+    let rw = g.view().unwrap().readout_weights().to_vec();
+    for (q, w) in rw.iter().enumerate() {
+        g2.set_readout_weight(q / 2, q % 2, *w).unwrap();
+    }
+    train_two(&mut g2, 40);
+    let v = g2.view().unwrap();
+    assert!(v.bias(1).iter().any(|&b| b != 0), "the learnable bias did not move");
+    assert!(v.bias(0).iter().all(|&b| b == 0), "population 0 has no bias");
+}
+
+/// One learning step (a loss window of one step), online against accumulate-then-apply: both round the
+/// same exact Δb (and ΔW) stochastically once, so they differ by at most one unit, and the biases must
+/// have moved by far more than that for the comparison to mean anything.
+#[test]
+fn online_and_accumulated_bias_steps_agree_to_one_unit() {
+    let build = || {
+        let g0 = two_layer(LambdaSource::Symmetric, LambdaSource::Symmetric, true);
+        let mut cfg = g0.config().unwrap().clone();
+        cfg.populations[1].bias = BiasMode::Learned;
+        cfg.populations[0].bias = BiasMode::Learned;
+        cfg.window = LossWindow { start: 12, end: 13 };
+        // A large rate (η = 1) so one step moves biases by many units.
+        for p in cfg.populations.iter_mut() {
+            p.layer.learning_rate = LearningRate { mant: 1, shift: 0 };
+        }
+        let mut g = Box::new(TwoGraph::new());
+        g.configure(cfg).unwrap();
+        let mut g0 = g0;
+        let v0 = g0.view().unwrap();
+        for p in 0..2 {
+            let l = v0.layout().pops[p];
+            for (q, w) in v0.weights(p).iter().enumerate() {
+                g.set_weight(p, q / l.neurons, q % l.neurons, *w).unwrap();
+            }
+        }
+        for (q, w) in v0.readout_weights().iter().enumerate() {
+            g.set_readout_weight(q / 2, q % 2, *w).unwrap();
+        }
+        g
+    };
+    let (mut on, mut ac) = (build(), build());
+    let lay = *ac.view().unwrap().layout();
+    let mut acc = vec![0i32; lay.accumulator];
+    let one = 1i32 << 16;
+    let target = [one, -one / 2];
+    let mut rng = XorShift32::new(4);
+    let evs: Vec<_> = (0..20).map(|_| events(&mut rng, 0)).collect();
+    let (mut vo, mut va) = (on.view().unwrap(), ac.view().unwrap());
+    for (t, ev) in evs.iter().enumerate() {
+        vo.step(Timestep(t as u32), ev, Target::Values(&target), &[], GraphUpdate::Online).unwrap();
+        va.step(Timestep(t as u32), ev, Target::Values(&target), &[], GraphUpdate::Accumulate(&mut acc)).unwrap();
+    }
+    va.apply(&mut acc).unwrap();
+    let mut moved = 0;
+    for p in 0..2 {
+        for (a, b) in vo.bias(p).iter().zip(va.bias(p)) {
+            assert!((a - b).abs() <= 1, "population {p}: online bias {a} vs accumulated {b}");
+            moved += (a.abs() > 8) as usize;
+        }
+        for (a, b) in vo.weights(p).iter().zip(va.weights(p)) {
+            assert!((a.0 - b.0).abs() <= 1, "population {p}: weights {a:?} vs {b:?}");
+        }
+    }
+    assert!(moved >= 4, "only {moved} biases moved by more than 8 units");
+}
+
+fn loihi_layer(bias_mant: i16, bias_exp: u8, vth_mant: u32) -> LayerConfig {
+    let f = Formats::DEFAULT;
+    let m = LoihiCuba::new(
+        LoihiParams { du: 400, dv: 200, bias_mant, bias_exp, vth_mant, weight_exp: 0, surrogate: SurrogateParams::paper(&f) },
+        &f,
+    )
+    .unwrap();
+    LayerConfig {
+        formats: f,
+        neuron: NeuronKind::LoihiCuba(m),
+        presyn: PresynKind::None,
+        trace_decay: d("0.8"),
+        learning_rate: LearningRate { mant: 1, shift: 7 },
+        seed: 3,
+    }
+}
+
+type LoihiGraph = Graph<H, { 2 * H }, I, { I * H }, 2, { 2 * (I + H) }>;
+
+fn loihi_graph(layer: LayerConfig, bias: BiasMode) -> Box<LoihiGraph> {
+    let mut g = Box::new(LoihiGraph::new());
+    let mut pops = heapless::Vec::new();
+    pops.push(Population { neurons: H as u16, layer, lambda: LambdaSource::Symmetric, bias }).unwrap();
+    let mut projs = heapless::Vec::new();
+    projs.push(Projection { source: Source::Input { first: 0, width: I as u16 }, target: 0, delay: 0, learn: false }).unwrap();
+    g.configure(GraphConfig {
+        inputs: I as u16,
+        populations: pops,
+        projections: projs,
+        readout: ReadoutSpec { source: 0, outputs: 2, config: readout_cfg() },
+        window: LossWindow { start: 0, end: 0 },
+        learn: false,
+    })
+    .unwrap();
+    let mut rng = XorShift32::new(8);
+    for a in 0..I {
+        for j in 0..H {
+            g.set_weight(0, a, j, Weight(((rng.next_u32() % 201) as i32 - 100) as i16)).unwrap();
+        }
+    }
+    g
+}
+
+/// Loihi's per-compartment bias: an array equal to the register's `bias_mant ≪ bias_exp` everywhere gives
+/// the register's bits; removing it from the odd compartments changes exactly those.
+#[test]
+fn loihi_per_compartment_bias_replaces_the_register() {
+    let (mant, exp) = (300i16, 3u8);
+    let mut reg = loihi_graph(loihi_layer(mant, exp, 200), BiasMode::None);
+    let mut arr = loihi_graph(loihi_layer(0, 0, 200), BiasMode::Fixed);
+    let mut odd = loihi_graph(loihi_layer(0, 0, 200), BiasMode::Fixed);
+    for j in 0..H {
+        arr.set_bias(0, j, (mant as i32) << exp).unwrap();
+        odd.set_bias(0, j, if j % 2 == 1 { 0 } else { (mant as i32) << exp }).unwrap();
+    }
+    let mut rng = XorShift32::new(2);
+    let (mut vr, mut va, mut vo) = (reg.view().unwrap(), arr.view().unwrap(), odd.view().unwrap());
+    let (mut spikes, mut differed) = (0, 0);
+    for t in 0..100u32 {
+        let ev: Vec<u16> = (0..I as u16).filter(|_| rng.chance(u32::MAX / 5)).collect();
+        for v in [&mut vr, &mut va, &mut vo] {
+            v.step(Timestep(t), &ev, Target::None, &[], GraphUpdate::Online).unwrap();
+        }
+        assert_eq!(vr.state(0), va.state(0), "step {t}");
+        assert_eq!(vr.spikes(0), va.spikes(0), "step {t}");
+        for j in 0..H {
+            if j % 2 == 0 {
+                assert_eq!(vr.state(0)[2 * j..2 * j + 2], vo.state(0)[2 * j..2 * j + 2], "step {t} neuron {j}");
+            } else {
+                differed += (vr.state(0)[2 * j] != vo.state(0)[2 * j]) as u32;
+            }
+        }
+        spikes += vr.spikes(0).len();
+    }
+    assert!(spikes > 50, "{spikes} spikes: the comparison needs activity");
+    assert!(differed > 200, "compartments without their bias differed on only {differed} neuron-steps");
+}
+
+/// vth = 0 is accepted, as Lava accepts it: a compartment spikes whenever v > 0 (and is reset to 0).
+#[test]
+fn loihi_zero_threshold_is_accepted_and_spikes_on_positive_v() {
+    let mut g = loihi_graph(loihi_layer(1, 0, 0), BiasMode::None);
+    let mut v = g.view().unwrap();
+    for t in 0..5u32 {
+        v.step(Timestep(t), &[], Target::None, &[], GraphUpdate::Online).unwrap();
+        // bias 1 each step, no input: v = 1 > 0 → spike and reset every step.
+        assert_eq!(v.spikes(0).len(), H, "step {t}");
+        assert!(v.state(0).chunks(2).all(|s| s[0] == 0));
+    }
 }

@@ -12,7 +12,7 @@
 use plasticore_core::format::{Decay, Efficacy, Formats, Signal, Voltage, Weight};
 use plasticore_core::graph::image::{self as gimage, GraphDesc, GraphImage, PopWeights, PopWeightsIn, PopulationDesc, PooledStorage};
 use plasticore_core::graph::{
-    self, Graph, GraphBuffers, GraphConfig, GraphMut, GraphScalars, LambdaSource, PoolBuffers, Projection, ReadoutSpec,
+    self, BiasMode, Graph, GraphBuffers, GraphConfig, GraphMut, GraphScalars, LambdaSource, PoolBuffers, Projection, ReadoutSpec,
     Source, MAX_DELAY,
 };
 use plasticore_core::image::{self, Image, ImageError, LayerDesc, NeuronDesc, PresynDesc, Runner, Stimulus, TargetRule};
@@ -37,6 +37,7 @@ struct Pool {
     acc: Vec<i32>,
     psi: Vec<i32>,
     grad: Vec<i64>,
+    bias: Vec<i32>,
     scalars: Vec<LayerScalars>,
     ro_weights: Vec<Weight>,
     ro_r: Vec<i32>,
@@ -68,6 +69,7 @@ impl Pool {
             acc: vec![0; l.neurons],
             psi: vec![0; l.neurons],
             grad: vec![0; l.neurons],
+            bias: vec![0; l.neurons],
             scalars: vec![LayerScalars::default(); l.populations],
             ro_weights: vec![Weight(0); l.readout_weights],
             ro_r: vec![0; o],
@@ -98,6 +100,7 @@ impl Pool {
                 acc: &mut self.acc,
                 psi: &mut self.psi,
                 grad: &mut self.grad,
+                bias: &mut self.bias,
                 scalars: &mut self.scalars,
             },
             readout: ReadoutBuffers {
@@ -155,6 +158,8 @@ impl OwnedW {
 struct RandomGraph {
     desc: GraphDesc,
     weights: Vec<OwnedW>,
+    /// Per population: its biases (empty without a bias).
+    biases: Vec<Vec<i32>>,
     readout: Vec<Weight>,
     stim: Stimulus,
 }
@@ -269,8 +274,14 @@ fn random_graph(seed: u32) -> RandomGraph {
             3 => LambdaSource::External,
             _ => LambdaSource::RandomFeedback { seed: r.next_u32() },
         };
+        // A learnt bias needs LIF/ALIF; Loihi's fixed bias replaces its register.
+        let bias = match (pick(&mut r, 3), model) {
+            (0, _) => BiasMode::None,
+            (1, _) | (_, 2) => BiasMode::Fixed,
+            _ => BiasMode::Learned,
+        };
         populations
-            .push(PopulationDesc { neurons: 2 + pick(&mut r, 9) as u16, states, layer: l, lambda, compressed: pick(&mut r, 2) == 0 })
+            .push(PopulationDesc { neurons: 2 + pick(&mut r, 9) as u16, states, layer: l, lambda, compressed: pick(&mut r, 2) == 0, bias })
             .unwrap();
     }
     let f = Formats::DEFAULT;
@@ -316,16 +327,25 @@ fn random_graph(seed: u32) -> RandomGraph {
             weights.push(OwnedW::Dense((0..a * n).map(|_| w(&mut r)).collect()));
         }
     }
+    let biases = desc
+        .populations
+        .iter()
+        .map(|p| match p.bias {
+            BiasMode::None => Vec::new(),
+            _ => (0..p.neurons).map(|_| pick(&mut r, 1 << 15) as i32 - (1 << 14)).collect(),
+        })
+        .collect();
     let n_ro = desc.populations[ro_source as usize].neurons as usize;
     let readout = (0..n_ro * outputs as usize).map(|_| Weight(pick(&mut r, 81) as i16 - 40)).collect();
     let stim = Stimulus { seed: r.next_u32() | 1, rate: 1 << 30, steps: 40, target: TargetRule::GroupActivity, amplitude: 1 << 16 };
-    RandomGraph { desc, weights, readout, stim }
+    RandomGraph { desc, weights, biases, readout, stim }
 }
 
 fn encode(g: &RandomGraph, stim: bool) -> Vec<u8> {
     let ins: Vec<PopWeightsIn<'_>> = g.weights.iter().map(OwnedW::as_in).collect();
+    let bs: Vec<&[i32]> = g.biases.iter().map(|b| &b[..]).collect();
     let mut buf = vec![0u8; gimage::encoded_len(&g.desc, &ins, stim)];
-    let n = gimage::encode(&g.desc, &ins, &g.readout, stim.then_some(&g.stim), &mut buf).unwrap();
+    let n = gimage::encode(&g.desc, &ins, &bs, &g.readout, stim.then_some(&g.stim), &mut buf).unwrap();
     assert_eq!(n, buf.len());
     buf
 }
@@ -333,17 +353,18 @@ fn encode(g: &RandomGraph, stim: bool) -> Vec<u8> {
 /// Load an image into freshly allocated pooled buffers; returns the loaded description + the buffers.
 /// What `load_pooled` returns: the loaded description and the filled weights, row starts, columns and
 /// readout weights.
-type Pooled = (gimage::Loaded, Vec<Weight>, Vec<u32>, Vec<u16>, Vec<Weight>);
+type Pooled = (gimage::Loaded, Vec<Weight>, Vec<u32>, Vec<u16>, Vec<Weight>, Vec<i32>);
 
 fn load_pooled(bytes: &[u8]) -> Result<Pooled, ImageError> {
     let img = GraphImage::parse(bytes)?;
     let d = img.desc()?;
     let z = img.pooled_sizes(&d)?;
     // A hostile image may declare huge sizes; they are bounded by its own length.
-    assert!(z.weights + z.cols + z.row_start + z.readout <= bytes.len());
+    assert!(z.weights + z.cols + z.row_start + z.readout <= bytes.len() && z.bias <= 8 * 65535);
     let (mut w, mut rs, mut cs, mut ro) = (vec![Weight(0); z.weights], vec![0u32; z.row_start], vec![0u16; z.cols], vec![Weight(0); z.readout]);
-    let l = img.load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro })?;
-    Ok((l, w, rs, cs, ro))
+    let mut bias = vec![0i32; z.bias];
+    let l = img.load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro, bias: &mut bias })?;
+    Ok((l, w, rs, cs, ro, bias))
 }
 
 /// The graph built directly from the random description (no image involved).
@@ -352,6 +373,11 @@ fn direct_pool(g: &RandomGraph, cfg: &GraphConfig) -> Pool {
     let mut pool = Pool::new(cfg, &topo);
     pool.weights = g.weights.iter().flat_map(|w| w.weights().iter().copied()).collect();
     pool.ro_weights = g.readout.clone();
+    let mut off = 0;
+    for (pd, b) in g.desc.populations.iter().zip(&g.biases) {
+        pool.bias[off..off + b.len()].copy_from_slice(b);
+        off += pd.neurons as usize;
+    }
     pool
 }
 
@@ -375,9 +401,10 @@ fn check_round_trip_and_run(seed: u32) -> u32 {
             }
             _ => panic!("population {p}: storage kind changed"),
         }
+        assert_eq!(img.population_bias(&d, p).unwrap().collect::<Vec<_>>(), g.biases[p], "population {p} biases");
     }
     // load into pooled buffers, re-encode from them: the same bytes.
-    let (l, w, rs, cs, ro) = load_pooled(&bytes).unwrap();
+    let (l, w, rs, cs, ro, bias) = load_pooled(&bytes).unwrap();
     assert_eq!(l.config, cfg);
     let mut again = Vec::new();
     for p in 0..d.populations.len() {
@@ -390,7 +417,14 @@ fn check_round_trip_and_run(seed: u32) -> u32 {
     }
     assert_eq!(again, g.weights);
     assert_eq!(ro, g.readout);
-    assert_eq!(encode(&RandomGraph { desc: d.clone(), weights: again, readout: ro.clone(), stim: g.stim }, true), bytes);
+    let biases_again: Vec<Vec<i32>> = (0..d.populations.len())
+        .map(|p| {
+            let lp = l.layout.pops[p];
+            if d.populations[p].bias == BiasMode::None { Vec::new() } else { bias[lp.neuron_off..lp.neuron_off + lp.neurons].to_vec() }
+        })
+        .collect();
+    assert_eq!(biases_again, g.biases);
+    assert_eq!(encode(&RandomGraph { desc: d.clone(), weights: again, biases: biases_again, readout: ro.clone(), stim: g.stim }, true), bytes);
 
     // run both: the loaded graph and the original, step by step.
     let mut orig = direct_pool(&g, &cfg);
@@ -399,6 +433,7 @@ fn check_round_trip_and_run(seed: u32) -> u32 {
     let mut loaded = Pool::new(&l.config, &l.topology(&rs, &cs)[..d.populations.len()]);
     loaded.weights = w.clone();
     loaded.ro_weights = ro.clone();
+    loaded.bias = bias.clone();
     let topo_l = l.topology(&rs, &cs);
     let mut gl = loaded.view(&l.config, &topo_l[..d.populations.len()]);
     let (mut ro_run, mut rl_run) = (Runner::new(g.stim), Runner::new(g.stim));
@@ -421,6 +456,7 @@ fn random_graphs_cover_the_generator_space() {
     // case the module docs promise (over the first 300 seeds).
     let (mut pops, mut models, mut compressed, mut dense, mut delays, mut rec, mut presyn, mut wide) =
         ([false; 4], [false; 3], false, false, false, false, [false; 3], false);
+    let mut biases = [false; 3];
     for s in 0..300 {
         let g = random_graph(s);
         g.desc.config().unwrap();
@@ -440,11 +476,16 @@ fn random_graphs_cover_the_generator_space() {
             dense |= !pd.compressed;
             wide |= pd.layer.formats.weight_bits == 16;
             rec |= g.desc.projections.iter().any(|q| q.source == Source::Population(p as u8) && q.target as usize == p);
+            biases[match pd.bias {
+                BiasMode::None => 0,
+                BiasMode::Fixed => 1,
+                BiasMode::Learned => 2,
+            }] = true;
         }
         delays |= g.desc.projections.iter().any(|q| q.delay > 1);
     }
     assert!(pops.iter().all(|&x| x) && models.iter().all(|&x| x) && presyn.iter().all(|&x| x));
-    assert!(compressed && dense && delays && rec && wide);
+    assert!(compressed && dense && delays && rec && wide && biases.iter().all(|&x| x));
 }
 
 proptest! {
@@ -483,12 +524,13 @@ fn exercise(b: &[u8]) -> Result<(), ImageError> {
     let st = img.stimulus()?;
     let mut dense: Box<Graph<64, 192, 256, 4096, 4, 2048>> = Box::default();
     let _ = img.load(&mut dense);
-    let (l, w, rs, cs, ro) = load_pooled(b)?;
+    let (l, w, rs, cs, ro, bias) = load_pooled(b)?;
     let topo = l.topology(&rs, &cs);
     let np = l.desc.populations.len();
     let mut pool = Pool::new(&l.config, &topo[..np]);
     pool.weights = w;
     pool.ro_weights = ro;
+    pool.bias = bias;
     let mut g = pool.view(&l.config, &topo[..np]);
     let mut run = Runner::new(Stimulus { steps: 3, ..st.unwrap_or(Stimulus { seed: 1, rate: 1 << 30, steps: 3, target: TargetRule::GroupActivity, amplitude: 1 << 16 }) });
     let mut input = vec![0u16; l.config.inputs as usize];
@@ -624,13 +666,14 @@ fn an_image_loaded_into_a_used_graph_runs_like_a_fresh_load() {
 fn writer_refuses_invalid_graphs() {
     let g = (0..).map(random_graph).find(|g| g.desc.populations.len() >= 2).unwrap();
     let ins: Vec<PopWeightsIn<'_>> = g.weights.iter().map(OwnedW::as_in).collect();
+    let bs: Vec<&[i32]> = g.biases.iter().map(|b| &b[..]).collect();
     let mut buf = vec![0u8; 1 << 16];
     // A delay-0 edge backwards in the update order.
     let mut d = g.desc.clone();
     d.projections.push(Projection { source: Source::Population(1), target: 0, delay: 0, learn: true }).ok();
-    assert!(gimage::encode(&d, &ins, &g.readout, None, &mut buf).is_err());
+    assert!(gimage::encode(&d, &ins, &bs, &g.readout, None, &mut buf).is_err());
     // Wrong number of weight blocks.
-    assert!(gimage::encode(&g.desc, &ins[..1], &g.readout, None, &mut buf).is_err());
+    assert!(gimage::encode(&g.desc, &ins[..1], &bs, &g.readout, None, &mut buf).is_err());
     // A weight out of range.
     let mut w = g.weights.clone();
     let m = match &mut w[0] {
@@ -639,11 +682,22 @@ fn writer_refuses_invalid_graphs() {
     if let Some(x) = m.first_mut() {
         x.0 = i16::MAX;
         let ins: Vec<PopWeightsIn<'_>> = w.iter().map(OwnedW::as_in).collect();
-        assert!(matches!(gimage::encode(&g.desc, &ins, &g.readout, None, &mut buf), Err(ImageError::Config(_))));
+        assert!(matches!(gimage::encode(&g.desc, &ins, &bs, &g.readout, None, &mut buf), Err(ImageError::Config(_))));
     }
+    // A bias slice of the wrong length, and too many steps.
+    if let Some(p) = g.desc.populations.iter().position(|p| p.bias != BiasMode::None) {
+        let mut short = bs.clone();
+        short[p] = &short[p][1..];
+        assert!(gimage::encode(&g.desc, &ins, &short, &g.readout, None, &mut buf).is_err());
+    }
+    let many = Stimulus { steps: image::MAX_STEPS + 1, ..g.stim };
+    assert_eq!(
+        gimage::encode(&g.desc, &ins, &bs, &g.readout, Some(&many), &mut buf),
+        Err(ImageError::TooManySteps { steps: image::MAX_STEPS + 1 })
+    );
     // The buffer too small.
     let n = gimage::encoded_len(&g.desc, &ins, false);
-    assert_eq!(gimage::encode(&g.desc, &ins, &g.readout, None, &mut buf[..n - 1]), Err(ImageError::BufferTooSmall { needed: n }));
+    assert_eq!(gimage::encode(&g.desc, &ins, &bs, &g.readout, None, &mut buf[..n - 1]), Err(ImageError::BufferTooSmall { needed: n }));
 }
 
 #[test]

@@ -19,7 +19,7 @@ use plasticore::reference::model::{Neuron, Presyn};
 use plasticore::reference::net::{LayerConfig as FLayer, LossKind, NetConfig, Output, Params, Target as FTarget};
 use plasticore::reference::onchip::{DeepOptions, Feedback as FFeedback, OnChip, OnChipConfig, UpdateMode as FMode};
 use plasticore::reference::scalar::Surrogate as FSurrogate;
-use plasticore_core::graph::{Graph, GraphConfig, GraphUpdate, LambdaSource, Population, Projection, ReadoutSpec, Source};
+use plasticore_core::graph::{BiasMode, Graph, GraphConfig, GraphUpdate, LambdaSource, Population, Projection, ReadoutSpec, Source};
 use plasticore_core::prelude::*;
 use plasticore_core::rng::XorShift32;
 
@@ -68,11 +68,11 @@ struct Pair {
     f: OnChip<Neuron>,
 }
 
-fn pair(mode: FMode) -> Pair {
+fn pair(mode: FMode, bias: BiasMode) -> Pair {
     let ro = ReadoutConfig { formats: FMT, decay: dec(KAPPA), loss: Loss::Mse, learning_rate: LearningRate { mant: 1, shift: 8 }, seed: 9 };
     let mut pops = heapless::Vec::new();
-    pops.push(Population { neurons: H1 as u16, layer: layer(1), lambda: LambdaSource::Symmetric }).unwrap();
-    pops.push(Population { neurons: H2 as u16, layer: layer(2), lambda: LambdaSource::Symmetric }).unwrap();
+    pops.push(Population { neurons: H1 as u16, layer: layer(1), lambda: LambdaSource::Symmetric, bias }).unwrap();
+    pops.push(Population { neurons: H2 as u16, layer: layer(2), lambda: LambdaSource::Symmetric, bias }).unwrap();
     let mut projs = heapless::Vec::new();
     projs.push(Projection { source: Source::Input { first: 0, width: I as u16 }, target: 0, delay: 0, learn: true }).unwrap();
     projs.push(Projection { source: Source::Population(0), target: 1, delay: 0, learn: true }).unwrap();
@@ -130,7 +130,7 @@ fn pair(mode: FMode) -> Pair {
         feedback: FFeedback::Symmetric,
         mode,
     };
-    let f = OnChip::with_deep(cfg, p, oc, DeepOptions::default()).unwrap();
+    let f = OnChip::with_deep(cfg, p, oc, DeepOptions { per_layer: vec![], learn_bias: bias == BiasMode::Learned }).unwrap();
     Pair { g, f }
 }
 
@@ -141,7 +141,7 @@ fn inputs(steps: usize, seed: u32) -> Vec<Vec<u16>> {
 
 #[test]
 fn forward_states_agree_within_the_decay_rounding_bound() {
-    let Pair { mut g, mut f } = pair(FMode::Accumulate);
+    let Pair { mut g, mut f } = pair(FMode::Accumulate, BiasMode::None);
     let bound = 0.5 / (1.0 - dec_f(ALPHA_M)) / 65536.0 + 1e-9;
     let mut v = g.view().unwrap();
     let (mut agreed, mut spikes) = (0, 0);
@@ -183,9 +183,20 @@ fn cosine(a: &[f64], b: &[f64]) -> f64 {
 
 #[test]
 fn accumulated_deep_updates_agree_in_direction_and_size() {
-    let Pair { mut g, mut f } = pair(FMode::Accumulate);
+    accumulated_updates_agree(BiasMode::None);
+}
+
+/// With learnable biases (Δb = −η·ẽ^f·λ, a row with ε^x = 1 exactly, so no trace-decay noise) the
+/// accumulated bias updates agree as the weights' do.
+#[test]
+fn accumulated_bias_updates_agree_in_direction_and_size() {
+    accumulated_updates_agree(BiasMode::Learned);
+}
+
+fn accumulated_updates_agree(bias: BiasMode) {
+    let Pair { mut g, mut f } = pair(FMode::Accumulate, bias);
     let lay = *g.view().unwrap().layout();
-    let mut acc = vec![0i32; lay.weights + lay.readout_weights];
+    let mut acc = vec![0i32; lay.accumulator];
     let one = 1i32 << 16;
     let tgt = [one / 2, -one / 4];
     let ftgt = FTarget::Values(vec![0.5, -0.25]);
@@ -200,13 +211,21 @@ fn accumulated_deep_updates_agree_in_direction_and_size() {
     let scale = 1.0 / 65536.0 / (1 << FMT.weight_frac) as f64;
     for l in 0..2 {
         let pl = lay.pops[l];
-        let fixed: Vec<f64> = acc[pl.weight_off..pl.weight_off + pl.weights].iter().map(|&a| a as f64 * scale).collect();
-        let float = &f.accumulated().layers[l].w;
-        let c = cosine(&fixed, float);
-        let ratio = fixed.iter().map(|x| x * x).sum::<f64>().sqrt() / float.iter().map(|x| x * x).sum::<f64>().sqrt();
-        eprintln!("layer {l}: cosine {c:.5}, |fixed|/|float| {ratio:.4}");
-        assert!(float.iter().any(|&x| x != 0.0), "layer {l} float update is zero: vacuous");
-        assert!(c >= 0.999, "layer {l}: cosine {c}");
-        assert!((0.99..=1.01).contains(&ratio), "layer {l}: magnitude ratio {ratio}");
+        let part = &acc[pl.acc_off..pl.acc_off + pl.acc_len];
+        let mut pairs = vec![("W", part[..pl.weights].to_vec(), f.accumulated().layers[l].w.clone())];
+        if bias == BiasMode::Learned {
+            pairs.push(("b", part[pl.weights..].to_vec(), f.accumulated().layers[l].b.clone()));
+        } else {
+            assert_eq!(pl.acc_len, pl.weights);
+        }
+        for (what, fx, float) in pairs {
+            let fixed: Vec<f64> = fx.iter().map(|&a| a as f64 * scale).collect();
+            let c = cosine(&fixed, &float);
+            let ratio = fixed.iter().map(|x| x * x).sum::<f64>().sqrt() / float.iter().map(|x| x * x).sum::<f64>().sqrt();
+            eprintln!("layer {l} {what}: cosine {c:.5}, |fixed|/|float| {ratio:.4}");
+            assert!(float.iter().any(|&x| x != 0.0), "layer {l} {what}: float update is zero: vacuous");
+            assert!(c >= 0.999, "layer {l} {what}: cosine {c}");
+            assert!((0.99..=1.01).contains(&ratio), "layer {l} {what}: magnitude ratio {ratio}");
+        }
     }
 }

@@ -6,12 +6,12 @@
 //!   flags, memory per synapse and per neuron)?
 //! * does `image run` on a v2 image print the RESULT line a direct `plasticore_core::graph` run gives,
 //!   and does a v1 preset image still run, with the same line as its one-population graph?
-//! * are files the core cannot hold (biases, membrane outputs) refused with a clear error?
+//! * are biases carried (learnt, Q.16) and files the core cannot hold (membrane outputs) refused?
 use plasticore::reference::io::{ModelSpec, SavedNet};
 use plasticore::reference::model::{Neuron, Presyn};
 use plasticore::reference::net::{LayerConfig, LayerParams, LossKind, NetConfig, Output, Params};
 use plasticore_core::graph::image::{GraphImage, PopWeights};
-use plasticore_core::graph::{self, Graph, Source};
+use plasticore_core::graph::{self, BiasMode, Graph, Source};
 use plasticore_core::image::Runner;
 use plasticore_core::rng::XorShift32;
 use std::path::{Path, PathBuf};
@@ -181,17 +181,25 @@ fn from_float_sparse_stores_compressed_rows_and_runs() {
 }
 
 #[test]
-fn from_float_refuses_what_the_core_cannot_hold() {
+fn from_float_carries_biases_and_refuses_what_the_core_cannot_hold() {
     let d = tmpdir("refuse");
     let mut biased = float_net(false);
     biased.params.layers[1].b[3] = 0.25;
     let f = save(&d, "b.json", &biased);
     let ip = d.join("b.pcimg").to_string_lossy().to_string();
-    let e = bin().args(["image", "write", "--from-float", &f, "--out", &ip]).output().unwrap();
-    let msg = String::from_utf8_lossy(&e.stderr);
-    assert!(!e.status.success() && msg.contains("layer 1 has biases") && msg.contains("--drop-bias"), "{msg}");
-    assert!(!Path::new(&ip).exists());
+    ok(bin().args(["image", "write", "--from-float", &f, "--out", &ip]).output().unwrap());
+    let bytes = std::fs::read(&ip).unwrap();
+    let img = GraphImage::parse(&bytes).unwrap();
+    let desc = img.desc().unwrap();
+    assert_eq!(desc.populations[0].bias, BiasMode::None);
+    assert_eq!(desc.populations[1].bias, BiasMode::Learned);
+    let b: Vec<i32> = img.population_bias(&desc, 1).unwrap().collect();
+    assert_eq!(b, [0, 0, 0, 16384, 0, 0, 0, 0, 0, 0], "0.25 in Q.16");
+    ok(bin().args(["image", "run", &ip]).output().unwrap());
     ok(bin().args(["image", "write", "--from-float", &f, "--out", &ip, "--drop-bias"]).output().unwrap());
+    let bytes = std::fs::read(&ip).unwrap();
+    let img = GraphImage::parse(&bytes).unwrap();
+    assert_eq!(img.desc().unwrap().populations[1].bias, BiasMode::None);
     let mut membrane = float_net(false);
     membrane.config.output = Output::Membrane;
     membrane.params.readout.clear();

@@ -44,7 +44,10 @@ fuzz_target!(|data: &[u8]| {
     // Pooled: sizes are bounded by the image's own length.
     let Ok(z) = img.pooled_sizes(&desc) else { return };
     let (mut w, mut rs, mut cs, mut ro) = (vec![Weight(0); z.weights], vec![0u32; z.row_start], vec![0u16; z.cols], vec![Weight(0); z.readout]);
-    let Ok(l) = img.load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro }) else { return };
+    let mut bias = vec![0i32; z.bias];
+    let Ok(l) = img.load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro, bias: &mut bias }) else {
+        return;
+    };
     let lay = l.layout;
     if lay.neurons > 1 << 12 || lay.axons > 1 << 14 || lay.hist_len() > 1 << 16 {
         return; // keep each execution fast; the pooled load above already validated it
@@ -71,6 +74,7 @@ fuzz_target!(|data: &[u8]| {
             acc: &mut acc,
             psi: &mut psi,
             grad: &mut grad,
+            bias: &mut bias,
             scalars: &mut sc,
         },
         readout: ReadoutBuffers { weights: &mut ro, r: &mut r, otrace: &mut ot, err: &mut err, grad: &mut rg, sat: &mut sat, updates: &mut upd },

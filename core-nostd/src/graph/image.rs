@@ -32,7 +32,7 @@
 //! let readout = [Weight(-1); 8 * 2];
 //! let w = [PopWeightsIn::Dense(&hidden)];
 //! let mut buf = [0u8; 1024];
-//! let len = gimage::encode(&desc, &w, &readout, None, &mut buf).unwrap();
+//! let len = gimage::encode(&desc, &w, &[], &readout, None, &mut buf).unwrap();
 //! let img = GraphImage::parse(&buf[..len]).unwrap();
 //! assert_eq!(img.version(), 2);
 //! let mut g: Graph<8, 8, 12, 96, 2, 24> = Graph::new();
@@ -45,7 +45,7 @@
 //! ```
 
 use super::{
-    GraphConfig, Graph, LambdaSource, Layout, Population, Projection, ReadoutSpec, Source, MAX_POPULATIONS,
+    BiasMode, GraphConfig, Graph, LambdaSource, Layout, Population, Projection, ReadoutSpec, Source, MAX_POPULATIONS,
     MAX_PROJECTIONS,
 };
 use crate::error::{check_range, ConfigError, Field};
@@ -53,7 +53,7 @@ use crate::format::Weight;
 use crate::image::{
     self, crc32, layer_len, read_layer, read_readout, write_layer, write_readout, write_stimulus, Image, ImageError,
     LayerDesc, NetDesc, Rd, Stimulus, Weights, Wr, CRC_LEN, ENTRY_LEN, FLAG_CRITICAL, HEADER_LEN, MAGIC,
-    READOUT_LEN, SECTION_STIMULUS, STIMULUS_LEN,
+    MAX_STEPS, READOUT_LEN, SECTION_STIMULUS, STIMULUS_LEN,
 };
 use crate::layer::Csr;
 use crate::net::LossWindow;
@@ -102,6 +102,8 @@ pub struct PopulationDesc {
     pub lambda: LambdaSource,
     /// Compressed rows (CSR) instead of dense rows.
     pub compressed: bool,
+    /// Per-neuron bias: none, fixed or learnt (its values follow the population's weights).
+    pub bias: BiasMode,
 }
 
 /// Everything a graph image says about a network, before validation ([`GraphDesc::config`]).
@@ -141,6 +143,7 @@ impl GraphDesc {
             layer: d.layer,
             lambda: lambda_of(d.feedback),
             compressed: false,
+            bias: BiasMode::None,
         });
         let mut projections = heapless::Vec::new();
         let _ = projections.push(Projection { source: Source::Input { first: 0, width: d.inputs }, target: 0, delay: 0, learn: true });
@@ -181,7 +184,7 @@ impl GraphDesc {
                 return Err(ConfigError::SizeMismatch { field: Field::States, expected: states, found: pd.states as usize });
             }
             // Same capacity as `self.populations`: cannot fail.
-            let _ = populations.push(Population { neurons: pd.neurons, layer, lambda: pd.lambda });
+            let _ = populations.push(Population { neurons: pd.neurons, layer, lambda: pd.lambda, bias: pd.bias });
         }
         Ok(GraphConfig {
             inputs: self.inputs,
@@ -261,6 +264,8 @@ pub struct PooledSizes {
     pub cols: usize,
     /// Readout weights: neurons of the readout's source × outputs.
     pub readout: usize,
+    /// Biases: Σ neurons (entries of populations without a bias stay 0).
+    pub bias: usize,
 }
 
 /// Caller storage for [`GraphImage::load_pooled`] (lengths exactly [`GraphImage::pooled_sizes`]).
@@ -273,6 +278,8 @@ pub struct PooledStorage<'b> {
     pub cols: &'b mut [u16],
     /// Readout weights (row-major by source neuron).
     pub readout: &'b mut [Weight],
+    /// The pooled bias buffer of [`super::PoolBuffers`] (population p at `Layout::pops[p].neuron_off`).
+    pub bias: &'b mut [i32],
 }
 
 /// What [`GraphImage::load_pooled`] validated: the description, its configuration and layout, and where
@@ -314,8 +321,34 @@ fn bad_len(kind: u16, expected: usize, found: usize) -> ImageError {
     ImageError::SectionLength { kind, expected, found }
 }
 
-/// Byte range `(start, len)` of every population's block in the weight section.
+/// Byte range `(start, len)` of every population's weights in the weight section (its biases, if any,
+/// follow them).
 type Blocks = [(usize, usize); MAX_POPULATIONS];
+
+/// Iterator over the i32 biases of one population (borrows the image).
+#[derive(Clone, Copy, Debug)]
+pub struct Biases<'a> {
+    b: &'a [u8],
+}
+
+impl Iterator for Biases<'_> {
+    type Item = i32;
+    fn next(&mut self) -> Option<i32> {
+        match self.b {
+            [a, b, c, d, rest @ ..] => {
+                let v = i32::from_le_bytes([*a, *b, *c, *d]);
+                self.b = rest;
+                Some(v)
+            }
+            _ => None,
+        }
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.b.len() / 4, Some(self.b.len() / 4))
+    }
+}
+
+impl ExactSizeIterator for Biases<'_> {}
 
 impl<'a> GraphImage<'a> {
     /// Check envelope, length, CRC-32 and section table (version 2), or parse a version-1 image.
@@ -399,11 +432,17 @@ impl<'a> GraphImage<'a> {
                 1 => true,
                 v => return Err(r.bad(at, v as u32)),
             };
-            r.zero8()?;
+            let at = r.pos;
+            let bias = match r.u8()? {
+                0 => BiasMode::None,
+                1 => BiasMode::Fixed,
+                2 => BiasMode::Learned,
+                v => return Err(r.bad(at, v as u32)),
+            };
             r.zero16()?;
             let layer = read_layer(&mut r)?;
             // np ≤ MAX_POPULATIONS: cannot fail.
-            let _ = populations.push(PopulationDesc { neurons, states, layer, lambda, compressed });
+            let _ = populations.push(PopulationDesc { neurons, states, layer, lambda, compressed, bias });
         }
         r.end()?;
 
@@ -488,7 +527,8 @@ impl<'a> GraphImage<'a> {
             } else {
                 axons.checked_mul(pd.neurons as usize).and_then(|n| n.checked_mul(2)).ok_or(bad_len(k, usize::MAX, s.len()))?
             };
-            let end = off.checked_add(len).ok_or(bad_len(k, usize::MAX, s.len()))?;
+            let bias = if pd.bias == BiasMode::None { 0 } else { 4 * pd.neurons as usize };
+            let end = off.checked_add(len).and_then(|e| e.checked_add(bias)).ok_or(bad_len(k, usize::MAX, s.len()))?;
             if end > s.len() {
                 return Err(bad_len(k, end, s.len()));
             }
@@ -525,6 +565,18 @@ impl<'a> GraphImage<'a> {
         }))
     }
 
+    /// The biases of population `p` (empty if its bias mode is none).
+    pub fn population_bias(&self, desc: &GraphDesc, p: usize) -> Result<Biases<'a>, ImageError> {
+        let pd = desc.population(p)?;
+        if self.v1 || pd.bias == BiasMode::None {
+            return Ok(Biases { b: &[] });
+        }
+        let (s, blocks) = self.blocks(desc)?;
+        let (off, len) = blocks[p];
+        let start = off + len;
+        Ok(Biases { b: s.get(start..start + 4 * pd.neurons as usize).unwrap_or(&[]) })
+    }
+
     /// Readout weights (row-major by source neuron), length checked against `desc`.
     pub fn readout_weights(&self, desc: &GraphDesc) -> Result<Weights<'a>, ImageError> {
         if self.v1 {
@@ -555,6 +607,7 @@ impl<'a> GraphImage<'a> {
             }
         }
         z.readout = self.readout_weights(desc)?.len();
+        z.bias = desc.populations.iter().map(|p| p.neurons as usize).sum();
         Ok(z)
     }
 
@@ -599,6 +652,11 @@ impl<'a> GraphImage<'a> {
                 }
             }
         }
+        for p in 0..desc.populations.len() {
+            for (j, b) in self.population_bias(&desc, p)?.enumerate() {
+                g.set_bias(p, j, b)?;
+            }
+        }
         let o = desc.readout.outputs as usize;
         let (mut j, mut k) = (0usize, 0usize);
         for x in rw {
@@ -626,6 +684,7 @@ impl<'a> GraphImage<'a> {
             (z.row_start, out.row_start.len()),
             (z.cols, out.cols.len()),
             (z.readout, out.readout.len()),
+            (z.bias, out.bias.len()),
         ];
         for (expected, found) in sizes {
             if expected != found {
@@ -677,6 +736,14 @@ impl<'a> GraphImage<'a> {
             check_range(Field::Weight, x.0 as i64, -max, max)?;
             *d = x;
         }
+        out.bias.fill(0);
+        for p in 0..desc.populations.len() {
+            let l = layout.pops[p];
+            let dst = out.bias.get_mut(l.neuron_off..l.neuron_off + l.neurons).unwrap_or(&mut []);
+            for (d, b) in dst.iter_mut().zip(self.population_bias(&desc, p)?) {
+                *d = b;
+            }
+        }
         Ok(Loaded { desc, config, layout, csr })
     }
 }
@@ -719,6 +786,7 @@ fn block_len(w: &PopWeightsIn<'_>) -> usize {
 /// Bytes [`encode`] writes for `desc` with `weights` (and a stimulus section if `with_stimulus`).
 pub fn encoded_len(desc: &GraphDesc, weights: &[PopWeightsIn<'_>], with_stimulus: bool) -> usize {
     let sections = if with_stimulus { 7 } else { 6 };
+    let biases = bias_bytes(desc);
     let pops = desc.populations.iter().fold(0usize, |a, p| a.saturating_add(POP_FIXED_LEN + layer_len(&p.layer)));
     let blocks = weights.iter().fold(0usize, |a, w| a.saturating_add(block_len(w)));
     let n_ro = desc.populations.get(desc.readout.source as usize).map_or(0, |p| p.neurons as usize);
@@ -732,16 +800,24 @@ pub fn encoded_len(desc: &GraphDesc, weights: &[PopWeightsIn<'_>], with_stimulus
         + CRC_LEN)
         .saturating_add(pops)
         .saturating_add(blocks)
+        .saturating_add(biases)
         .saturating_add(readout)
 }
 
+fn bias_bytes(desc: &GraphDesc) -> usize {
+    desc.populations.iter().filter(|p| p.bias != BiasMode::None).map(|p| 4 * p.neurons as usize).sum()
+}
+
 /// Write a version-2 image of `desc` with one [`PopWeightsIn`] per population (dense or compressed as
-/// `desc` says) and the readout weights, into `out`; returns the bytes written. The description is
-/// validated through [`GraphDesc::config`] and [`GraphConfig::layout`] (with the compressed rows), and
-/// every weight against its range, first: an invalid network is never written.
+/// `desc` says), the biases (one slice per population, of its neuron count if its bias mode is not
+/// none, else empty; or no slices at all when no population has a bias) and the readout weights, into
+/// `out`; returns the bytes written. The description is validated through [`GraphDesc::config`] and
+/// [`GraphConfig::layout`] (with the compressed rows), every weight against its range and the stimulus
+/// steps against [`MAX_STEPS`] first: an invalid network is never written.
 pub fn encode(
     desc: &GraphDesc,
     weights: &[PopWeightsIn<'_>],
+    biases: &[&[i32]],
     readout: &[Weight],
     stimulus: Option<&Stimulus>,
     out: &mut [u8],
@@ -780,6 +856,18 @@ pub fn encode(
     for x in readout {
         check_range(Field::Weight, x.0 as i64, -m, m)?;
     }
+    if !(biases.is_empty() && bias_bytes(desc) == 0) && biases.len() != np {
+        return Err(ConfigError::SizeMismatch { field: Field::Population, expected: np, found: biases.len() }.into());
+    }
+    for (pd, b) in desc.populations.iter().zip(biases) {
+        let want = if pd.bias == BiasMode::None { 0 } else { pd.neurons as usize };
+        if b.len() != want {
+            return Err(ConfigError::SizeMismatch { field: Field::Neurons, expected: want, found: b.len() }.into());
+        }
+    }
+    if let Some(&Stimulus { steps, .. }) = stimulus.filter(|s| s.steps > MAX_STEPS) {
+        return Err(ImageError::TooManySteps { steps });
+    }
     let total = encoded_len(desc, weights, stimulus.is_some());
     if total > u32::MAX as usize {
         return Err(ConfigError::OutOfRange { field: Field::Image, value: total as i64, min: 0, max: u32::MAX as i64 }.into());
@@ -793,7 +881,7 @@ pub fn encode(
     w.u32(total as u32);
     w.u32(0);
     let pops_len = desc.populations.iter().map(|p| POP_FIXED_LEN + layer_len(&p.layer)).sum::<usize>();
-    let weights_len = weights.iter().map(block_len).sum::<usize>();
+    let weights_len = weights.iter().map(block_len).sum::<usize>() + bias_bytes(desc);
     let lens = [
         GRAPH_LEN,
         pops_len,
@@ -829,7 +917,12 @@ pub fn encode(
         };
         w.u8(tag);
         w.u32(seed);
-        w.put(&[p.compressed as u8, 0, 0, 0]);
+        let bias = match p.bias {
+            BiasMode::None => 0,
+            BiasMode::Fixed => 1,
+            BiasMode::Learned => 2,
+        };
+        w.put(&[p.compressed as u8, bias, 0, 0]);
         write_layer(&mut w, &p.layer);
     }
     // PROJECTIONS
@@ -847,8 +940,8 @@ pub fn encode(
     w.put(&[desc.readout.source, 0]);
     w.u16(desc.readout.outputs);
     write_readout(&mut w, &desc.readout.config, Feedback::Symmetric);
-    // POPULATION_WEIGHTS
-    for pw in weights {
+    // POPULATION_WEIGHTS (each population's biases after its weights)
+    for (p, pw) in weights.iter().enumerate() {
         match pw {
             PopWeightsIn::Dense(ws) => {
                 for x in ws.iter() {
@@ -866,6 +959,9 @@ pub fn encode(
                     w.put(&x.0.to_le_bytes());
                 }
             }
+        }
+        for b in biases.get(p).copied().unwrap_or(&[]) {
+            w.i32(*b);
         }
     }
     // READOUT_WEIGHTS

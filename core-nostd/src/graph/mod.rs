@@ -113,6 +113,20 @@ pub enum LambdaSource {
     External,
 }
 
+/// Whether a population's neurons have a bias b_j (one i32 each, see
+/// [`crate::layer::LayerMut::set_bias`] for its units) and whether it learns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum BiasMode {
+    /// No bias (the fire loop has no bias term).
+    #[default]
+    None,
+    /// A fixed per-neuron bias (Loihi CUBA: the per-compartment `bias_mant ≪ bias_exp`).
+    Fixed,
+    /// A bias learnt with its ES-D-RTRL gradient Δb = −η·ẽ^f·λ (LIF and ALIF).
+    Learned,
+}
+
 /// A population of neurons.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -123,6 +137,8 @@ pub struct Population {
     pub layer: LayerConfig,
     /// Learning-signal source.
     pub lambda: LambdaSource,
+    /// Per-neuron bias.
+    pub bias: BiasMode,
 }
 
 /// The readout of a graph.
@@ -177,6 +193,12 @@ pub struct PopLayout {
     pub weights: usize,
     /// ∂V_t/∂y_t of the model in Q3.28 (the c of the module docs).
     pub dvdy: i32,
+    /// Its bias mode.
+    pub bias: BiasMode,
+    /// First entry of its part of a [`crate::graph::GraphUpdate::Accumulate`] accumulator.
+    pub acc_off: usize,
+    /// Entries of that part: its weights, then its neurons when the bias learns.
+    pub acc_len: usize,
 }
 
 /// The computed layout of a validated [`GraphConfig`]: pooled buffer sizes and offsets.
@@ -206,6 +228,8 @@ pub struct Layout {
     pub max_neurons: usize,
     /// Readout inputs × outputs.
     pub readout_weights: usize,
+    /// Entries of an `Accumulate` accumulator: every population's part, then the readout's weights.
+    pub accumulator: usize,
 }
 
 impl Layout {
@@ -260,7 +284,7 @@ impl GraphConfig {
             }
             depth = depth.max(pr.delay as usize + 1);
         }
-        let (mut n_off, mut s_off, mut a_off, mut w_off) = (0usize, 0usize, 0usize, 0usize);
+        let (mut n_off, mut s_off, mut a_off, mut w_off, mut acc_off) = (0usize, 0usize, 0usize, 0usize, 0usize);
         let (mut max_a, mut max_n) = (0usize, 0usize);
         for (p, pop) in self.populations.iter().enumerate() {
             let n = pop.neurons as usize;
@@ -281,6 +305,9 @@ impl GraphConfig {
             }
             let states = pop.layer.neuron.states();
             pop.layer.validate(axons, states)?;
+            if pop.bias == BiasMode::Learned && matches!(pop.layer.neuron, NeuronKind::LoihiCuba(_)) {
+                return Err(ConfigError::Unsupported { field: Field::Population });
+            }
             let weights = match topology.get(p).copied().flatten() {
                 Some(csr) => {
                     csr.validate(axons, n)?;
@@ -299,7 +326,11 @@ impl GraphConfig {
                 weight_off: w_off,
                 weights,
                 dvdy: dvdy(&pop.layer),
+                bias: pop.bias,
+                acc_off,
+                acc_len: weights + if pop.bias == BiasMode::Learned { n } else { 0 },
             };
+            acc_off += pops[p].acc_len;
             n_off += n;
             s_off += n * states;
             a_off += axons;
@@ -310,6 +341,7 @@ impl GraphConfig {
         let ro = &self.readout;
         check_range(Field::Population, ro.source as i64, 0, np as i64 - 1)?;
         let n_ro = pops[ro.source as usize].neurons;
+        let acc_off = acc_off;
         ro.config.validate(n_ro, ro.outputs as usize)?;
         if self.window.start > self.window.end {
             return Err(ConfigError::Inconsistent { field: Field::LossWindow, with: Field::LossWindow });
@@ -339,6 +371,7 @@ impl GraphConfig {
             max_axons: max_a,
             max_neurons: max_n,
             readout_weights: n_ro * ro.outputs as usize,
+            accumulator: acc_off + n_ro * ro.outputs as usize,
         })
     }
 }

@@ -39,6 +39,8 @@ pub struct PoolBuffers<'a> {
     pub psi: &'a mut [i32],
     /// Gradient scratch (Σ neurons).
     pub grad: &'a mut [i64],
+    /// Per-neuron biases (Σ neurons; entries of populations without a bias are unused).
+    pub bias: &'a mut [i32],
     /// Counters, one per population.
     pub scalars: &'a mut [LayerScalars],
 }
@@ -79,8 +81,8 @@ pub struct GraphBuffers<'a> {
 pub enum GraphUpdate<'b> {
     /// Apply every step with stochastic rounding.
     Online,
-    /// Sum into an accumulator of `Layout::weights + Layout::readout_weights` i32 (populations' weights in
-    /// pool order, then the readout's); apply with [`GraphMut::apply`].
+    /// Sum into an accumulator of [`Layout::accumulator`] i32 (each population's part at its
+    /// `acc_off`: weights, then a learnt bias; then the readout's weights); apply with [`GraphMut::apply`].
     Accumulate(&'b mut [i32]),
 }
 
@@ -126,6 +128,10 @@ impl PoolBuffers<'_> {
             None => LayerMut::new(lc, b, l.axons, l.neurons, 0).ok()?,
         };
         v.set_plastic_axons(l.plastic);
+        if l.bias != super::BiasMode::None {
+            let b = self.bias.get_mut(l.neuron_off..l.neuron_off + l.neurons)?;
+            v.set_bias(b, l.bias == super::BiasMode::Learned).ok()?;
+        }
         Some(v)
     }
 }
@@ -155,6 +161,7 @@ impl<'a> GraphMut<'a> {
         check(f, lay.neurons, p.psi.len())?;
         check(f, lay.neurons, p.grad.len())?;
         check(f, lay.populations, p.scalars.len())?;
+        check(f, lay.neurons, p.bias.len())?;
         check(f, lay.neurons, b.fb.len())?;
         check(f, lay.hist_len(), b.hist.len())?;
         check(f, lay.hist_counts(), b.hist_count.len())?;
@@ -233,6 +240,14 @@ impl<'a> GraphMut<'a> {
         }
     }
 
+    /// Biases of population `p` (zeros for a population without one).
+    pub fn bias(&self, p: usize) -> &[i32] {
+        match self.lay.pops.get(p).filter(|_| p < self.lay.populations) {
+            Some(l) => self.b.pool.bias.get(l.neuron_off..l.neuron_off + l.neurons).unwrap_or(&[]),
+            None => &[],
+        }
+    }
+
     /// Neuron states of population `p` (`neurons × states`).
     pub fn state(&self, p: usize) -> &[i32] {
         match self.lay.pops.get(p).filter(|_| p < self.lay.populations) {
@@ -305,6 +320,11 @@ impl<'a> GraphMut<'a> {
             for t in slices.3 {
                 h.write(&t.to_le_bytes());
             }
+            if l.bias != super::BiasMode::None {
+                for b in p.bias.get(l.neuron_off..l.neuron_off + l.neurons).unwrap_or(&[]) {
+                    h.write(&b.to_le_bytes());
+                }
+            }
         }
         for w in self.b.readout.weights.iter() {
             h.write(&w.0.to_le_bytes());
@@ -342,7 +362,7 @@ impl<'a> GraphMut<'a> {
             return Err(ConfigError::SizeMismatch { field: Field::Feedback, expected: ext_len, found: external.len() });
         }
         if let GraphUpdate::Accumulate(acc) = &mode {
-            check(Field::Buffer, self.lay.weights + self.lay.readout_weights, acc.len())?;
+            check(Field::Buffer, self.lay.accumulator, acc.len())?;
         }
         let cfg = self.cfg;
         let lay = self.lay;
@@ -502,14 +522,14 @@ impl<'a> GraphMut<'a> {
             match &mut mode {
                 GraphUpdate::Online => ops.add(&v.learn(signal)),
                 GraphUpdate::Accumulate(acc) => {
-                    ops.add(&v.accumulate(signal, &mut acc[l.weight_off..l.weight_off + l.weights])?)
+                    ops.add(&v.accumulate(signal, &mut acc[l.acc_off..l.acc_off + l.acc_len])?)
                 }
             }
         }
         if learn && in_window && loss.is_some() {
             match &mut mode {
                 GraphUpdate::Online => ops.add(&r.learn()),
-                GraphUpdate::Accumulate(acc) => ops.add(&r.accumulate(&mut acc[lay.weights..])?),
+                GraphUpdate::Accumulate(acc) => ops.add(&r.accumulate(&mut acc[lay.accumulator - lay.readout_weights..])?),
             }
         }
         scalars.dropped = scalars.dropped.saturating_add(dropped);
@@ -518,15 +538,15 @@ impl<'a> GraphMut<'a> {
 
     /// Apply an accumulator filled by [`GraphUpdate::Accumulate`] steps (end of a learning epoch).
     pub fn apply(&mut self, acc: &mut [i32]) -> Result<OpCounts, ConfigError> {
-        check(Field::Buffer, self.lay.weights + self.lay.readout_weights, acc.len())?;
+        check(Field::Buffer, self.lay.accumulator, acc.len())?;
         let mut c = OpCounts::default();
         for p in 0..self.lay.populations {
             let l = self.lay.pops[p];
             if let Some(mut v) = self.b.pool.view(self.cfg, &self.lay, self.topo[p], p) {
-                c.add(&v.apply_accumulated(&mut acc[l.weight_off..l.weight_off + l.weights])?);
+                c.add(&v.apply_accumulated(&mut acc[l.acc_off..l.acc_off + l.acc_len])?);
             }
         }
-        let w = self.lay.weights;
+        let w = self.lay.accumulator - self.lay.readout_weights;
         c.add(&self.readout()?.apply_accumulated(&mut acc[w..])?);
         Ok(c)
     }

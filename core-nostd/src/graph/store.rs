@@ -31,6 +31,7 @@ pub struct Graph<const NEU: usize, const ST: usize, const AX: usize, const W: us
     psi: [i32; NEU],
     grad: [i64; NEU],
     fb: [i32; NEU],
+    bias: [i32; NEU],
     scalars: [LayerScalars; MAX_POPULATIONS],
     ro_weights: [[Weight; O]; NEU],
     ro_r: [i32; O],
@@ -71,6 +72,7 @@ impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O
             psi: [0; NEU],
             grad: [0; NEU],
             fb: [0; NEU],
+            bias: [0; NEU],
             scalars: [ZERO_SCALARS; MAX_POPULATIONS],
             ro_weights: [[Weight(0); O]; NEU],
             ro_r: [0; O],
@@ -138,6 +140,20 @@ impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O
         Ok(())
     }
 
+    /// Set the bias of `neuron` in population `p` (units: [`crate::layer::LayerMut::set_bias`]); the
+    /// population must have a bias.
+    pub fn set_bias(&mut self, p: usize, neuron: usize, b: i32) -> Result<(), ConfigError> {
+        let lay = self.lay.first().ok_or(ConfigError::NotConfigured)?;
+        check_range(Field::Population, p as i64, 0, lay.populations as i64 - 1)?;
+        let l = lay.pops[p];
+        if l.bias == super::BiasMode::None {
+            return Err(ConfigError::Unsupported { field: Field::Population });
+        }
+        check_range(Field::Neurons, neuron as i64, 0, l.neurons as i64 - 1)?;
+        self.bias[l.neuron_off + neuron] = b;
+        Ok(())
+    }
+
     /// Set readout weight (`neuron` of the readout's population → `output`).
     pub fn set_readout_weight(&mut self, neuron: usize, output: usize, w: Weight) -> Result<(), ConfigError> {
         let (cfg, lay) = match (self.cfg.first(), self.lay.first()) {
@@ -173,6 +189,7 @@ impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O
                 acc: &mut self.acc[..lay.neurons],
                 psi: &mut self.psi[..lay.neurons],
                 grad: &mut self.grad[..lay.neurons],
+                bias: &mut self.bias[..lay.neurons],
                 scalars: &mut self.scalars[..lay.populations],
             },
             readout: ReadoutBuffers {

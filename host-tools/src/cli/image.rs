@@ -60,7 +60,7 @@ enum ImageCmd {
         /// Store synapses whose float weight is exactly 0 as absent: compressed rows (`--from-float`).
         #[arg(long)]
         sparse: bool,
-        /// Drop the float network's biases (the core has none yet) instead of refusing the file.
+        /// Drop the float network's biases instead of converting them (learnt biases, Q.state_frac).
         #[arg(long)]
         drop_bias: bool,
         /// Output file.

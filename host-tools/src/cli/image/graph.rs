@@ -19,7 +19,7 @@ use plasticore_core::error::Field;
 use plasticore_core::format::{Decay, Efficacy, Formats, Weight};
 use plasticore_core::graph::image::{self as gimage, GraphDesc, GraphImage, PopWeights, PopWeightsIn, PopulationDesc, PooledStorage};
 use plasticore_core::graph::{
-    self, GraphBuffers, GraphConfig, GraphMut, GraphScalars, LambdaSource, PoolBuffers, Projection, ReadoutSpec, Source,
+    self, BiasMode, GraphBuffers, GraphConfig, GraphMut, GraphScalars, LambdaSource, PoolBuffers, Projection, ReadoutSpec, Source,
 };
 use plasticore_core::image::{LayerDesc, NeuronDesc, PresynDesc, RunSummary, Runner, Stimulus, TargetRule};
 use plasticore_core::layer::{Csr, LayerScalars, LearningRate, Saturations};
@@ -40,7 +40,7 @@ pub struct FromFloat {
     pub lr_shift: (u8, u8),
     /// Store the synapses whose float weight is exactly 0 as absent (compressed rows).
     pub sparse: bool,
-    /// Drop nonzero biases (the core has no bias yet) instead of refusing the file.
+    /// Drop the biases instead of converting them (learnt biases, Q.state_frac, nearest).
     pub drop_bias: bool,
     /// Learning on.
     pub learn: bool,
@@ -97,6 +97,8 @@ pub struct Converted {
     pub desc: GraphDesc,
     /// Weights per population.
     pub weights: Vec<OwnedWeights>,
+    /// Biases per population (empty without).
+    pub biases: Vec<Vec<i32>>,
     /// Readout weights.
     pub readout: Vec<Weight>,
     /// `weight_frac` per population.
@@ -127,12 +129,26 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
     let mut populations = heapless::Vec::new();
     let mut projections = heapless::Vec::new();
     let mut weights = Vec::new();
+    let mut biases = Vec::new();
     let mut fracs = Vec::new();
     for (l, (lc, lp)) in layers.iter().zip(&saved.params.layers).enumerate() {
-        let maxb = lp.b.iter().fold(0f64, |m, b| m.max(b.abs()));
-        if maxb != 0.0 && !o.drop_bias {
-            bail!("layer {l} has biases (max |b| = {maxb}); the fixed-point core has none yet: pass --drop-bias to drop them");
-        }
+        // Biases: learnt, in the input units y of the model (Q.state_frac), nearest.
+        let has_bias = lp.b.iter().any(|b| *b != 0.0) && !o.drop_bias;
+        let bias_vals: Vec<i32> = if has_bias {
+            let one = (1u64 << Formats::DEFAULT.state_frac) as f64;
+            lp.b.iter()
+                .map(|b| {
+                    let m = (b * one).round();
+                    if m.is_finite() && m.abs() <= i32::MAX as f64 {
+                        Ok(m as i32)
+                    } else {
+                        Err(anyhow!("layer {l}: bias {b} does not fit Q.{} in i32", Formats::DEFAULT.state_frac))
+                    }
+                })
+                .collect::<Result<_>>()?
+        } else {
+            Vec::new()
+        };
         let n = u16::try_from(lc.n).map_err(|_| anyhow!("layer {l}: {} neurons exceed 65535", lc.n))?;
         let ModelSpec::Builtin(nm) = lc.neuron else {
             bail!("layer {l}: only the built-in LIF/ALIF models have a fixed-point counterpart (GIF and COBA E/I do not)");
@@ -205,7 +221,14 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
             x => x,
         };
         populations
-            .push(PopulationDesc { neurons: n, states, layer, lambda, compressed: o.sparse })
+            .push(PopulationDesc {
+                neurons: n,
+                states,
+                layer,
+                lambda,
+                compressed: o.sparse,
+                bias: if has_bias { BiasMode::Learned } else { BiasMode::None },
+            })
             .map_err(|_| anyhow!("too many layers"))?;
         let source = if l == 0 { Source::Input { first: 0, width: inputs } } else { Source::Population(l as u8 - 1) };
         let mut push = |p: Projection| projections.push(p).map_err(|_| anyhow!("more than {} projections", graph::MAX_PROJECTIONS));
@@ -213,6 +236,7 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
         if lc.recurrent {
             push(Projection { source: Source::Population(l as u8), target: l as u8, delay: 1, learn: true })?;
         }
+        biases.push(bias_vals);
         let nn = lc.n;
         weights.push(if o.sparse {
             let (mut rs, mut cols, mut ws) = (vec![0u32], Vec::new(), Vec::new());
@@ -249,18 +273,19 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
     };
     let ro_w = saved.params.readout.iter().map(|&w| quantize(w, rfrac)).collect();
     let desc = GraphDesc { inputs, populations, projections, readout, window: LossWindow::ALWAYS, learn: o.learn };
-    Ok(Converted { desc, weights, readout: ro_w, fracs, readout_frac: rfrac })
+    Ok(Converted { desc, weights, biases, readout: ro_w, fracs, readout_frac: rfrac })
 }
 
 /// Encode a float network file into a version-2 image with a seeded group-activity stimulus.
 pub fn build_from_float(path: &Path, o: &FromFloat) -> Result<(Vec<u8>, String)> {
     let saved = SavedNet::load(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    let Converted { desc, weights, readout: ro, fracs, readout_frac: rfrac } =
+    let Converted { desc, weights, biases, readout: ro, fracs, readout_frac: rfrac } =
         from_float(&saved, o).with_context(|| format!("converting {}", path.display()))?;
     let stim = Stimulus { seed: 1, rate: 429_496_730, steps: o.steps, target: TargetRule::GroupActivity, amplitude: 1 << 16 };
     let ins: Vec<PopWeightsIn<'_>> = weights.iter().map(OwnedWeights::as_in).collect();
+    let bs: Vec<&[i32]> = biases.iter().map(|b| &b[..]).collect();
     let mut buf = vec![0u8; gimage::encoded_len(&desc, &ins, true)];
-    let n = gimage::encode(&desc, &ins, &ro, Some(&stim), &mut buf).map_err(|e| anyhow!("{e}"))?;
+    let n = gimage::encode(&desc, &ins, &bs, &ro, Some(&stim), &mut buf).map_err(|e| anyhow!("{e}"))?;
     buf.truncate(n);
     let note = format!(
         "simple scale (power-of-two weight_frac per population, the full quantizer is issue 11): weight_frac {:?}, readout {rfrac}",
@@ -320,12 +345,17 @@ pub fn info(img: &GraphImage<'_>) -> Result<()> {
         let per_neuron = 4 * pd.states as usize + 16;
         let lb = 2 * axons + per_neuron * n;
         println!(
-            "  population {p}: {n} neurons, {} ({} states), weights {}-bit (weight_frac {}), λ {}, {store}, {axons} axons, {synapses} synapses",
+            "  population {p}: {n} neurons, {} ({} states), weights {}-bit (weight_frac {}), λ {}, bias {}, {store}, {axons} axons, {synapses} synapses",
             model_name(&pd.layer),
             pd.states,
             f.weight_bits,
             f.weight_frac,
-            lambda_name(pd.lambda)
+            lambda_name(pd.lambda),
+            match pd.bias {
+                BiasMode::None => "none",
+                BiasMode::Fixed => "fixed",
+                BiasMode::Learned => "learnt",
+            }
         );
         println!(
             "    memory: weights {wb} B ({:.2} B/synapse), learning {lb} B = ε^x 2 B/axon + {per_neuron} B/neuron (ẽ^f 4×{} + ψ 4 + grad 8 + fb 4): {:.3} B/synapse",
@@ -366,7 +396,9 @@ pub fn info(img: &GraphImage<'_>) -> Result<()> {
         let mut rs = vec![0u32; z.row_start];
         let mut cs = vec![0u16; z.cols];
         let mut ro = vec![Weight(0); z.readout];
-        img.load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro }).map_err(|e| anyhow!("{e}"))
+        let mut bias = vec![0i32; z.bias];
+        img.load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro, bias: &mut bias })
+            .map_err(|e| anyhow!("{e}"))
     }) {
         Ok(_) => println!("  configuration: valid"),
         Err(e) => println!("  configuration: INVALID: {e}"),
@@ -388,6 +420,7 @@ struct Pool {
     acc: Vec<i32>,
     psi: Vec<i32>,
     grad: Vec<i64>,
+    bias: Vec<i32>,
     sc: Vec<LayerScalars>,
     ro: Vec<Weight>,
     r: Vec<i32>,
@@ -406,7 +439,7 @@ struct Pool {
 }
 
 impl Pool {
-    fn new(cfg: &GraphConfig, topo: &[Option<Csr<'_>>], w: Vec<Weight>, ro: Vec<Weight>) -> Result<Pool> {
+    fn new(cfg: &GraphConfig, topo: &[Option<Csr<'_>>], w: Vec<Weight>, ro: Vec<Weight>, bias: Vec<i32>) -> Result<Pool> {
         let l = cfg.layout(topo).map_err(|e| anyhow!("{e}"))?;
         let o = cfg.readout.outputs as usize;
         Ok(Pool {
@@ -419,6 +452,7 @@ impl Pool {
             acc: vec![0; l.neurons],
             psi: vec![0; l.neurons],
             grad: vec![0; l.neurons],
+            bias,
             sc: vec![LayerScalars::default(); l.populations],
             ro,
             r: vec![0; o],
@@ -449,6 +483,7 @@ impl Pool {
                 acc: &mut self.acc,
                 psi: &mut self.psi,
                 grad: &mut self.grad,
+                bias: &mut self.bias,
                 scalars: &mut self.sc,
             },
             readout: ReadoutBuffers {
@@ -482,12 +517,13 @@ pub fn run(bytes: &[u8]) -> Result<RunSummary> {
     let stim = img.stimulus().map_err(|e| anyhow!("{e}"))?.ok_or_else(|| anyhow!("image has no stimulus section"))?;
     let z = img.pooled_sizes(&d).map_err(|e| anyhow!("{e}"))?;
     let (mut w, mut rs, mut cs, mut ro) = (vec![Weight(0); z.weights], vec![0u32; z.row_start], vec![0u16; z.cols], vec![Weight(0); z.readout]);
+    let mut bias = vec![0i32; z.bias];
     let l = img
-        .load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro })
+        .load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro, bias: &mut bias })
         .map_err(|e| anyhow!("{e}"))?;
     let np = l.desc.populations.len();
     let topo = l.topology(&rs, &cs);
-    let mut pool = Pool::new(&l.config, &topo[..np], w, ro)?;
+    let mut pool = Pool::new(&l.config, &topo[..np], w, ro, bias)?;
     let mut g = pool.view(&l.config, &topo[..np])?;
     let mut input = vec![0u16; l.config.inputs as usize];
     let mut values = vec![0i32; l.config.readout.outputs as usize];
@@ -507,6 +543,7 @@ pub fn preset_graph2(steps: Option<u32>, learn: bool) -> Result<Vec<u8>> {
         layer: LayerDesc { seed, ..base.layer },
         lambda: LambdaSource::Symmetric,
         compressed: false,
+        bias: BiasMode::None,
     };
     let mut populations = heapless::Vec::new();
     let mut projections = heapless::Vec::new();
@@ -539,7 +576,7 @@ pub fn preset_graph2(steps: Option<u32>, learn: bool) -> Result<Vec<u8>> {
     let stim = Stimulus { seed: 4, rate: 429_496_730, steps: steps.unwrap_or(1000), target: TargetRule::GroupActivity, amplitude: 1 << 16 };
     let ins = [PopWeightsIn::Dense(&w0), PopWeightsIn::Dense(&w1)];
     let mut buf = vec![0u8; gimage::encoded_len(&desc, &ins, true)];
-    let n = gimage::encode(&desc, &ins, &ro, Some(&stim), &mut buf).map_err(|e| anyhow!("{e}"))?;
+    let n = gimage::encode(&desc, &ins, &[], &ro, Some(&stim), &mut buf).map_err(|e| anyhow!("{e}"))?;
     buf.truncate(n);
     Ok(buf)
 }
