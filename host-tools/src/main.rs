@@ -33,9 +33,14 @@ enum Command {
     Emulate(cli::emulate::EmulateArgs),
 }
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    match args.command {
+fn main() -> std::process::ExitCode {
+    // one line per error, a backtrace only with RUST_BACKTRACE (`cli/errors.rs`)
+    cli::errors::install_panic_hook();
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => return cli::errors::usage(e, &<Args as clap::CommandFactory>::command()),
+    };
+    cli::errors::report(match args.command {
         Command::Demo(a) => cli::demo::run(a),
         Command::Image(a) => cli::image::run(a),
         Command::Bench(a) => cli::bench::run(a),
@@ -43,5 +48,5 @@ fn main() -> anyhow::Result<()> {
         Command::MemStudy(a) => cli::mem_study::run(a),
         Command::Train(a) => cli::train::run(a),
         Command::Emulate(a) => cli::emulate::run(a),
-    }
+    })
 }
