@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod demo;
+pub mod events;
 pub mod mainjob;
 pub mod reference;
 pub mod tasks;

@@ -31,6 +31,8 @@ enum Command {
     Train(cli::train::TrainArgs),
     /// Run a workload on the cycle-level chip emulator and print cycles, energy and link hot spots.
     Emulate(cli::emulate::EmulateArgs),
+    /// Event files (`hw-notes/event-files.md`): write rate-coded digits, inspect, convert.
+    Events(cli::events::EventsArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -48,5 +50,6 @@ fn main() -> std::process::ExitCode {
         Command::MemStudy(a) => cli::mem_study::run(a),
         Command::Train(a) => cli::train::run(a),
         Command::Emulate(a) => cli::emulate::run(a),
+        Command::Events(a) => cli::events::run(a),
     })
 }

@@ -9,3 +9,4 @@ pub mod train;
 pub mod bench_w1;
 pub mod emulate;
 pub mod errors;
+pub mod events;
