@@ -8,5 +8,6 @@
 pub mod demo;
 pub mod events;
 pub mod mainjob;
+pub mod quantize;
 pub mod reference;
 pub mod tasks;
