@@ -33,6 +33,8 @@ enum Command {
     Emulate(cli::emulate::EmulateArgs),
     /// Event files (`hw-notes/event-files.md`): write rate-coded digits, inspect, convert.
     Events(cli::events::EventsArgs),
+    /// Per-projection weight scale search of a trained float network, calibrated on an event file.
+    Quantize(cli::quantize::QuantizeArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -51,5 +53,6 @@ fn main() -> std::process::ExitCode {
         Command::Train(a) => cli::train::run(a),
         Command::Emulate(a) => cli::emulate::run(a),
         Command::Events(a) => cli::events::run(a),
+        Command::Quantize(a) => cli::quantize::run(a),
     })
 }

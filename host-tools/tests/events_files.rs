@@ -392,3 +392,50 @@ fn the_events_command_writes_digits_inspects_and_converts() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.starts_with(&format!("error: event file {c}: sensor size")), "{err}");
 }
+
+#[test]
+fn a_digits_event_file_reproduces_train_accuracy_and_feeds_quantize() {
+    // the pipeline on "rate-coded digits read from an event file": train in float, write the held-out
+    // digits as events, read them back as the input of `quantize`
+    let bin = || {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_plasticore"));
+        c.env_remove("RUST_BACKTRACE").env_remove("RUST_LIB_BACKTRACE").current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+        c
+    };
+    let d = tmp("pipeline");
+    let ds = d.to_string_lossy().into_owned();
+    let ev = d.join("test.npz").to_string_lossy().into_owned();
+    let json = |o: std::process::Output| -> serde_json::Value {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(o.stdout.split(|&b| b == b'\n').next().unwrap()).unwrap()
+    };
+    let t = json(
+        bin()
+            .args(["train", "--task", "digits", "--hidden", "16,8", "--recurrent", "1,0", "--iters", "30", "--batch", "8", "--steps", "20"])
+            .args(["--test-trials", "60", "--eval-every", "30", "--lr", "0.01", "--out", &ds])
+            .output()
+            .unwrap(),
+    );
+    json(bin().args(["events", "digits", "-o", &ev, "--limit", "60", "--steps", "20"]).output().unwrap());
+    let net = d.join("train_digits_net.json").to_string_lossy().into_owned();
+    let q = json(bin().args(["quantize", "--net", &net, "--events", &ev, "--bits", "16", "--calib", "10"]).output().unwrap());
+    // the same spikes, the same network: the same accuracy, to the bit
+    assert_eq!(q["accuracy_float"], t["metrics"]["final_test_accuracy"]);
+    assert_eq!(q["samples"], 60);
+    assert_eq!(q["loss_steps"], 5, "steps / 4, as train");
+    let names: Vec<&str> = q["projections"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["L0.in", "L0.rec", "L1.in", "readout"]);
+    assert!(q["problems"].as_array().unwrap().is_empty(), "{}", q["problems"]);
+    // 16-bit weights: every weight within 2^-(frac+1) of its float value with frac ≥ 10 here, far below the
+    // membrane margins of these spikes; allow one sample of 60 to flip
+    let (f, w) = (q["accuracy_float"].as_f64().unwrap(), q["accuracy_quantized_weights"].as_f64().unwrap());
+    assert!((f - w).abs() <= 1.0 / 60.0 + 1e-12, "float {f}, 16-bit weights {w}");
+    for p in q["projections"].as_array().unwrap() {
+        assert!(p["frac"].as_i64().unwrap() >= 10, "{p}");
+    }
+    // a network whose inputs do not match the sensor is one clear error
+    let o = bin().args(["quantize", "--net", &net, "--events", &fixture("chan.npz").to_string_lossy()]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.trim_end().lines().count() == 1 && err.contains("5 channels, the network 64 inputs"), "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}

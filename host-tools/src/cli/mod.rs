@@ -10,3 +10,4 @@ pub mod bench_w1;
 pub mod emulate;
 pub mod errors;
 pub mod events;
+pub mod quantize;
