@@ -69,6 +69,9 @@ fn binning_floors_t_over_dt_sorts_channels_and_counts_merged_events() {
     let e = to_spikes(&set, Binning { dt_us: 1000, steps: Some(2) }).unwrap_err();
     assert!(e.to_string().contains("sample 0") && e.to_string().contains("2999"), "{e}");
     assert!(to_spikes(&set, Binning { dt_us: 0, steps: None }).is_err());
+    // asking for more steps than a sample may have is refused before anything is allocated
+    let e = to_spikes(&set, Binning { dt_us: 1000, steps: Some(usize::MAX) }).unwrap_err();
+    assert!(matches!(e, plasticore::events::bins::BinError::TooManySteps { .. }), "{e}");
     // a time stamp far away is an error, not a huge allocation
     let far = EventSet { sensor: XYP, samples: vec![Sample { label: 0, events: vec![ev(u64::MAX / 2, 0)] }] };
     assert!(to_spikes(&far, Binning { dt_us: 1, steps: None }).is_err());
@@ -297,6 +300,9 @@ fn label_count_and_mislabelled_samples_are_errors() {
     let p = tmp("mislabelled.csv");
     std::fs::write(&p, "sample,label,t,channel\n0,4,0,1\n0,4,5,7\n0,3,9,2\n1,1,3,0\n").unwrap();
     fails(&p, Some(Sensor::Channels { n: 8 }), |q| matches!(q, Problem::Labels(_)), "line 4");
+    let p = tmp("minus1.csv");
+    std::fs::write(&p, "sample,label,t,channel\n-1,4,0,1\n").unwrap();
+    fails(&p, Some(Sensor::Channels { n: 8 }), |q| matches!(q, Problem::Value(_)), "line 2: the first sample is -1, not 0");
     let p = tmp("skip.csv");
     std::fs::write(&p, "sample,label,t,channel\n0,4,0,1\n2,1,3,0\n").unwrap();
     fails(&p, Some(Sensor::Channels { n: 8 }), |q| matches!(q, Problem::Value(_)), "sample 2 follows sample 0");

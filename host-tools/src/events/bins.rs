@@ -61,6 +61,12 @@ pub enum BinError {
         /// What to do.
         hint: &'static str,
     },
+    /// More steps per sample asked for than [`MAX_STEPS`].
+    #[error("{steps} steps per sample asked for; at most {} are allowed", MAX_STEPS)]
+    TooManySteps {
+        /// Asked for.
+        steps: usize,
+    },
     /// A spike list names a channel outside the sensor or is not ascending without repeats.
     #[error("sample {sample}, step {step}: {what}")]
     BadSpikes {
@@ -86,8 +92,11 @@ pub fn to_spikes(set: &EventSet, b: Binning) -> Result<(Vec<SpikeSample>, BinSta
     if b.dt_us == 0 {
         return Err(BinError::ZeroDt);
     }
+    if let Some(n) = b.steps.filter(|&n| n > MAX_STEPS) {
+        return Err(BinError::TooManySteps { steps: n });
+    }
     let (limit, hint) = match b.steps {
-        Some(n) => (n.min(MAX_STEPS), if n > MAX_STEPS { " (the most a sample may have)" } else { " asked for" }),
+        Some(n) => (n, " asked for"),
         None => (MAX_STEPS, " (the most a sample may have; use a larger dt)"),
     };
     // the common length: asked for, or the longest sample's (checked against the limit here, so the

@@ -5,7 +5,7 @@
 //!
 //! Module tree = the path of the data:
 //! - this file: the in-memory form ([`EventSet`] of [`Sample`]s of [`Event`]s on a [`Sensor`]), the one
-//!   validation every reader ends in ([`assemble`]), errors, and [`read`] / [`write`] by file extension;
+//!   validation every reader ends in ([`assemble`]), errors, and [`read()`] / [`write()`] by file extension;
 //! - [`npy`]: `.npz` (one array per field, samples as offsets) and `.npy` (one 2-D table) through
 //!   `ndarray-npy` and `zip`;
 //! - [`csv`]: the same table as `.npy`, as text with a header;
@@ -79,7 +79,11 @@ impl Sensor {
     pub fn xyp(&self, channel: u16) -> (u32, u32, u32) {
         let c = channel as u32;
         match *self {
-            Sensor::Xyp { width, height, .. } => (c % width, (c / width) % height, c / (width * height)),
+            // (max(1): a sensor that failed `validate` gives nonsense, not a division by zero)
+            Sensor::Xyp { width, height, .. } => {
+                let (w, h) = (width.max(1), height.max(1));
+                (c % w, (c / w) % h, c / (w * h))
+            }
             Sensor::Channels { .. } => (c, 0, 0),
         }
     }
@@ -466,7 +470,7 @@ pub(crate) fn from_table(
     for i in 0..sample.len() {
         let (s, l) = (sample[i], label[i]);
         let cur = ranges.len() as i64 - 1;
-        if s == cur {
+        if cur >= 0 && s == cur {
             if l != labels[cur as usize] {
                 return Err(err(Problem::Labels(format!(
                     "sample {s} is labelled {} and, at {}, {l} (one label per sample)",
@@ -480,6 +484,8 @@ pub(crate) fn from_table(
         } else if s == cur + 1 {
             ranges.push(i..i + 1);
             labels.push(l);
+        } else if cur < 0 {
+            return Err(err(Problem::Value(format!("{}: the first sample is {s}, not 0 (samples are numbered 0, 1, 2, ... in order)", row_name(i)))));
         } else {
             return Err(err(Problem::Value(format!(
                 "{}: sample {s} follows sample {cur} (rows must be grouped by sample, numbered 0, 1, 2, ... in order)",

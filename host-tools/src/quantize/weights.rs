@@ -19,9 +19,10 @@ pub struct QuantStats {
     pub max_abs: f64,
 }
 
-/// Largest mantissa of `bits` bits: 2^(bits−1) − 1.
+/// Largest mantissa of `bits` bits: 2^(bits−1) − 1 (`bits` is clamped to 2..=16, the range the search
+/// accepts, so no input can overflow the shift).
 pub fn max_mantissa(bits: u8) -> i32 {
-    (1i32 << (bits - 1)) - 1
+    (1i32 << (bits.clamp(2, 16) - 1)) - 1
 }
 
 /// Mantissas of `w` at `bits` bits and binary point `frac` (`bits` in 2..=16, checked by the caller).
