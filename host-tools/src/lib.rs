@@ -6,6 +6,8 @@
 #![deny(missing_docs)]
 
 pub mod demo;
+pub mod events;
 pub mod mainjob;
+pub mod quantize;
 pub mod reference;
 pub mod tasks;
