@@ -6,5 +6,6 @@
 #![deny(missing_docs)]
 
 pub mod demo;
+pub mod nir;
 pub mod reference;
 pub mod tasks;

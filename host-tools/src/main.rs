@@ -31,6 +31,8 @@ enum Command {
     Train(cli::train::TrainArgs),
     /// Run a workload on the cycle-level chip emulator and print cycles, energy and link hot spots.
     Emulate(cli::emulate::EmulateArgs),
+    /// NIR graphs: import to / export from plasticore-float-net, inspect, simulate in float (hw-notes/nir.md).
+    Nir(cli::nir::NirArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -43,5 +45,6 @@ fn main() -> anyhow::Result<()> {
         Command::MemStudy(a) => cli::mem_study::run(a),
         Command::Train(a) => cli::train::run(a),
         Command::Emulate(a) => cli::emulate::run(a),
+        Command::Nir(a) => cli::nir::run(a),
     }
 }

@@ -8,3 +8,4 @@ pub mod mem_study;
 pub mod train;
 pub mod bench_w1;
 pub mod emulate;
+pub mod nir;

@@ -1,0 +1,519 @@
+//! `plasticore-float-net` v1 ↔ NIR.
+//!
+//! **Import** ([`to_saved_net`]): a [`Discrete`] network becomes a v1 file only where v1 holds it exactly;
+//! otherwise [`NirError::NotExpressible`] lists every reason by node. v1 is a chain of layers, each one
+//! neuron configuration (one α_m, one V_th, V_reset = 0, optional exponential synapse with one α_s) with a
+//! dense `w[i*n + j]` over axons [inputs; own spikes of t−1] and a bias; plus an output stage. Exact
+//! transformations used:
+//! - chains of Affine/Linear/Scale/Flatten between two populations compose into one affine map;
+//! - the per-neuron input gain c_j (and a_j of the Cuba models) and the per-neuron threshold θ_j > 0 fold
+//!   into column j of the weights and the bias: V = v/θ_j, so V_th = 1 (spikes are unchanged: the dynamics
+//!   are linear in v and the reset is to 0 or by θ_j);
+//! - a constant leak term l_j (from v_leak) folds into the bias (models without a synaptic current only);
+//! - `Threshold` is a layer with α_m = 0 (V_t = y_t); `IF` has α_m = 1;
+//! - a last non-spiking `LI` population fed by the last spiking layer without bias becomes a `LeakyReadout`
+//!   (κ = β, `readout[j*n_out + k]` = c_k·W[k][j]); a last spiking layer gives `Output::Membrane`.
+//!
+//! What v1 cannot hold (each is an error naming the node): per-neuron membrane or synaptic decays
+//! (heterogeneous τ), a non-zero `v_reset` with reset-to-value, `v_leak` ≠ 0 with a synaptic current,
+//! `Delay` nodes, non-spiking populations before the last, a readout with a bias, connections that skip a
+//! layer or recur across layers, several top-level outputs.
+//!
+//! **Export** ([`from_saved_net`]): each layer becomes `fc<l>` (Affine, `weight[n, n_in]` = the input block
+//! of W transposed, bias b) → `lif<l>` (LIF, CubaLIF with an exponential synapse, IF when α_m = 1); a
+//! recurrent layer is the subgraph `rsnn<l>` of `nir-format.md` §B.4 (`input → lif`, `lif → w_rec → lif`,
+//! `lif → output`). Parameters invert the import: with Euler τ = dt/(1 − β), r = gain·τ/dt, w_in = τ_syn/dt;
+//! exact: τ = −dt/ln β, r = gain/(1 − β), w_in = 1/(1 − α). v_leak = 0, v_reset = 0. Metadata: `dt` (s),
+//! `discretisation`, `reset_mechanism`, `generator`, `source_format`, `fixed_point_formats`.
+use super::graph::{Array, Graph, Kind, NirFile, NodeKind};
+use super::h5::{FloatWidth, Value};
+use super::lower::{Discrete, Method, Op, ResetMechanism};
+use super::NirError;
+use crate::reference::io::{ModelSpec, SavedNet, FORMAT};
+use crate::reference::model::{Neuron, NeuronKind, Presyn, ResetMode, Synapse};
+use crate::reference::net::{LayerConfig, LayerParams, LossKind, NetConfig, Output, Params};
+use std::collections::BTreeMap;
+
+/// Where a signal comes from, as seen by a population.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Origin {
+    /// The external input vector.
+    Input,
+    /// A population (node index), with the number of delayed edges on the path.
+    Pop(usize, usize),
+}
+
+/// An affine map from origins: y = Σ_o M_o·x_o + b (M_o row-major [n_out, n_origin]).
+#[derive(Clone, Debug, Default)]
+struct Aff {
+    terms: BTreeMap<Origin, Vec<f64>>,
+    b: Vec<f64>,
+}
+
+fn is_pop(op: &Op) -> bool {
+    matches!(op, Op::Neuron(_) | Op::Threshold(_))
+}
+
+/// Compose the affine map that feeds node `k` (the sum of its inputs), in terms of inputs and populations.
+fn feed(net: &Discrete, k: usize, depth: usize, errs: &mut Vec<String>) -> Option<Aff> {
+    let d = &net.nodes[k];
+    if depth > net.nodes.len() + 1 {
+        errs.push(format!("`{}`: a cycle without a neuron population", d.name));
+        return None;
+    }
+    let mut acc = Aff { terms: BTreeMap::new(), b: vec![0.0; d.n_in] };
+    for &(src, delayed) in &d.inputs {
+        let s = &net.nodes[src];
+        let part = match &s.op {
+            Op::Input { offset } => {
+                let mut m = vec![0.0; s.n_out * net.n_inputs];
+                for j in 0..s.n_out {
+                    m[j * net.n_inputs + offset + j] = 1.0;
+                }
+                Aff { terms: [(Origin::Input, m)].into(), b: vec![0.0; s.n_out] }
+            }
+            op if is_pop(op) => {
+                let mut m = vec![0.0; s.n_out * s.n_out];
+                for j in 0..s.n_out {
+                    m[j * s.n_out + j] = 1.0;
+                }
+                Aff { terms: [(Origin::Pop(src, 0), m)].into(), b: vec![0.0; s.n_out] }
+            }
+            Op::Identity => feed(net, src, depth + 1, errs)?,
+            Op::Affine { w, b } => {
+                let inner = feed(net, src, depth + 1, errs)?;
+                let mut out = Aff { terms: BTreeMap::new(), b: b.clone().unwrap_or_else(|| vec![0.0; s.n_out]) };
+                for o in 0..s.n_out {
+                    for i in 0..s.n_in {
+                        out.b[o] += w[o * s.n_in + i] * inner.b[i];
+                    }
+                }
+                for (org, m) in inner.terms {
+                    let cols = m.len() / s.n_in.max(1);
+                    let mut r = vec![0.0; s.n_out * cols];
+                    for o in 0..s.n_out {
+                        for i in 0..s.n_in {
+                            let wi = w[o * s.n_in + i];
+                            if wi != 0.0 {
+                                for c in 0..cols {
+                                    r[o * cols + c] += wi * m[i * cols + c];
+                                }
+                            }
+                        }
+                    }
+                    out.terms.insert(org, r);
+                }
+                out
+            }
+            Op::Scale(sc) => {
+                let mut inner = feed(net, src, depth + 1, errs)?;
+                for (j, bj) in inner.b.iter_mut().enumerate() {
+                    *bj *= sc[j];
+                }
+                for m in inner.terms.values_mut() {
+                    let cols = m.len() / s.n_in.max(1);
+                    for j in 0..s.n_in {
+                        for c in 0..cols {
+                            m[j * cols + c] *= sc[j];
+                        }
+                    }
+                }
+                inner
+            }
+            Op::Delay(_) => {
+                errs.push(format!("`{}`: Delay nodes (v1 layers have no axonal delay)", s.name));
+                return None;
+            }
+            _ => unreachable!("populations handled above"),
+        };
+        // a delayed edge adds one step to every population origin of this part
+        for (org, m) in part.terms {
+            let org = match (org, delayed) {
+                (Origin::Pop(p, dl), true) => Origin::Pop(p, dl + 1),
+                (Origin::Input, true) => {
+                    errs.push(format!("`{}`: a delayed path from the input (v1 has no input delay)", d.name));
+                    return None;
+                }
+                (o, _) => o,
+            };
+            match acc.terms.get_mut(&org) {
+                Some(a) => a.iter_mut().zip(&m).for_each(|(x, y)| *x += y),
+                None => {
+                    acc.terms.insert(org, m);
+                }
+            }
+        }
+        acc.b.iter_mut().zip(&part.b).for_each(|(x, y)| *x += y);
+    }
+    Some(acc)
+}
+
+fn all_equal(v: &[f64]) -> bool {
+    v.iter().all(|&x| x == v[0])
+}
+
+fn range(v: &[f64]) -> String {
+    let (lo, hi) = v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
+    format!("{lo:.6e} .. {hi:.6e}")
+}
+
+/// Convert to a `plasticore-float-net` v1 file (see the module documentation for what is exact and what
+/// is refused). `source` names the NIR file in the file's `algorithm` field.
+pub fn to_saved_net(net: &Discrete, source: &str) -> Result<SavedNet, NirError> {
+    let mut errs = Vec::new();
+    let pops: Vec<usize> = (0..net.nodes.len()).filter(|&k| is_pop(&net.nodes[k].op)).collect();
+    if pops.is_empty() {
+        return Err(NirError::NotExpressible(vec!["the graph has no neuron population".into()]));
+    }
+    if net.n_inputs == 0 {
+        return Err(NirError::NotExpressible(vec!["the graph has no top-level Input".into()]));
+    }
+    let outputs: Vec<usize> = (0..net.nodes.len()).filter(|&k| net.nodes[k].is_output).collect();
+    if outputs.len() != 1 {
+        errs.push(format!("{} top-level Output nodes (v1 has one output stage)", outputs.len()));
+    }
+    // which population does the output read?
+    let out_pop = outputs.first().and_then(|&o| {
+        let a = feed(net, o, 0, &mut errs)?;
+        let only = a.terms.keys().copied().collect::<Vec<_>>();
+        match only.as_slice() {
+            [Origin::Pop(p, 0)] if a.b.iter().all(|&x| x == 0.0) => Some(*p),
+            _ => {
+                errs.push(format!("Output `{}` does not read one population directly", net.nodes[o].name));
+                None
+            }
+        }
+    });
+    let last = *pops.last().unwrap_or(&0);
+    if out_pop.is_some_and(|p| p != last) {
+        errs.push("the Output does not read the last population".into());
+    }
+    let mut layers = Vec::new();
+    let mut params = Vec::new();
+    let mut output = Output::Membrane;
+    let mut readout = Vec::new();
+    let mut prev: Option<usize> = None; // previous layer's node
+    for (li, &k) in pops.iter().enumerate() {
+        let d = &net.nodes[k];
+        let Some(a) = feed(net, k, 0, &mut errs) else { continue };
+        let n = d.n_out;
+        let want_ff = match prev {
+            None => Origin::Input,
+            Some(p) => Origin::Pop(p, 0),
+        };
+        for org in a.terms.keys() {
+            if *org != want_ff && *org != Origin::Pop(k, 1) {
+                let what = match org {
+                    Origin::Input => "the input".to_string(),
+                    Origin::Pop(p, dl) => format!("`{}` delayed by {dl} steps", net.nodes[*p].name),
+                };
+                errs.push(format!("`{}` receives from {what}: v1 layers receive only the previous layer (and themselves, one step later)", d.name));
+            }
+        }
+        let Some(m_ff) = a.terms.get(&want_ff) else {
+            errs.push(format!("`{}` receives nothing from the previous layer", d.name));
+            continue;
+        };
+        let n_in = m_ff.len() / n;
+        let m_rec = a.terms.get(&Origin::Pop(k, 1));
+        let is_last = li + 1 == pops.len();
+        // neuron model and the per-neuron column scale s_j
+        let (neuron, scale, leak_b): (Neuron, Vec<f64>, Vec<f64>) = match &d.op {
+            Op::Threshold(th) => {
+                if th.iter().any(|&t| !(t > 0.0)) {
+                    errs.push(format!("`{}`: thresholds must be > 0 to be folded into the weights (range {})", d.name, range(th)));
+                }
+                let mut nn = Neuron::lif(0.0);
+                nn.reset = ResetMode::Hard;
+                (nn, th.iter().map(|t| 1.0 / t).collect(), vec![0.0; n])
+            }
+            Op::Neuron(p) if p.spiking.is_none() => {
+                if is_last && p.syn.is_none() && m_rec.is_none() && a.b.iter().all(|&x| x == 0.0) && p.leak.iter().all(|&x| x == 0.0) && all_equal(&p.beta) && prev.is_some()
+                {
+                    output = Output::LeakyReadout { n_out: n, kappa: p.beta[0] };
+                    if !(0.0..=1.0).contains(&p.beta[0]) {
+                        errs.push(format!("`{}`: readout decay {} outside [0, 1] (tau below dt?)", d.name, p.beta[0]));
+                    }
+                    readout = vec![0.0; n_in * n];
+                    for kk in 0..n {
+                        for j in 0..n_in {
+                            readout[j * n + kk] = p.gain[kk] * m_ff[kk * n_in + j];
+                        }
+                    }
+                } else {
+                    let mut why = Vec::new();
+                    if !is_last {
+                        why.push("it is not the last population (v1 layers pass spikes on)");
+                    }
+                    if prev.is_none() {
+                        why.push("no spiking layer before it");
+                    }
+                    if p.syn.is_some() {
+                        why.push("a synaptic current (CubaLI)");
+                    }
+                    if m_rec.is_some() {
+                        why.push("recurrence");
+                    }
+                    if a.b.iter().any(|&x| x != 0.0) {
+                        why.push("a bias on its input projection (the LeakyReadout has none)");
+                    }
+                    if p.leak.iter().any(|&x| x != 0.0) {
+                        why.push("v_leak ≠ 0");
+                    }
+                    if !all_equal(&p.beta) {
+                        why.push("per-neuron decay");
+                    }
+                    errs.push(format!(
+                        "`{}` ({}) outputs its membrane; v1 holds that only as a LeakyReadout, which cannot hold: {}",
+                        d.name,
+                        d.kind.type_name(),
+                        why.join(", ")
+                    ));
+                }
+                continue;
+            }
+            Op::Neuron(p) => {
+                let s = p.spiking.as_ref().expect("spiking checked above");
+                if !all_equal(&p.beta) {
+                    errs.push(format!("`{}`: per-neuron membrane decay (β {}); v1 has one α_m per layer", d.name, range(&p.beta)));
+                }
+                if let Some((al, _)) = &p.syn {
+                    if !all_equal(al) {
+                        errs.push(format!("`{}`: per-neuron synaptic decay (α {}); v1 has one α_s per layer", d.name, range(al)));
+                    }
+                    if p.leak.iter().any(|&x| x != 0.0) {
+                        errs.push(format!("`{}`: v_leak ≠ 0 with a synaptic current (v1 has no constant membrane input there)", d.name));
+                    }
+                }
+                if s.v_th.iter().any(|&t| !(t > 0.0)) {
+                    errs.push(format!("`{}`: thresholds must be > 0 to be folded into the weights (range {})", d.name, range(&s.v_th)));
+                }
+                if s.reset == ResetMechanism::Value && s.v_reset.iter().any(|&x| x != 0.0) {
+                    errs.push(format!("`{}`: v_reset ≠ 0 ({}); v1 resets to 0", d.name, range(&s.v_reset)));
+                }
+                let mut nn = Neuron::lif(p.beta[0]);
+                nn.reset = match s.reset {
+                    ResetMechanism::Value => ResetMode::Hard,
+                    ResetMechanism::Subtract => ResetMode::Soft,
+                };
+                if let Some((al, _)) = &p.syn {
+                    nn.synapse = Synapse::Exponential { alpha_s: al[0], gain: 1.0 };
+                }
+                let scale: Vec<f64> = (0..n)
+                    .map(|j| {
+                        let a = p.syn.as_ref().map_or(1.0, |(_, a)| a[j]);
+                        a * p.gain[j] / s.v_th[j]
+                    })
+                    .collect();
+                let leak_b = (0..n).map(|j| if p.syn.is_none() { p.leak[j] / s.v_th[j] } else { 0.0 }).collect();
+                (nn, scale, leak_b)
+            }
+            _ => unreachable!("populations only"),
+        };
+        if let Err(e) = neuron.validate() {
+            errs.push(format!("`{}`: {e} (is a time constant below dt?)", d.name));
+        }
+        let recurrent = m_rec.is_some();
+        let n_x = n_in + if recurrent { n } else { 0 };
+        let mut w = vec![0.0; n_x * n];
+        for j in 0..n {
+            for i in 0..n_in {
+                w[i * n + j] = scale[j] * m_ff[j * n_in + i];
+            }
+            if let Some(mr) = m_rec {
+                for i in 0..n {
+                    w[(n_in + i) * n + j] = scale[j] * mr[j * n + i];
+                }
+            }
+        }
+        let b = (0..n).map(|j| scale[j] * a.b[j] + leak_b[j]).collect();
+        layers.push(LayerConfig { n_in, n, recurrent, neuron: ModelSpec::Builtin(neuron), presyn: Presyn::None });
+        params.push(LayerParams { w, b });
+        prev = Some(k);
+    }
+    if !errs.is_empty() {
+        errs.dedup();
+        return Err(NirError::NotExpressible(errs));
+    }
+    let o = net.opts;
+    let saved = SavedNet {
+        format: FORMAT.into(),
+        version: crate::reference::io::VERSION,
+        task: "nir-import".into(),
+        algorithm: serde_json::json!({ "nir_import": { "source": source, "dt_s": o.dt, "method": o.method, "reset": o.reset } }),
+        dt_ms: o.dt * 1e3,
+        config: NetConfig { layers, output, loss: LossKind::Mse },
+        params: Params { layers: params, readout },
+        metrics: serde_json::json!({ "warnings": net.warnings }),
+    };
+    let bytes = serde_json::to_vec(&saved).map_err(|e| NirError::Invalid { path: "float-net".into(), msg: e.to_string() })?;
+    SavedNet::from_slice(&bytes).map_err(|e| NirError::NotExpressible(vec![format!("the converted network does not validate: {e}")]))?;
+    Ok(saved)
+}
+
+/// Export options.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ExportOptions {
+    /// Scheme the decays are inverted with.
+    pub method: Method,
+    /// Width of the parameter arrays written.
+    pub width: FloatWidth,
+}
+
+fn arr(v: Vec<f64>, w: FloatWidth) -> Array {
+    Array::vec(v, w)
+}
+
+fn node(kind: Kind, floats: Vec<(&str, Array)>) -> NodeKind {
+    NodeKind::Known { kind, floats: floats.into_iter().map(|(k, a)| (k.to_string(), a)).collect(), ints: BTreeMap::new() }
+}
+
+fn io_node(kind: Kind, n: usize) -> NodeKind {
+    NodeKind::Known { kind, floats: BTreeMap::new(), ints: [("shape".to_string(), (vec![1], vec![n as i64]))].into() }
+}
+
+/// Export a v1 float network to NIR (see the module documentation).
+pub fn from_saved_net(s: &SavedNet, o: ExportOptions) -> Result<NirFile, NirError> {
+    let dt = s.dt_ms * 1e-3;
+    let bad = |msg: String| NirError::Invalid { path: "float-net".into(), msg };
+    if !(dt > 0.0 && dt.is_finite()) {
+        return Err(bad(format!("dt_ms {} is not positive", s.dt_ms)));
+    }
+    let wd = o.width;
+    // τ and the factor that makes the per-step gain 1
+    let inv = |beta: f64, what: &str| -> Result<(f64, f64), NirError> {
+        if !(beta > 0.0 && beta < 1.0) {
+            return Err(bad(format!("{what} decay {beta} must be in (0, 1) to give a finite positive time constant")));
+        }
+        Ok(match o.method {
+            Method::Euler => (dt / (1.0 - beta), 1.0 / (1.0 - beta)), // r = τ/dt = 1/(1−β)
+            Method::Exact => (-dt / beta.ln(), 1.0 / (1.0 - beta)),
+        })
+    };
+    let mut g = Graph::default();
+    let mut edges: Vec<(String, String)> = Vec::new();
+    let mut resets = Vec::new();
+    g.nodes.insert("input".into(), io_node(Kind::Input, s.config.n_in()));
+    let mut prev = "input".to_string();
+    for (l, (c, p)) in s.config.layers.iter().zip(&s.params.layers).enumerate() {
+        let ModelSpec::Builtin(nn) = &c.neuron else {
+            return Err(bad(format!("layer {l}: only the built-in LIF neuron exports to NIR (GIF and COBA E/I have no NIR node)")));
+        };
+        if let NeuronKind::Alif { .. } = nn.kind {
+            return Err(bad(format!("layer {l}: ALIF has no NIR node (adaptation)")));
+        }
+        if c.presyn != Presyn::None {
+            return Err(bad(format!("layer {l}: presynaptic STD/STP has no NIR node")));
+        }
+        resets.push(nn.reset);
+        let (n, n_in) = (c.n, c.n_in);
+        let mut wt = vec![0.0; n * n_in];
+        for i in 0..n_in {
+            for j in 0..n {
+                wt[j * n_in + i] = p.w[i * n + j];
+            }
+        }
+        let fc = format!("fc{l}");
+        g.nodes.insert(
+            fc.clone(),
+            node(Kind::Affine, vec![("weight", Array { shape: vec![n, n_in], data: wt, width: wd }), ("bias", arr(p.b.clone(), wd))]),
+        );
+        edges.push((prev.clone(), fc.clone()));
+        let full = |v: f64| arr(vec![v; n], wd);
+        let neuron = match nn.synapse {
+            Synapse::Delta if nn.alpha_m == 1.0 => {
+                node(Kind::IF, vec![("r", full(1.0 / dt)), ("v_threshold", full(nn.v_th)), ("v_reset", full(0.0))])
+            }
+            Synapse::Delta => {
+                let (tau, r) = inv(nn.alpha_m, "membrane")?;
+                node(
+                    Kind::LIF,
+                    vec![("tau", full(tau)), ("r", full(r)), ("v_leak", full(0.0)), ("v_threshold", full(nn.v_th)), ("v_reset", full(0.0))],
+                )
+            }
+            Synapse::Exponential { alpha_s, gain } => {
+                let (tau_m, r) = inv(nn.alpha_m, "membrane")?;
+                let (tau_s, w_in) = inv(alpha_s, "synaptic")?;
+                node(
+                    Kind::CubaLIF,
+                    vec![
+                        ("tau_syn", full(tau_s)),
+                        ("tau_mem", full(tau_m)),
+                        ("r", full(r * gain)),
+                        ("v_leak", full(0.0)),
+                        ("v_threshold", full(nn.v_th)),
+                        ("v_reset", full(0.0)),
+                        ("w_in", full(w_in)),
+                    ],
+                )
+            }
+        };
+        let name = if c.recurrent {
+            let mut wr = vec![0.0; n * n];
+            for i in 0..n {
+                for j in 0..n {
+                    wr[j * n + i] = p.w[(n_in + i) * n + j];
+                }
+            }
+            let mut sub = Graph::default();
+            sub.nodes.insert("input".into(), io_node(Kind::Input, n));
+            sub.nodes.insert("lif".into(), neuron);
+            sub.nodes.insert("w_rec".into(), node(Kind::Linear, vec![("weight", Array { shape: vec![n, n], data: wr, width: wd })]));
+            sub.nodes.insert("output".into(), io_node(Kind::Output, n));
+            sub.edges = [("input", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "output")]
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect();
+            let name = format!("rsnn{l}");
+            g.nodes.insert(name.clone(), NodeKind::Graph(Box::new(sub)));
+            name
+        } else {
+            let name = format!("lif{l}");
+            g.nodes.insert(name.clone(), neuron);
+            name
+        };
+        edges.push((fc, name.clone()));
+        prev = name;
+    }
+    match s.config.output {
+        Output::Membrane => {
+            let n = s.config.layers.last().map_or(0, |l| l.n);
+            g.nodes.insert("output".into(), io_node(Kind::Output, n));
+            edges.push((prev, "output".into()));
+        }
+        Output::LeakyReadout { n_out, kappa } => {
+            let n = s.config.layers.last().map_or(0, |l| l.n);
+            let mut wt = vec![0.0; n_out * n];
+            for j in 0..n {
+                for k in 0..n_out {
+                    wt[k * n + j] = s.params.readout[j * n_out + k];
+                }
+            }
+            let (tau, r) = inv(kappa, "readout")?;
+            g.nodes.insert("fc_out".into(), node(Kind::Linear, vec![("weight", Array { shape: vec![n_out, n], data: wt, width: wd })]));
+            g.nodes.insert(
+                "li_out".into(),
+                node(Kind::LI, vec![("tau", arr(vec![tau; n_out], wd)), ("r", arr(vec![r; n_out], wd)), ("v_leak", arr(vec![0.0; n_out], wd))]),
+            );
+            g.nodes.insert("output".into(), io_node(Kind::Output, n_out));
+            edges.push((prev, "fc_out".into()));
+            edges.push(("fc_out".into(), "li_out".into()));
+            edges.push(("li_out".into(), "output".into()));
+        }
+        Output::MembraneReadout { .. } => return Err(bad("the standardised membrane readout has no NIR node".into())),
+    }
+    let reset = match (resets.iter().all(|r| *r == ResetMode::Hard), resets.iter().all(|r| *r == ResetMode::Soft)) {
+        (true, _) => "value",
+        (_, true) => "subtract",
+        _ => return Err(bad("layers mix soft and hard reset; NIR files carry one reset_mechanism hint".into())),
+    };
+    g.edges = edges;
+    let f64s = |v: f64| Value::Float { shape: vec![], data: vec![v], width: FloatWidth::F64 };
+    g.metadata.insert("dt".into(), f64s(dt));
+    g.metadata.insert("discretisation".into(), Value::Str(format!("{:?}", o.method).to_lowercase()));
+    g.metadata.insert("reset_mechanism".into(), Value::Str(reset.into()));
+    g.metadata.insert("generator".into(), Value::Str(format!("plasticore {}", env!("CARGO_PKG_VERSION"))));
+    g.metadata.insert("source_format".into(), Value::Str(format!("{FORMAT} v{}", s.version)));
+    g.metadata.insert("fixed_point_formats".into(), Value::Str("none: float network".into()));
+    Ok(NirFile { version: Some("1.0.8".into()), graph: g, warnings: Vec::new() })
+}
