@@ -28,9 +28,10 @@ struct Discretise {
     /// Integration scheme: euler (β = 1 − dt/τ, snnTorch) or exact (β = e^{−dt/τ}).
     #[arg(long, value_enum, default_value = "euler")]
     method: Method,
-    /// Reset on a spike: value (v ← v_reset, the NIR definition) or subtract (v ← v − v_threshold, snnTorch's
-    /// default, which its NIR export cannot record). Default: the file's `reset_mechanism` metadata if
-    /// present (written by `nir export`), else value.
+    /// Reset on a spike (a NIR file cannot say): value (v ← v_reset, the NIR definition), subtract
+    /// (v ← v − v_threshold at the spike, decaying with v: the float reference's soft reset) or
+    /// subtract-undecayed (snnTorch's default "subtract": θ taken off after the next decay). Default: the
+    /// file's `reset_mechanism` metadata if present (written by `nir export`), else value.
     #[arg(long, value_enum)]
     reset: Option<ResetMechanism>,
 }

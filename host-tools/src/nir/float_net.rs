@@ -291,10 +291,13 @@ pub fn to_saved_net(net: &Discrete, source: &str) -> Result<SavedNet, NirError> 
                 if s.reset == ResetMechanism::Value && s.v_reset.iter().any(|&x| x != 0.0) {
                     errs.push(format!("`{}`: v_reset ≠ 0 ({}); v1 resets to 0", d.name, range(&s.v_reset)));
                 }
+                if s.reset == ResetMechanism::SubtractUndecayed {
+                    errs.push(format!("`{}`: snnTorch's undecayed subtraction (v1's soft reset decays the subtracted θ with v)", d.name));
+                }
                 let mut nn = Neuron::lif(p.beta[0]);
                 nn.reset = match s.reset {
                     ResetMechanism::Value => ResetMode::Hard,
-                    ResetMechanism::Subtract => ResetMode::Soft,
+                    ResetMechanism::Subtract | ResetMechanism::SubtractUndecayed => ResetMode::Soft,
                 };
                 if let Some((al, _)) = &p.syn {
                     nn.synapse = Synapse::Exponential { alpha_s: al[0], gain: 1.0 };

@@ -37,8 +37,12 @@ pub enum Method {
 pub enum ResetMechanism {
     /// v ← v_reset (the NIR definition).
     Value,
-    /// v ← v − v_threshold (snnTorch's default `reset_mechanism="subtract"`, which its export cannot record).
+    /// v ← v − v_threshold at the spike; the subtraction then decays with v over the next step
+    /// (v_{t+1} = β·(v_t − θ) + …: the float reference's soft reset, the continuous-time reading).
     Subtract,
+    /// snnTorch's `reset_mechanism="subtract"` (its default, which its NIR export cannot record): θ is
+    /// subtracted after the next step's decay, v_{t+1} = β·v_t + … − θ·z_t.
+    SubtractUndecayed,
 }
 
 /// Lowering options.
@@ -151,6 +155,7 @@ pub fn metadata_dt(g: &Graph) -> Option<f64> {
 pub fn metadata_reset(g: &Graph) -> Option<ResetMechanism> {
     match g.metadata.get("reset_mechanism") {
         Some(Value::Str(s)) if s == "subtract" => Some(ResetMechanism::Subtract),
+        Some(Value::Str(s)) if s == "subtract-undecayed" => Some(ResetMechanism::SubtractUndecayed),
         Some(Value::Str(s)) if s == "value" || s == "zero" => Some(ResetMechanism::Value),
         _ => None,
     }
@@ -549,7 +554,7 @@ fn discretise(name: &str, kind: Kind, fl: &BTreeMap<String, Array>, o: Options, 
     };
     let spiking = if matches!(kind, Kind::LIF | Kind::CubaLIF | Kind::IF) {
         let v_reset = get("v_reset").to_vec();
-        if o.reset == ResetMechanism::Subtract && v_reset.iter().any(|&x| x != 0.0) {
+        if o.reset != ResetMechanism::Value && v_reset.iter().any(|&x| x != 0.0) {
             warn.push(format!("node `{name}`: v_reset is ignored with --reset subtract (v ← v − v_threshold)"));
         }
         Some(Spiking { v_th: get("v_threshold").to_vec(), v_reset, reset: o.reset })

@@ -128,12 +128,14 @@ impl<'a> Sim<'a> {
                     let is = &mut self.i_syn[k];
                     for j in 0..d.n_out {
                         // the reset of a spike of step t−1 (y still holds that step's output)
+                        let mut after = 0.0;
                         if let Some(s) = &p.spiking {
                             if y[j] != 0.0 {
-                                v[j] = match s.reset {
-                                    ResetMechanism::Value => s.v_reset[j],
-                                    ResetMechanism::Subtract => v[j] - s.v_th[j],
-                                };
+                                match s.reset {
+                                    ResetMechanism::Value => v[j] = s.v_reset[j],
+                                    ResetMechanism::Subtract => v[j] -= s.v_th[j],
+                                    ResetMechanism::SubtractUndecayed => after = s.v_th[j],
+                                }
                             }
                         }
                         let input = match &p.syn {
@@ -143,7 +145,7 @@ impl<'a> Sim<'a> {
                             }
                             None => x[j],
                         };
-                        v[j] = p.beta[j] * v[j] + p.gain[j] * input + p.leak[j];
+                        v[j] = p.beta[j] * v[j] + p.gain[j] * input + p.leak[j] - after;
                         y[j] = v[j];
                     }
                     if let Some(s) = &p.spiking {
