@@ -4,7 +4,9 @@ use clap::{Args, Subcommand};
 use plasticore::nir::float_net::{from_saved_net, to_saved_net, ExportOptions};
 use plasticore::nir::graph::{NirFile, NodeKind};
 use plasticore::nir::h5::FloatWidth;
-use plasticore::nir::lower::{lower, metadata_dt, metadata_reset, Discrete, Method, Options, ResetMechanism};
+use plasticore::nir::lower::{
+    lower, metadata_dt, metadata_reset, Discrete, Method, Options, ResetMechanism,
+};
 use plasticore::nir::{input, sim};
 use plasticore::reference::io::SavedNet;
 use plasticore::reference::plot::write_atomic;
@@ -104,8 +106,15 @@ fn options(d: &Discretise, f: &NirFile) -> anyhow::Result<Options> {
         }
         (None, None) => bail!("the file has no dt in its metadata; pass --dt SECONDS (NIR time constants are in seconds; snnTorch assumes 1e-4)"),
     };
-    let reset = d.reset.or_else(|| metadata_reset(&f.graph)).unwrap_or(ResetMechanism::Value);
-    Ok(Options { dt, method: d.method, reset })
+    let reset = d
+        .reset
+        .or_else(|| metadata_reset(&f.graph))
+        .unwrap_or(ResetMechanism::Value);
+    Ok(Options {
+        dt,
+        method: d.method,
+        reset,
+    })
 }
 
 fn load_lower(file: &Path, d: &Discretise) -> anyhow::Result<(NirFile, Discrete)> {
@@ -128,7 +137,12 @@ pub fn run(a: NirArgs) -> anyhow::Result<()> {
             let (_, net) = load_lower(&file, &d)?;
             let saved = to_saved_net(&net, &file.display().to_string())?;
             saved.save(&out)?;
-            let shape: Vec<String> = saved.config.layers.iter().map(|l| format!("{}{}", l.n, if l.recurrent { "r" } else { "" })).collect();
+            let shape: Vec<String> = saved
+                .config
+                .layers
+                .iter()
+                .map(|l| format!("{}{}", l.n, if l.recurrent { "r" } else { "" }))
+                .collect();
             println!(
                 "wrote {} (plasticore-float-net v{}): {} inputs -> [{}] -> {:?}, dt {} ms, {:?}, reset {:?}",
                 out.display(),
@@ -141,7 +155,12 @@ pub fn run(a: NirArgs) -> anyhow::Result<()> {
                 net.opts.reset
             );
         }
-        NirCmd::Export { net, out, method, dtype } => {
+        NirCmd::Export {
+            net,
+            out,
+            method,
+            dtype,
+        } => {
             let s = SavedNet::load(&net)?;
             let width = match dtype {
                 Dtype::F32 => FloatWidth::F32,
@@ -150,12 +169,23 @@ pub fn run(a: NirArgs) -> anyhow::Result<()> {
             let f = from_saved_net(&s, ExportOptions { method, width })?;
             let bytes = f.to_bytes()?;
             write_atomic(&out, &bytes)?;
-            println!("wrote {} ({} bytes, {} top-level nodes, dt {} s)", out.display(), bytes.len(), f.graph.nodes.len(), s.dt_ms * 1e-3);
+            println!(
+                "wrote {} ({} bytes, {} top-level nodes, dt {} s)",
+                out.display(),
+                bytes.len(),
+                f.graph.nodes.len(),
+                s.dt_ms * 1e-3
+            );
         }
         NirCmd::Info { file, d } => {
             let f = NirFile::load(&file)?;
             let mut s = String::new();
-            writeln!(s, "{}: nir version {}", file.display(), f.version.as_deref().unwrap_or("(none)"))?;
+            writeln!(
+                s,
+                "{}: nir version {}",
+                file.display(),
+                f.version.as_deref().unwrap_or("(none)")
+            )?;
             print_graph(&f.graph, "", &mut s)?;
             for w in &f.warnings {
                 writeln!(s, "warning: {w}")?;
@@ -164,23 +194,45 @@ pub fn run(a: NirArgs) -> anyhow::Result<()> {
             if d.dt.is_some() || metadata_dt(&f.graph).is_some() {
                 let o = options(&d, &f)?;
                 let net = lower(&f.graph, o)?;
-                println!("lowered (dt {} s, {:?}, reset {:?}), evaluation order:", o.dt, o.method, o.reset);
+                println!(
+                    "lowered (dt {} s, {:?}, reset {:?}), evaluation order:",
+                    o.dt, o.method, o.reset
+                );
                 for n in &net.nodes {
-                    let ins: Vec<String> =
-                        n.inputs.iter().map(|&(i, dl)| format!("{}{}", net.nodes[i].name, if dl { " (t-1)" } else { "" })).collect();
-                    println!("  {:<20} {:<9} {:>5} -> {:<5} from [{}]", n.name, n.kind.type_name(), n.n_in, n.n_out, ins.join(", "));
+                    let ins: Vec<String> = n
+                        .inputs
+                        .iter()
+                        .map(|&(i, dl)| {
+                            format!("{}{}", net.nodes[i].name, if dl { " (t-1)" } else { "" })
+                        })
+                        .collect();
+                    println!(
+                        "  {:<20} {:<9} {:>5} -> {:<5} from [{}]",
+                        n.name,
+                        n.kind.type_name(),
+                        n.n_in,
+                        n.n_out,
+                        ins.join(", ")
+                    );
                 }
                 for w in &net.warnings {
                     println!("warning: {w}");
                 }
             }
         }
-        NirCmd::Simulate { file, input: inp, steps, out, d } => {
+        NirCmd::Simulate {
+            file,
+            input: inp,
+            steps,
+            out,
+            d,
+        } => {
             let (_, net) = load_lower(&file, &d)?;
             let mut x = if inp.extension().is_some_and(|e| e == "npy") {
                 input::dense_npy(&inp, net.n_inputs)?
             } else {
-                let text = std::fs::read_to_string(&inp).with_context(|| format!("reading {}", inp.display()))?;
+                let text = std::fs::read_to_string(&inp)
+                    .with_context(|| format!("reading {}", inp.display()))?;
                 input::events_csv(&text, net.n_inputs, steps)?
             };
             if let Some(t) = steps {
@@ -208,7 +260,17 @@ fn print_graph(g: &plasticore::nir::graph::Graph, ind: &str, s: &mut String) -> 
             NodeKind::Known { kind, floats, ints } => {
                 let ps: Vec<String> = floats
                     .iter()
-                    .map(|(k, a)| format!("{k}{:?}:{}", a.shape, if a.width == FloatWidth::F32 { "f32" } else { "f64" }))
+                    .map(|(k, a)| {
+                        format!(
+                            "{k}{:?}:{}",
+                            a.shape,
+                            if a.width == FloatWidth::F32 {
+                                "f32"
+                            } else {
+                                "f64"
+                            }
+                        )
+                    })
                     .chain(ints.iter().map(|(k, (_, v))| format!("{k}={v:?}")))
                     .collect();
                 writeln!(s, "{ind}{name}: {} {}", kind.type_name(), ps.join(" "))?;
@@ -217,18 +279,25 @@ fn print_graph(g: &plasticore::nir::graph::Graph, ind: &str, s: &mut String) -> 
                 writeln!(s, "{ind}{name}: NIRGraph")?;
                 print_graph(sub, &format!("{ind}  "), s)?;
             }
-            NodeKind::Unsupported { type_name, reason, .. } => writeln!(s, "{ind}{name}: {type_name} (unsupported: {reason})")?,
+            NodeKind::Unsupported {
+                type_name, reason, ..
+            } => writeln!(s, "{ind}{name}: {type_name} (unsupported: {reason})")?,
         }
     }
     for (a, b) in &g.edges {
         writeln!(s, "{ind}edge {a} -> {b}")?;
     }
     for (k, v) in &g.metadata {
-        writeln!(s, "{ind}metadata {k}: {}", match v {
-            plasticore::nir::h5::Value::Str(x) => x.clone(),
-            plasticore::nir::h5::Value::Float { data, .. } if data.len() == 1 => data[0].to_string(),
-            o => o.describe(),
-        })?;
+        writeln!(
+            s,
+            "{ind}metadata {k}: {}",
+            match v {
+                plasticore::nir::h5::Value::Str(x) => x.clone(),
+                plasticore::nir::h5::Value::Float { data, .. } if data.len() == 1 =>
+                    data[0].to_string(),
+                o => o.describe(),
+            }
+        )?;
     }
     Ok(())
 }
@@ -254,8 +323,20 @@ fn csvs(net: &Discrete, tr: &[sim::Trace]) -> (String, String, String) {
             }
         }
     }
-    let mem = wide(steps, (0..net.nodes.len()).filter(|&k| !tr[k].v.is_empty()).map(|k| (&tr[k].name, &tr[k].v)).collect());
-    let outs = wide(steps, (0..net.nodes.len()).filter(|&k| net.nodes[k].is_output).map(|k| (&tr[k].name, &tr[k].out)).collect());
+    let mem = wide(
+        steps,
+        (0..net.nodes.len())
+            .filter(|&k| !tr[k].v.is_empty())
+            .map(|k| (&tr[k].name, &tr[k].v))
+            .collect(),
+    );
+    let outs = wide(
+        steps,
+        (0..net.nodes.len())
+            .filter(|&k| net.nodes[k].is_output)
+            .map(|k| (&tr[k].name, &tr[k].out))
+            .collect(),
+    );
     (sp, mem, outs)
 }
 

@@ -24,7 +24,11 @@ pub struct Array {
 impl Array {
     /// A 1-D array.
     pub fn vec(data: Vec<f64>, width: FloatWidth) -> Self {
-        Self { shape: vec![data.len()], data, width }
+        Self {
+            shape: vec![data.len()],
+            data,
+            width,
+        }
     }
     /// Number of elements.
     pub fn len(&self) -> usize {
@@ -92,9 +96,12 @@ impl Kind {
     /// Parse a `type` string.
     pub fn from_type_name(s: &str) -> Option<Self> {
         use Kind::*;
-        [Input, Output, Affine, Linear, Scale, LI, LIF, CubaLI, CubaLIF, I, IF, Threshold, Delay, Flatten]
-            .into_iter()
-            .find(|k| k.type_name() == s)
+        [
+            Input, Output, Affine, Linear, Scale, LI, LIF, CubaLI, CubaLIF, I, IF, Threshold,
+            Delay, Flatten,
+        ]
+        .into_iter()
+        .find(|k| k.type_name() == s)
     }
     /// Datasets of this node type (nir 1.0.8). Missing `v_reset` reads as zeros and missing `w_in` as ones,
     /// as the reference reader does for older files.
@@ -106,8 +113,20 @@ impl Kind {
             Kind::Linear => &[("weight", Float)],
             Kind::Scale => &[("scale", Float)],
             Kind::LI => &[("tau", Float), ("r", Float), ("v_leak", Float)],
-            Kind::LIF => &[("tau", Float), ("r", Float), ("v_leak", Float), ("v_threshold", Float), ("v_reset", FloatOr(0.0))],
-            Kind::CubaLI => &[("tau_syn", Float), ("tau_mem", Float), ("r", Float), ("v_leak", Float), ("w_in", FloatOr(1.0))],
+            Kind::LIF => &[
+                ("tau", Float),
+                ("r", Float),
+                ("v_leak", Float),
+                ("v_threshold", Float),
+                ("v_reset", FloatOr(0.0)),
+            ],
+            Kind::CubaLI => &[
+                ("tau_syn", Float),
+                ("tau_mem", Float),
+                ("r", Float),
+                ("v_leak", Float),
+                ("w_in", FloatOr(1.0)),
+            ],
             Kind::CubaLIF => &[
                 ("tau_syn", Float),
                 ("tau_mem", Float),
@@ -118,7 +137,11 @@ impl Kind {
                 ("w_in", FloatOr(1.0)),
             ],
             Kind::I => &[("r", Float)],
-            Kind::IF => &[("r", Float), ("v_threshold", Float), ("v_reset", FloatOr(0.0))],
+            Kind::IF => &[
+                ("r", Float),
+                ("v_threshold", Float),
+                ("v_reset", FloatOr(0.0)),
+            ],
             Kind::Threshold => &[("threshold", Float)],
             Kind::Delay => &[("delay", Float)],
             Kind::Flatten => &[("start_dim", Int), ("end_dim", Int), ("input_type", IntOpt)],
@@ -128,7 +151,15 @@ impl Kind {
     pub fn is_elementwise(self) -> bool {
         matches!(
             self,
-            Kind::Scale | Kind::LI | Kind::LIF | Kind::CubaLI | Kind::CubaLIF | Kind::I | Kind::IF | Kind::Threshold | Kind::Delay
+            Kind::Scale
+                | Kind::LI
+                | Kind::LIF
+                | Kind::CubaLI
+                | Kind::CubaLIF
+                | Kind::I
+                | Kind::IF
+                | Kind::Threshold
+                | Kind::Delay
         )
     }
 }
@@ -202,31 +233,52 @@ impl NirFile {
     }
     /// Read a NIR file.
     pub fn load(path: &std::path::Path) -> Result<Self, NirError> {
-        let b = std::fs::read(path).map_err(|e| NirError::Io(format!("{}: {e}", path.display())))?;
+        let b =
+            std::fs::read(path).map_err(|e| NirError::Io(format!("{}: {e}", path.display())))?;
         Self::from_bytes(&b).map_err(|e| e.in_file(path))
     }
     /// Interpret an HDF5 tree.
     pub fn from_tree(tree: &Tree) -> Result<Self, NirError> {
         let version = match tree.data("version") {
             Some(Value::Str(s)) => Some(s.clone()),
-            Some(v) => return Err(NirError::Type { path: "/version".into(), expected: "string".into(), got: v.describe() }),
+            Some(v) => {
+                return Err(NirError::Type {
+                    path: "/version".into(),
+                    expected: "string".into(),
+                    got: v.describe(),
+                })
+            }
             None => None,
         };
-        let node = tree.group("node").ok_or_else(|| NirError::Missing("/node (the top-level graph group)".into()))?;
+        let node = tree
+            .group("node")
+            .ok_or_else(|| NirError::Missing("/node (the top-level graph group)".into()))?;
         let mut warnings = Vec::new();
         if version.is_none() {
             warnings.push("/version is missing; reading as nir 1.0".into());
         }
         let graph = match parse_node(node, "/node", 0, &mut warnings)? {
             NodeKind::Graph(g) => *g,
-            _ => return Err(NirError::Invalid { path: "/node".into(), msg: "the top-level node is not a NIRGraph".into() }),
+            _ => {
+                return Err(NirError::Invalid {
+                    path: "/node".into(),
+                    msg: "the top-level node is not a NIRGraph".into(),
+                })
+            }
         };
-        Ok(Self { version, graph, warnings })
+        Ok(Self {
+            version,
+            graph,
+            warnings,
+        })
     }
     /// The HDF5 tree of this file (what [`super::h5::write_bytes`] encodes).
     pub fn to_tree(&self) -> Tree {
         let mut t = Tree::default();
-        t.put("version", Value::Str(self.version.clone().unwrap_or_else(|| "1.0.8".into())));
+        t.put(
+            "version",
+            Value::Str(self.version.clone().unwrap_or_else(|| "1.0.8".into())),
+        );
         t.put_group("node", graph_tree(&self.graph));
         t
     }
@@ -239,21 +291,42 @@ impl NirFile {
 fn type_of(g: &Tree, path: &str) -> Result<Option<String>, NirError> {
     match g.data("type") {
         Some(Value::Str(s)) => Ok(Some(s.clone())),
-        Some(v) => Err(NirError::Type { path: format!("{path}/type"), expected: "string".into(), got: v.describe() }),
+        Some(v) => Err(NirError::Type {
+            path: format!("{path}/type"),
+            expected: "string".into(),
+            got: v.describe(),
+        }),
         None => Ok(None),
     }
 }
 
-fn parse_node(g: &Tree, path: &str, depth: usize, warn: &mut Vec<String>) -> Result<NodeKind, NirError> {
+fn parse_node(
+    g: &Tree,
+    path: &str,
+    depth: usize,
+    warn: &mut Vec<String>,
+) -> Result<NodeKind, NirError> {
     let t = type_of(g, path)?.ok_or_else(|| NirError::Missing(format!("{path}/type")))?;
     if t == "NIRGraph" {
         if depth >= MAX_NESTING {
-            return Err(NirError::Invalid { path: path.into(), msg: format!("subgraphs nested deeper than {MAX_NESTING}") });
+            return Err(NirError::Invalid {
+                path: path.into(),
+                msg: format!("subgraphs nested deeper than {MAX_NESTING}"),
+            });
         }
-        return Ok(NodeKind::Graph(Box::new(parse_graph(g, path, depth + 1, warn)?)));
+        return Ok(NodeKind::Graph(Box::new(parse_graph(
+            g,
+            path,
+            depth + 1,
+            warn,
+        )?)));
     }
     let Some(kind) = Kind::from_type_name(&t) else {
-        return Ok(NodeKind::Unsupported { reason: unsupported_reason(&t).into(), type_name: t, raw: g.clone() });
+        return Ok(NodeKind::Unsupported {
+            reason: unsupported_reason(&t).into(),
+            type_name: t,
+            raw: g.clone(),
+        });
     };
     let mut floats = BTreeMap::new();
     let mut ints = BTreeMap::new();
@@ -263,18 +336,36 @@ fn parse_node(g: &Tree, path: &str, depth: usize, warn: &mut Vec<String>) -> Res
         match (f, g.data(name)) {
             (Field::Float | Field::FloatOr(_), Some(Value::Float { shape, data, width })) => {
                 if let Some(i) = data.iter().position(|x| !x.is_finite()) {
-                    return Err(NirError::Invalid { path: p, msg: format!("element {i} is not finite ({})", data[i]) });
+                    return Err(NirError::Invalid {
+                        path: p,
+                        msg: format!("element {i} is not finite ({})", data[i]),
+                    });
                 }
-                floats.insert(name.to_string(), Array { shape: shape.clone(), data: data.clone(), width: *width });
+                floats.insert(
+                    name.to_string(),
+                    Array {
+                        shape: shape.clone(),
+                        data: data.clone(),
+                        width: *width,
+                    },
+                );
             }
             (Field::Int | Field::IntOpt, Some(Value::Int { shape, data })) => {
                 ints.insert(name.to_string(), (shape.clone(), data.clone()));
             }
             (Field::Float | Field::FloatOr(_), Some(v)) => {
-                return Err(NirError::Type { path: p, expected: "float32 or float64 array".into(), got: v.describe() })
+                return Err(NirError::Type {
+                    path: p,
+                    expected: "float32 or float64 array".into(),
+                    got: v.describe(),
+                })
             }
             (Field::Int | Field::IntOpt, Some(v)) => {
-                return Err(NirError::Type { path: p, expected: "integer array or scalar".into(), got: v.describe() })
+                return Err(NirError::Type {
+                    path: p,
+                    expected: "integer array or scalar".into(),
+                    got: v.describe(),
+                })
             }
             (Field::Float | Field::Int, None) => return Err(NirError::Missing(p)),
             (Field::FloatOr(_) | Field::IntOpt, None) => {}
@@ -283,14 +374,28 @@ fn parse_node(g: &Tree, path: &str, depth: usize, warn: &mut Vec<String>) -> Res
     // defaults, shaped like the node's first float array
     for &(name, f) in fields {
         if let (Field::FloatOr(d), false) = (f, floats.contains_key(name)) {
-            let like = floats.values().next().cloned().ok_or_else(|| NirError::Missing(format!("{path}/{name}")))?;
-            warn.push(format!("{path}: no `{name}` dataset; using {d} for every neuron (as nir's reader does)"));
-            floats.insert(name.to_string(), Array { data: vec![d; like.len()], ..like });
+            let like = floats
+                .values()
+                .next()
+                .cloned()
+                .ok_or_else(|| NirError::Missing(format!("{path}/{name}")))?;
+            warn.push(format!(
+                "{path}: no `{name}` dataset; using {d} for every neuron (as nir's reader does)"
+            ));
+            floats.insert(
+                name.to_string(),
+                Array {
+                    data: vec![d; like.len()],
+                    ..like
+                },
+            );
         }
     }
     for name in g.children.keys() {
         if name != "type" && !fields.iter().any(|(f, _)| f == name) {
-            warn.push(format!("{path}: ignored dataset or group `{name}` (not part of a {t} node in nir 1.0.8)"));
+            warn.push(format!(
+                "{path}: ignored dataset or group `{name}` (not part of a {t} node in nir 1.0.8)"
+            ));
         }
     }
     check_node_shapes(kind, &floats, &ints, path)?;
@@ -305,7 +410,11 @@ fn check_node_shapes(
 ) -> Result<(), NirError> {
     if kind.is_elementwise() {
         let mut first: Option<(&str, &Vec<usize>)> = None;
-        for (name, a) in floats {
+        for (name, a) in kind
+            .fields()
+            .iter()
+            .filter_map(|(f, _)| floats.get(*f).map(|a| (*f, a)))
+        {
             match first {
                 None => first = Some((name, &a.shape)),
                 Some((n0, s0)) if *s0 != a.shape => {
@@ -319,7 +428,10 @@ fn check_node_shapes(
         }
         if let Some((n0, _)) = first {
             if floats[n0].is_empty() {
-                return Err(NirError::Shape { path: format!("{path}/{n0}"), msg: "no neurons".into() });
+                return Err(NirError::Shape {
+                    path: format!("{path}/{n0}"),
+                    msg: "no neurons".into(),
+                });
             }
         }
     }
@@ -327,7 +439,10 @@ fn check_node_shapes(
         Kind::Affine | Kind::Linear => {
             let w = &floats["weight"];
             if w.shape.len() < 2 || w.shape.iter().any(|&d| d == 0) {
-                return Err(NirError::Shape { path: format!("{path}/weight"), msg: format!("expected [out, in] with both > 0, got {:?}", w.shape) });
+                return Err(NirError::Shape {
+                    path: format!("{path}/weight"),
+                    msg: format!("expected [out, in] with both > 0, got {:?}", w.shape),
+                });
             }
             if let Some(b) = floats.get("bias") {
                 if b.shape.len() != 1 || b.shape[0] != w.shape[0] {
@@ -341,13 +456,19 @@ fn check_node_shapes(
         Kind::Input | Kind::Output => {
             let (s, v) = &ints["shape"];
             if s.len() > 1 || v.is_empty() || v.iter().any(|&d| d <= 0) {
-                return Err(NirError::Shape { path: format!("{path}/shape"), msg: format!("expected a list of positive sizes, got {v:?}") });
+                return Err(NirError::Shape {
+                    path: format!("{path}/shape"),
+                    msg: format!("expected a list of positive sizes, got {v:?}"),
+                });
             }
         }
         Kind::Flatten => {
             for k in ["start_dim", "end_dim"] {
                 if ints[k].1.len() != 1 {
-                    return Err(NirError::Shape { path: format!("{path}/{k}"), msg: "expected a scalar".into() });
+                    return Err(NirError::Shape {
+                        path: format!("{path}/{k}"),
+                        msg: "expected a scalar".into(),
+                    });
                 }
             }
         }
@@ -356,8 +477,15 @@ fn check_node_shapes(
     Ok(())
 }
 
-fn parse_graph(g: &Tree, path: &str, depth: usize, warn: &mut Vec<String>) -> Result<Graph, NirError> {
-    let nodes_t = g.group("nodes").ok_or_else(|| NirError::Missing(format!("{path}/nodes")))?;
+fn parse_graph(
+    g: &Tree,
+    path: &str,
+    depth: usize,
+    warn: &mut Vec<String>,
+) -> Result<Graph, NirError> {
+    let nodes_t = g
+        .group("nodes")
+        .ok_or_else(|| NirError::Missing(format!("{path}/nodes")))?;
     let mut nodes = BTreeMap::new();
     for (name, e) in &nodes_t.children {
         let p = format!("{path}/nodes/{name}");
@@ -366,20 +494,34 @@ fn parse_graph(g: &Tree, path: &str, depth: usize, warn: &mut Vec<String>) -> Re
                 nodes.insert(name.clone(), parse_node(ng, &p, depth, warn)?);
             }
             Entry::Data(v) => {
-                return Err(NirError::Type { path: p, expected: "a node group".into(), got: v.describe() });
+                return Err(NirError::Type {
+                    path: p,
+                    expected: "a node group".into(),
+                    got: v.describe(),
+                });
             }
         }
     }
     let edges = match g.data("edges") {
-        Some(Value::Strings { shape, data }) if shape.len() == 2 && shape[1] == 2 => {
-            data.chunks(2).map(|c| (c[0].clone(), c[1].clone())).collect()
-        }
+        Some(Value::Strings { shape, data }) if shape.len() == 2 && shape[1] == 2 => data
+            .chunks(2)
+            .map(|c| (c[0].clone(), c[1].clone()))
+            .collect(),
         Some(Value::Strings { shape, .. }) => {
-            return Err(NirError::Shape { path: format!("{path}/edges"), msg: format!("expected [E, 2], got {shape:?}") })
+            return Err(NirError::Shape {
+                path: format!("{path}/edges"),
+                msg: format!("expected [E, 2], got {shape:?}"),
+            })
         }
         // an empty edge list may be written as an empty numeric array
         Some(v) if is_empty_value(v) => Vec::new(),
-        Some(v) => return Err(NirError::Type { path: format!("{path}/edges"), expected: "string array [E, 2]".into(), got: v.describe() }),
+        Some(v) => {
+            return Err(NirError::Type {
+                path: format!("{path}/edges"),
+                expected: "string array [E, 2]".into(),
+                got: v.describe(),
+            })
+        }
         None => return Err(NirError::Missing(format!("{path}/edges"))),
     };
     let mut metadata = BTreeMap::new();
@@ -389,11 +531,17 @@ fn parse_graph(g: &Tree, path: &str, depth: usize, warn: &mut Vec<String>) -> Re
                 Entry::Data(v) => {
                     metadata.insert(k.clone(), v.clone());
                 }
-                Entry::Group(_) => warn.push(format!("{path}/metadata/{k}: nested metadata group ignored")),
+                Entry::Group(_) => warn.push(format!(
+                    "{path}/metadata/{k}: nested metadata group ignored"
+                )),
             }
         }
     }
-    Ok(Graph { nodes, edges, metadata })
+    Ok(Graph {
+        nodes,
+        edges,
+        metadata,
+    })
 }
 
 fn is_empty_value(v: &Value) -> bool {
@@ -407,8 +555,18 @@ fn is_empty_value(v: &Value) -> bool {
 fn graph_tree(g: &Graph) -> Tree {
     let mut t = Tree::default();
     t.put("type", Value::Str("NIRGraph".into()));
-    let flat: Vec<String> = g.edges.iter().flat_map(|(a, b)| [a.clone(), b.clone()]).collect();
-    t.put("edges", Value::Strings { shape: vec![g.edges.len(), 2], data: flat });
+    let flat: Vec<String> = g
+        .edges
+        .iter()
+        .flat_map(|(a, b)| [a.clone(), b.clone()])
+        .collect();
+    t.put(
+        "edges",
+        Value::Strings {
+            shape: vec![g.edges.len(), 2],
+            data: flat,
+        },
+    );
     let mut nodes = Tree::default();
     for (name, n) in &g.nodes {
         let nt = match n {
@@ -418,10 +576,23 @@ fn graph_tree(g: &Graph) -> Tree {
                 let mut nt = Tree::default();
                 nt.put("type", Value::Str(kind.type_name().into()));
                 for (k, a) in floats {
-                    nt.put(k, Value::Float { shape: a.shape.clone(), data: a.data.clone(), width: a.width });
+                    nt.put(
+                        k,
+                        Value::Float {
+                            shape: a.shape.clone(),
+                            data: a.data.clone(),
+                            width: a.width,
+                        },
+                    );
                 }
                 for (k, (s, v)) in ints {
-                    nt.put(k, Value::Int { shape: s.clone(), data: v.clone() });
+                    nt.put(
+                        k,
+                        Value::Int {
+                            shape: s.clone(),
+                            data: v.clone(),
+                        },
+                    );
                 }
                 nt
             }

@@ -62,7 +62,9 @@ impl Value {
         match self {
             Value::Str(_) => "string scalar".into(),
             Value::Strings { shape, .. } => format!("string array {shape:?}"),
-            Value::Float { shape, width, .. } => format!("{width:?} array {shape:?}").to_lowercase(),
+            Value::Float { shape, width, .. } => {
+                format!("{width:?} array {shape:?}").to_lowercase()
+            }
             Value::Int { shape, .. } => format!("int64 array {shape:?}"),
             Value::Other(d) => d.clone(),
         }
@@ -113,7 +115,11 @@ impl Tree {
         let mut out = Vec::new();
         fn walk<'a>(t: &'a Tree, prefix: &str, out: &mut Vec<(String, &'a Value)>) {
             for (k, e) in &t.children {
-                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}/{k}") };
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}/{k}")
+                };
                 match e {
                     Entry::Group(g) => walk(g, &p, out),
                     Entry::Data(v) => out.push((p, v)),
@@ -132,7 +138,9 @@ fn h5err(path: &str, e: impl std::fmt::Display) -> NirError {
 /// Parse a whole HDF5 file from bytes.
 pub fn read_bytes(bytes: &[u8]) -> Result<Tree, NirError> {
     use hdf5_reader::{Hdf5File, OpenOptions};
-    let opts = OpenOptions::default().with_max_read_bytes(MAX_READ_BYTES).with_max_chunk_bytes(MAX_READ_BYTES);
+    let opts = OpenOptions::default()
+        .with_max_read_bytes(MAX_READ_BYTES)
+        .with_max_chunk_bytes(MAX_READ_BYTES);
     let f = Hdf5File::from_bytes_with_options(bytes, opts).map_err(|e| h5err("", e))?;
     let root = f.root_group().map_err(|e| h5err("", e))?;
     read_group(&root, "", 0)
@@ -140,7 +148,10 @@ pub fn read_bytes(bytes: &[u8]) -> Result<Tree, NirError> {
 
 fn read_group(g: &hdf5_reader::group::Group, path: &str, depth: usize) -> Result<Tree, NirError> {
     if depth > MAX_DEPTH {
-        return Err(h5err(path, format!("groups nested deeper than {MAX_DEPTH}")));
+        return Err(h5err(
+            path,
+            format!("groups nested deeper than {MAX_DEPTH}"),
+        ));
     }
     let (groups, datasets) = g.members().map_err(|e| h5err(path, e))?;
     let mut t = Tree::default();
@@ -170,13 +181,22 @@ fn read_dataset(d: &hdf5_reader::Dataset, path: &str) -> Result<Value, NirError>
         .iter()
         .map(|&s| usize::try_from(s).map_err(|_| h5err(path, "dimension does not fit in memory")))
         .collect::<Result<_, _>>()?;
-    let n = shape.iter().try_fold(1usize, |a, &s| a.checked_mul(s)).ok_or_else(|| h5err(path, "element count overflows"))?;
+    let n = shape
+        .iter()
+        .try_fold(1usize, |a, &s| a.checked_mul(s))
+        .ok_or_else(|| h5err(path, "element count overflows"))?;
     if n.saturating_mul(8) > MAX_READ_BYTES {
-        return Err(h5err(path, format!("{n} elements exceed the read limit of {MAX_READ_BYTES} bytes")));
+        return Err(h5err(
+            path,
+            format!("{n} elements exceed the read limit of {MAX_READ_BYTES} bytes"),
+        ));
     }
     let flat = |v: Vec<f64>| -> Result<Vec<f64>, NirError> {
         if v.len() != n {
-            return Err(h5err(path, format!("read {} elements, the dataspace says {n}", v.len())));
+            return Err(h5err(
+                path,
+                format!("read {} elements, the dataspace says {n}", v.len()),
+            ));
         }
         Ok(v)
     };
@@ -186,10 +206,16 @@ fn read_dataset(d: &hdf5_reader::Dataset, path: &str) -> Result<Value, NirError>
             if shape.is_empty() {
                 match <[String; 1]>::try_from(s) {
                     Ok([one]) => Ok(Value::Str(one)),
-                    Err(v) => Err(h5err(path, format!("scalar string dataset holds {} strings", v.len()))),
+                    Err(v) => Err(h5err(
+                        path,
+                        format!("scalar string dataset holds {} strings", v.len()),
+                    )),
                 }
             } else if s.len() != n {
-                Err(h5err(path, format!("read {} strings, the dataspace says {n}", s.len())))
+                Err(h5err(
+                    path,
+                    format!("read {} strings, the dataspace says {n}", s.len()),
+                ))
             } else {
                 Ok(Value::Strings { shape, data: s })
             }
@@ -197,36 +223,86 @@ fn read_dataset(d: &hdf5_reader::Dataset, path: &str) -> Result<Value, NirError>
         Datatype::FloatingPoint { size: 4, .. } => {
             let a = d.read_array::<f32>().map_err(|e| h5err(path, e))?;
             let data = flat(a.iter().map(|&x| f64::from(x)).collect())?;
-            Ok(Value::Float { shape, data, width: FloatWidth::F32 })
+            Ok(Value::Float {
+                shape,
+                data,
+                width: FloatWidth::F32,
+            })
         }
         Datatype::FloatingPoint { size: 8, .. } => {
             let a = d.read_array::<f64>().map_err(|e| h5err(path, e))?;
             let data = flat(a.iter().copied().collect())?;
-            Ok(Value::Float { shape, data, width: FloatWidth::F64 })
+            Ok(Value::Float {
+                shape,
+                data,
+                width: FloatWidth::F64,
+            })
         }
         Datatype::FixedPoint { size, signed, .. } => {
             let data: Vec<i64> = match (size, signed) {
-                (8, true) => d.read_array::<i64>().map_err(|e| h5err(path, e))?.iter().copied().collect(),
-                (4, true) => d.read_array::<i32>().map_err(|e| h5err(path, e))?.iter().map(|&x| x.into()).collect(),
-                (2, true) => d.read_array::<i16>().map_err(|e| h5err(path, e))?.iter().map(|&x| x.into()).collect(),
-                (1, true) => d.read_array::<i8>().map_err(|e| h5err(path, e))?.iter().map(|&x| x.into()).collect(),
-                (4, false) => d.read_array::<u32>().map_err(|e| h5err(path, e))?.iter().map(|&x| x.into()).collect(),
-                (2, false) => d.read_array::<u16>().map_err(|e| h5err(path, e))?.iter().map(|&x| x.into()).collect(),
-                (1, false) => d.read_array::<u8>().map_err(|e| h5err(path, e))?.iter().map(|&x| x.into()).collect(),
+                (8, true) => d
+                    .read_array::<i64>()
+                    .map_err(|e| h5err(path, e))?
+                    .iter()
+                    .copied()
+                    .collect(),
+                (4, true) => d
+                    .read_array::<i32>()
+                    .map_err(|e| h5err(path, e))?
+                    .iter()
+                    .map(|&x| x.into())
+                    .collect(),
+                (2, true) => d
+                    .read_array::<i16>()
+                    .map_err(|e| h5err(path, e))?
+                    .iter()
+                    .map(|&x| x.into())
+                    .collect(),
+                (1, true) => d
+                    .read_array::<i8>()
+                    .map_err(|e| h5err(path, e))?
+                    .iter()
+                    .map(|&x| x.into())
+                    .collect(),
+                (4, false) => d
+                    .read_array::<u32>()
+                    .map_err(|e| h5err(path, e))?
+                    .iter()
+                    .map(|&x| x.into())
+                    .collect(),
+                (2, false) => d
+                    .read_array::<u16>()
+                    .map_err(|e| h5err(path, e))?
+                    .iter()
+                    .map(|&x| x.into())
+                    .collect(),
+                (1, false) => d
+                    .read_array::<u8>()
+                    .map_err(|e| h5err(path, e))?
+                    .iter()
+                    .map(|&x| x.into())
+                    .collect(),
                 (8, false) => d
                     .read_array::<u64>()
                     .map_err(|e| h5err(path, e))?
                     .iter()
-                    .map(|&x| i64::try_from(x).map_err(|_| h5err(path, "uint64 value above i64::MAX")))
+                    .map(|&x| {
+                        i64::try_from(x).map_err(|_| h5err(path, "uint64 value above i64::MAX"))
+                    })
                     .collect::<Result<_, _>>()?,
                 _ => return Ok(Value::Other(format!("{size}-byte integer"))),
             };
             if data.len() != n {
-                return Err(h5err(path, format!("read {} elements, the dataspace says {n}", data.len())));
+                return Err(h5err(
+                    path,
+                    format!("read {} elements, the dataspace says {n}", data.len()),
+                ));
             }
             Ok(Value::Int { shape, data })
         }
-        other => Ok(Value::Other(format!("{other:?}").chars().take(80).collect())),
+        other => Ok(Value::Other(
+            format!("{other:?}").chars().take(80).collect(),
+        )),
     }
 }
 
@@ -238,19 +314,36 @@ pub fn write_bytes(t: &Tree) -> Result<Vec<u8>, NirError> {
     for (path, v) in t.datasets() {
         let u = |s: &[usize]| s.iter().map(|&x| x as u64).collect::<Vec<u64>>();
         let ds = match v {
-            Value::Str(s) => DatasetBuilder::vlen_string_data(path.clone(), Vec::<u64>::new(), &[s.as_str()]),
-            Value::Strings { shape, data } => DatasetBuilder::vlen_string_data(path.clone(), u(shape), data),
-            Value::Float { shape, data, width: FloatWidth::F64 } => DatasetBuilder::typed_data(path.clone(), u(shape), data),
-            Value::Float { shape, data, width: FloatWidth::F32 } => {
+            Value::Str(s) => {
+                DatasetBuilder::vlen_string_data(path.clone(), Vec::<u64>::new(), &[s.as_str()])
+            }
+            Value::Strings { shape, data } => {
+                DatasetBuilder::vlen_string_data(path.clone(), u(shape), data)
+            }
+            Value::Float {
+                shape,
+                data,
+                width: FloatWidth::F64,
+            } => DatasetBuilder::typed_data(path.clone(), u(shape), data),
+            Value::Float {
+                shape,
+                data,
+                width: FloatWidth::F32,
+            } => {
                 let d32: Vec<f32> = data.iter().map(|&x| x as f32).collect();
                 DatasetBuilder::typed_data(path.clone(), u(shape), &d32)
             }
             Value::Int { shape, data } => DatasetBuilder::typed_data(path.clone(), u(shape), data),
-            Value::Other(d) => return Err(NirError::Hdf5(format!("writing {path}: cannot write a dataset of type {d}"))),
+            Value::Other(d) => {
+                return Err(NirError::Hdf5(format!(
+                    "writing {path}: cannot write a dataset of type {d}"
+                )))
+            }
         }
         .map_err(|e| werr(&path, e))?;
         b = b.dataset(ds);
     }
     let plan = b.into_plan().map_err(|e| werr("plan", e))?;
-    plan.encode(WriteOptions::default()).map_err(|e| werr("file", e))
+    plan.encode(WriteOptions::default())
+        .map_err(|e| werr("file", e))
 }

@@ -145,10 +145,16 @@ pub struct Discrete {
 
 /// The dt hint in a graph's metadata (`dt`, `dt_s` or `dt_hint_s`, seconds), if any.
 pub fn metadata_dt(g: &Graph) -> Option<f64> {
-    ["dt", "dt_s", "dt_hint_s"].iter().find_map(|k| match g.metadata.get(*k) {
-        Some(Value::Float { data, .. }) if data.len() == 1 && data[0] > 0.0 && data[0].is_finite() => Some(data[0]),
-        _ => None,
-    })
+    ["dt", "dt_s", "dt_hint_s"]
+        .iter()
+        .find_map(|k| match g.metadata.get(*k) {
+            Some(Value::Float { data, .. })
+                if data.len() == 1 && data[0] > 0.0 && data[0].is_finite() =>
+            {
+                Some(data[0])
+            }
+            _ => None,
+        })
 }
 
 /// The reset mechanism recorded in metadata by `plasticore nir export` (`reset_mechanism`), if any.
@@ -183,13 +189,20 @@ pub const MAX_DELAY_STEPS: usize = 1 << 20;
 struct Raw {
     name: String,
     kind: Kind,
-    node: (BTreeMap<String, Array>, BTreeMap<String, (Vec<usize>, Vec<i64>)>),
+    node: (
+        BTreeMap<String, Array>,
+        BTreeMap<String, (Vec<usize>, Vec<i64>)>,
+    ),
     top: bool,
 }
 
 enum Item {
     Node(usize),
-    Sub { scope: BTreeMap<String, Item>, entries: Vec<usize>, exits: Vec<usize> },
+    Sub {
+        scope: BTreeMap<String, Item>,
+        entries: Vec<usize>,
+        exits: Vec<usize>,
+    },
 }
 
 impl Item {
@@ -224,39 +237,86 @@ struct Flat {
     unsupported: Vec<(String, String, String)>,
 }
 
-fn flatten(g: &Graph, prefix: &str, top: bool, f: &mut Flat) -> Result<BTreeMap<String, Item>, NirError> {
+fn flatten(
+    g: &Graph,
+    prefix: &str,
+    top: bool,
+    f: &mut Flat,
+) -> Result<BTreeMap<String, Item>, NirError> {
     let mut scope = BTreeMap::new();
     for (name, n) in &g.nodes {
         let full = format!("{prefix}{name}");
         match n {
             NodeKind::Known { kind, floats, ints } => {
-                f.raw.push(Raw { name: full, kind: *kind, node: (floats.clone(), ints.clone()), top });
+                f.raw.push(Raw {
+                    name: full,
+                    kind: *kind,
+                    node: (floats.clone(), ints.clone()),
+                    top,
+                });
                 scope.insert(name.clone(), Item::Node(f.raw.len() - 1));
             }
             NodeKind::Graph(sub) => {
                 let inner = flatten(sub, &format!("{full}."), false, f)?;
                 let pick = |k: Kind| -> Vec<usize> {
-                    inner.values().filter_map(|it| if let Item::Node(i) = it { Some(*i) } else { None }).filter(|&i| f.raw[i].kind == k).collect()
+                    inner
+                        .values()
+                        .filter_map(|it| {
+                            if let Item::Node(i) = it {
+                                Some(*i)
+                            } else {
+                                None
+                            }
+                        })
+                        .filter(|&i| f.raw[i].kind == k)
+                        .collect()
                 };
                 let (entries, exits) = (pick(Kind::Input), pick(Kind::Output));
                 if entries.is_empty() || exits.is_empty() {
-                    return Err(NirError::Invalid { path: full, msg: "a subgraph needs at least one Input and one Output node".into() });
+                    return Err(NirError::Invalid {
+                        path: full,
+                        msg: "a subgraph needs at least one Input and one Output node".into(),
+                    });
                 }
-                scope.insert(name.clone(), Item::Sub { scope: inner, entries, exits });
+                scope.insert(
+                    name.clone(),
+                    Item::Sub {
+                        scope: inner,
+                        entries,
+                        exits,
+                    },
+                );
             }
-            NodeKind::Unsupported { type_name, reason, .. } => {
-                f.unsupported.push((full, type_name.clone(), reason.clone()));
+            NodeKind::Unsupported {
+                type_name, reason, ..
+            } => {
+                f.unsupported
+                    .push((full, type_name.clone(), reason.clone()));
             }
         }
     }
     for (a, b) in &g.edges {
-        let where_ = if prefix.is_empty() { "/node/edges".to_string() } else { format!("{}edges", prefix) };
-        let is_unsupported = |n: &str| f.unsupported.iter().any(|(u, _, _)| *u == format!("{prefix}{n}"));
+        let where_ = if prefix.is_empty() {
+            "/node/edges".to_string()
+        } else {
+            format!("{}edges", prefix)
+        };
+        let is_unsupported = |n: &str| {
+            f.unsupported
+                .iter()
+                .any(|(u, _, _)| *u == format!("{prefix}{n}"))
+        };
         if is_unsupported(a) || is_unsupported(b) {
             continue; // reported as unsupported; the lowering fails below
         }
-        let sa = resolve(&scope, a).ok_or_else(|| NirError::Invalid { path: where_.clone(), msg: format!("edge {a} → {b}: no node `{a}`") })?;
-        let sb = resolve(&scope, b).ok_or_else(|| NirError::Invalid { path: where_.clone(), msg: format!("edge {a} → {b}: no node `{b}`") })?;
+        let sa = resolve(&scope, a).ok_or_else(|| NirError::Invalid {
+            path: where_.clone(),
+            msg: format!("edge {a} → {b}: no node `{a}`"),
+        })?;
+        let sb = resolve(&scope, b).ok_or_else(|| NirError::Invalid {
+            path: where_.clone(),
+            msg: format!("edge {a} → {b}: no node `{b}`"),
+        })?;
         for &x in &sa.exits() {
             for &y in &sb.entries() {
                 f.edges.push((x, y));
@@ -273,26 +333,40 @@ fn prod(v: &[usize]) -> usize {
 }
 
 fn shape_len(name: &str, v: &[i64]) -> Result<usize, NirError> {
-    v.iter().try_fold(1usize, |a, &d| usize::try_from(d).ok().and_then(|d| a.checked_mul(d))).ok_or_else(|| NirError::Shape {
-        path: name.into(),
-        msg: format!("shape {v:?} is not a list of sizes"),
-    })
+    v.iter()
+        .try_fold(1usize, |a, &d| {
+            usize::try_from(d).ok().and_then(|d| a.checked_mul(d))
+        })
+        .ok_or_else(|| NirError::Shape {
+            path: name.into(),
+            msg: format!("shape {v:?} is not a list of sizes"),
+        })
 }
 
 /// Lower a graph. Errors: unsupported nodes (all of them, by name), unknown edge names, size mismatches,
 /// non-positive time constants, delays beyond [`MAX_DELAY_STEPS`].
 pub fn lower(g: &Graph, opts: Options) -> Result<Discrete, NirError> {
     if !(opts.dt > 0.0 && opts.dt.is_finite()) {
-        return Err(NirError::Invalid { path: "dt".into(), msg: format!("dt must be positive and finite, got {}", opts.dt) });
+        return Err(NirError::Invalid {
+            path: "dt".into(),
+            msg: format!("dt must be positive and finite, got {}", opts.dt),
+        });
     }
-    let mut f = Flat { raw: Vec::new(), edges: Vec::new(), unsupported: Vec::new() };
+    let mut f = Flat {
+        raw: Vec::new(),
+        edges: Vec::new(),
+        unsupported: Vec::new(),
+    };
     flatten(g, "", true, &mut f)?;
     if !f.unsupported.is_empty() {
         return Err(NirError::Unsupported(f.unsupported));
     }
     let n = f.raw.len();
     if n == 0 {
-        return Err(NirError::Invalid { path: "/node".into(), msg: "the graph has no nodes".into() });
+        return Err(NirError::Invalid {
+            path: "/node".into(),
+            msg: "the graph has no nodes".into(),
+        });
     }
     let mut warnings = Vec::new();
     // sizes: (n_in, n_out), None = inferred from the inputs (Flatten)
@@ -350,29 +424,46 @@ pub fn lower(g: &Graph, opts: Options) -> Result<Discrete, NirError> {
     }
     for i in 0..n {
         let Some(want) = n_in[i] else {
-            return Err(NirError::Shape { path: f.raw[i].name.clone(), msg: "input size cannot be inferred (no sized input reaches it)".into() });
+            return Err(NirError::Shape {
+                path: f.raw[i].name.clone(),
+                msg: "input size cannot be inferred (no sized input reaches it)".into(),
+            });
         };
         for &p in &preds[i] {
             let got = n_out[p].unwrap_or(0);
             if got != want {
                 return Err(NirError::Shape {
                     path: f.raw[i].name.clone(),
-                    msg: format!("edge {} → {}: {} values arrive, the node takes {}", f.raw[p].name, f.raw[i].name, got, want),
+                    msg: format!(
+                        "edge {} → {}: {} values arrive, the node takes {}",
+                        f.raw[p].name, f.raw[i].name, got, want
+                    ),
                 });
             }
         }
         let top_input = f.raw[i].top && f.raw[i].kind == Kind::Input;
         if preds[i].is_empty() && !top_input {
-            warnings.push(format!("node `{}` receives no edge; its input is 0", f.raw[i].name));
+            warnings.push(format!(
+                "node `{}` receives no edge; its input is 0",
+                f.raw[i].name
+            ));
         }
         if top_input && !preds[i].is_empty() {
-            return Err(NirError::Invalid { path: f.raw[i].name.clone(), msg: "a top-level Input node cannot receive edges".into() });
+            return Err(NirError::Invalid {
+                path: f.raw[i].name.clone(),
+                msg: "a top-level Input node cannot receive edges".into(),
+            });
         }
     }
     // delayed edges: first every edge leaving a stateful neuron node on a cycle (v reaches u), so a
     // recurrent projection w_rec runs on the spikes of step t−1 (and its bias is there from step 0, as in
     // snnTorch's RLeaky); then any edge closing a remaining cycle (found by the DFS below)
-    let stateful = |k: Kind| matches!(k, Kind::LI | Kind::LIF | Kind::CubaLI | Kind::CubaLIF | Kind::I | Kind::IF);
+    let stateful = |k: Kind| {
+        matches!(
+            k,
+            Kind::LI | Kind::LIF | Kind::CubaLI | Kind::CubaLIF | Kind::I | Kind::IF
+        )
+    };
     let mut delayed: std::collections::HashSet<(usize, usize)> = std::collections::HashSet::new();
     for u in 0..n {
         if !stateful(f.raw[u].kind) {
@@ -402,7 +493,10 @@ pub fn lower(g: &Graph, opts: Options) -> Result<Discrete, NirError> {
     }
     let mut state = vec![0u8; n]; // 0 new, 1 on stack, 2 done
     let mut post: Vec<usize> = Vec::with_capacity(n);
-    let roots: Vec<usize> = (0..n).filter(|&i| f.raw[i].top && f.raw[i].kind == Kind::Input).chain(0..n).collect();
+    let roots: Vec<usize> = (0..n)
+        .filter(|&i| f.raw[i].top && f.raw[i].kind == Kind::Input)
+        .chain(0..n)
+        .collect();
     for r in roots {
         if state[r] != 0 {
             continue;
@@ -450,15 +544,26 @@ pub fn lower(g: &Graph, opts: Options) -> Result<Discrete, NirError> {
                 o
             }
             Kind::Input | Kind::Output | Kind::Flatten => Op::Identity,
-            Kind::Affine | Kind::Linear => Op::Affine { w: fl["weight"].data.clone(), b: fl.get("bias").map(|b| b.data.clone()) },
+            Kind::Affine | Kind::Linear => Op::Affine {
+                w: fl["weight"].data.clone(),
+                b: fl.get("bias").map(|b| b.data.clone()),
+            },
             Kind::Scale => Op::Scale(fl["scale"].data.clone()),
             Kind::Threshold => Op::Threshold(fl["threshold"].data.clone()),
-            Kind::Delay => Op::Delay(delay_steps(&r.name, &fl["delay"].data, opts.dt, &mut warnings)?),
+            Kind::Delay => Op::Delay(delay_steps(
+                &r.name,
+                &fl["delay"].data,
+                opts.dt,
+                &mut warnings,
+            )?),
             Kind::LI | Kind::LIF | Kind::CubaLI | Kind::CubaLIF | Kind::I | Kind::IF => {
                 Op::Neuron(discretise(&r.name, r.kind, fl, opts, &mut warnings)?)
             }
         };
-        let inputs = preds[i].iter().map(|&p| (pos[p], delayed.contains(&(p, i)))).collect();
+        let inputs = preds[i]
+            .iter()
+            .map(|&p| (pos[p], delayed.contains(&(p, i))))
+            .collect();
         nodes.push(DNode {
             name: r.name.clone(),
             kind: r.kind,
@@ -472,17 +577,32 @@ pub fn lower(g: &Graph, opts: Options) -> Result<Discrete, NirError> {
     if !nodes.iter().any(|d| d.is_output) {
         warnings.push("the graph has no top-level Output node".into());
     }
-    Ok(Discrete { nodes, n_inputs: offset, opts, warnings })
+    Ok(Discrete {
+        nodes,
+        n_inputs: offset,
+        opts,
+        warnings,
+    })
 }
 
-fn delay_steps(name: &str, d: &[f64], dt: f64, warn: &mut Vec<String>) -> Result<Vec<usize>, NirError> {
+fn delay_steps(
+    name: &str,
+    d: &[f64],
+    dt: f64,
+    warn: &mut Vec<String>,
+) -> Result<Vec<usize>, NirError> {
     let mut off = 0usize;
     let steps = d
         .iter()
         .map(|&x| {
             let s = x / dt;
             if !(s >= 0.0) || s > MAX_DELAY_STEPS as f64 {
-                return Err(NirError::Invalid { path: name.into(), msg: format!("delay {x} s is negative or above {MAX_DELAY_STEPS} steps of dt = {dt} s") });
+                return Err(NirError::Invalid {
+                    path: name.into(),
+                    msg: format!(
+                        "delay {x} s is negative or above {MAX_DELAY_STEPS} steps of dt = {dt} s"
+                    ),
+                });
             }
             let r = s.round();
             if (s - r).abs() > 1e-6 * s.max(1.0) {
@@ -497,13 +617,22 @@ fn delay_steps(name: &str, d: &[f64], dt: f64, warn: &mut Vec<String>) -> Result
     Ok(steps)
 }
 
-fn discretise(name: &str, kind: Kind, fl: &BTreeMap<String, Array>, o: Options, warn: &mut Vec<String>) -> Result<Population, NirError> {
+fn discretise(
+    name: &str,
+    kind: Kind,
+    fl: &BTreeMap<String, Array>,
+    o: Options,
+    warn: &mut Vec<String>,
+) -> Result<Population, NirError> {
     let dt = o.dt;
     let get = |k: &str| fl[k].data.as_slice();
     let check_tau = |k: &str, warn: &mut Vec<String>| -> Result<(), NirError> {
         let t = get(k);
         if let Some(j) = t.iter().position(|&x| !(x > 0.0)) {
-            return Err(NirError::Invalid { path: format!("{name}/{k}"), msg: format!("neuron {j}: time constant {} must be positive", t[j]) });
+            return Err(NirError::Invalid {
+                path: format!("{name}/{k}"),
+                msg: format!("neuron {j}: time constant {} must be positive", t[j]),
+            });
         }
         let below = t.iter().filter(|&&x| x < dt).count();
         if below > 0 {
@@ -542,24 +671,43 @@ fn discretise(name: &str, kind: Kind, fl: &BTreeMap<String, Array>, o: Options, 
         )
     } else {
         // I, IF: v̇ = R·I, exact for an input held over the step
-        (vec![1.0; n], r.iter().map(|&x| snap(x * dt)).collect(), vec![0.0; n])
+        (
+            vec![1.0; n],
+            r.iter().map(|&x| snap(x * dt)).collect(),
+            vec![0.0; n],
+        )
     };
     let syn = if has_syn {
         check_tau("tau_syn", warn)?;
         let ts = get("tau_syn");
         let w = get("w_in");
-        Some((ts.iter().map(|&t| decay(t)).collect(), (0..n).map(|j| snap(w[j] * step_gain(ts[j]))).collect()))
+        Some((
+            ts.iter().map(|&t| decay(t)).collect(),
+            (0..n).map(|j| snap(w[j] * step_gain(ts[j]))).collect(),
+        ))
     } else {
         None
     };
     let spiking = if matches!(kind, Kind::LIF | Kind::CubaLIF | Kind::IF) {
         let v_reset = get("v_reset").to_vec();
         if o.reset != ResetMechanism::Value && v_reset.iter().any(|&x| x != 0.0) {
-            warn.push(format!("node `{name}`: v_reset is ignored with --reset subtract (v ← v − v_threshold)"));
+            warn.push(format!(
+                "node `{name}`: v_reset is ignored with --reset subtract (v ← v − v_threshold)"
+            ));
         }
-        Some(Spiking { v_th: get("v_threshold").to_vec(), v_reset, reset: o.reset })
+        Some(Spiking {
+            v_th: get("v_threshold").to_vec(),
+            v_reset,
+            reset: o.reset,
+        })
     } else {
         None
     };
-    Ok(Population { syn, beta, gain, leak, spiking })
+    Ok(Population {
+        syn,
+        beta,
+        gain,
+        leak,
+        spiking,
+    })
 }

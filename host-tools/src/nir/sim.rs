@@ -38,7 +38,17 @@ impl<'a> Sim<'a> {
     /// Zero state.
     pub fn new(net: &'a Discrete) -> Self {
         let out = net.nodes.iter().map(|d| vec![0.0; d.n_out]).collect();
-        let v = net.nodes.iter().map(|d| if matches!(d.op, Op::Neuron(_)) { vec![0.0; d.n_out] } else { Vec::new() }).collect();
+        let v = net
+            .nodes
+            .iter()
+            .map(|d| {
+                if matches!(d.op, Op::Neuron(_)) {
+                    vec![0.0; d.n_out]
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
         let i_syn = net
             .nodes
             .iter()
@@ -66,13 +76,25 @@ impl<'a> Sim<'a> {
                 }
             }
         }
-        Self { net, out, v, i_syn, lines, prev, x: Vec::new() }
+        Self {
+            net,
+            out,
+            v,
+            i_syn,
+            lines,
+            prev,
+            x: Vec::new(),
+        }
     }
 
     /// Advance one step with external input `u` (width [`Discrete::n_inputs`]).
     pub fn step(&mut self, u: &[f64]) -> Result<(), NirError> {
         if u.len() != self.net.n_inputs {
-            return Err(NirError::Input(format!("a step has {} values, the graph takes {}", u.len(), self.net.n_inputs)));
+            return Err(NirError::Input(format!(
+                "a step has {} values, the graph takes {}",
+                u.len(),
+                self.net.n_inputs
+            )));
         }
         for (p, o) in self.prev.iter_mut().zip(&self.out) {
             if !p.is_empty() {
@@ -84,7 +106,11 @@ impl<'a> Sim<'a> {
             self.x.clear();
             self.x.resize(d.n_in, 0.0);
             for &(src, delayed) in &d.inputs {
-                let s = if delayed { &self.prev[src] } else { &self.out[src] };
+                let s = if delayed {
+                    &self.prev[src]
+                } else {
+                    &self.out[src]
+                };
                 for (a, b) in self.x.iter_mut().zip(s) {
                     *a += *b;
                 }
@@ -158,13 +184,19 @@ impl<'a> Sim<'a> {
         }
         Ok(())
     }
-
 }
 
 /// Run `inputs` (`[t][channel]`) from the zero state; one [`Trace`] per node, in evaluation order.
 pub fn run(net: &Discrete, inputs: &[Vec<f64>]) -> Result<Vec<Trace>, NirError> {
     let mut sim = Sim::new(net);
-    let mut tr: Vec<Trace> = net.nodes.iter().map(|d| Trace { name: d.name.clone(), ..Default::default() }).collect();
+    let mut tr: Vec<Trace> = net
+        .nodes
+        .iter()
+        .map(|d| Trace {
+            name: d.name.clone(),
+            ..Default::default()
+        })
+        .collect();
     for u in inputs {
         sim.step(u)?;
         for (k, t) in tr.iter_mut().enumerate() {
