@@ -263,3 +263,29 @@ fn imported_float_net_runs_like_the_simulation() {
         assert!(n > 100, "{n}");
     }
 }
+
+/// The population view (what a graph of populations and projections is built from): the examples'
+/// populations with their projections, matrices taken from the file, the recurrent one one step late.
+#[test]
+fn population_view_of_the_examples() {
+    use plasticore::nir::populations::{populations, Origin};
+    let f = load("lif_2layer.nir");
+    let d = lower(&f.graph, EULER).unwrap();
+    let p = populations(&d).unwrap();
+    let names: Vec<&str> = p.iter().map(|x| d.nodes[x.node].name.as_str()).collect();
+    assert_eq!(names, ["lif1", "lif2"]);
+    assert_eq!(p[0].projections.len(), 1);
+    assert_eq!(p[0].projections[0].0, Origin::Input(0));
+    assert_eq!(p[0].projections[0].1, params(&f.graph.nodes["fc1"])["weight"]);
+    assert_eq!(p[1].projections[0].0, Origin::Pop(p[0].node, 0));
+    assert_eq!(p[1].bias, params(&f.graph.nodes["fc2"])["bias"]);
+    let f = load("rsnn_cubalif_subgraph.nir");
+    let d = lower(&f.graph, EULER).unwrap();
+    let p = populations(&d).unwrap();
+    let NodeKind::Graph(sub) = &f.graph.nodes["rsnn"] else { panic!() };
+    let lif = &p[0];
+    let origins: Vec<Origin> = lif.projections.iter().map(|x| x.0).collect();
+    assert_eq!(origins, [Origin::Input(0), Origin::Pop(lif.node, 1)]);
+    assert_eq!(lif.projections[1].1, params(&sub.nodes["w_rec"])["weight"]);
+    assert_eq!(d.nodes[p[1].node].name, "li2");
+}

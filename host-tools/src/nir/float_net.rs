@@ -30,143 +30,12 @@
 use super::graph::{Array, Graph, Kind, NirFile, NodeKind};
 use super::h5::{FloatWidth, Value};
 use super::lower::{Discrete, Method, Op, ResetMechanism};
+use super::populations::{feed, is_pop, Origin};
 use super::NirError;
 use crate::reference::io::{ModelSpec, SavedNet, FORMAT};
 use crate::reference::model::{Neuron, NeuronKind, Presyn, ResetMode, Synapse};
 use crate::reference::net::{LayerConfig, LayerParams, LossKind, NetConfig, Output, Params};
 use std::collections::BTreeMap;
-
-/// Where a signal comes from, as seen by a population.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Origin {
-    /// The external input vector.
-    Input,
-    /// A population (node index), with the number of delayed edges on the path.
-    Pop(usize, usize),
-}
-
-/// An affine map from origins: y = Σ_o M_o·x_o + b (M_o row-major [n_out, n_origin]).
-#[derive(Clone, Debug, Default)]
-struct Aff {
-    terms: BTreeMap<Origin, Vec<f64>>,
-    b: Vec<f64>,
-}
-
-fn is_pop(op: &Op) -> bool {
-    matches!(op, Op::Neuron(_) | Op::Threshold(_))
-}
-
-/// Compose the affine map that feeds node `k` (the sum of its inputs), in terms of inputs and populations.
-fn feed(net: &Discrete, k: usize, depth: usize, errs: &mut Vec<String>) -> Option<Aff> {
-    let d = &net.nodes[k];
-    if depth > net.nodes.len() + 1 {
-        errs.push(format!("`{}`: a cycle without a neuron population", d.name));
-        return None;
-    }
-    let mut acc = Aff {
-        terms: BTreeMap::new(),
-        b: vec![0.0; d.n_in],
-    };
-    for &(src, delayed) in &d.inputs {
-        let s = &net.nodes[src];
-        let part = match &s.op {
-            Op::Input { offset } => {
-                let mut m = vec![0.0; s.n_out * net.n_inputs];
-                for j in 0..s.n_out {
-                    m[j * net.n_inputs + offset + j] = 1.0;
-                }
-                Aff {
-                    terms: [(Origin::Input, m)].into(),
-                    b: vec![0.0; s.n_out],
-                }
-            }
-            op if is_pop(op) => {
-                let mut m = vec![0.0; s.n_out * s.n_out];
-                for j in 0..s.n_out {
-                    m[j * s.n_out + j] = 1.0;
-                }
-                Aff {
-                    terms: [(Origin::Pop(src, 0), m)].into(),
-                    b: vec![0.0; s.n_out],
-                }
-            }
-            Op::Identity => feed(net, src, depth + 1, errs)?,
-            Op::Affine { w, b } => {
-                let inner = feed(net, src, depth + 1, errs)?;
-                let mut out = Aff {
-                    terms: BTreeMap::new(),
-                    b: b.clone().unwrap_or_else(|| vec![0.0; s.n_out]),
-                };
-                for o in 0..s.n_out {
-                    for i in 0..s.n_in {
-                        out.b[o] += w[o * s.n_in + i] * inner.b[i];
-                    }
-                }
-                for (org, m) in inner.terms {
-                    let cols = m.len() / s.n_in.max(1);
-                    let mut r = vec![0.0; s.n_out * cols];
-                    for o in 0..s.n_out {
-                        for i in 0..s.n_in {
-                            let wi = w[o * s.n_in + i];
-                            if wi != 0.0 {
-                                for c in 0..cols {
-                                    r[o * cols + c] += wi * m[i * cols + c];
-                                }
-                            }
-                        }
-                    }
-                    out.terms.insert(org, r);
-                }
-                out
-            }
-            Op::Scale(sc) => {
-                let mut inner = feed(net, src, depth + 1, errs)?;
-                for (j, bj) in inner.b.iter_mut().enumerate() {
-                    *bj *= sc[j];
-                }
-                for m in inner.terms.values_mut() {
-                    let cols = m.len() / s.n_in.max(1);
-                    for j in 0..s.n_in {
-                        for c in 0..cols {
-                            m[j * cols + c] *= sc[j];
-                        }
-                    }
-                }
-                inner
-            }
-            Op::Delay(_) => {
-                errs.push(format!(
-                    "`{}`: Delay nodes (v1 layers have no axonal delay)",
-                    s.name
-                ));
-                return None;
-            }
-            _ => unreachable!("populations handled above"),
-        };
-        // a delayed edge adds one step to every population origin of this part
-        for (org, m) in part.terms {
-            let org = match (org, delayed) {
-                (Origin::Pop(p, dl), true) => Origin::Pop(p, dl + 1),
-                (Origin::Input, true) => {
-                    errs.push(format!(
-                        "`{}`: a delayed path from the input (v1 has no input delay)",
-                        d.name
-                    ));
-                    return None;
-                }
-                (o, _) => o,
-            };
-            match acc.terms.get_mut(&org) {
-                Some(a) => a.iter_mut().zip(&m).for_each(|(x, y)| *x += y),
-                None => {
-                    acc.terms.insert(org, m);
-                }
-            }
-        }
-        acc.b.iter_mut().zip(&part.b).for_each(|(x, y)| *x += y);
-    }
-    Some(acc)
-}
 
 fn all_equal(v: &[f64]) -> bool {
     v.iter().all(|&x| x == v[0])
@@ -251,13 +120,13 @@ pub fn to_saved_net(net: &Discrete, source: &str) -> Result<SavedNet, NirError> 
         };
         let n = d.n_out;
         let want_ff = match prev {
-            None => Origin::Input,
+            None => Origin::Input(0),
             Some(p) => Origin::Pop(p, 0),
         };
         for org in a.terms.keys() {
             if *org != want_ff && *org != Origin::Pop(k, 1) {
                 let what = match org {
-                    Origin::Input => "the input".to_string(),
+                    Origin::Input(dl) => format!("the input delayed by {dl} steps (v1 has no axonal delay)"),
                     Origin::Pop(p, dl) => format!("`{}` delayed by {dl} steps", net.nodes[*p].name),
                 };
                 errs.push(format!("`{}` receives from {what}: v1 layers receive only the previous layer (and themselves, one step later)", d.name));

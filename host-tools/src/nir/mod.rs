@@ -7,6 +7,8 @@
 //! - [`lower`]: a NIR graph → a flat, discretised network for a chosen dt, method and reset mechanism
 //!   ([`lower::Discrete`]): subgraphs and dotted names resolved, sizes inferred and checked, cycles broken
 //!   by a one-step delay, per-neuron decays and gains computed. Unsupported nodes are reported here.
+//! - [`populations`]: the population/projection view of a [`lower::Discrete`] (dense matrix per source
+//!   and delay): what a graph of populations (issue 10) is built from.
 //! - [`sim`]: runs a [`lower::Discrete`] in `f64` and records every node (`plasticore nir simulate`).
 //! - [`float_net`]: [`lower::Discrete`] → `plasticore-float-net` v1 where that is exact (otherwise an
 //!   error listing each feature v1 cannot hold), and `plasticore-float-net` → NIR (export).
@@ -18,6 +20,7 @@ pub mod graph;
 pub mod h5;
 pub mod input;
 pub mod lower;
+pub mod populations;
 pub mod sim;
 
 /// Errors of NIR reading, lowering, conversion and simulation. Every variant names where the problem is.
