@@ -1,6 +1,8 @@
 //! Bad files give clear errors, never panics: truncated and corrupted HDF5, wrong dataset types, missing
 //! datasets, shape mismatches, unknown edge names, implausible parameters; and what real exporters write
 //! (snnTorch 1.0 / Norse 1.1 habits) is accepted, with warnings where a value is implausible.
+// the loops index several arrays with the same t, i, j, as the equations do
+#![allow(clippy::needless_range_loop)]
 use plasticore::nir::graph::{Array, Graph, Kind, NirFile, NodeKind};
 use plasticore::nir::h5::{self, Entry, FloatWidth, Tree, Value};
 use plasticore::nir::lower::{lower, Method, Options, ResetMechanism};

@@ -1,6 +1,8 @@
 //! Export → import round trips: NIR graph ↔ HDF5 bytes bit for bit (every example, float32 and float64
 //! preserved), and plasticore-float-net → NIR → plasticore-float-net exactly (float64 export, both schemes,
 //! both resets, both output stages); the exported graph simulates like the float reference.
+// the loops index several arrays with the same t, i, j, as the equations do
+#![allow(clippy::needless_range_loop)]
 use plasticore::nir::float_net::{from_saved_net, to_saved_net, ExportOptions};
 use plasticore::nir::graph::NirFile;
 use plasticore::nir::h5::{self, FloatWidth};

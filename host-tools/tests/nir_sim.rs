@@ -1,5 +1,7 @@
 //! Import → float simulation against hand-written simulations of the same graphs, and against the float
 //! reference running the imported `plasticore-float-net`.
+// the loops index several arrays with the same t, i, j, as the equations do
+#![allow(clippy::needless_range_loop)]
 use plasticore::nir::float_net::to_saved_net;
 use plasticore::nir::graph::{NirFile, NodeKind};
 use plasticore::nir::lower::{lower, Method, Options, ResetMechanism};
@@ -276,13 +278,18 @@ fn population_view_of_the_examples() {
     assert_eq!(names, ["lif1", "lif2"]);
     assert_eq!(p[0].projections.len(), 1);
     assert_eq!(p[0].projections[0].0, Origin::Input(0));
-    assert_eq!(p[0].projections[0].1, params(&f.graph.nodes["fc1"])["weight"]);
+    assert_eq!(
+        p[0].projections[0].1,
+        params(&f.graph.nodes["fc1"])["weight"]
+    );
     assert_eq!(p[1].projections[0].0, Origin::Pop(p[0].node, 0));
     assert_eq!(p[1].bias, params(&f.graph.nodes["fc2"])["bias"]);
     let f = load("rsnn_cubalif_subgraph.nir");
     let d = lower(&f.graph, EULER).unwrap();
     let p = populations(&d).unwrap();
-    let NodeKind::Graph(sub) = &f.graph.nodes["rsnn"] else { panic!() };
+    let NodeKind::Graph(sub) = &f.graph.nodes["rsnn"] else {
+        panic!()
+    };
     let lif = &p[0];
     let origins: Vec<Origin> = lif.projections.iter().map(|x| x.0).collect();
     assert_eq!(origins, [Origin::Input(0), Origin::Pop(lif.node, 1)]);

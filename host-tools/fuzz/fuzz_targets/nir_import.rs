@@ -8,12 +8,32 @@ use plasticore::nir::lower::{lower, Method, Options, ResetMechanism};
 use plasticore::nir::sim::Sim;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(f) = NirFile::from_bytes(data) else { return };
-    for (method, reset) in [(Method::Euler, ResetMechanism::Value), (Method::Exact, ResetMechanism::SubtractUndecayed)] {
-        let Ok(d) = lower(&f.graph, Options { dt: 1e-3, method, reset }) else { continue };
+    let Ok(f) = NirFile::from_bytes(data) else {
+        return;
+    };
+    for (method, reset) in [
+        (Method::Euler, ResetMechanism::Value),
+        (Method::Exact, ResetMechanism::SubtractUndecayed),
+    ] {
+        let Ok(d) = lower(
+            &f.graph,
+            Options {
+                dt: 1e-3,
+                method,
+                reset,
+            },
+        ) else {
+            continue;
+        };
         let _ = to_saved_net(&d, "fuzz");
         // bounded work: small graphs only, three steps
-        if d.n_inputs <= 4096 && d.nodes.iter().map(|n| n.n_in.saturating_mul(n.n_out)).sum::<usize>() <= 1 << 22 {
+        if d.n_inputs <= 4096
+            && d.nodes
+                .iter()
+                .map(|n| n.n_in.saturating_mul(n.n_out))
+                .sum::<usize>()
+                <= 1 << 22
+        {
             let mut sim = Sim::new(&d);
             let u = vec![1.0; d.n_inputs];
             for _ in 0..3 {

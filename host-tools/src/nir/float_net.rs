@@ -126,7 +126,9 @@ pub fn to_saved_net(net: &Discrete, source: &str) -> Result<SavedNet, NirError> 
         for org in a.terms.keys() {
             if *org != want_ff && *org != Origin::Pop(k, 1) {
                 let what = match org {
-                    Origin::Input(dl) => format!("the input delayed by {dl} steps (v1 has no axonal delay)"),
+                    Origin::Input(dl) => {
+                        format!("the input delayed by {dl} steps (v1 has no axonal delay)")
+                    }
                     Origin::Pop(p, dl) => format!("`{}` delayed by {dl} steps", net.nodes[*p].name),
                 };
                 errs.push(format!("`{}` receives from {what}: v1 layers receive only the previous layer (and themselves, one step later)", d.name));

@@ -438,7 +438,7 @@ fn check_node_shapes(
     match kind {
         Kind::Affine | Kind::Linear => {
             let w = &floats["weight"];
-            if w.shape.len() < 2 || w.shape.iter().any(|&d| d == 0) {
+            if w.shape.len() < 2 || w.shape.contains(&0) {
                 return Err(NirError::Shape {
                     path: format!("{path}/weight"),
                     msg: format!("expected [out, in] with both > 0, got {:?}", w.shape),

@@ -186,13 +186,13 @@ pub const MAX_DELAY_STEPS: usize = 1 << 20;
 
 // ------------------------------------------------------------------------------------------- flatten
 
+type Floats = BTreeMap<String, Array>;
+type Ints = BTreeMap<String, (Vec<usize>, Vec<i64>)>;
+
 struct Raw {
     name: String,
     kind: Kind,
-    node: (
-        BTreeMap<String, Array>,
-        BTreeMap<String, (Vec<usize>, Vec<i64>)>,
-    ),
+    node: (Floats, Ints),
     top: bool,
 }
 

@@ -15,6 +15,9 @@
 //! - [`input`]: the small input readers of `nir simulate` (CSV events `t,channel`, dense `.npy`).
 //!
 //! Semantics, discretisation and what is lost are documented in `hw-notes/nir.md`.
+// `!(x > 0.0)` is meant: it is true for NaN, which must be rejected too.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 pub mod float_net;
 pub mod graph;
 pub mod h5;

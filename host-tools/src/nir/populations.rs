@@ -114,11 +114,17 @@ pub fn feed(net: &Discrete, k: usize, depth: usize, errs: &mut Vec<String>) -> O
                 let mut inner = feed(net, src, depth + 1, errs)?;
                 let d0 = steps.first().copied().unwrap_or(0);
                 if steps.iter().any(|&x| x != d0) {
-                    errs.push(format!("`{}`: per-channel delays differ (a projection has one axonal delay)", s.name));
+                    errs.push(format!(
+                        "`{}`: per-channel delays differ (a projection has one axonal delay)",
+                        s.name
+                    ));
                     return None;
                 }
                 if inner.b.iter().any(|&x| x != 0.0) {
-                    errs.push(format!("`{}`: a delayed constant (bias before a Delay)", s.name));
+                    errs.push(format!(
+                        "`{}`: a delayed constant (bias before a Delay)",
+                        s.name
+                    ));
                     return None;
                 }
                 inner.terms = inner
@@ -155,7 +161,6 @@ pub fn feed(net: &Discrete, k: usize, depth: usize, errs: &mut Vec<String>) -> O
     Some(acc)
 }
 
-
 /// One population and what feeds it.
 #[derive(Clone, Debug)]
 pub struct PopulationFeed {
@@ -175,12 +180,19 @@ pub fn populations(net: &Discrete) -> Result<Vec<PopulationFeed>, NirError> {
     let mut out = Vec::new();
     for k in (0..net.nodes.len()).filter(|&k| is_pop(&net.nodes[k].op)) {
         if let Some(a) = feed(net, k, 0, &mut errs) {
-            out.push(PopulationFeed { node: k, projections: a.terms.into_iter().collect(), bias: a.b });
+            out.push(PopulationFeed {
+                node: k,
+                projections: a.terms.into_iter().collect(),
+                bias: a.b,
+            });
         }
     }
     if errs.is_empty() {
         Ok(out)
     } else {
-        Err(NirError::Invalid { path: "populations".into(), msg: errs.join("; ") })
+        Err(NirError::Invalid {
+            path: "populations".into(),
+            msg: errs.join("; "),
+        })
     }
 }
