@@ -77,6 +77,8 @@ for m in euler exact; do
     python3 scripts/nir_check.py "$NIR_OUT/rsnn.json" "$NIR_OUT/rsnn-$m-$d.nir"
   done
 done
+python3 scripts/nir_snntorch_style.py "$NIR_OUT/snn.nir"
+"$PC" nir import "$NIR_OUT/snn.nir" --dt 1e-4 -o "$NIR_OUT/snn.json"
 printf 't,channel\n0,3\n0,17\n2,40\n5,3\n' > "$NIR_OUT/events.csv"
 "$PC" nir simulate ../shared/nir-examples/ff_cubalif_li.nir --input "$NIR_OUT/events.csv" --steps 50 --out "$NIR_OUT/sim"
 [ -s "$NIR_OUT/sim/membranes.csv" ] || { echo "FAIL: nir simulate wrote no membranes.csv"; exit 1; }
