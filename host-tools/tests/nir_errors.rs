@@ -590,3 +590,26 @@ fn delay_scale_threshold_flatten_and_integrators_run() {
         vec![vec![1.0], vec![0.0], vec![0.0], vec![0.0]]
     );
 }
+
+/// A file written by Python `nir` 1.0.8 (h5py) in snnTorch's layout (`scripts/nir_snntorch_style.py`, seed 0;
+/// shipped so this runs without Python): it reads, names the float64 neuron parameters next to float32
+/// weights, needs a dt (none in the file), and imports as a recurrent layer with a κ = 0 readout.
+#[test]
+fn python_written_snntorch_style_fixture_imports() {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/nir/snntorch_style.nir");
+    let f = NirFile::load(&p).unwrap();
+    let NodeKind::Known { floats, .. } = &f.graph.nodes["1.lif"] else { panic!() };
+    assert_eq!(floats["tau"].width, FloatWidth::F64);
+    let NodeKind::Known { floats, .. } = &f.graph.nodes["1.w_rec"] else { panic!() };
+    assert_eq!(floats["weight"].width, FloatWidth::F32);
+    assert!(floats["bias"].data.iter().all(|&b| b == 0.01f32 as f64));
+    assert!(plasticore::nir::lower::metadata_dt(&f.graph).is_none());
+    let d = lower(&f.graph, Options { dt: 1e-4, ..O }).unwrap();
+    assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+    let s = float_net::to_saved_net(&d, "fixture").unwrap();
+    assert!(s.config.layers[0].recurrent);
+    assert_eq!(s.config.output, plasticore::reference::net::Output::LeakyReadout { n_out: 3, kappa: 0.0 });
+    // unit gain: r = τ/dt in float64 comes back as exactly 1, so the weights are the file's
+    let NodeKind::Known { floats: f0, .. } = &f.graph.nodes["0"] else { panic!() };
+    assert_eq!(s.params.layers[0].w[12], f0["weight"].data[1], "w[1*n + 0] = weight[0][1]");
+}
