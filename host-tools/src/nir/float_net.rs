@@ -13,7 +13,7 @@
 //! - a constant leak term l_j (from v_leak) folds into the bias (models without a synaptic current only);
 //! - `Threshold` is a layer with α_m = 0 (V_t = y_t); `IF` has α_m = 1;
 //! - a last non-spiking `LI` population fed by the last spiking layer without bias becomes a `LeakyReadout`
-//!   (κ = β, `readout[j*n_out + k]` = c_k·W[k][j]); a last spiking layer read directly by the Output gives
+//!   (κ = β, `readout[j*n_out + k]` = c_k·W_kj); a last spiking layer read directly by the Output gives
 //!   `Output::Membrane`, read through a bias-free Affine/Linear a `LeakyReadout` with κ = 0 (r_t = s_t·V).
 //!
 //! What v1 cannot hold (each is an error naming the node): per-neuron membrane or synaptic decays

@@ -4,7 +4,7 @@
 //! - **CSV events** (`.csv`): one event per line, `t,channel`; `t` is the step index (integer ≥ 0),
 //!   `channel` the input index (integer, 0 ≤ channel < n_in, the top-level Input nodes concatenated in name
 //!   order). A first line that does not parse as numbers is a header and is skipped; blank lines and lines
-//!   starting with `#` are skipped. Each event adds 1 to input[t][channel] (two events on one step and
+//!   starting with `#` are skipped. Each event adds 1 to `input[t][channel]` (two events on one step and
 //!   channel give 2).
 //! - **Dense `.npy`**: a float32 or float64 array of shape [T, n_in], read with `ndarray-npy`.
 use super::NirError;

@@ -103,7 +103,7 @@ pub enum Op {
     },
     /// y = s ⊙ x.
     Scale(Vec<f64>),
-    /// y = [x > θ].
+    /// y = H(x − θ): 1 where x > θ (strict), else 0.
     Threshold(Vec<f64>),
     /// y_t = x_{t − d_j}, 0 before the start.
     Delay(Vec<usize>),
