@@ -35,6 +35,10 @@ step "host tests (workspace; --all-targets also builds and smoke-runs every benc
 cargo test --workspace --all-targets
 disk
 cargo test -p plasticore-core --features hal --test hal_aer
+# Data tests run on committed fixtures (host-tools/tests/fixtures); the full-data checks are #[ignore]d
+# and run here on the full files: missing data is an error, never a skip.
+PLASTICORE_DATA="${PLASTICORE_DATA:-$(cd .. && pwd)/shared/data}" \
+  cargo test -p plasticore --test reference_models --test reference_encoders -- --ignored
 cargo test --workspace --doc
 if [ "${PLASTICORE_CI_PRUNE:-0}" = 1 ]; then
   # A clean-clone run (.ci/run) never runs these test and bench executables again (≈ 0.8 GB): delete them
@@ -63,8 +67,9 @@ echo "ok: no soft-float symbols"
 step "firmware under QEMU"; bash firmware/ci.sh
 # Benchmarks are compiled and run once each (criterion's test mode) by `cargo test --all-targets` above.
 
-step "the README run command"
-cargo run --release -p plasticore -- demo --sequences 200
+step "the README run command (the main job) and the core-only demo"
+cargo run --release -p plasticore -- demo
+cargo run --release -p plasticore -- demo --core --sequences 200
 
 step "NIR: import, export, simulate; exported files load in Python nir (pinned), never skipped"
 python3 -m pip install --quiet "nir==1.0.8" || { echo "FAIL: pip install nir==1.0.8"; exit 1; }

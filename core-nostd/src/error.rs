@@ -55,6 +55,14 @@ pub enum Field {
     Buffer,
     /// A field of a binary network image.
     Image,
+    /// A population of a graph (index or count).
+    Population,
+    /// A projection of a graph (index, count, source or target).
+    Projection,
+    /// An axonal delay.
+    Delay,
+    /// A learning-signal source.
+    Feedback,
 }
 
 /// A configuration value was rejected. Small and `Copy` so it can be returned from `const`-friendly code
@@ -132,6 +140,10 @@ impl fmt::Display for Field {
             Field::States => "states per neuron",
             Field::Buffer => "buffer length",
             Field::Image => "network image",
+            Field::Population => "population",
+            Field::Projection => "projection",
+            Field::Delay => "axonal delay",
+            Field::Feedback => "learning-signal source",
         };
         f.write_str(s)
     }

@@ -282,6 +282,9 @@ pub struct LayerMut<'a> {
     s: usize,
     offset: u32,
     force_dense: bool,
+    plastic: usize,
+    bias: Option<&'a mut [i32]>,
+    learn_bias: bool,
 }
 
 impl<'a> LayerMut<'a> {
@@ -354,13 +357,94 @@ impl<'a> LayerMut<'a> {
         check(neurons, b.acc.len())?;
         check(neurons, b.psi.len())?;
         check(neurons, b.grad.len())?;
-        Ok(LayerMut { cfg, b, topo, axons, n: neurons, s, offset: neuron_offset, force_dense: false })
+        Ok(LayerMut { cfg, b, topo, axons, n: neurons, s, offset: neuron_offset, force_dense: false, plastic: axons, bias: None, learn_bias: false })
     }
 
     /// Always take the dense weight-update loop (for tests and benchmarks that check the sparse and dense
     /// loops give the same bits; results never depend on it).
     pub fn force_dense_learning(&mut self, on: bool) {
         self.force_dense = on;
+    }
+
+    /// Only axons `0..k` are plastic (clamped to the axon count): axons ≥ k still integrate but never get
+    /// an input trace ε^x, so their rows never learn (a graph puts the rows of its frozen projections
+    /// last). The default is every axon; a layer whose axons are all plastic gives the same bits as
+    /// before this existed.
+    pub fn set_plastic_axons(&mut self, k: usize) {
+        self.plastic = k.min(self.axons);
+    }
+
+    /// Give the neurons a bias b_j (one i32 per local neuron, in the model's input units y: Q.`state_frac`
+    /// for LIF/ALIF, added to y_t like any input; raw voltage units for Loihi CUBA, where it replaces the
+    /// bias register of the compartment: Loihi's per-compartment `bias_mant ≪ bias_exp`). With `learn`,
+    /// [`LayerMut::learn`] moves it by its ES-D-RTRL gradient Δb_j = −η·ẽ^f_{j,V}·λ_j (ε^x = 1),
+    /// stochastically rounded, **saturating** at the i32 range (counted as weight saturations), and
+    /// [`LayerMut::accumulate`] / [`LayerMut::apply_accumulated`] then take `axons × neurons + neurons`
+    /// accumulators (the bias's last). Fails if the length is not the neuron count.
+    pub fn set_bias(&mut self, bias: &'a mut [i32], learn: bool) -> Result<(), ConfigError> {
+        if bias.len() != self.n {
+            return Err(ConfigError::SizeMismatch { field: Field::Buffer, expected: self.n, found: bias.len() });
+        }
+        self.bias = Some(bias);
+        self.learn_bias = learn;
+        Ok(())
+    }
+
+    /// The bias, if one was given.
+    pub fn bias(&self) -> Option<&[i32]> {
+        self.bias.as_deref()
+    }
+
+    /// Accumulator length [`LayerMut::accumulate`] and [`LayerMut::apply_accumulated`] expect.
+    pub fn accumulator_len(&self) -> usize {
+        self.b.weights.len() + if self.learns_bias() { self.n } else { 0 }
+    }
+
+    fn learns_bias(&self) -> bool {
+        self.learn_bias && self.bias.is_some()
+    }
+
+    /// Online bias update from the gradient factors of this step (before `learn_rows`, which may reuse
+    /// the scratch): Δb_j = floor((G_j·2^trace_frac·2^lsb + r) / 2³²), r a 32-bit word of
+    /// `row_key(seed ^ SALT_BIAS, step, axons)` and the global neuron; exact in i128.
+    fn learn_bias_online(&mut self) -> u32 {
+        let (Some(bias), Some(sh)) = (self.bias.as_deref_mut(), Self::lsb_shift_of(self.cfg)) else { return 0 };
+        let tf = self.cfg.formats.trace_frac as u32;
+        let key = rng::row_key(self.cfg.seed ^ rng::SALT_BIAS, self.b.scalars.updates, self.axons as u32);
+        let mut sat = 0u32;
+        let mut moved = 0u32;
+        for (j, b) in bias.iter_mut().enumerate() {
+            let g = unpack(self.b.grad.get(j).copied().unwrap_or(0)).0;
+            if g == 0 {
+                continue;
+            }
+            moved += 1;
+            let r = rng::cell(key, self.offset.wrapping_add(j as u32)) as i128;
+            let d = (((g as i128) << (tf + sh)) + r) >> 32;
+            let v = *b as i128 + d;
+            let c = v.clamp(i32::MIN as i128 + 1, i32::MAX as i128);
+            sat += (c != v) as u32;
+            *b = c as i32;
+        }
+        self.b.scalars.sat.weight = self.b.scalars.sat.weight.saturating_add(sat);
+        moved
+    }
+
+    fn lsb_shift_of(cfg: &LayerConfig) -> Option<u32> {
+        let f = cfg.acc_frac();
+        let one = match cfg.neuron {
+            NeuronKind::Lif(m) => m.input(1 << f, f),
+            NeuronKind::Alif(m) => m.input(1 << f, f),
+            NeuronKind::LoihiCuba(m) => m.input(1 << f, f),
+        };
+        (one > 0 && one.count_ones() == 1).then(|| one.trailing_zeros())
+    }
+
+    /// The synapses of `axon`: `(local neuron, weight)` in column order (dense: every neuron; compressed:
+    /// the listed ones). An axon out of range has none. For readers of the weights that need the row
+    /// structure (a graph's within-step backprop through a downstream projection).
+    pub fn row(&self, axon: usize) -> impl Iterator<Item = (usize, Weight)> + '_ {
+        row_of(self.topo, self.b.weights, self.n, self.axons, axon)
     }
 
     /// The configuration.
@@ -451,7 +535,7 @@ impl<'a> LayerMut<'a> {
         }
         if learn {
             self.input_traces(active, fractional);
-            c.trace_updates += self.axons as u32;
+            c.trace_updates += self.plastic as u32;
         }
         c
     }
@@ -472,8 +556,12 @@ impl<'a> LayerMut<'a> {
         }
         let max = fmt.trace_max();
         let tf = fmt.trace_frac as u32;
+        let plastic = self.plastic;
         for &a in active.iter().filter(|&&a| (a as usize) < self.axons).take(self.axons) {
             let a = a as usize;
+            if a >= plastic {
+                continue;
+            }
             let x = if fractional {
                 shift_nearest(self.b.efficacy[a] as i64, tf as i32 - EFF_FRAC as i32).max(0) as u32
             } else {
@@ -511,20 +599,30 @@ impl<'a> LayerMut<'a> {
     /// rest are counted in `OpCounts::spikes` but not listed) and return the counts with the number
     /// listed. If `learn`, also record ψ(v̂_t) and update ẽ^f (see [`update_etrace`]).
     pub fn fire(&mut self, learn: bool, spikes: &mut [u16]) -> (OpCounts, usize) {
-        // One loop per (model, learn): the per-neuron body has no branch on either.
+        // One loop per (model, learn, bias): the per-neuron body has no branch on any of them.
+        if self.bias.is_some() {
+            return match (self.cfg.neuron, learn) {
+                (NeuronKind::Lif(m), true) => self.fire_with::<_, true, true>(&m, spikes),
+                (NeuronKind::Lif(m), false) => self.fire_with::<_, false, true>(&m, spikes),
+                (NeuronKind::Alif(m), true) => self.fire_with::<_, true, true>(&m, spikes),
+                (NeuronKind::Alif(m), false) => self.fire_with::<_, false, true>(&m, spikes),
+                (NeuronKind::LoihiCuba(m), true) => self.fire_with::<_, true, true>(&m, spikes),
+                (NeuronKind::LoihiCuba(m), false) => self.fire_with::<_, false, true>(&m, spikes),
+            };
+        }
         match (self.cfg.neuron, learn) {
-            (NeuronKind::Lif(m), true) => self.fire_with::<_, true>(&m, spikes),
+            (NeuronKind::Lif(m), true) => self.fire_with::<_, true, false>(&m, spikes),
             (NeuronKind::Lif(m), false) => match (m.inference(self.cfg.acc_frac()), m.states(), m.params().reset) {
                 (Some(f), 1, Reset::Soft) => self.fire_lif_inference::<1, false, true>(&f, spikes),
                 (Some(f), 1, Reset::Hard) => self.fire_lif_inference::<1, false, false>(&f, spikes),
                 (Some(f), _, Reset::Soft) => self.fire_lif_inference::<2, true, true>(&f, spikes),
                 (Some(f), _, Reset::Hard) => self.fire_lif_inference::<2, true, false>(&f, spikes),
-                (None, ..) => self.fire_with::<_, false>(&m, spikes),
+                (None, ..) => self.fire_with::<_, false, false>(&m, spikes),
             },
-            (NeuronKind::Alif(m), true) => self.fire_with::<_, true>(&m, spikes),
-            (NeuronKind::Alif(m), false) => self.fire_with::<_, false>(&m, spikes),
-            (NeuronKind::LoihiCuba(m), true) => self.fire_with::<_, true>(&m, spikes),
-            (NeuronKind::LoihiCuba(m), false) => self.fire_with::<_, false>(&m, spikes),
+            (NeuronKind::Alif(m), true) => self.fire_with::<_, true, false>(&m, spikes),
+            (NeuronKind::Alif(m), false) => self.fire_with::<_, false, false>(&m, spikes),
+            (NeuronKind::LoihiCuba(m), true) => self.fire_with::<_, true, false>(&m, spikes),
+            (NeuronKind::LoihiCuba(m), false) => self.fire_with::<_, false, false>(&m, spikes),
         }
     }
 
@@ -576,7 +674,7 @@ impl<'a> LayerMut<'a> {
     }
 
     #[inline(always)]
-    fn fire_with<M: NeuronModel, const LEARN: bool>(&mut self, m: &M, spikes: &mut [u16]) -> (OpCounts, usize) {
+    fn fire_with<M: NeuronModel, const LEARN: bool, const BIAS: bool>(&mut self, m: &M, spikes: &mut [u16]) -> (OpCounts, usize) {
         let learn = LEARN;
         let s = self.s;
         let acc_frac = self.cfg.acc_frac();
@@ -590,7 +688,18 @@ impl<'a> LayerMut<'a> {
             let y = m.input(self.b.acc[j], acc_frac);
             self.b.acc[j] = 0;
             let st = &mut self.b.state[j * s..(j + 1) * s];
-            let f = if learn { m.update(st, y, Some(&mut jac)) } else { m.update(st, y, None) };
+            let f = if BIAS {
+                let b = self.bias.as_deref().and_then(|b| b.get(j)).copied().unwrap_or(0);
+                if learn {
+                    m.update_biased(st, y, b, Some(&mut jac))
+                } else {
+                    m.update_biased(st, y, b, None)
+                }
+            } else if learn {
+                m.update(st, y, Some(&mut jac))
+            } else {
+                m.update(st, y, None)
+            };
             sat_state += f.saturated as u32;
             if learn {
                 self.b.psi[j] = f.psi;
@@ -698,9 +807,10 @@ impl<'a> LayerMut<'a> {
         if active_cols == 0 {
             return OpCounts::default();
         }
+        let biases = if self.learns_bias() { self.learn_bias_online() } else { 0 };
         let (sat, pairs) = if narrow { self.learn_rows::<true>(active_cols) } else { self.learn_rows::<false>(active_cols) };
         self.b.scalars.sat.weight = self.b.scalars.sat.weight.saturating_add(sat);
-        OpCounts { weight_updates: pairs, ..OpCounts::default() }
+        OpCounts { weight_updates: pairs + biases, ..OpCounts::default() }
     }
 
     /// The weight-update loops of [`LayerMut::learn`]; returns (saturations, updated pairs).
@@ -789,13 +899,10 @@ impl<'a> LayerMut<'a> {
     /// [`LayerMut::apply_accumulated`]. Extra memory: O(N²), one i32 per synapse. Returns the counts and
     /// fails only if `acc` has the wrong length.
     pub fn accumulate(&mut self, signal: Signal<'_>, acc: &mut [i32]) -> Result<OpCounts, ConfigError> {
-        if acc.len() != self.b.weights.len() {
-            return Err(ConfigError::SizeMismatch {
-                field: Field::Buffer,
-                expected: self.b.weights.len(),
-                found: acc.len(),
-            });
+        if acc.len() != self.accumulator_len() {
+            return Err(ConfigError::SizeMismatch { field: Field::Buffer, expected: self.accumulator_len(), found: acc.len() });
         }
+        let (acc, acc_b) = acc.split_at_mut(self.b.weights.len());
         let (active_cols, _) = self.grad_factors(signal);
         let mut c = OpCounts::default();
         if active_cols == 0 {
@@ -832,21 +939,30 @@ impl<'a> LayerMut<'a> {
                 }
             }
         }
+        // The bias: a row with ε^x = 1.0 (2^trace_frac raw), in the same units as the weights' sums.
+        let one = 1i64 << self.cfg.formats.trace_frac;
+        let mut biases = 0u32;
+        for (a, &p) in acc_b.iter_mut().zip(self.b.grad.iter()) {
+            let g = unpack(p).0;
+            if g != 0 {
+                biases += 1;
+                let (v, s) = sat_i32(*a as i64 + shr_nearest(one * g, 16));
+                sat += s as u32;
+                *a = v;
+            }
+        }
         self.b.scalars.sat.grad = self.b.scalars.sat.grad.saturating_add(sat);
-        c.weight_updates = if self.topo.is_some() { pairs } else { rows * active_cols as u32 };
+        c.weight_updates = if self.topo.is_some() { pairs } else { rows * active_cols as u32 } + biases;
         Ok(c)
     }
 
     /// Apply and clear an accumulator filled by [`LayerMut::accumulate`]: W += acc·2⁻¹⁶ rounded
     /// **stochastically**, **saturated** at the weight range (counted).
     pub fn apply_accumulated(&mut self, acc: &mut [i32]) -> Result<OpCounts, ConfigError> {
-        if acc.len() != self.b.weights.len() {
-            return Err(ConfigError::SizeMismatch {
-                field: Field::Buffer,
-                expected: self.b.weights.len(),
-                found: acc.len(),
-            });
+        if acc.len() != self.accumulator_len() {
+            return Err(ConfigError::SizeMismatch { field: Field::Buffer, expected: self.accumulator_len(), found: acc.len() });
         }
+        let (acc, acc_b) = acc.split_at_mut(self.b.weights.len());
         let upd = self.b.scalars.updates;
         let n = self.n;
         let wmax = self.cfg.formats.weight_max() as i64;
@@ -874,6 +990,22 @@ impl<'a> LayerMut<'a> {
                 let (v, s) = clamp_i64(w.0 as i64 + d, -wmax, wmax);
                 sat += s as u32;
                 *w = Weight(v as i16);
+                *a = 0;
+            }
+        }
+        // The bias: b += acc·2^lsb·2⁻¹⁶ rounded **stochastically**, **saturating** (counted).
+        if let (Some(bias), Some(sh)) = (self.bias.as_deref_mut(), Self::lsb_shift_of(self.cfg)) {
+            let key = rng::row_key(self.cfg.seed ^ rng::SALT_APPLY ^ rng::SALT_BIAS, upd, self.axons as u32);
+            for (j, (b, a)) in bias.iter_mut().zip(acc_b.iter_mut()).enumerate() {
+                if *a == 0 {
+                    continue;
+                }
+                count += 1;
+                let r = (rng::cell(key, self.offset.wrapping_add(j as u32)) >> 16) as i128;
+                let v = *b as i128 + ((((*a as i128) << sh) + r) >> 16);
+                let c = v.clamp(i32::MIN as i128 + 1, i32::MAX as i128);
+                sat += (c != v) as u32;
+                *b = c as i32;
                 *a = 0;
             }
         }
@@ -905,6 +1037,27 @@ impl<'a> LayerMut<'a> {
     pub fn scalars(&self) -> &LayerScalars {
         self.b.scalars
     }
+}
+
+/// The synapses of one axon as `(local neuron, weight)`, dense or compressed (see [`LayerMut::row`]):
+/// usable on a layer's raw storage without building a [`LayerMut`].
+pub fn row_of<'w>(
+    topo: Option<Csr<'w>>,
+    weights: &'w [Weight],
+    neurons: usize,
+    axons: usize,
+    axon: usize,
+) -> impl Iterator<Item = (usize, Weight)> + 'w {
+    let (cols, ws): (&'w [u16], &'w [Weight]) = match topo {
+        _ if axon >= axons => (&[], &[]),
+        Some(csr) => {
+            let (s, e) = csr.range(axon);
+            (csr.cols.get(s..e).unwrap_or(&[]), weights.get(s..e).unwrap_or(&[]))
+        }
+        None => (&[], weights.get(axon * neurons..(axon + 1) * neurons).unwrap_or(&[])),
+    };
+    let dense = topo.is_none();
+    ws.iter().enumerate().map(move |(k, &w)| (if dense { k } else { cols.get(k).copied().unwrap_or(0) as usize }, w))
 }
 
 /// Pack a gradient factor (|G| < 2⁴⁷) with the top 16 bits of its column's random word into the i64

@@ -47,6 +47,8 @@ pub const fn row_key_in(update_key: u32, axon: u32) -> u32 {
 pub const SALT_TRACE: u32 = 0x7A3C_E1B5;
 /// Salt of the stream that rounds accumulated updates when they are applied.
 pub const SALT_APPLY: u32 = 0x1F83_D9AB;
+/// Salt of the bias updates' stochastic rounding (graph populations with a learnable bias).
+pub const SALT_BIAS: u32 = 0x5B1A_5C0D;
 
 /// Per-column word of one learning step for the global `neuron`. The random word of synapse (i, j) in the
 /// online update is `row_key(seed, step, i) ^ col_word(seed, step, j)`: uniform for every synapse

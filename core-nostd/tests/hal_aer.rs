@@ -46,14 +46,38 @@ fn overruns_are_counted() {
 }
 
 #[test]
-fn every_4_byte_pattern_parses_without_panic() {
-    // Exhaustive over the sync/check bytes for a few ids, random elsewhere: the parser is total.
+fn every_sync_and_check_byte_is_classified_as_the_wire_format_says() {
+    // Exhaustive over the sync and check bytes for ids around the axon bound (100) and at the ends of
+    // the range: the parser is total and each packet is classified by the table in `hal.rs`'s docs,
+    // written out here independently: all-zero = idle; sync ≠ 0xA5 or check ≠ 0xFF ^ b0 ^ b1 ^ b2 =
+    // malformed; a valid packet with id ≥ axons = out of range; otherwise a spike on that axon.
+    use plasticore_core::hal::{parse, Packet};
+    let axons = 100u16;
+    let mut seen = [0u32; 4];
     for b0 in 0..=255u8 {
         for b3 in 0..=255u8 {
-            for id in [0u16, 1, 255, 256, 65535] {
+            for id in [0u16, 1, 98, 99, 100, 101, 255, 256, 0x5A5A, 65535] {
                 let [hi, lo] = id.to_be_bytes();
-                let _ = plasticore_core::hal::parse(&[b0, hi, lo, b3], 100);
+                let want = if b0 == 0 && hi == 0 && lo == 0 && b3 == 0 {
+                    Packet::Idle
+                } else if b0 != 0xA5 || b3 != 0xFF ^ b0 ^ hi ^ lo {
+                    Packet::Malformed
+                } else if id >= axons {
+                    Packet::OutOfRange
+                } else {
+                    Packet::Spike(id)
+                };
+                assert_eq!(parse(&[b0, hi, lo, b3], axons), want, "bytes {:02x} {hi:02x} {lo:02x} {b3:02x}", b0);
+                seen[match want {
+                    Packet::Idle => 0,
+                    Packet::Malformed => 1,
+                    Packet::OutOfRange => 2,
+                    Packet::Spike(_) => 3,
+                }] += 1;
             }
         }
     }
+    // 1 idle pattern (id 0, b0 = b3 = 0); one valid check byte per id with the right sync: 4 spikes
+    // (0, 1, 98, 99) and 6 out of range; everything else malformed.
+    assert_eq!(seen, [1, 256 * 256 * 10 - 1 - 10, 6, 4]);
 }

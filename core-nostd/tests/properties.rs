@@ -214,22 +214,6 @@ proptest! {
         }
     }
 
-    #[test]
-    fn invalid_formats_are_rejected_not_panicking(wb in 0u8..40, wf in 0u8..40, sf in 0u8..40, df in 0u8..40,
-                                                  tb in 0u8..40, tf in 0u8..40, ef in 0u8..40, gf in 0u8..40) {
-        let f = Formats { weight_bits: wb, weight_frac: wf, state_frac: sf, decay_frac: df, trace_bits: tb,
-                          trace_frac: tf, etrace_frac: ef, signal_frac: gf };
-        let ok = f.validate().is_ok();
-        let expect = (2..=16).contains(&wb) && wf <= 15 && (4..=24).contains(&sf) && (8..=30).contains(&df)
-            && (4..=16).contains(&tb) && tf < tb && (8..=28).contains(&ef) && (8..=24).contains(&gf) && wf <= sf;
-        prop_assert_eq!(ok, expect);
-        if let Err(e) = f.validate() {
-            // Every error renders a message naming the field.
-            let msg = e.to_string();
-            prop_assert!(!msg.is_empty());
-        }
-    }
-
     /// The mean of many stochastic roundings equals the exact value: for Δ = q + f (f ∈ [0,1)) LSB per
     /// update, after K updates the weight moved by K·Δ within 5 standard deviations (σ² = K·f(1 − f)).
     #[test]
@@ -245,6 +229,51 @@ proptest! {
         let f = frac;
         let sigma = (k as f64 * f * (1.0 - f)).sqrt();
         prop_assert!((sum as f64 - exact).abs() <= 5.0 * sigma + 1.0, "sum {} vs exact {} (σ {})", sum, exact, sigma);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, .. ProptestConfig::default() })]
+
+    // Each field mostly near its valid range (a few values either side), so that every rule is
+    // often the first one broken (with 0..40 for all eight, a later rule was first in under 1 % of cases).
+    #[test]
+    fn invalid_formats_are_rejected_not_panicking(wb in 0u8..19, wf in 0u8..18, sf in 2u8..27, df in 6u8..33,
+                                                  tb in 2u8..19, tf in 0u8..19, ef in 6u8..31, gf in 6u8..27) {
+        let f = Formats { weight_bits: wb, weight_frac: wf, state_frac: sf, decay_frac: df, trace_bits: tb,
+                          trace_frac: tf, etrace_frac: ef, signal_frac: gf };
+        let ok = f.validate().is_ok();
+        let expect = (2..=16).contains(&wb) && wf <= 15 && (4..=24).contains(&sf) && (8..=30).contains(&df)
+            && (4..=16).contains(&tb) && tf < tb && (8..=28).contains(&ef) && (8..=24).contains(&gf) && wf <= sf;
+        prop_assert_eq!(ok, expect);
+        // The error is the first rule broken, in the order the formats table lists them (each field's
+        // range, then weight_frac ≤ state_frac), naming the field, its value and its range; its message
+        // names the field and the value.
+        let ranges = [
+            (Field::WeightBits, wb, 2, 16),
+            (Field::WeightFrac, wf, 0, 15),
+            (Field::StateFrac, sf, 4, 24),
+            (Field::DecayFrac, df, 8, 30),
+            (Field::TraceBits, tb, 4, 16),
+            (Field::TraceFrac, tf, 0, tb as i64 - 1),
+            (Field::EtraceFrac, ef, 8, 28),
+            (Field::SignalFrac, gf, 8, 24),
+        ];
+        let want = ranges
+            .iter()
+            .find(|&&(_, v, lo, hi)| !(lo..=hi).contains(&(v as i64)))
+            .map(|&(field, v, min, max)| ConfigError::OutOfRange { field, value: v as i64, min, max })
+            .or((wf > sf).then_some(ConfigError::Inconsistent { field: Field::WeightFrac, with: Field::StateFrac }));
+        prop_assert_eq!(f.validate().err(), want);
+        if let Err(e) = f.validate() {
+            let msg = e.to_string();
+            let (field, value) = match e {
+                ConfigError::OutOfRange { field, value, .. } => (field, value.to_string()),
+                ConfigError::Inconsistent { field, with } => (field, with.to_string()),
+                other => return Err(TestCaseError::fail(format!("unexpected {other:?}"))),
+            };
+            prop_assert!(msg.contains(&field.to_string()) && msg.contains(&value), "{}", msg);
+        }
     }
 }
 

@@ -235,6 +235,7 @@ fn single_core_presets_with_a_colocated_readout() {
             }
         }
         let chip = presets::preset(name).unwrap();
+        let mut check = LatencyCheck::new(&chip, 1);
         let mut emu = Emulator::new(chip, spec.clone(), EmuOptions::default()).unwrap();
         let mut r = Reference::new(&spec);
         let inputs = random_inputs(12, 5, 30, 50);
@@ -243,9 +244,10 @@ fn single_core_presets_with_a_colocated_readout() {
         for t in 0..30 {
             let tg = Target::Values(&targets[t]);
             let (sp, _) = r.step(t as u32, &inputs[t], tg);
-            let rep = emu.step(Timestep(t as u32), &inputs[t], tg, &mut NoObserver).unwrap();
+            // Latency against the observed phases and arrivals (`LatencyCheck`); the hand-computed cycles
+            // of a co-located readout on these presets are in `timing.rs`.
+            let rep = emu.step(Timestep(t as u32), &inputs[t], tg, &mut check).unwrap();
             assert_eq!(emu.last_spikes(), &sp[..], "{name} step {t}");
-            assert_eq!(rep.cycles, rep.slowest_core + rep.drain + rep.barrier);
             cycles += rep.cycles.0;
         }
         assert_same(&emu, &r, name);

@@ -231,10 +231,48 @@ fn barrier_formula() {
     let spec = common::random_net(4, 3, 9, None, false, false, false, 50);
     let chip = presets::loihi();
     let m = Mapping::from_lengths(&[1; 9], false, chip.mesh.cores());
+    let mut check = common::LatencyCheck::new(&chip, 1);
     let mut emu = Emulator::with_mapping(chip, spec, m, EmuOptions::default()).unwrap();
     for t in 0..20 {
-        let r = emu.step(Timestep(t), &[0, 1, 2], Target::None, &mut NoObserver).unwrap();
+        // The latency is the last phase or arrival the observer saw, plus the 3-tile barrier.
+        let r = emu.step(Timestep(t), &[0, 1, 2], Target::None, &mut check).unwrap();
         assert_eq!(r.barrier, Cycle(c.barrier_cycles(3)));
-        assert_eq!(r.cycles, r.slowest_core + r.drain + r.barrier);
+    }
+    assert_eq!(check.steps, 20);
+    assert!(check.drained > 0, "some step ends with packets still in the network (a non-zero drain)");
+}
+
+#[test]
+fn single_core_presets_with_a_colocated_readout_by_hand() {
+    // 2 inputs → 2 recurrent delta-LIF neurons (threshold 1.0, Q.6 weights) → 1 readout on the same
+    // (only) core, no learning. Input 0 drives neuron 0 with 127/64 (spikes) and neuron 1 with 5/64.
+    // Every cycle count below is read from the preset's own cost table, so the test follows the table.
+    for name in ["reckon", "mcu"] {
+        let chip = presets::preset(name).unwrap();
+        let (c, local) = (chip.cost, chip.noc.local as u64);
+        let mut spec = common::random_net(1, 2, 2, Some(1), false, false, false, 0);
+        spec.weights = vec![Weight(0); 4 * 2];
+        spec.weights[0] = Weight(127);
+        spec.weights[1] = Weight(5);
+        let m = Mapping::from_lengths(&[2], true, chip.mesh.cores());
+        let mut emu = Emulator::with_mapping(chip, spec, m, EmuOptions::default()).unwrap();
+        assert_eq!(emu.readout().unwrap().core, 0, "{name}: the readout shares the only core");
+        let lanes = |k: u64| k.div_ceil(c.syn_lanes as u64);
+        let (ax, syn, inact, act) = (c.axon_in as u64, c.syn_op as u64, c.neuron_inactive as u64, c.neuron_active as u64);
+        // Step 0: deliver 1 event; integrate its dense row (2 stored synapses, in lanes); fire 1 inactive
+        // + 1 active neuron; route 1 spike out + 1 packet (to this core, which serves the recurrent rows
+        // and the readout); the packet arrives `local` cycles later; the readout then takes 1 event
+        // (1 output, in lanes) and updates its 1 unit. No learning, no NoC hop, barrier for 1 tile.
+        let r_end = ax + lanes(2) * syn + inact + act + c.spike_out as u64 + c.msg_out as u64;
+        let ro = ax + lanes(1) * syn + inact;
+        let r = emu.step(Timestep(0), &[0], Target::None, &mut NoObserver).unwrap();
+        assert_eq!(r.spikes, 1, "{name}");
+        assert_eq!(r.cycles, Cycle(r_end + local + ro + c.barrier_cycles(1)), "{name} step 0");
+        // Step 1: no input; neuron 0's recurrent event reads its (dense, all-zero) row; V_0 = 0.98·0.9
+        // and V_1 = 0.9·5/64 stay below threshold: 2 inactive updates, no packet; the readout (no event)
+        // updates its unit.
+        let r = emu.step(Timestep(1), &[], Target::None, &mut NoObserver).unwrap();
+        assert_eq!(r.spikes, 0, "{name}");
+        assert_eq!(r.cycles, Cycle(ax + lanes(2) * syn + 2 * inact + inact + c.barrier_cycles(1)), "{name} step 1");
     }
 }

@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod demo;
+pub mod mainjob;
 pub mod nir;
 pub mod reference;
 pub mod tasks;

@@ -43,11 +43,48 @@ fn bench_w2_prints_one_json_line_with_the_required_fields() {
 fn studies_and_training_write_their_files() {
     let d = tmpdir("studies");
     let ds = d.to_string_lossy().to_string();
-    let g = bin().args(["grad-study", "--n-rec", "12", "--steps", "40", "--loss-steps", "5", "--batch", "2", "--out", &ds]).output().unwrap();
-    assert!(g.status.success(), "{}", String::from_utf8_lossy(&g.stderr));
-    let csv = std::fs::read_to_string(d.join("grad_study.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 6 * 6);
-    assert!(std::fs::read_to_string(d.join("grad_study.svg")).unwrap().starts_with("<svg"));
+    // grad-study's point, the cosine of each algorithm's dL/dW to BPTT's (tiny sizes: 12 neurons, 40 steps,
+    // batch 2, seed 1; deterministic for any thread count). With the loss on every step (the setting in
+    // which hw-notes/reference-float.md reproduces the paper's "> 0.9") D-RTRL is above 0.9 for all six
+    // dynamics (measured 0.964-0.980) and ES-D-RTRL's best rank too (0.967-0.978); with the loss on the
+    // last 5 steps and traces from the window (the script's frac_sim = 0.99 behaviour) it is far lower
+    // (D-RTRL measured 0.31-0.50: below 0.7). Every cosine is in [-1, 1].
+    let study = |loss_steps: &str| -> Vec<(String, String, f64)> {
+        let g = bin()
+            .args(["grad-study", "--n-rec", "12", "--steps", "40", "--loss-steps", loss_steps, "--batch", "2", "--out", &ds])
+            .output()
+            .unwrap();
+        assert!(g.status.success(), "{}", String::from_utf8_lossy(&g.stderr));
+        let csv = std::fs::read_to_string(d.join("grad_study.csv")).unwrap();
+        assert_eq!(csv.lines().count(), 1 + 6 * 6);
+        assert!(csv.starts_with("model,algo,rank,alpha,cos_w,"), "column 5 is cos_w");
+        assert!(std::fs::read_to_string(d.join("grad_study.svg")).unwrap().starts_with("<svg"));
+        csv.lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                for c in &f[4..9] {
+                    let v: f64 = c.parse().unwrap();
+                    assert!((-1.0..=1.0).contains(&v), "cosine {v} in {l}");
+                }
+                (f[0].to_string(), f[1].to_string(), f[4].parse::<f64>().unwrap())
+            })
+            .collect()
+    };
+    let every = study("40");
+    let models: std::collections::BTreeSet<&String> = every.iter().map(|r| &r.0).collect();
+    assert_eq!(models.len(), 6);
+    for m in &models {
+        let of = |algo: &str| every.iter().filter(|r| &r.0 == *m && r.1 == algo).map(|r| r.2).collect::<Vec<f64>>();
+        let drtrl = of("drtrl");
+        assert!(drtrl.len() == 1 && drtrl[0] > 0.9, "{m}: D-RTRL cosine {drtrl:?} with the loss on every step");
+        let best_es = of("esd").into_iter().fold(f64::MIN, f64::max);
+        assert!(best_es > 0.9, "{m}: best ES-D-RTRL cosine {best_es} with the loss on every step");
+    }
+    let last = study("5");
+    for r in last.iter().filter(|r| r.1 == "drtrl") {
+        assert!(r.2 < 0.7, "{}: D-RTRL cosine {} with the loss on the last 5 of 40 steps", r.0, r.2);
+    }
     let m = bin().args(["mem-study", "--analytic-only", "--out", &ds]).output().unwrap();
     assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
     assert!(std::fs::read_to_string(d.join("mem_study.csv")).unwrap().lines().count() > 30);
@@ -109,13 +146,10 @@ fn train_runs_the_coba_ei_network_mnist_and_digits_with_their_options() {
     assert!(v["metrics"]["connections"].as_u64().unwrap() > 0);
     let net = SavedNet::load(&d.join("train_evidence_net.json")).unwrap();
     assert!(matches!(net.config.layers[0].neuron, plasticore::reference::io::ModelSpec::CobaEi(m) if m.n_exc == 16));
-    // saccade-encoded MNIST, pooled, a short run (the data live beside the checkout, `../shared/data`)
-    let mn = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(plasticore::tasks::mnist::DEFAULT_DIR);
-    let dg = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(plasticore::tasks::digits::DEFAULT_PATH);
-    if !mn.join("train-images-idx3-ubyte.gz").exists() || !dg.exists() {
-        eprintln!("shared/data not present: MNIST and digits runs not checked");
-        return;
-    }
+    // saccade-encoded MNIST, pooled, a short run, and digits: on the committed fixtures (the first 200
+    // images of each MNIST split, the first 500 digits; tests/fixtures/README.md), so they always run
+    let fx = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let (mn, dg) = (fx.join("mnist"), fx.join("digits-500.csv.gz"));
     let mns = mn.to_string_lossy().to_string();
     let v = run(&[
         "--task", "mnist", "--mnist-dir", &mns, "--train-images", "50", "--pool", "2", "--steps", "30", "--n-rec", "10", "--iters", "1",

@@ -4,8 +4,25 @@
 use plasticore::tasks::mnist::{self, Image, SaccadeConfig};
 use std::path::PathBuf;
 
-fn mnist_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(mnist::DEFAULT_DIR)
+/// The committed fixture: the first 200 images of each MNIST split (`tests/fixtures/README.md`).
+fn fixture_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mnist")
+}
+
+/// The full MNIST, for the `#[ignore]`d full-data test: `$PLASTICORE_DATA/mnist`, else `../shared/data/mnist`
+/// beside the checkout. Asked for and missing is an error, never a skip.
+fn full_mnist_dir() -> PathBuf {
+    let dir = match std::env::var_os("PLASTICORE_DATA") {
+        Some(d) => PathBuf::from(d).join("mnist"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(mnist::DEFAULT_DIR),
+    };
+    assert!(
+        dir.join("t10k-images-idx3-ubyte.gz").exists(),
+        "the full-data test was asked for but {} has no t10k-images-idx3-ubyte.gz: set PLASTICORE_DATA to the \
+         directory holding mnist/ (shared/data)",
+        dir.display()
+    );
+    dir
 }
 
 /// A synthetic 28×28 "digit": a bright ring.
@@ -102,20 +119,9 @@ fn encoder_rejects_bad_settings_and_images() {
     assert!(cfg.encode(&Image { rows: 28, cols: 28, pixels: vec![0; 5], label: 0 }, 1).is_err());
 }
 
-#[test]
-fn real_mnist_has_the_documented_counts_and_event_statistics() {
-    let dir = mnist_dir();
-    // like the digits test: the data live beside the checkout (`../shared/data`), absent from a bare clone
-    if !dir.join("t10k-images-idx3-ubyte.gz").exists() {
-        eprintln!("{} not present: real-MNIST checks not run", dir.display());
-        return;
-    }
-    let test = mnist::load(&dir, "t10k").unwrap();
-    assert_eq!(test.len(), 10_000);
-    let mut counts = [0usize; 10];
-    test.iter().for_each(|i| counts[i.label] += 1);
-    assert_eq!(counts, [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
-    // event statistics over the first 20 test images, C = 0.2 / 0.5 / 0.8
+/// Event statistics over the first 20 test images (the fixture's and the full set's first 20 are the same
+/// images), C = 0.2 / 0.5 / 0.8.
+fn check_event_statistics(test: &[Image]) {
     let mean_events = |c: f64| {
         let cfg = SaccadeConfig { c, ..Default::default() };
         let (mut n, mut on) = (0usize, 0usize);
@@ -136,4 +142,35 @@ fn real_mnist_has_the_documented_counts_and_event_statistics() {
         assert!((got / want - 1.0).abs() < 0.1, "{got} events per sample, spec says about {want}");
     }
     assert!((on5 - 0.5).abs() < 0.05, "ON fraction {on5}");
+}
+
+#[test]
+fn mnist_fixture_has_its_counts_and_the_documented_event_statistics() {
+    // Always runs: the first 200 images of each split, committed under tests/fixtures/mnist.
+    let dir = fixture_dir();
+    let test = mnist::load(&dir, "t10k").unwrap();
+    assert_eq!(test.len(), 200);
+    assert!(test.iter().all(|i| i.rows == 28 && i.cols == 28 && i.pixels.len() == 784));
+    let mut counts = [0usize; 10];
+    test.iter().for_each(|i| counts[i.label] += 1);
+    assert_eq!(counts, [17, 28, 16, 16, 28, 20, 20, 24, 10, 21]);
+    let train = mnist::load(&dir, "train").unwrap();
+    let mut counts = [0usize; 10];
+    train.iter().for_each(|i| counts[i.label] += 1);
+    assert_eq!(counts, [21, 26, 20, 21, 21, 13, 19, 21, 15, 23]);
+    check_event_statistics(&test);
+}
+
+#[test]
+#[ignore = "full MNIST: PLASTICORE_DATA=<dir with mnist/> cargo test -p plasticore --test reference_encoders -- --ignored (scripts/ci.sh runs it)"]
+fn full_mnist_has_the_documented_counts_and_event_statistics() {
+    let dir = full_mnist_dir();
+    let test = mnist::load(&dir, "t10k").unwrap();
+    assert_eq!(test.len(), 10_000);
+    let mut counts = [0usize; 10];
+    test.iter().for_each(|i| counts[i.label] += 1);
+    assert_eq!(counts, [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
+    // The fixture is the prefix of the full files.
+    assert_eq!(mnist::load(&fixture_dir(), "t10k").unwrap()[..], test[..200]);
+    check_event_statistics(&test);
 }

@@ -53,10 +53,30 @@ fn gif_gets_exact_gradients_without_hand_derived_jacobians() {
     let (_, gr) = rtrl(&cfg, &p, &s).unwrap();
     assert!(gb.layers[0].w.iter().any(|&x| x != 0.0));
     assert!(max_rel(&gb, &gr) < 1e-9, "GIF BPTT vs RTRL {}", max_rel(&gb, &gr));
-    // ES-D-RTRL runs on it too
-    let es = Algorithm::EsdRtrl { alpha: 0.9, correction: BiasCorrection::Reference };
-    let (_, ge) = sequence_grad(&cfg, &p, es, OnlineOptions::default(), &s).unwrap();
-    assert!(ge.layers[0].w.iter().all(|x| x.is_finite()) && ge.layers[0].w.iter().any(|&x| x != 0.0));
+    // ES-D-RTRL on the dual-number path, against hand-derived values: with the loss on the first step
+    // only, every gradient is the within-step term x_0 ⊗ (D^f_0·λ_0), which BPTT computes exactly. ES-D-
+    // RTRL's traces at n = 0 are ε^x = x_0 and ε^f = (1 − α)·D^f_0, divided by c_0: with the Adam
+    // correction c_0 = 1 − α the gradient equals BPTT's; with brainscale's reference correction
+    // c_0 = 1 − (1 − α) = α it is BPTT's times (1 − α)/α (1/9 at α = 0.9) for W and b, while the readout
+    // (exact trace ε^o = s_0) equals BPTT's.
+    let s1 = Sequence {
+        inputs: vec![vec![1.0, 1.0, 0.0]],
+        targets: vec![Some(Target::Values(vec![1.0, -1.0]))],
+    };
+    let p1 = Params::init(&cfg, &mut rng, InitScales { ff: 40.0, rec: 2.0, out: 1.0 });
+    let (_, gb1) = bptt(&cfg, &p1, &s1).unwrap();
+    assert!(gb1.layers[0].w.iter().filter(|&&x| x != 0.0).count() >= 2, "the first step carries a gradient");
+    let rel = |a: &[f64], b: &[f64], k: f64| {
+        let s = b.iter().fold(1e-300f64, |m, x| m.max(x.abs()));
+        a.iter().zip(b).map(|(x, y)| (x - k * y).abs()).fold(0.0, f64::max) / s
+    };
+    for (corr, k) in [(BiasCorrection::Adam, 1.0), (BiasCorrection::Reference, 0.1 / 0.9)] {
+        let es = Algorithm::EsdRtrl { alpha: 0.9, correction: corr };
+        let (_, ge) = sequence_grad(&cfg, &p1, es, OnlineOptions::default(), &s1).unwrap();
+        assert!(rel(&ge.layers[0].w, &gb1.layers[0].w, k) < 1e-12, "{corr:?} W: {}", rel(&ge.layers[0].w, &gb1.layers[0].w, k));
+        assert!(rel(&ge.layers[0].b, &gb1.layers[0].b, k) < 1e-12, "{corr:?} b");
+        assert!(rel(&ge.readout, &gb1.readout, 1.0) < 1e-12, "{corr:?} readout");
+    }
 }
 
 #[test]
@@ -97,15 +117,46 @@ fn eprop_equals_detached_drtrl_without_readout_filter() {
     let (_, gd) = sequence_grad(&cfg, &p, Algorithm::DRtrl { renorm: false }, o, &s).unwrap();
     assert!(ge.layers[0].w.iter().any(|&x| x != 0.0));
     assert!(max_rel(&ge, &gd) < 1e-12, "e-prop vs D-RTRL {}", max_rel(&ge, &gd));
-    // and with the readout filter it differs (it adds the readout's temporal credit)
-    let cfg2 = NetConfig { output: Output::LeakyReadout { n_out: 2, kappa: 0.8 }, ..cfg.clone() };
-    let (_, ge2) = sequence_grad(&cfg2, &p, Algorithm::Eprop, o, &s).unwrap();
-    let (_, gd2) = sequence_grad(&cfg2, &p, Algorithm::DRtrl { renorm: false }, o, &s).unwrap();
-    assert!(max_rel(&ge2, &gd2) > 1e-6);
+    // with the readout filter (κ ≠ 0) it adds the readout's temporal credit: see
+    // `eprop_with_a_readout_filter_matches_a_hand_derived_gradient`
     // multi-layer e-prop is rejected, not mis-computed
     let deep = NetConfig { layers: vec![cfg.layers[0].clone(), LayerConfig { n_in: 6, ..cfg.layers[0].clone() }], ..cfg };
     let p2 = Params::zeros(&deep);
     assert!(sequence_grad(&deep, &p2, Algorithm::Eprop, o, &seq(&mut rng, 4, 5, 2)).is_err());
+}
+
+#[test]
+fn eprop_with_a_readout_filter_matches_a_hand_derived_gradient() {
+    // One input → one detached-reset LIF (delta synapse, α_m = 0.5, V_th = 1, ReluGrad(0.3, 1)) → one
+    // leaky readout (κ = 0.5, V = 2), w = 0.6, b = 0, inputs x = [1, 1, 0], MSE target 1 on every step.
+    // By hand: V = [0.6, 0.9, 0.45] (no spike: the readout stays 0, so e_t = 0 − 1 = −1 and the
+    // learning signal L_t = V·e_t = −2); ψ_t/V_th = 0.3·(1 − |V_t − 1|) = [0.18, 0.27, 0.135].
+    // Eligibility vector (detached LIF: D = α_m, D^f = 1): ε_t = 0.5·ε_{t−1} + x_t = [1, 1.5, 0.75];
+    // eligibility trace e_t = ψ_t·ε_t = [0.18, 0.405, 0.10125]; filtered ē_t = κ·ē_{t−1} + e_t =
+    // [0.18, 0.495, 0.34875]; ∂L/∂w = Σ_t ē_t·L_t = −2·1.02375 = −2.0475. Bias (x ≡ 1): ε = [1, 1.5, 1.75],
+    // e = [0.18, 0.405, 0.23625], ē = [0.18, 0.495, 0.48375], ∂L/∂b = −2·1.15875 = −2.3175. With κ = 0
+    // (no filter): ∂L/∂w = −2·0.68625 = −1.3725, as D-RTRL. The readout's gradient is 0 (no spikes).
+    let mut n = Neuron::lif(0.5);
+    n.detach_reset = true;
+    let cfg = |kappa: f64| NetConfig {
+        layers: vec![LayerConfig { n_in: 1, n: 1, recurrent: false, neuron: n, presyn: Presyn::None }],
+        output: Output::LeakyReadout { n_out: 1, kappa },
+        loss: LossKind::Mse,
+    };
+    let mut p = Params::zeros(&cfg(0.5));
+    p.layers[0].w[0] = 0.6;
+    p.readout[0] = 2.0;
+    let s = Sequence {
+        inputs: vec![vec![1.0], vec![1.0], vec![0.0]],
+        targets: (0..3).map(|_| Some(Target::Values(vec![1.0]))).collect(),
+    };
+    let o = OnlineOptions::default();
+    let (_, g) = sequence_grad(&cfg(0.5), &p, Algorithm::Eprop, o, &s).unwrap();
+    assert!((g.layers[0].w[0] - (-2.0475)).abs() < 1e-12, "dL/dw {}", g.layers[0].w[0]);
+    assert!((g.layers[0].b[0] - (-2.3175)).abs() < 1e-12, "dL/db {}", g.layers[0].b[0]);
+    assert_eq!(g.readout[0], 0.0);
+    let (_, g0) = sequence_grad(&cfg(0.0), &p, Algorithm::Eprop, o, &s).unwrap();
+    assert!((g0.layers[0].w[0] - (-1.3725)).abs() < 1e-12, "κ = 0: dL/dw {}", g0.layers[0].w[0]);
 }
 
 #[test]
@@ -161,8 +212,13 @@ fn encoders_follow_the_spike_encoding_spec() {
     assert_eq!(r.iter().map(|v| v[1]).sum::<f64>(), 0.0);
 }
 
+/// The committed fixture: the first 500 rows of `digits.csv.gz` (`tests/fixtures/README.md`).
+fn digits_fixture() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/digits-500.csv.gz")
+}
+
 #[test]
-fn digits_parser_validates_and_real_file_loads_when_present() {
+fn digits_parser_validates_and_the_fixture_loads() {
     let row: Vec<String> = (0..64).map(|i| (i % 17).to_string()).chain(["3".to_string()]).collect();
     let ok = digits::parse_csv(&row.join(",")).unwrap();
     assert_eq!(ok.len(), 1);
@@ -172,14 +228,35 @@ fn digits_parser_validates_and_real_file_loads_when_present() {
     bad[5] = "17".into();
     assert!(digits::parse_csv(&bad.join(",")).is_err());
     assert!(digits::load(std::path::Path::new("/nonexistent/digits.csv.gz")).is_err());
-    let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(digits::DEFAULT_PATH);
-    if real.exists() {
-        let d = digits::load(&real).unwrap();
-        assert_eq!(d.len(), 1797);
-        let tr = digits::trial(&d[0], 100, 25, 0.2, 1);
-        assert_eq!(tr.label, d[0].label);
-        assert!(tr.seq.inputs.iter().flatten().sum::<f64>() > 100.0);
-    }
+    // Always runs, on the committed fixture: its 500 images, their labels, a rate-coded trial.
+    let d = digits::load(&digits_fixture()).unwrap();
+    assert_eq!(d.len(), 500);
+    let mut counts = [0usize; 10];
+    d.iter().for_each(|x| counts[x.label] += 1);
+    assert_eq!(counts, [51, 52, 50, 53, 49, 50, 51, 50, 46, 48]);
+    assert!(d.iter().all(|x| x.pixels.len() == 64 && x.pixels.iter().all(|&p| (0.0..=16.0).contains(&p))));
+    let tr = digits::trial(&d[0], 100, 25, 0.2, 1);
+    assert_eq!(tr.label, d[0].label);
+    assert!(tr.seq.inputs.iter().flatten().sum::<f64>() > 100.0);
+}
+
+#[test]
+#[ignore = "full digits: PLASTICORE_DATA=<dir with sklearn-digits/> cargo test -p plasticore --test reference_models -- --ignored (scripts/ci.sh runs it)"]
+fn full_digits_file_has_1797_images_and_starts_with_the_fixture() {
+    // Asked for and missing is an error, never a skip.
+    let path = match std::env::var_os("PLASTICORE_DATA") {
+        Some(d) => std::path::PathBuf::from(d).join("sklearn-digits/digits.csv.gz"),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(digits::DEFAULT_PATH),
+    };
+    assert!(
+        path.exists(),
+        "the full-data test was asked for but {} is missing: set PLASTICORE_DATA to the directory holding \
+         sklearn-digits/ (shared/data)",
+        path.display()
+    );
+    let d = digits::load(&path).unwrap();
+    assert_eq!(d.len(), 1797);
+    assert_eq!(d[..500], digits::load(&digits_fixture()).unwrap()[..]);
 }
 
 #[test]

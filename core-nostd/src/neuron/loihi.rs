@@ -34,8 +34,9 @@ pub struct LoihiParams {
     pub bias_mant: i16,
     /// Bias exponent, 3-bit (0..=7).
     pub bias_exp: u8,
-    /// Threshold mantissa, 17-bit (0..=131071); θ = vth ≪ 6. Must be ≥ 1 (a zero threshold spikes always
-    /// and has no surrogate).
+    /// Threshold mantissa, 17-bit (0..=131071); θ = vth ≪ 6. 0 is accepted as Lava accepts it (a spike
+    /// whenever v > 0); its surrogate is then normalised as if vth = 1 (v̂ = v / 64), since (v − θ)/θ
+    /// has no value at θ = 0.
     pub vth_mant: u32,
     /// Weight exponent (−8..=7): the dendritic sum is shifted by it before the ≪ 6 alignment.
     pub weight_exp: i8,
@@ -66,10 +67,10 @@ impl LoihiCuba {
         check_range(Field::LoihiRegister, p.dv as i64, 0, 4095)?;
         check_range(Field::LoihiRegister, p.bias_mant as i64, -4096, 4095)?;
         check_range(Field::LoihiRegister, p.bias_exp as i64, 0, 7)?;
-        check_range(Field::LoihiRegister, p.vth_mant as i64, 1, 131_071)?;
+        check_range(Field::LoihiRegister, p.vth_mant as i64, 0, 131_071)?;
         check_range(Field::LoihiRegister, p.weight_exp as i64, -8, 7)?;
         let theta = (p.vth_mant << 6) as i32;
-        let sur = Surrogate::new(p.surrogate, Voltage(theta), 0, fmt.signal_frac as u32)?;
+        let sur = Surrogate::new(p.surrogate, Voltage(theta.max(1 << 6)), 0, fmt.signal_frac as u32)?;
         Ok(LoihiCuba {
             p,
             sur,
@@ -107,9 +108,15 @@ impl NeuronModel for LoihiCuba {
 
     #[inline(always)]
     fn update(&self, st: &mut [i32], y: i64, jac: Option<&mut Jacobian>) -> Fired {
+        self.update_biased(st, y, self.bias, jac)
+    }
+
+    /// The per-compartment bias `b` (raw v units, `bias_mant ≪ bias_exp`) replaces the register's.
+    #[inline(always)]
+    fn update_biased(&self, st: &mut [i32], y: i64, b: i32, jac: Option<&mut Jacobian>) -> Fired {
         let u = wrap24(tdiv12(st[1], self.ku) as i64 + y);
         let (v, sat) = clamp_i64(
-            tdiv12(st[0], self.kv) as i64 + u as i64 + self.bias as i64,
+            tdiv12(st[0], self.kv) as i64 + u as i64 + b as i64,
             -(V_MAX as i64),
             V_MAX as i64,
         );

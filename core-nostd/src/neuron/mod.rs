@@ -82,6 +82,13 @@ pub trait NeuronModel {
     fn input(&self, acc: i32, acc_frac: u32) -> i64;
     /// Advance one neuron by one step (see the contract). `jac` is written only if it is `Some`.
     fn update(&self, st: &mut [i32], y: i64, jac: Option<&mut Jacobian>) -> Fired;
+    /// [`NeuronModel::update`] with a per-neuron bias `b` in input units: by default added to y_t
+    /// (**saturating**), so it enters like any input and D^f is unchanged; a model whose hardware adds its
+    /// bias elsewhere overrides this (Loihi CUBA: into v, replacing the bias register).
+    #[inline(always)]
+    fn update_biased(&self, st: &mut [i32], y: i64, b: i32, jac: Option<&mut Jacobian>) -> Fired {
+        self.update(st, y.saturating_add(b as i64), jac)
+    }
 }
 
 /// The neuron model of a layer: a plain enum so a layer's model is chosen at run time and dispatched once

@@ -265,3 +265,40 @@ pub fn assert_same(emu: &plasticore_emu::Emulator, r: &Reference, ctx: &str) {
         assert_eq!(ro.otrace(), &r.ro.otrace[..], "{ctx}: readout traces");
     }
 }
+
+/// Checks every step's latency against what the observer sees, independently of how `emu.rs` adds it
+/// up (slowest core + drain + barrier): the report's latency must be the later of the last phase end of
+/// any core (`StepView::cores`) and the last packet arrival (`StepView::deliveries`), plus the barrier of
+/// the tiles from tile 0 to the last core in use, from the chip's cost table (`barrier_cycles`). It
+/// also checks that the slowest core is the last phase end. Panics naming the step on a mismatch.
+pub struct LatencyCheck {
+    pub cost: plasticore_emu::chip::CostModel,
+    /// Physical core = logical core × stride.
+    pub stride: usize,
+    pub steps: u64,
+    /// Steps whose last packet arrived after the last phase (a non-zero drain was checked).
+    pub drained: u64,
+}
+
+impl LatencyCheck {
+    pub fn new(chip: &plasticore_emu::ChipDesc, stride: usize) -> Self {
+        LatencyCheck { cost: chip.cost, stride: stride.max(1), steps: 0, drained: 0 }
+    }
+}
+
+impl plasticore_emu::Observer for LatencyCheck {
+    fn on_step(&mut self, v: &plasticore_emu::observe::StepView<'_>) {
+        let r = v.report;
+        let last_phase = v.cores.iter().flat_map(|c| c.phases.iter().map(|p| p.1 .0)).max().unwrap_or(0);
+        let last_arrival = v.deliveries.iter().map(|d| d.arrive.0).max().unwrap_or(0);
+        let last_core = (v.cores.len().max(1) - 1) * self.stride;
+        let tiles = last_core / v.mesh.cores_per_tile as usize + 1;
+        let want = last_phase.max(last_arrival) + self.cost.barrier_cycles(tiles);
+        assert_eq!(r.slowest_core.0, last_phase, "step {}: slowest core vs the last phase any core ends", r.step);
+        assert_eq!(r.cycles.0, want, "step {}: latency vs last phase {last_phase}, last arrival {last_arrival}, {tiles} tiles", r.step);
+        self.steps += 1;
+        if last_arrival > last_phase {
+            self.drained += 1;
+        }
+    }
+}
