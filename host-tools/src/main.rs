@@ -35,6 +35,8 @@ enum Command {
     Events(cli::events::EventsArgs),
     /// Per-projection weight scale search of a trained float network, calibrated on an event file.
     Quantize(cli::quantize::QuantizeArgs),
+    /// NIR graphs: import to / export from plasticore-float-net, inspect, simulate in float (hw-notes/nir.md).
+    Nir(cli::nir::NirArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -54,5 +56,6 @@ fn main() -> std::process::ExitCode {
         Command::Emulate(a) => cli::emulate::run(a),
         Command::Events(a) => cli::events::run(a),
         Command::Quantize(a) => cli::quantize::run(a),
+        Command::Nir(a) => cli::nir::run(a),
     })
 }

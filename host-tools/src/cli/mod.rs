@@ -11,3 +11,4 @@ pub mod emulate;
 pub mod errors;
 pub mod events;
 pub mod quantize;
+pub mod nir;
