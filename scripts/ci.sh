@@ -71,6 +71,24 @@ step "the README run command (the main job) and the core-only demo"
 cargo run --release -p plasticore -- demo
 cargo run --release -p plasticore -- demo --core --sequences 200
 
+step "NIR: import, export, simulate; exported files load in Python nir (pinned), never skipped"
+python3 -m pip install --quiet "nir==1.0.8" || { echo "FAIL: pip install nir==1.0.8"; exit 1; }
+NIR_OUT="$(mktemp -d)"
+PC="${CARGO_TARGET_DIR:-target}/release/plasticore"  # built by the README run command above
+"$PC" nir import ../shared/nir-examples/rsnn_cubalif_subgraph.nir -o "$NIR_OUT/rsnn.json"
+for m in euler exact; do
+  for d in f32 f64; do
+    "$PC" nir export "$NIR_OUT/rsnn.json" -o "$NIR_OUT/rsnn-$m-$d.nir" --method "$m" --dtype "$d"
+    python3 scripts/nir_check.py "$NIR_OUT/rsnn.json" "$NIR_OUT/rsnn-$m-$d.nir"
+  done
+done
+python3 scripts/nir_snntorch_style.py "$NIR_OUT/snn.nir"
+"$PC" nir import "$NIR_OUT/snn.nir" --dt 1e-4 -o "$NIR_OUT/snn.json"
+printf 't,channel\n0,3\n0,17\n2,40\n5,3\n' > "$NIR_OUT/events.csv"
+"$PC" nir simulate ../shared/nir-examples/ff_cubalif_li.nir --input "$NIR_OUT/events.csv" --steps 50 --out "$NIR_OUT/sim"
+[ -s "$NIR_OUT/sim/membranes.csv" ] || { echo "FAIL: nir simulate wrote no membranes.csv"; exit 1; }
+rm -rf "$NIR_OUT"
+
 echo
 disk
 echo "CI: all steps passed"

@@ -7,7 +7,7 @@
 //!
 //! | role | type | storage | format (default) | overflow | rounding into it |
 //! |---|---|---|---|---|---|
-//! | weight W, readout V | [`Weight`] | i16 | mantissa, `weight_bits` 2–16 (8), value = m·2^-`weight_frac` (6); symmetric range ±(2^(b−1)−1) | saturate, counted | stochastic (online) or nearest |
+//! | weight W, readout V | [`Weight`] / [`Weight8`] | i16 / i8 (learning layer, ≤ 8 bits) | mantissa, `weight_bits` 2–16 (8), value = m·2^-`weight_frac` (6); symmetric range ±(2^(b−1)−1) | saturate, counted | stochastic (online) or nearest |
 //! | membrane V, current g, adaptation a, readout r | [`Voltage`] | i32 | Q.`state_frac` 4–24 (16); threshold 1.0 | saturate, counted | nearest |
 //! | Loihi u | [`Voltage`] | i32 | raw 24-bit | **wrap** at ±2²³ (Loihi) | trunc-mag |
 //! | Loihi v | [`Voltage`] | i32 | raw 24-bit | saturate at ±(2²³−1) | trunc-mag |
@@ -54,6 +54,51 @@ role!(
     Weight,
     i16
 );
+role!(
+    /// A one-byte synaptic weight mantissa (`es-d-rtrl.md` §8.2: i8 mantissa, value m·2^-`weight_frac`,
+    /// `weight_bits` ≤ 8): the storage of a learning layer whose synapse memory holds one byte per synapse.
+    Weight8,
+    i8
+);
+
+/// How a learning layer stores its weight mantissas: [`Weight`] (i16, `weight_bits` ≤ 16) or
+/// [`Weight8`] (i8, `weight_bits` ≤ 8, one byte per synapse). The datapath reads and writes through this
+/// trait only, so both storages give the same bits for the same network (every stored value lies in
+/// ±(2^(weight_bits−1) − 1), which both types hold exactly).
+pub trait WeightStore: Copy + Default + PartialEq + core::fmt::Debug {
+    /// Bits of the storage type (the largest `weight_bits` it holds).
+    const BITS: u8;
+    /// The mantissa.
+    fn get(self) -> i32;
+    /// A mantissa already clamped to ±(2^(weight_bits−1) − 1) (so it fits; values outside wrap, which the
+    /// datapath never produces).
+    fn from_clamped(v: i32) -> Self;
+}
+
+impl WeightStore for Weight {
+    const BITS: u8 = 16;
+    #[inline(always)]
+    fn get(self) -> i32 {
+        self.0 as i32
+    }
+    #[inline(always)]
+    fn from_clamped(v: i32) -> Self {
+        Weight(v as i16)
+    }
+}
+
+impl WeightStore for Weight8 {
+    const BITS: u8 = 8;
+    #[inline(always)]
+    fn get(self) -> i32 {
+        self.0 as i32
+    }
+    #[inline(always)]
+    fn from_clamped(v: i32) -> Self {
+        Weight8(v as i8)
+    }
+}
+
 role!(
     /// Membrane voltage, synaptic current, adaptation or readout state: Q.`state_frac` in an i32
     /// (raw 24-bit registers in the Loihi mode).

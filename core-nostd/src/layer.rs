@@ -18,7 +18,7 @@
 
 use crate::arith::{clamp_i64, sat_i32, shift_nearest, shr_nearest};
 use crate::error::{ConfigError, Field};
-use crate::format::{Decay, Formats, Weight, ACC_EFF_FRAC, EFF_FRAC, JAC_FRAC};
+use crate::format::{Decay, Formats, Weight, WeightStore, ACC_EFF_FRAC, EFF_FRAC, JAC_FRAC};
 use crate::neuron::{Jacobian, LifInference, NeuronKind, NeuronModel, Reset};
 use crate::presyn::{Presyn, PresynKind};
 use crate::rng;
@@ -178,9 +178,9 @@ pub enum Signal<'a> {
 /// Mutable borrows of every buffer of a layer (or of a core's slice of one). Lengths are checked by
 /// [`LayerMut::new`]: `axons` rows × `neurons` columns of weights, `neurons × states` state and ẽ^f,
 /// `axons` ε^x, STD/STP states and efficacies, `neurons` accumulators, ψ and gradient factors.
-pub struct Buffers<'a> {
+pub struct Buffers<'a, W: WeightStore = Weight> {
     /// Weights, row-major by presynaptic axon (`weights[axon * neurons + j]`).
-    pub weights: &'a mut [Weight],
+    pub weights: &'a mut [W],
     /// Neuron states, `neurons × states`, slot 0 = V.
     pub state: &'a mut [i32],
     /// ẽ^f, `neurons × states`, Q.`etrace_frac`.
@@ -273,9 +273,9 @@ impl Csr<'_> {
 }
 
 /// The datapath of one layer over borrowed buffers.
-pub struct LayerMut<'a> {
+pub struct LayerMut<'a, W: WeightStore = Weight> {
     cfg: &'a LayerConfig,
-    b: Buffers<'a>,
+    b: Buffers<'a, W>,
     topo: Option<Csr<'a>>,
     axons: usize,
     n: usize,
@@ -287,13 +287,13 @@ pub struct LayerMut<'a> {
     learn_bias: bool,
 }
 
-impl<'a> LayerMut<'a> {
+impl<'a, W: WeightStore> LayerMut<'a, W> {
     /// Check every buffer length against `axons` × `neurons` and the model's state count.
     /// `neuron_offset` is the global index of local neuron 0 (a core holding a slice of a layer passes its
     /// first neuron, so stochastic rounding is identical whatever the mapping).
     pub fn new(
         cfg: &'a LayerConfig,
-        b: Buffers<'a>,
+        b: Buffers<'a, W>,
         axons: usize,
         neurons: usize,
         neuron_offset: u32,
@@ -305,7 +305,7 @@ impl<'a> LayerMut<'a> {
     /// synapse (`csr.cols.len()`), in CSR order.
     pub fn new_sparse(
         cfg: &'a LayerConfig,
-        b: Buffers<'a>,
+        b: Buffers<'a, W>,
         csr: Csr<'a>,
         axons: usize,
         neurons: usize,
@@ -321,7 +321,7 @@ impl<'a> LayerMut<'a> {
     /// that was changed after validation can give wrong sums but never an out-of-bounds access.
     pub fn new_sparse_validated(
         cfg: &'a LayerConfig,
-        b: Buffers<'a>,
+        b: Buffers<'a, W>,
         csr: Csr<'a>,
         axons: usize,
         neurons: usize,
@@ -333,7 +333,7 @@ impl<'a> LayerMut<'a> {
 
     fn build(
         cfg: &'a LayerConfig,
-        b: Buffers<'a>,
+        b: Buffers<'a, W>,
         topo: Option<Csr<'a>>,
         axons: usize,
         neurons: usize,
@@ -341,6 +341,9 @@ impl<'a> LayerMut<'a> {
     ) -> Result<Self, ConfigError> {
         let s = cfg.neuron.states();
         cfg.validate(axons, s)?;
+        if cfg.formats.weight_bits > W::BITS {
+            return Err(ConfigError::OutOfRange { field: Field::WeightBits, value: cfg.formats.weight_bits as i64, min: 2, max: W::BITS as i64 });
+        }
         let check = |expected: usize, found: usize| {
             if expected == found {
                 Ok(())
@@ -443,7 +446,7 @@ impl<'a> LayerMut<'a> {
     /// The synapses of `axon`: `(local neuron, weight)` in column order (dense: every neuron; compressed:
     /// the listed ones). An axon out of range has none. For readers of the weights that need the row
     /// structure (a graph's within-step backprop through a downstream projection).
-    pub fn row(&self, axon: usize) -> impl Iterator<Item = (usize, Weight)> + '_ {
+    pub fn row(&self, axon: usize) -> impl Iterator<Item = (usize, W)> + '_ {
         row_of(self.topo, self.b.weights, self.n, self.axons, axon)
     }
 
@@ -498,11 +501,11 @@ impl<'a> LayerMut<'a> {
                     let row = &self.b.weights[a * n..(a + 1) * n];
                     if fractional {
                         for (acc, w) in self.b.acc.iter_mut().zip(row) {
-                            *acc += w.0 as i32 * x;
+                            *acc += w.get() * x;
                         }
                     } else {
                         for (acc, w) in self.b.acc.iter_mut().zip(row) {
-                            *acc += w.0 as i32;
+                            *acc += w.get();
                         }
                     }
                     c.syn_ops += n as u32;
@@ -518,13 +521,13 @@ impl<'a> LayerMut<'a> {
                     if fractional {
                         for (&col, w) in cols.iter().zip(ws) {
                             if let Some(acc) = self.b.acc.get_mut(col as usize) {
-                                *acc = acc.wrapping_add(w.0 as i32 * x);
+                                *acc = acc.wrapping_add(w.get() * x);
                             }
                         }
                     } else {
                         for (&col, w) in cols.iter().zip(ws) {
                             if let Some(acc) = self.b.acc.get_mut(col as usize) {
-                                *acc = acc.wrapping_add(w.0 as i32);
+                                *acc = acc.wrapping_add(w.get());
                             }
                         }
                     }
@@ -835,7 +838,7 @@ impl<'a> LayerMut<'a> {
                         continue;
                     }
                     pairs += 1;
-                    sat += update_cell::<NARROW>(w, x, p, key, wmax) as u32;
+                    sat += update_cell::<W, NARROW>(w, x, p, key, wmax) as u32;
                 }
             }
             return (sat, pairs);
@@ -881,10 +884,10 @@ impl<'a> LayerMut<'a> {
             let key = rng::row_key(seed, upd, i as u32);
             let row = &mut self.b.weights[i * n..(i + 1) * n];
             if sparse {
-                sat += update_listed::<NARROW>(row, &self.b.acc[..active_cols], self.b.grad, x, key, wmax);
+                sat += update_listed::<W, NARROW>(row, &self.b.acc[..active_cols], self.b.grad, x, key, wmax);
             } else {
                 for (w, &p) in row.iter_mut().zip(self.b.grad.iter()) {
-                    sat += update_cell::<NARROW>(w, x, p, key, wmax) as u32;
+                    sat += update_cell::<W, NARROW>(w, x, p, key, wmax) as u32;
                 }
             }
         }
@@ -987,9 +990,9 @@ impl<'a> LayerMut<'a> {
                 count += 1;
                 let r = rng::cell(key, self.offset.wrapping_add(j as u32)) >> 16;
                 let d = (*a as i64 + r as i64) >> 16;
-                let (v, s) = clamp_i64(w.0 as i64 + d, -wmax, wmax);
+                let (v, s) = clamp_i64(w.get() as i64 + d, -wmax, wmax);
                 sat += s as u32;
-                *w = Weight(v as i16);
+                *w = W::from_clamped(v as i32);
                 *a = 0;
             }
         }
@@ -1014,7 +1017,7 @@ impl<'a> LayerMut<'a> {
     }
 
     /// Read-only view of the weights (row-major by axon).
-    pub fn weights(&self) -> &[Weight] {
+    pub fn weights(&self) -> &[W] {
         self.b.weights
     }
     /// Read-only view of the states (`neurons × states`).
@@ -1041,14 +1044,14 @@ impl<'a> LayerMut<'a> {
 
 /// The synapses of one axon as `(local neuron, weight)`, dense or compressed (see [`LayerMut::row`]):
 /// usable on a layer's raw storage without building a [`LayerMut`].
-pub fn row_of<'w>(
+pub fn row_of<'w, W: WeightStore>(
     topo: Option<Csr<'w>>,
-    weights: &'w [Weight],
+    weights: &'w [W],
     neurons: usize,
     axons: usize,
     axon: usize,
-) -> impl Iterator<Item = (usize, Weight)> + 'w {
-    let (cols, ws): (&'w [u16], &'w [Weight]) = match topo {
+) -> impl Iterator<Item = (usize, W)> + 'w {
+    let (cols, ws): (&'w [u16], &'w [W]) = match topo {
         _ if axon >= axons => (&[], &[]),
         Some(csr) => {
             let (s, e) = csr.range(axon);
@@ -1080,13 +1083,13 @@ fn unpack(p: i64) -> (i64, u32) {
 /// product can come from 32-bit operands. |x·G + r| < 2⁶³ (x < 2¹⁶, |G| < 2⁴⁷), so the shifted result
 /// fits an i32, and the add to the weight saturates before the clamp.
 #[inline(always)]
-fn update_cell<const NARROW: bool>(w: &mut Weight, x: u16, p: i64, key: u32, wmax: i32) -> bool {
+fn update_cell<W: WeightStore, const NARROW: bool>(w: &mut W, x: u16, p: i64, key: u32, wmax: i32) -> bool {
     let (g, cw) = unpack(p);
     let r = (key ^ cw) as i64;
     let d = if NARROW { ((x as i32 as i64) * (g as i32 as i64) + r) >> 32 } else { (x as i64 * g + r) >> 32 };
-    let v = (w.0 as i32).saturating_add(d as i32);
+    let v = w.get().saturating_add(d as i32);
     let c = v.clamp(-wmax, wmax);
-    *w = Weight(c as i16);
+    *w = W::from_clamped(c);
     c != v
 }
 
@@ -1111,7 +1114,7 @@ impl Listed {
 /// The rows of the narrow listed update (rows with ε^x ≠ 0, each with its [`rng::row_key`] from the
 /// update key `uk`), in one out-of-line function so a row costs no call. Returns the rows visited.
 #[inline(never)]
-fn learn_listed_narrow(weights: &mut [Weight], xtrace: &[u16], n: usize, list: &[i64], uk: u32, wmax: i32, sat: &mut u32) -> u32 {
+fn learn_listed_narrow<W: WeightStore>(weights: &mut [W], xtrace: &[u16], n: usize, list: &[i64], uk: u32, wmax: i32, sat: &mut u32) -> u32 {
     let mut rows = 0;
     for (i, (row, &x)) in weights.chunks_exact_mut(n.max(1)).zip(xtrace).enumerate() {
         if x != 0 {
@@ -1123,7 +1126,7 @@ fn learn_listed_narrow(weights: &mut [Weight], xtrace: &[u16], n: usize, list: &
 }
 
 #[inline(always)]
-fn update_listed_narrow(row: &mut [Weight], list: &[i64], x: u16, key: u32, wmax: i32, sat: &mut u32) {
+fn update_listed_narrow<W: WeightStore>(row: &mut [W], list: &[i64], x: u16, key: u32, wmax: i32, sat: &mut u32) {
     let x = x as i32 as i64;
     // Two entries per iteration: the loop overhead is paid once per two pairs.
     let mut pairs = list.chunks_exact(2);
@@ -1140,7 +1143,7 @@ fn update_listed_narrow(row: &mut [Weight], list: &[i64], x: u16, key: u32, wmax
 /// One pair of [`update_listed_narrow`]; `false` if the entry's column is outside the row (impossible
 /// for a list built by `learn_rows`, which then stops the row instead of panicking).
 #[inline(always)]
-fn narrow_pair(row: &mut [Weight], e: i64, x: i64, key: u32, wmax: i32, sat: &mut u32) -> bool {
+fn narrow_pair<W: WeightStore>(row: &mut [W], e: i64, x: i64, key: u32, wmax: i32, sat: &mut u32) -> bool {
     let hi = (e >> 32) as u32;
     let r = (key ^ (hi << 16)) as i64;
     let d = ((x * (e as i32 as i64) + r) >> 32) as i32;
@@ -1149,11 +1152,11 @@ fn narrow_pair(row: &mut [Weight], e: i64, x: i64, key: u32, wmax: i32, sat: &mu
         return true;
     }
     let Some(w) = row.get_mut((hi >> 16) as usize) else { return false };
-    let v = w.0 as i32 + d;
+    let v = w.get() + d;
     if (v + wmax) as u32 > 2 * wmax as u32 {
         clamp_counted(w, v, wmax, sat);
     } else {
-        *w = Weight(v as i16);
+        *w = W::from_clamped(v);
     }
     true
 }
@@ -1162,20 +1165,20 @@ fn narrow_pair(row: &mut [Weight], e: i64, x: i64, key: u32, wmax: i32, sat: &mu
 /// line and cold so that the hot loop keeps its registers for the common case.
 #[cold]
 #[inline(never)]
-pub(crate) fn clamp_counted(w: &mut Weight, v: i32, wmax: i32, sat: &mut u32) {
+pub(crate) fn clamp_counted<W: WeightStore>(w: &mut W, v: i32, wmax: i32, sat: &mut u32) {
     *sat += 1;
-    *w = Weight(v.clamp(-wmax, wmax) as i16);
+    *w = W::from_clamped(v.clamp(-wmax, wmax));
 }
 
 /// The listed-column loop of one row, kept out of line so that on a register-poor core (Cortex-M0/M4)
 /// the allocator sees only this loop's handful of live values. Returns the saturation count.
 #[inline(never)]
-fn update_listed<const NARROW: bool>(row: &mut [Weight], cols: &[i32], grad: &[i64], x: u16, key: u32, wmax: i32) -> u32 {
+fn update_listed<W: WeightStore, const NARROW: bool>(row: &mut [W], cols: &[i32], grad: &[i64], x: u16, key: u32, wmax: i32) -> u32 {
     let mut sat = 0;
     for &j in cols {
         let j = j as usize;
         let (Some(w), Some(&p)) = (row.get_mut(j), grad.get(j)) else { continue };
-        sat += update_cell::<NARROW>(w, x, p, key, wmax) as u32;
+        sat += update_cell::<W, NARROW>(w, x, p, key, wmax) as u32;
     }
     sat
 }
@@ -1247,7 +1250,7 @@ fn update_etrace_with(e: &mut [i32], jac: &Jacobian, alpha: u32, f: &Formats, un
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct MemoryReport {
-    /// Synaptic weights: 2 bytes per synapse.
+    /// Synaptic weights: 2 bytes per synapse ([`crate::format::Weight`]) or 1 ([`crate::format::Weight8`]).
     pub weights: usize,
     /// Eligibility traces: ε^x (2 bytes per axon) + ẽ^f (4 bytes per neuron state).
     pub traces: usize,
@@ -1256,10 +1259,17 @@ pub struct MemoryReport {
 }
 
 impl MemoryReport {
-    /// Memory of one layer.
+    /// Memory of one dense layer with two-byte weights.
     pub const fn layer(axons: usize, neurons: usize, states: usize) -> Self {
+        Self::layer_with(axons * neurons, axons, neurons, states, 2)
+    }
+
+    /// Memory of one layer with `synapses` stored synapses of `weight_bytes` each (1 or 2; compressed
+    /// rows add their 2-byte column and 4-byte row offsets, counted here as state when given by the
+    /// caller: this counts the learning layer's own buffers).
+    pub const fn layer_with(synapses: usize, axons: usize, neurons: usize, states: usize, weight_bytes: usize) -> Self {
         MemoryReport {
-            weights: 2 * axons * neurons,
+            weights: weight_bytes * synapses,
             traces: 2 * axons + 4 * neurons * states,
             state: 4 * neurons * states + 8 * axons + 4 * axons + 4 * neurons + 4 * neurons + 8 * neurons,
         }
@@ -1268,6 +1278,26 @@ impl MemoryReport {
     /// Total bytes.
     pub const fn total(&self) -> usize {
         self.weights + self.traces + self.state
+    }
+
+    /// Bytes per synapse of the weight memory (1 or 2: what learning adds per synapse is nothing, since
+    /// the traces are per axon and per neuron).
+    pub const fn bytes_per_synapse(synapses: usize, r: &MemoryReport) -> usize {
+        if synapses == 0 {
+            0
+        } else {
+            r.weights / synapses
+        }
+    }
+
+    /// Bytes per neuron of everything that is not a weight (traces, state, scratch), rounded up: the O(N)
+    /// cost of learning on chip, for `neurons` neurons (their axons' share included).
+    pub const fn bytes_per_neuron(neurons: usize, r: &MemoryReport) -> usize {
+        if neurons == 0 {
+            0
+        } else {
+            (r.traces + r.state).div_ceil(neurons)
+        }
     }
 }
 

@@ -44,3 +44,19 @@ fn a_net_lives_in_a_static() {
     let net = NET.lock().unwrap();
     assert!(net.config().is_none());
 }
+
+/// One-byte weights halve the weight memory and leave the O(N) learning state unchanged; the per-synapse
+/// and per-neuron figures follow.
+#[test]
+fn one_byte_weights_halve_weight_memory() {
+    let (p, n, s) = (192, 128, 1);
+    let two = MemoryReport::layer(p, n, s);
+    let one = MemoryReport::layer_with(p * n, p, n, s, 1);
+    assert_eq!(two.weights, 2 * one.weights);
+    assert_eq!((two.traces, two.state), (one.traces, one.state));
+    assert_eq!(MemoryReport::bytes_per_synapse(p * n, &one), 1);
+    assert_eq!(MemoryReport::bytes_per_synapse(p * n, &two), 2);
+    // Traces 2·192 + 4·128, state 4·128 + 12·192 + 16·128 = 5888 B over 128 neurons → 47 B/neuron.
+    assert_eq!(MemoryReport::bytes_per_neuron(n, &one), (two.traces + two.state).div_ceil(n));
+    assert_eq!(two.traces + two.state, 2 * 192 + 4 * 128 + 4 * 128 + 12 * 192 + 16 * 128);
+}

@@ -6,6 +6,9 @@
 #![deny(missing_docs)]
 
 pub mod demo;
+pub mod events;
 pub mod mainjob;
+pub mod nir;
+pub mod quantize;
 pub mod reference;
 pub mod tasks;

@@ -31,11 +31,22 @@ enum Command {
     Train(cli::train::TrainArgs),
     /// Run a workload on the cycle-level chip emulator and print cycles, energy and link hot spots.
     Emulate(cli::emulate::EmulateArgs),
+    /// Event files (`hw-notes/event-files.md`): write rate-coded digits, inspect, convert.
+    Events(cli::events::EventsArgs),
+    /// Per-projection weight scale search of a trained float network, calibrated on an event file.
+    Quantize(cli::quantize::QuantizeArgs),
+    /// NIR graphs: import to / export from plasticore-float-net, inspect, simulate in float (hw-notes/nir.md).
+    Nir(cli::nir::NirArgs),
 }
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    match args.command {
+fn main() -> std::process::ExitCode {
+    // one line per error, a backtrace only with RUST_BACKTRACE (`cli/errors.rs`)
+    cli::errors::install_panic_hook();
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => return cli::errors::usage(e, &<Args as clap::CommandFactory>::command()),
+    };
+    cli::errors::report(match args.command {
         Command::Demo(a) => cli::demo::run(a),
         Command::Image(a) => cli::image::run(a),
         Command::Bench(a) => cli::bench::run(a),
@@ -43,5 +54,8 @@ fn main() -> anyhow::Result<()> {
         Command::MemStudy(a) => cli::mem_study::run(a),
         Command::Train(a) => cli::train::run(a),
         Command::Emulate(a) => cli::emulate::run(a),
-    }
+        Command::Events(a) => cli::events::run(a),
+        Command::Quantize(a) => cli::quantize::run(a),
+        Command::Nir(a) => cli::nir::run(a),
+    })
 }

@@ -14,7 +14,7 @@ use super::{GraphConfig, LambdaSource, Layout, PopLayout, Source, MAX_POPULATION
 use crate::arith::{sat_i32, shift_nearest, shr_nearest};
 use crate::checksum::Fnv;
 use crate::error::{ConfigError, Field};
-use crate::format::{Weight, JAC_FRAC};
+use crate::format::{Weight, WeightStore, JAC_FRAC};
 use crate::layer::{row_of, Buffers, Csr, LayerMut, LayerScalars, OpCounts, Signal};
 use crate::net::{StepReport, Timestep};
 use crate::readout::{Feedback, ReadoutBuffers, ReadoutMut, Target};
@@ -616,7 +616,7 @@ fn backprop_rows(b: &BackpropIn<'_>, psi_p: &[i32], fb: &mut [i32], ops: &mut Op
         let mut acc = 0i64;
         let mut n = 0u32;
         for (i, w) in row_of(b.topo, b.weights, b.lm.neurons, b.lm.axons, b.block + j) {
-            acc += w.0 as i64 * b.delta.get(i).copied().unwrap_or(0) as i64;
+            acc += w.get() as i64 * b.delta.get(i).copied().unwrap_or(0) as i64;
             n += 1;
         }
         ops.syn_ops = ops.syn_ops.saturating_add(n);

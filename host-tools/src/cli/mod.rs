@@ -8,3 +8,7 @@ pub mod mem_study;
 pub mod train;
 pub mod bench_w1;
 pub mod emulate;
+pub mod errors;
+pub mod events;
+pub mod quantize;
+pub mod nir;

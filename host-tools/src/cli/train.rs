@@ -1,6 +1,8 @@
 //! `plasticore train`: trains a seeded task in float with a chosen algorithm (Adam, global-norm clipping),
 //! writes the learning curve (CSV + SVG) and the trained network (`plasticore-float-net` JSON, documented in
-//! `plasticore::reference::io`) to `--out`.
+//! `plasticore::reference::io`) to `--out`. The hidden part is one population (`--n-rec`) or a stack
+//! (`--hidden 128,64`, input side first), each recurrent or not (`--recurrent 1,0`); every population uses
+//! the task's neuron model, and the leaky readout reads the last one.
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use plasticore::reference::algo::{Algorithm, BiasCorrection};
@@ -75,9 +77,16 @@ pub struct TrainArgs {
     /// Algorithm.
     #[arg(long, value_enum, default_value = "esd")]
     algo: Algo,
-    /// Recurrent neurons.
+    /// Neurons of the one hidden population (use --hidden for a stack).
     #[arg(long, default_value_t = 100)]
     n_rec: usize,
+    /// Stacked hidden populations, input side first, e.g. `--hidden 128,64` (replaces --n-rec).
+    #[arg(long, value_delimiter = ',', conflicts_with = "n_rec")]
+    hidden: Vec<usize>,
+    /// Per population: recurrent (own spikes of the previous step feed back) or not, e.g. `--recurrent 1,0`
+    /// (1/0, true/false, yes/no); one value applies to every population [default: all recurrent].
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::BoolishValueParser::new())]
+    recurrent: Vec<bool>,
     /// Optimiser steps (batches).
     #[arg(long, default_value_t = 300)]
     iters: usize,
@@ -171,7 +180,17 @@ pub struct TrainArgs {
 
 /// Run the subcommand.
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(a.batch > 0 && a.iters > 0 && a.n_rec > 0, "batch, iters and n-rec must be positive");
+    anyhow::ensure!(a.batch > 0 && a.iters > 0, "--batch and --iters must be positive");
+    let hidden = if a.hidden.is_empty() { vec![a.n_rec] } else { a.hidden.clone() };
+    anyhow::ensure!(hidden.iter().all(|&n| n > 0), "every hidden population needs at least one neuron (--n-rec / --hidden)");
+    let recurrent = match a.recurrent.len() {
+        0 => vec![true; hidden.len()],
+        1 => vec![a.recurrent[0]; hidden.len()],
+        k if k == hidden.len() => a.recurrent.clone(),
+        k => anyhow::bail!("--recurrent has {k} values but there are {} hidden populations (give one value or one per population)", hidden.len()),
+    };
+    // the n_rec of the single-population paths below (coba-ei) is the first population's size
+    let n_rec = hidden[0];
     let name = match a.task {
         Task::Dmts => "dmts",
         Task::Evidence => "evidence",
@@ -252,10 +271,11 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             (n_in, 10, Box::new(gen), test)
         }
     };
-    let coba = (a.model == Model::CobaEi && matches!(a.task, Task::Dmts | Task::Evidence)).then(|| CobaEi::paper(a.n_rec, a.seed));
+    let coba = (a.model == Model::CobaEi && matches!(a.task, Task::Dmts | Task::Evidence)).then(|| CobaEi::paper(n_rec, a.seed));
     if let Some(m) = &coba {
+        anyhow::ensure!(hidden.len() == 1 && recurrent[0], "coba-ei builds one recurrent E/I population: give no --hidden stack and no --recurrent 0");
         m.validate()?;
-        anyhow::ensure!(m.n_exc > 0 && m.n_exc < a.n_rec, "coba-ei needs at least 2 neurons (4:1 E:I)");
+        anyhow::ensure!(m.n_exc > 0 && m.n_exc < n_rec, "coba-ei needs at least 2 neurons (4:1 E:I)");
     }
     let neuron = match (a.task, coba) {
         (Task::Digits | Task::Mnist, _) => {
@@ -279,7 +299,12 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         Readout::MembraneStd => Output::MembraneReadout { n_out, kappa, standardize: true },
     };
     let cfg = NetConfig {
-        layers: vec![LayerConfig { n_in, n: a.n_rec, recurrent: true, neuron, presyn: Presyn::None }],
+        layers: hidden
+            .iter()
+            .zip(&recurrent)
+            .enumerate()
+            .map(|(l, (&n, &rec))| LayerConfig { n_in: if l == 0 { n_in } else { hidden[l - 1] }, n, recurrent: rec, neuron, presyn: Presyn::None })
+            .collect(),
         output,
         loss: LossKind::CrossEntropy,
     };
@@ -290,6 +315,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         Algo::Bptt => Algorithm::Bptt,
         Algo::Eprop => Algorithm::Eprop,
     };
+    anyhow::ensure!(!matches!(a.algo, Algo::Eprop) || hidden.len() == 1, "e-prop trains one hidden population: drop the --hidden stack");
     let mut rng = Rng::new(a.seed);
     let ff = a.ff_scale.unwrap_or(if coba.is_some() { 4.0 } else { 6.0 });
     let (mut p, mask) = match (coba, a.init.unwrap_or(if is_dmts { Init::FanIn } else { Init::Kaiming })) {
@@ -378,7 +404,9 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         "steps": steps_done,
         "batch": a.batch,
         "test_trials": a.test_trials,
-        "n_rec": a.n_rec,
+        "n_rec": hidden.iter().sum::<usize>(),
+        "hidden": hidden,
+        "recurrent": recurrent,
         "connections": mask.as_ref().map(|m| m.iter().flatten().filter(|&&k| k).count()),
         "wall_s": t0.elapsed().as_secs_f64(),
     });
@@ -393,6 +421,6 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         metrics: metrics.clone(),
     };
     saved.save(&a.out.join(format!("train_{name}_net.json")))?;
-    println!("{}", serde_json::json!({ "task": name, "algo": saved.algorithm, "n_rec": a.n_rec, "metrics": metrics }));
+    println!("{}", serde_json::json!({ "task": name, "algo": saved.algorithm, "n_rec": metrics["n_rec"], "hidden": metrics["hidden"], "metrics": metrics }));
     Ok(())
 }

@@ -1,0 +1,45 @@
+//! The whole NIR import path on arbitrary bytes: HDF5 parse → graph → lowering (both schemes) →
+//! float-net conversion → a few simulation steps. Every stage must return `Ok` or `Err`, never panic.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use plasticore::nir::float_net::to_saved_net;
+use plasticore::nir::graph::NirFile;
+use plasticore::nir::lower::{lower, Method, Options, ResetMechanism};
+use plasticore::nir::sim::Sim;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(f) = NirFile::from_bytes(data) else {
+        return;
+    };
+    for (method, reset) in [
+        (Method::Euler, ResetMechanism::Value),
+        (Method::Exact, ResetMechanism::SubtractUndecayed),
+    ] {
+        let Ok(d) = lower(
+            &f.graph,
+            Options {
+                dt: 1e-3,
+                method,
+                reset,
+            },
+        ) else {
+            continue;
+        };
+        let _ = to_saved_net(&d, "fuzz");
+        // bounded work: small graphs only, three steps
+        if d.n_inputs <= 4096
+            && d.nodes
+                .iter()
+                .map(|n| n.n_in.saturating_mul(n.n_out))
+                .sum::<usize>()
+                <= 1 << 22
+        {
+            let mut sim = Sim::new(&d);
+            let u = vec![1.0; d.n_inputs];
+            for _ in 0..3 {
+                let _ = sim.step(&u);
+            }
+        }
+    }
+    let _ = f.to_bytes();
+});

@@ -1,0 +1,160 @@
+//! `plasticore quantize`: the per-projection weight scale search (`plasticore::quantize`) on a trained float
+//! network (`plasticore-float-net`, from `train`), calibrated and evaluated on an event file. Prints one
+//! JSON object: the binary point per projection, every population's float and quantized activity with its
+//! verdict, the problems (populations that go silent or saturate, with the reason), and the accuracy on the
+//! event file in float, with the searched scales and with the no-clip scales. Weight rounding only: the
+//! state formats are the fixed-point run's (see `quantize::float_net`).
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use plasticore::events::bins::{to_spikes, Binning};
+use plasticore::events::{self, Sensor};
+use plasticore::quantize::float_net::{projections, FloatNet};
+use plasticore::quantize::search::{evaluate, search, SearchConfig, Verdict};
+use plasticore::quantize::weights::{no_clip_frac, quantize};
+use plasticore::quantize::{Activity, Calibration, QuantizeError};
+use plasticore::reference::io::SavedNet;
+use plasticore::reference::net::{Sequence, Target};
+use plasticore::reference::train::accuracy;
+use std::path::PathBuf;
+
+/// Arguments of `quantize`.
+#[derive(Args)]
+pub struct QuantizeArgs {
+    /// Trained float network (`train_<task>_net.json`).
+    #[arg(long)]
+    net: PathBuf,
+    /// Event file of labelled samples (calibration and evaluation input; `hw-notes/event-files.md`).
+    #[arg(long)]
+    events: PathBuf,
+    /// Sensor size W,H,P or C (required for .npy and CSV event files).
+    #[arg(long, value_parser = Sensor::parse)]
+    sensor: Option<Sensor>,
+    /// Step length in µs.
+    #[arg(long, default_value_t = 1000)]
+    dt_us: u64,
+    /// Steps per sample [default: the longest sample's].
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Steps at the end of each sample whose outputs are summed for the class [default: steps / 4, as train].
+    #[arg(long)]
+    loss_steps: Option<usize>,
+    /// Calibrate on the first N samples (accuracy uses all).
+    #[arg(long, default_value_t = 50)]
+    calib: usize,
+    /// Weight bits including sign (8 or 16 on the chips; 2..=16).
+    #[arg(long, default_value_t = 8)]
+    bits: u8,
+    /// Smallest binary point tried.
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    frac_min: i8,
+    /// Largest binary point tried.
+    #[arg(long, default_value_t = 15, allow_hyphen_values = true)]
+    frac_max: i8,
+}
+
+/// Observes the calibration runs with a progress bar (the search makes one per candidate and projection).
+struct Progress<'a, C> {
+    inner: C,
+    bar: &'a ProgressBar,
+}
+
+impl<C: Calibration> Calibration for Progress<'_, C> {
+    fn populations(&self) -> Vec<String> {
+        self.inner.populations()
+    }
+    fn run(&mut self, weights: &[Vec<f64>]) -> Result<Vec<Activity>, QuantizeError> {
+        let r = self.inner.run(weights);
+        self.bar.inc(1);
+        r
+    }
+}
+
+/// Run the subcommand.
+pub fn run(a: QuantizeArgs) -> anyhow::Result<()> {
+    let net = SavedNet::load(&a.net).with_context(|| format!("network file {}", a.net.display()))?;
+    let set = events::read(&a.events, a.sensor)?;
+    let n_in = net.config.n_in();
+    anyhow::ensure!(
+        set.sensor.channels() == n_in as u64,
+        "event file {}: the sensor {} has {} channels, the network {} inputs",
+        a.events.display(),
+        set.sensor,
+        set.sensor.channels(),
+        n_in
+    );
+    anyhow::ensure!(!set.samples.is_empty(), "event file {}: no samples", a.events.display());
+    let (spikes, st) = to_spikes(&set, Binning { dt_us: a.dt_us, steps: a.steps }).with_context(|| format!("event file {}", a.events.display()))?;
+    anyhow::ensure!(st.steps > 0, "event file {}: no events, so no steps", a.events.display());
+    let loss_steps = a.loss_steps.unwrap_or((st.steps / 4).max(1)).clamp(1, st.steps);
+    let trials: Vec<(Sequence, usize)> = spikes
+        .iter()
+        .map(|s| {
+            let inputs = s
+                .steps
+                .iter()
+                .map(|ch| {
+                    let mut x = vec![0.0; n_in];
+                    ch.iter().for_each(|&c| x[c as usize] = 1.0);
+                    x
+                })
+                .collect();
+            let targets = (0..st.steps).map(|t| (t + loss_steps >= st.steps).then_some(Target::Class(s.label as usize))).collect();
+            (Sequence { inputs, targets }, s.label as usize)
+        })
+        .collect();
+    let calib: Vec<Vec<Vec<f64>>> = trials.iter().take(a.calib.max(1)).map(|t| t.0.inputs.clone()).collect();
+    let cfg = SearchConfig { frac_min: a.frac_min, frac_max: a.frac_max, ..SearchConfig::new(a.bits) };
+    let projs = projections(&net.config, &net.params)?;
+    let n_runs = 2 + projs.len() as u64 * (cfg.frac_max as i64 - cfg.frac_min as i64 + 1).max(0) as u64;
+    let bar = ProgressBar::new(n_runs);
+    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} calibration runs [{elapsed}<{eta}]")?);
+    let mut cal = Progress { inner: FloatNet::new(&net.config, &net.params, &calib)?, bar: &bar };
+    let rep = search(&projs, &mut cal, &cfg)?;
+    bar.finish_and_clear();
+    // the no-clip choice, for comparison
+    let naive: Vec<i8> = projs.iter().map(|p| no_clip_frac(&p.w, a.bits).unwrap_or(0).clamp(a.frac_min as i32, a.frac_max as i32) as i8).collect();
+    let naive_rep = evaluate(&projs, &naive, &mut cal.inner, &cfg)?;
+    let with = |fracs: &[i8]| -> anyhow::Result<f64> {
+        let w: Vec<Vec<f64>> = projs.iter().zip(fracs).map(|(p, &f)| quantize(&p.w, a.bits, f).0).collect();
+        Ok(accuracy(&net.config, &cal.inner.params_with(&w)?, &trials))
+    };
+    let chosen: Vec<i8> = rep.projections.iter().map(|c| c.frac).collect();
+    let verdict = |v: &Verdict| match v {
+        Verdict::Alive => "alive",
+        Verdict::Silent(_) => "silent",
+        Verdict::Saturated(_) => "saturated",
+        Verdict::SilentInFloat => "silent in float",
+    };
+    let pops: Vec<serde_json::Value> = rep
+        .populations
+        .iter()
+        .zip(&naive_rep.populations)
+        .map(|(p, n)| {
+            serde_json::json!({ "name": p.name, "float_rate": p.float.rate, "rate": p.fixed.rate, "no_clip_rate": n.fixed.rate,
+                                "float_range": [p.float.lo, p.float.hi], "range": [p.fixed.lo, p.fixed.hi],
+                                "verdict": verdict(&p.verdict), "no_clip_verdict": verdict(&n.verdict) })
+        })
+        .collect();
+    let prj: Vec<serde_json::Value> = rep
+        .projections
+        .iter()
+        .map(|c| {
+            serde_json::json!({ "name": c.name, "target": c.target, "frac": c.frac, "no_clip_frac": c.no_clip_frac,
+                                "weights": c.stats.n, "zeroed": c.stats.zeroed, "clipped": c.stats.clipped, "rms_err": c.stats.rms_err })
+        })
+        .collect();
+    println!(
+        "{}",
+        serde_json::json!({
+            "net": a.net.display().to_string(), "events": a.events.display().to_string(), "bits": a.bits,
+            "samples": trials.len(), "calibration_samples": calib.len(), "steps": st.steps, "loss_steps": loss_steps,
+            "projections": prj, "populations": pops,
+            "problems": rep.problems(), "no_clip_problems": naive_rep.problems(),
+            "accuracy_float": accuracy(&net.config, &net.params, &trials),
+            "accuracy_quantized_weights": with(&chosen)?,
+            "accuracy_no_clip_weights": with(&naive)?,
+        })
+    );
+    Ok(())
+}
