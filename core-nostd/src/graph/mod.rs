@@ -50,7 +50,7 @@
 mod run;
 mod store;
 
-pub use run::{GraphBuffers, GraphMut, GraphUpdate};
+pub use run::{backprop_finish, backprop_partial, backprop_shift, downstream_delta, GraphBuffers, GraphMut, GraphScalars, GraphUpdate, LamOf, PoolBuffers};
 pub use store::Graph;
 
 use crate::error::{check_range, ConfigError, Field};
