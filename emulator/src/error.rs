@@ -43,6 +43,26 @@ pub enum EmuError {
         /// `count − max`.
         over: u64,
     },
+    /// A core of a graph mapping exceeds one of the chip's per-core limits.
+    #[error("population {population}, core {core} (neurons {first}..{end}): {count} {limit} > {max} per core (over by {over})")]
+    PopCapacity {
+        /// Population index.
+        population: usize,
+        /// Logical core.
+        core: usize,
+        /// First population-local neuron of the core's slice.
+        first: usize,
+        /// One past its last neuron.
+        end: usize,
+        /// Which limit ("neurons", "input axons", "output axons", "synapse memory bits", "weight bits").
+        limit: &'static str,
+        /// What the core would need.
+        count: u64,
+        /// The chip's limit.
+        max: u64,
+        /// `count − max`.
+        over: u64,
+    },
     /// The network needs more cores than the chip has.
     #[error("the mapping needs {needed} cores, the chip has {available} ({width} x {height} tiles x {per_tile})")]
     TooManyCores {

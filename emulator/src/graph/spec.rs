@@ -1,0 +1,161 @@
+//! [`GraphNetworkSpec`]: a `plasticore_core::graph::GraphConfig` plus the weights of every population
+//! (dense or compressed rows, in the population's axon layout) and of the readout: what to place on the
+//! chip when the network is a graph.
+
+use crate::error::EmuError;
+use crate::network::SparseWeights;
+use plasticore_core::format::Weight;
+use plasticore_core::graph::{GraphConfig, Layout};
+use plasticore_core::layer::Csr;
+
+/// The weights of one population, in its axon layout (the blocks of its incoming projections, plastic
+/// projections first, each in listed order; see `plasticore_core::graph`), columns = the population's
+/// neurons (population-local indices).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PopWeights {
+    /// `axons × neurons`, row-major by axon: every pair is a synapse, zero or not.
+    Dense(Vec<Weight>),
+    /// Compressed rows: exactly the listed synapses exist (a listed zero is a synapse that can learn,
+    /// an unlisted pair is none), as core-nostd's `Csr` topology.
+    Sparse(SparseWeights),
+}
+
+/// A graph network to place on the chip.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GraphNetworkSpec {
+    /// Populations, projections, readout, loss window, learning switch.
+    pub config: GraphConfig,
+    /// One entry per population.
+    pub weights: Vec<PopWeights>,
+    /// Readout weights V, `neurons of the readout's population × outputs`, row-major by neuron.
+    pub readout_weights: Vec<Weight>,
+    /// Learning epoch in timesteps: 0 or 1 = online; k > 1 = accumulate every step and apply after every
+    /// timestep t with (t + 1) mod k = 0 (as `GraphUpdate::Accumulate` + `GraphMut::apply`).
+    pub learn_epoch: u32,
+}
+
+impl GraphNetworkSpec {
+    /// The compressed-row topologies, one per population (`None` = dense), as `GraphConfig::layout`
+    /// takes them.
+    pub fn topology(&self) -> Vec<Option<Csr<'_>>> {
+        self.weights
+            .iter()
+            .map(|w| match w {
+                PopWeights::Dense(_) => None,
+                PopWeights::Sparse(s) => Some(Csr { row_start: &s.row_start, cols: &s.cols }),
+            })
+            .collect()
+    }
+
+    /// Validate the graph (core-nostd's rules), every weight array's size and range, and that the
+    /// populations' neurons fit the chip-side global spike ids (Σ neurons ≤ 65536). Returns the layout.
+    pub fn validate(&self) -> Result<Layout, EmuError> {
+        let np = self.config.populations.len();
+        if self.weights.len() != np {
+            return Err(EmuError::Network(format!("{} weight arrays for {np} populations", self.weights.len())));
+        }
+        let lay = self.config.layout(&self.topology())?;
+        if lay.neurons > 1 << 16 {
+            return Err(EmuError::Network(format!("{} neurons in all; the emulator's spike ids take at most 65536", lay.neurons)));
+        }
+        for (p, w) in self.weights.iter().enumerate() {
+            let l = lay.pops[p];
+            let wmax = self.config.populations[p].layer.formats.weight_max();
+            let ws = match w {
+                PopWeights::Dense(d) => {
+                    if d.len() != l.axons * l.neurons {
+                        return Err(EmuError::Network(format!(
+                            "population {p}: dense weights {} × {} = {} expected, found {}",
+                            l.axons,
+                            l.neurons,
+                            l.axons * l.neurons,
+                            d.len()
+                        )));
+                    }
+                    d
+                }
+                PopWeights::Sparse(s) => {
+                    if s.weights.len() != s.cols.len() {
+                        return Err(EmuError::Network(format!(
+                            "population {p}: compressed weights: {} entries, {} weights",
+                            s.cols.len(),
+                            s.weights.len()
+                        )));
+                    }
+                    &s.weights
+                }
+            };
+            if let Some(x) = ws.iter().find(|x| (x.0 as i32).abs() > wmax) {
+                return Err(EmuError::Network(format!("population {p}: weight {} outside ±{wmax}", x.0)));
+            }
+        }
+        let ro = &self.config.readout;
+        let n = lay.pops[ro.source as usize].neurons;
+        let o = ro.outputs as usize;
+        if self.readout_weights.len() != n * o {
+            return Err(EmuError::Network(format!(
+                "readout weights: expected {n} × {o} = {}, found {}",
+                n * o,
+                self.readout_weights.len()
+            )));
+        }
+        let wmax = ro.config.formats.weight_max();
+        if let Some(x) = self.readout_weights.iter().find(|x| (x.0 as i32).abs() > wmax) {
+            return Err(EmuError::Network(format!("readout weight {} outside ±{wmax}", x.0)));
+        }
+        Ok(lay)
+    }
+
+    /// Is population `p` stored in compressed rows?
+    pub fn is_sparse(&self, p: usize) -> bool {
+        matches!(self.weights.get(p), Some(PopWeights::Sparse(_)))
+    }
+
+    /// Call `f(j, w)` for every synapse of row `a` of population `p` onto its neurons
+    /// `first..first + len` (`j` local to the slice, ascending). Dense: every pair; compressed: the listed
+    /// ones. Unvalidated input gives an empty row, never a panic.
+    pub fn for_each_synapse(&self, p: usize, neurons: usize, a: usize, first: usize, len: usize, mut f: impl FnMut(u16, Weight)) {
+        match self.weights.get(p) {
+            Some(PopWeights::Sparse(c)) => {
+                let (s, e) = match (c.row_start.get(a), c.row_start.get(a + 1)) {
+                    (Some(&s), Some(&e)) if s <= e => (s as usize, e as usize),
+                    _ => return,
+                };
+                let (Some(cols), Some(ws)) = (c.cols.get(s..e), c.weights.get(s..e)) else { return };
+                let k0 = cols.partition_point(|&j| (j as usize) < first);
+                for (&j, &w) in cols[k0..].iter().zip(&ws[k0..]) {
+                    if j as usize >= first + len {
+                        break;
+                    }
+                    f((j as usize - first) as u16, w);
+                }
+            }
+            Some(PopWeights::Dense(d)) => {
+                if let Some(row) = d.get(a * neurons + first..a * neurons + first + len) {
+                    for (j, &w) in row.iter().enumerate() {
+                        f(j as u16, w);
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// Synapses of row `a` of population `p` onto `first..first + len`.
+    pub fn row_count(&self, p: usize, neurons: usize, a: usize, first: usize, len: usize) -> u32 {
+        match self.weights.get(p) {
+            Some(PopWeights::Sparse(c)) => {
+                let (s, e) = match (c.row_start.get(a), c.row_start.get(a + 1)) {
+                    (Some(&s), Some(&e)) if s <= e => (s as usize, e as usize),
+                    _ => return 0,
+                };
+                let Some(cols) = c.cols.get(s..e) else { return 0 };
+                let lo = cols.partition_point(|&j| (j as usize) < first);
+                let hi = cols.partition_point(|&j| (j as usize) < first + len);
+                (hi - lo) as u32
+            }
+            Some(PopWeights::Dense(_)) => len.min(neurons.saturating_sub(first)) as u32,
+            None => 0,
+        }
+    }
+}
