@@ -23,7 +23,7 @@ pub enum EmuError {
         max: String,
     },
     /// No preset of that name.
-    #[error("unknown preset `{0}` (known: loihi, loihi-sana-fe, reckon, brainscales2, mcu, loihi-xl)")]
+    #[error("unknown preset `{0}` (known: loihi, loihi-sana-fe, reckon, brainscales2, mcu, loihi-xl, loihi-xl-tiles)")]
     UnknownPreset(String),
     /// A core of the mapping exceeds one of the chip's per-core limits.
     #[error("core {core} (neurons {first}..{end}): {count} {limit} > {max} per core (over by {over})")]

@@ -317,7 +317,10 @@ fn reference(c: &Case) -> (Vec<Snap>, Vec<Vec<u16>>) {
 
 fn emulate(c: &Case, m: &GraphMapping, threads: usize, timing: bool, obs: &mut dyn Observer) -> (Vec<Snap>, GraphEmulator) {
     let opts = EmuOptions { threads, timing, strict: false };
-    let mut e = GraphEmulator::with_mapping(presets::loihi(), c.spec.clone(), m.clone(), opts).unwrap();
+    // A bounded injection queue, so back-pressure into the cores is exercised (timing only).
+    let mut chip = presets::loihi();
+    chip.noc.inject_packets = 2;
+    let mut e = GraphEmulator::with_mapping(chip, c.spec.clone(), m.clone(), opts).unwrap();
     let np = e.layout().populations;
     let mut out = Vec::new();
     for (t, (ev, tg, ex)) in c.steps.iter().enumerate() {
