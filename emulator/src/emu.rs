@@ -708,6 +708,16 @@ impl Emulator {
         self.cores.iter().flat_map(|c| c.store.etrace.iter().copied()).collect()
     }
 
+    /// The routers' arbitration state (see `MeshSim::arbitration`).
+    pub(crate) fn noc_arbitration(&self) -> &[u8] {
+        self.noc.arbitration()
+    }
+
+    /// Restore the routers' arbitration state.
+    pub(crate) fn set_noc_arbitration(&mut self, rr: &[u8]) -> Result<(), String> {
+        self.noc.set_arbitration(rr)
+    }
+
     /// Hidden spikes of the last step, global ids ascending.
     pub fn last_spikes(&self) -> &[u16] {
         &self.spikes

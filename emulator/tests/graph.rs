@@ -529,3 +529,63 @@ fn sparse_axons_and_csr_are_checked() {
     let err = GraphEmulator::new(presets::loihi(), c.spec.clone(), EmuOptions::default()).err().unwrap();
     assert!(err.to_string().contains("population 2"), "{err}");
 }
+
+/// Per step: every compared value plus the timing report (cycles, delays, back-pressure).
+fn run_steps(e: &mut GraphEmulator, c: &Case, from: usize, to: usize) -> Vec<(Snap, u64, u64, u64)> {
+    let np = e.layout().populations;
+    (from..to)
+        .map(|t| {
+            let (ev, tg, ex) = &c.steps[t % c.steps.len()];
+            let r = e.step(Timestep(t as u32), ev, Target::Values(tg), ex, &mut NoObserver).unwrap();
+            let s = Snap {
+                spikes: (0..np).map(|p| e.spikes(p)).collect(),
+                loss: r.loss_q16,
+                state: (0..np).map(|p| e.gather(p, |c| c.state())).collect(),
+                etrace: (0..np).map(|p| e.gather(p, |c| c.etrace())).collect(),
+                fb: (0..np).map(|p| e.gather(p, |c| c.feedback())).collect(),
+                weights: (0..np).map(|p| e.dense_weights(p)).collect(),
+                readout_w: e.readout().weights().to_vec(),
+                outputs: e.readout().outputs().to_vec(),
+            };
+            (s, r.cycles.0, r.delay_cycles, r.blocked)
+        })
+        .collect()
+}
+
+#[test]
+fn graph_snapshot_continues_bit_and_cycle_for_cycle() {
+    let mut c = fixed_case();
+    c.spec.learn_epoch = 3;
+    // Contention: every core on its own tile of a 2 x 2 corner, a 1-packet injection queue and 1-packet
+    // link buffers, so arbitration decides which packet goes first.
+    let mut chip = presets::loihi();
+    chip.noc.inject_packets = 1;
+    chip.noc.buffer_packets = 1;
+    let m = GraphMapping::from_lengths(&[vec![2, 2, 2, 2], vec![3, 3], vec![2, 4]], 128).spread(4);
+    let opts = EmuOptions { threads: 2, timing: true, strict: false };
+    let mut a = GraphEmulator::with_mapping(chip.clone(), c.spec.clone(), m.clone(), opts).unwrap();
+    run_steps(&mut a, &c, 0, 7);
+    let path = std::env::temp_dir().join(format!("plasticore-graph-snap-{}.bin", std::process::id()));
+    a.save(&path).unwrap();
+    let want = run_steps(&mut a, &c, 7, 20);
+    assert!(want.iter().map(|w| w.2).sum::<u64>() > 0, "the run must contend for the test to mean something");
+    let mut b = GraphEmulator::with_mapping(chip.clone(), c.spec.clone(), m.clone(), opts).unwrap();
+    let fresh = b.snapshot_bytes();
+    // A damaged file is refused and leaves the chip as it was.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let k = bytes.len() / 2;
+    bytes[k] ^= 0x40;
+    assert!(matches!(b.restore_bytes(&bytes), Err(EmuError::Snapshot(_))));
+    assert!(b.restore_bytes(&bytes[..bytes.len() - 3]).is_err());
+    assert_eq!(b.snapshot_bytes(), fresh);
+    // A snapshot of another mapping is refused.
+    let other = GraphMapping::from_lengths(&[vec![8], vec![6], vec![6]], 128);
+    let mut o = GraphEmulator::with_mapping(chip, c.spec.clone(), other, opts).unwrap();
+    assert!(o.load(&path).is_err());
+    b.load(&path).unwrap();
+    // Everything came back, the routers' arbitration state included.
+    assert_eq!(b.snapshot_bytes(), std::fs::read(&path).unwrap());
+    let got = run_steps(&mut b, &c, 7, 20);
+    assert_eq!(got, want);
+    let _ = std::fs::remove_file(&path);
+}

@@ -48,6 +48,8 @@ fn restored_run_continues_bit_for_bit() {
     let ra = steps(&mut a, 25, 60);
     let mut b = build();
     b.load(&path).unwrap();
+    // Every byte came back, the routers' arbitration state (format version 4) included.
+    assert_eq!(b.snapshot_bytes(), std::fs::read(&path).unwrap());
     assert_eq!(b.time(), {
         let mut c = build();
         c.load(&path).unwrap();

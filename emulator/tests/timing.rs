@@ -242,6 +242,34 @@ fn bounded_injection_queue_back_pressure_by_hand() {
 }
 
 #[test]
+fn arbitration_state_decides_contention_and_restores() {
+    // Batch 1: one packet tile 1 → tile 2 moves tile 1's east-port round-robin pointer past the local
+    // queue. Batch 2 is contention_delay_by_hand's: now the packet from the west (A) wins at cycle 4
+    // (arrives 8) and B goes at 5 (arrives 9), the reverse of a fresh router.
+    let (mut sim, chip) = mesh_sim(4, 1);
+    let mut out = Vec::new();
+    sim.run(&[Packet { src: 1, dst: 2, inject: Cycle(0), tag: 9 }], &mut out, &mut [0; 48], &mut [0; 12]);
+    let saved = sim.arbitration().to_vec();
+    let p = [Packet { src: 0, dst: 2, inject: Cycle(0), tag: 0 }, Packet { src: 1, dst: 2, inject: Cycle(4), tag: 1 }];
+    sim.run(&p, &mut out, &mut [0; 48], &mut [0; 12]);
+    assert_eq!((out[0].arrive, out[1].arrive), (Cycle(8), Cycle(9)));
+    // A fresh router given the saved state routes batch 2 the same; without it, the other way round.
+    let mut restored = MeshSim::new(chip.mesh, chip.noc);
+    restored.set_arbitration(&saved).unwrap();
+    let mut out2 = Vec::new();
+    restored.run(&p, &mut out2, &mut [0; 48], &mut [0; 12]);
+    assert_eq!(out2, out);
+    let mut fresh = MeshSim::new(chip.mesh, chip.noc);
+    fresh.run(&p, &mut out2, &mut [0; 48], &mut [0; 12]);
+    assert_eq!((out2[0].arrive, out2[1].arrive), (Cycle(9), Cycle(8)));
+    // A state of the wrong size or with a port index out of range is refused.
+    assert!(fresh.set_arbitration(&saved[1..]).is_err());
+    let mut bad = saved.clone();
+    bad[0] = 5;
+    assert!(fresh.set_arbitration(&bad).is_err());
+}
+
+#[test]
 fn barrier_formula() {
     let c = presets::loihi().cost;
     assert_eq!(c.barrier_cycles(1), 113);

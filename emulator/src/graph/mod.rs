@@ -12,6 +12,7 @@
 pub mod core;
 pub mod emu;
 pub mod mapping;
+pub mod snapshot;
 pub mod spec;
 
 pub use emu::GraphEmulator;

@@ -132,6 +132,26 @@ impl MeshSim {
         }
     }
 
+    /// The routers' arbitration state: per tile and output port (eject, E, W, N, S), the input queue
+    /// its round-robin starts from next. The only router state that outlives a batch (queues are empty
+    /// between batches), so a snapshot of it makes a restored chip route the next batch identically.
+    pub fn arbitration(&self) -> &[u8] {
+        &self.rr
+    }
+
+    /// Restore [`MeshSim::arbitration`]; refused (state unchanged) unless it has one entry per tile and
+    /// port, each a port index.
+    pub fn set_arbitration(&mut self, rr: &[u8]) -> Result<(), String> {
+        if rr.len() != self.rr.len() {
+            return Err(format!("router arbitration: {} entries, expected {}", rr.len(), self.rr.len()));
+        }
+        if rr.iter().any(|&p| p as usize >= PORTS) {
+            return Err("router arbitration: a port index out of range".into());
+        }
+        self.rr.copy_from_slice(rr);
+        Ok(())
+    }
+
     /// Number of directed links counted in `link_load` (4 per tile: E, W, N, S).
     pub fn links(&self) -> usize {
         self.mesh.tiles() * 4
