@@ -63,8 +63,9 @@ echo "ok: no soft-float symbols"
 step "firmware under QEMU"; bash firmware/ci.sh
 # Benchmarks are compiled and run once each (criterion's test mode) by `cargo test --all-targets` above.
 
-step "the README run command"
-cargo run --release -p plasticore -- demo --sequences 200
+step "the README run command (the main job) and the core-only demo"
+cargo run --release -p plasticore -- demo
+cargo run --release -p plasticore -- demo --core --sequences 200
 
 echo
 disk
