@@ -589,3 +589,41 @@ fn graph_snapshot_continues_bit_and_cycle_for_cycle() {
     assert_eq!(got, want);
     let _ = std::fs::remove_file(&path);
 }
+
+/// Today's single-layer network, converted to a one-population graph, runs on the graph path to the same
+/// spikes, states, weights and readout as on the single-layer path (dense and sparse, online and epochs).
+#[test]
+fn single_layer_network_as_a_graph_equals_the_single_layer_path() {
+    for (sparse, epoch, threads) in [(false, 1, 1), (true, 1, 2), (false, 4, 3)] {
+        let mut net = common::random_net(5 + epoch, 6, 14, Some(2), true, true, false, 40);
+        net.sparse = sparse;
+        net.learn_epoch = epoch;
+        let spec = GraphNetworkSpec::from_network(&net).unwrap();
+        let opts = EmuOptions { threads, timing: true, strict: false };
+        let mut a = plasticore_emu::Emulator::with_mapping(
+            presets::loihi(),
+            net.clone(),
+            plasticore_emu::mapping::Mapping::from_lengths(&[5, 9], true, 128),
+            opts,
+        )
+        .unwrap();
+        let m = GraphMapping::from_lengths(&[vec![9, 5]], 128);
+        let mut b = GraphEmulator::with_mapping(presets::loihi(), spec, m, opts).unwrap();
+        let ins = common::random_inputs(3, 6, 40, 30);
+        let tgs = common::random_targets(4, 2, 40);
+        let mut spikes = 0;
+        for t in 0..40 {
+            let ra = a.step(Timestep(t as u32), &ins[t], Target::Values(&tgs[t]), &mut NoObserver).unwrap();
+            let rb = b.step(Timestep(t as u32), &ins[t], Target::Values(&tgs[t]), &[], &mut NoObserver).unwrap();
+            assert_eq!(ra.loss_q16, rb.loss_q16, "step {t}");
+            assert_eq!(a.last_spikes(), &b.spikes(0)[..], "step {t}");
+            spikes += b.spikes(0).len();
+            assert_eq!(a.hidden_state(), b.gather(0, |c| c.state()), "step {t}");
+            assert_eq!(a.hidden_etrace(), b.gather(0, |c| c.etrace()), "step {t}");
+            assert_eq!(a.hidden_weights(), b.dense_weights(0), "step {t}");
+            assert_eq!(a.readout().unwrap().weights(), b.readout().weights(), "step {t}");
+            assert_eq!(a.readout().unwrap().outputs(), b.readout().outputs(), "step {t}");
+        }
+        assert!(spikes > 10, "the network must spike ({spikes})");
+    }
+}

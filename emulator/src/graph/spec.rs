@@ -3,9 +3,10 @@
 //! chip when the network is a graph.
 
 use crate::error::EmuError;
-use crate::network::SparseWeights;
+use crate::network::{NetworkSpec, SparseWeights};
 use plasticore_core::format::Weight;
-use plasticore_core::graph::{GraphConfig, Layout};
+use plasticore_core::graph::{GraphConfig, LambdaSource, Layout, Population, Projection, ReadoutSpec, Source};
+use plasticore_core::readout::Feedback;
 use plasticore_core::layer::Csr;
 
 /// The weights of one population, in its axon layout (the blocks of its incoming projections, plastic
@@ -35,6 +36,56 @@ pub struct GraphNetworkSpec {
 }
 
 impl GraphNetworkSpec {
+    /// Today's single-layer network as a one-population graph: an input projection of all `inputs`
+    /// channels (delay 0) and, when recurrent, a delay-1 projection of the population onto itself, both
+    /// plastic, in the same axon layout; dense stays dense, a sparse network's stored (non-zero) synapses
+    /// become compressed rows. Needs a readout (a graph always has one).
+    pub fn from_network(net: &NetworkSpec) -> Result<Self, EmuError> {
+        net.validate()?;
+        let ro = net.readout.as_ref().ok_or_else(|| EmuError::Network("a graph needs a readout; this network has none".into()))?;
+        let too_many = || EmuError::Network("more populations or projections than a graph holds".into());
+        let mut populations = heapless::Vec::new();
+        let lambda = match net.feedback {
+            Feedback::Symmetric => LambdaSource::Symmetric,
+            Feedback::Random { seed } => LambdaSource::RandomFeedback { seed },
+            Feedback::External => LambdaSource::External,
+        };
+        populations.push(Population { neurons: net.neurons as u16, layer: net.layer, lambda }).map_err(|_| too_many())?;
+        let mut projections = heapless::Vec::new();
+        if net.inputs > 0 {
+            let p = Projection { source: Source::Input { first: 0, width: net.inputs as u16 }, target: 0, delay: 0, learn: true };
+            projections.push(p).map_err(|_| too_many())?;
+        }
+        if net.recurrent {
+            let p = Projection { source: Source::Population(0), target: 0, delay: 1, learn: true };
+            projections.push(p).map_err(|_| too_many())?;
+        }
+        let config = GraphConfig {
+            inputs: net.inputs as u16,
+            populations,
+            projections,
+            readout: ReadoutSpec { source: 0, outputs: ro.outputs as u16, config: ro.config },
+            window: net.window,
+            learn: net.learn,
+        };
+        let weights = if net.sparse {
+            let mut sw = SparseWeights { row_start: vec![0], ..Default::default() };
+            for a in 0..net.axons() {
+                net.for_each_stored(a, 0, net.neurons, |j, w| {
+                    sw.cols.push(j);
+                    sw.weights.push(w);
+                });
+                sw.row_start.push(sw.cols.len() as u32);
+            }
+            PopWeights::Sparse(sw)
+        } else {
+            PopWeights::Dense(net.weights.clone())
+        };
+        let spec = GraphNetworkSpec { config, weights: vec![weights], readout_weights: ro.weights.clone(), learn_epoch: net.learn_epoch };
+        spec.validate()?;
+        Ok(spec)
+    }
+
     /// The compressed-row topologies, one per population (`None` = dense), as `GraphConfig::layout`
     /// takes them.
     pub fn topology(&self) -> Vec<Option<Csr<'_>>> {
