@@ -179,6 +179,11 @@ pub struct NocDesc {
     pub buffer_packets: u32,
     /// Packet width in bits.
     pub packet_bits: u32,
+    /// Packets a tile's injection (local) queue holds; a core whose packet finds it full stalls until
+    /// a slot frees (back-pressure, counted as blocked). 0 = unbounded (the presets of the single-layer
+    /// path, whose W1 figures were recorded that way).
+    #[serde(default)]
+    pub inject_packets: u32,
 }
 
 /// Energy per event in picojoules and static power (`hardware.md` §5.4).
@@ -283,6 +288,7 @@ impl ChipDesc {
         check_u("noc.link_packets_per_cycle", n.link_packets_per_cycle as u64, 1, 1024)?;
         check_u("noc.buffer_packets", n.buffer_packets as u64, 1, 1 << 20)?;
         check_u("noc.packet_bits", n.packet_bits as u64, 8, 1024)?;
+        check_u("noc.inject_packets", n.inject_packets as u64, 0, 1 << 20)?;
         let e = &self.energy;
         let pj = 1e9;
         check_f("energy.axon_in_pj", e.axon_in_pj, 0.0, pj)?;

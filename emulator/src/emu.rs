@@ -728,6 +728,16 @@ impl Emulator {
         self.cores.iter().flat_map(|c| c.store.etrace.iter().copied()).collect()
     }
 
+    /// The routers' arbitration state (see `MeshSim::arbitration`).
+    pub(crate) fn noc_arbitration(&self) -> &[u8] {
+        self.noc.arbitration()
+    }
+
+    /// Restore the routers' arbitration state.
+    pub(crate) fn set_noc_arbitration(&mut self, rr: &[u8]) -> Result<(), String> {
+        self.noc.set_arbitration(rr)
+    }
+
     /// Hidden spikes of the last step, global ids ascending.
     pub fn last_spikes(&self) -> &[u16] {
         &self.spikes
@@ -741,9 +751,9 @@ impl Emulator {
 /// takes a core from the serial phases (route, NoC, barrier) as a pool that this thread only waited
 /// on did. Cores share nothing, so the grouping cannot change a result; the error returned is the
 /// first in core order.
-fn for_cores<F>(pool: Option<&rayon::ThreadPool>, threads: usize, cores: &mut [HiddenCore], f: F) -> Result<(), EmuError>
+pub(crate) fn for_cores<T: Send, F>(pool: Option<&rayon::ThreadPool>, threads: usize, cores: &mut [T], f: F) -> Result<(), EmuError>
 where
-    F: Fn(&mut HiddenCore) -> Result<(), EmuError> + Sync,
+    F: Fn(&mut T) -> Result<(), EmuError> + Sync,
 {
     let Some(pool) = pool else { return cores.iter_mut().try_for_each(f) };
     let per = cores.len().div_ceil(threads.max(1)).max(1);

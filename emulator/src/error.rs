@@ -23,7 +23,7 @@ pub enum EmuError {
         max: String,
     },
     /// No preset of that name.
-    #[error("unknown preset `{0}` (known: loihi, loihi-sana-fe, reckon, brainscales2, mcu, loihi-xl)")]
+    #[error("unknown preset `{0}` (known: loihi, loihi-sana-fe, reckon, brainscales2, mcu, loihi-xl, loihi-xl-tiles)")]
     UnknownPreset(String),
     /// A core of the mapping exceeds one of the chip's per-core limits.
     #[error("core {core} (neurons {first}..{end}): {count} {limit} > {max} per core (over by {over})")]
@@ -35,6 +35,26 @@ pub enum EmuError {
         /// One past its last neuron.
         end: usize,
         /// Which limit ("input axons", "output axons", "neurons", "synapse memory bits").
+        limit: &'static str,
+        /// What the core would need.
+        count: u64,
+        /// The chip's limit.
+        max: u64,
+        /// `count − max`.
+        over: u64,
+    },
+    /// A core of a graph mapping exceeds one of the chip's per-core limits.
+    #[error("population {population}, core {core} (neurons {first}..{end}): {count} {limit} > {max} per core (over by {over})")]
+    PopCapacity {
+        /// Population index.
+        population: usize,
+        /// Logical core.
+        core: usize,
+        /// First population-local neuron of the core's slice.
+        first: usize,
+        /// One past its last neuron.
+        end: usize,
+        /// Which limit ("neurons", "input axons", "output axons", "synapse memory bits", "weight bits").
         limit: &'static str,
         /// What the core would need.
         count: u64,

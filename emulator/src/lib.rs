@@ -10,6 +10,8 @@
 //! * [`time`]: `Cycle`, `EmuTime`.
 //! * [`chip`] and [`presets`]: the chip description (TOML) and the named presets with sources.
 //! * [`network`] and [`mapping`]: what to place and where (contiguous-slice partitioner).
+//! * [`graph`]: graph networks (populations, projections, delays): spec, mapping with routing tables,
+//!   population cores, and their timestep.
 //! * [`core_unit`]: a core's hidden slice or readout, owning buffers and calling core-nostd.
 //! * [`noc`]: routing policies (one file each) and the cycle-level mesh.
 //! * [`emu`]: the chip and its timestep: deliver → integrate → fire → route → learn → barrier.
@@ -24,6 +26,7 @@ pub mod chip;
 pub mod core_unit;
 pub mod emu;
 pub mod error;
+pub mod graph;
 pub mod mapping;
 pub mod network;
 pub mod noc;

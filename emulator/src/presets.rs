@@ -11,7 +11,7 @@ use crate::error::EmuError;
 use crate::noc::RoutingKind;
 
 /// Names accepted by [`preset`].
-pub const PRESET_NAMES: [&str; 6] = ["loihi", "loihi-sana-fe", "reckon", "brainscales2", "mcu", "loihi-xl"];
+pub const PRESET_NAMES: [&str; 7] = ["loihi", "loihi-sana-fe", "reckon", "brainscales2", "mcu", "loihi-xl", "loihi-xl-tiles"];
 
 /// The preset called `name`.
 pub fn preset(name: &str) -> Result<ChipDesc, EmuError> {
@@ -22,6 +22,7 @@ pub fn preset(name: &str) -> Result<ChipDesc, EmuError> {
         "brainscales2" => Ok(brainscales2()),
         "mcu" => Ok(mcu()),
         "loihi-xl" => Ok(loihi_xl()),
+        "loihi-xl-tiles" => Ok(loihi_xl_tiles()),
         _ => Err(EmuError::UnknownPreset(name.to_string())),
     }
 }
@@ -55,6 +56,7 @@ fn loihi_noc() -> NocDesc {
         link_packets_per_cycle: 3,
         buffer_packets: 4,
         packet_bits: 32,
+        inject_packets: 0,
     }
 }
 
@@ -185,6 +187,7 @@ pub fn reckon() -> ChipDesc {
             link_packets_per_cycle: 1,
             buffer_packets: 1,
             packet_bits: 32,
+            inject_packets: 0,
         },
         energy: EnergyModel {
             axon_in_pj: 0.0,
@@ -248,6 +251,7 @@ pub fn brainscales2() -> ChipDesc {
             link_packets_per_cycle: 1,
             buffer_packets: 1,
             packet_bits: 32,
+            inject_packets: 0,
         },
         energy: EnergyModel {
             axon_in_pj: 0.0,
@@ -320,6 +324,7 @@ pub fn mcu() -> ChipDesc {
             link_packets_per_cycle: 1,
             buffer_packets: 1,
             packet_bits: 32,
+            inject_packets: 0,
         },
         energy: EnergyModel {
             axon_in_pj: axon_in as f64 * pj,
@@ -351,5 +356,18 @@ pub fn loihi_xl() -> ChipDesc {
     d.limits.input_axons = 65_535;
     d.limits.output_axons = u32::MAX;
     d.limits.syn_mem_bits = 1 << 40;
+    d
+}
+
+/// `loihi-xl-tiles`: `loihi-xl` with **one core per tile** on a 16 × 16 mesh (256 cores), so that every
+/// pair of cores talks over mesh links (W1 at N = 16000 in 8192-neuron cores sits on two neighbouring
+/// tiles instead of one) and a bounded injection queue of 16 packets per tile (back-pressure into the
+/// cores; \[assumption\]: Loihi's per-core output buffering is not published, `hardware.md` §5.3). Same
+/// cycle and energy constants as `loihi`; hypothetical, for studies of traffic crossing links.
+pub fn loihi_xl_tiles() -> ChipDesc {
+    let mut d = loihi_xl();
+    d.name = "loihi-xl-tiles (hypothetical: loihi-xl, one core per tile, bounded injection)".into();
+    d.mesh = Mesh { width: 16, height: 16, cores_per_tile: 1 };
+    d.noc.inject_packets = 16;
     d
 }

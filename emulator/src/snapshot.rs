@@ -2,7 +2,10 @@
 //! STD/STP state, accumulators, counters and update counts (the stochastic-rounding key), the events
 //! the network delivered for the next step, the learning-epoch accumulators (at a step boundary the mesh
 //! itself is drained by the barrier, so these inboxes are the network's whole in-flight state), the
-//! readout (with its epoch accumulator since version 3), and emulated time.
+//! readout (with its epoch accumulator since version 3), the routers' round-robin arbitration state
+//! (since version 4: it decides which packet goes first on a contended port, so a restored chip
+//! reports the same cycles), and emulated time. Graph chips ([`crate::graph::GraphEmulator`]) use the
+//! same header with their own magic (`PLCEMUG\0`) and payload (`graph/snapshot.rs`).
 //!
 //! File layout (little endian):
 //!
@@ -27,7 +30,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 /// Snapshot format version.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 const MAGIC: &[u8; 8] = b"PLCEMU\0\0";
 
 /// FNV-1a, 64 bit (all arithmetic **wraps**, by definition of the hash).
@@ -41,86 +44,90 @@ pub fn fnv64(bytes: &[u8]) -> u64 {
 }
 
 #[derive(Default)]
-struct W(Vec<u8>);
+pub(crate) struct W(pub(crate) Vec<u8>);
 
 impl W {
-    fn u8(&mut self, v: u8) {
+    pub(crate) fn u8(&mut self, v: u8) {
         self.0.push(v);
     }
-    fn u32(&mut self, v: u32) {
+    pub(crate) fn u32(&mut self, v: u32) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
-    fn u64(&mut self, v: u64) {
+    pub(crate) fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
-    fn i32s(&mut self, v: &[i32]) {
+    pub(crate) fn i32s(&mut self, v: &[i32]) {
         self.u64(v.len() as u64);
         for x in v {
             self.0.extend_from_slice(&x.to_le_bytes());
         }
     }
-    fn i64s(&mut self, v: &[i64]) {
+    pub(crate) fn i64s(&mut self, v: &[i64]) {
         self.u64(v.len() as u64);
         for x in v {
             self.0.extend_from_slice(&x.to_le_bytes());
         }
     }
-    fn u16s(&mut self, v: &[u16]) {
+    pub(crate) fn u16s(&mut self, v: &[u16]) {
         self.u64(v.len() as u64);
         for x in v {
             self.0.extend_from_slice(&x.to_le_bytes());
         }
     }
-    fn weights(&mut self, v: &[Weight]) {
+    pub(crate) fn weights(&mut self, v: &[Weight]) {
         self.u64(v.len() as u64);
         for x in v {
             self.0.extend_from_slice(&x.0.to_le_bytes());
         }
     }
-    fn pairs(&mut self, v: &[[i32; 2]]) {
+    pub(crate) fn pairs(&mut self, v: &[[i32; 2]]) {
         self.u64(v.len() as u64);
         for x in v {
             self.0.extend_from_slice(&x[0].to_le_bytes());
             self.0.extend_from_slice(&x[1].to_le_bytes());
         }
     }
-    fn sat(&mut self, s: &Saturations) {
+    pub(crate) fn bytes(&mut self, v: &[u8]) {
+        self.u64(v.len() as u64);
+        self.0.extend_from_slice(v);
+    }
+    pub(crate) fn sat(&mut self, s: &Saturations) {
         for v in [s.state, s.xtrace, s.etrace, s.weight, s.grad, s.dropped_events] {
             self.u32(v);
         }
     }
 }
 
-struct R<'a> {
-    b: &'a [u8],
-    pos: usize,
+pub(crate) struct R<'a> {
+    pub(crate) b: &'a [u8],
+    pub(crate) pos: usize,
 }
 
-fn bad(msg: &str) -> EmuError {
+pub(crate) fn bad(msg: &str) -> EmuError {
     EmuError::Snapshot(msg.to_string())
 }
 
 impl<'a> R<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], EmuError> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], EmuError> {
         let end = self.pos.checked_add(n).ok_or_else(|| bad("length overflow"))?;
         let s = self.b.get(self.pos..end).ok_or_else(|| bad("truncated payload"))?;
         self.pos = end;
         Ok(s)
     }
-    fn u8(&mut self) -> Result<u8, EmuError> {
+    pub(crate) fn u8(&mut self) -> Result<u8, EmuError> {
         Ok(self.take(1)?[0])
     }
-    fn u32(&mut self) -> Result<u32, EmuError> {
+    pub(crate) fn u32(&mut self) -> Result<u32, EmuError> {
         let mut a = [0u8; 4];
         a.copy_from_slice(self.take(4)?);
         Ok(u32::from_le_bytes(a))
     }
-    fn u64(&mut self) -> Result<u64, EmuError> {
+    pub(crate) fn u64(&mut self) -> Result<u64, EmuError> {
         let mut a = [0u8; 8];
         a.copy_from_slice(self.take(8)?);
         Ok(u64::from_le_bytes(a))
     }
-    fn len(&mut self, expected: Option<usize>, what: &str, elem: usize) -> Result<usize, EmuError> {
+    pub(crate) fn len(&mut self, expected: Option<usize>, what: &str, elem: usize) -> Result<usize, EmuError> {
         let n = self.u64()?;
         if let Some(e) = expected {
             if n != e as u64 {
@@ -132,15 +139,15 @@ impl<'a> R<'a> {
         }
         Ok(n as usize)
     }
-    fn i32s(&mut self, e: Option<usize>, what: &str) -> Result<Vec<i32>, EmuError> {
+    pub(crate) fn i32s(&mut self, e: Option<usize>, what: &str) -> Result<Vec<i32>, EmuError> {
         let n = self.len(e, what, 4)?;
         (0..n).map(|_| self.u32().map(|v| v as i32)).collect()
     }
-    fn i64s(&mut self, e: Option<usize>, what: &str) -> Result<Vec<i64>, EmuError> {
+    pub(crate) fn i64s(&mut self, e: Option<usize>, what: &str) -> Result<Vec<i64>, EmuError> {
         let n = self.len(e, what, 8)?;
         (0..n).map(|_| self.u64().map(|v| v as i64)).collect()
     }
-    fn u16s(&mut self, e: Option<usize>, what: &str) -> Result<Vec<u16>, EmuError> {
+    pub(crate) fn u16s(&mut self, e: Option<usize>, what: &str) -> Result<Vec<u16>, EmuError> {
         let n = self.len(e, what, 2)?;
         (0..n)
             .map(|_| {
@@ -149,14 +156,18 @@ impl<'a> R<'a> {
             })
             .collect()
     }
-    fn weights(&mut self, e: usize, what: &str) -> Result<Vec<Weight>, EmuError> {
+    pub(crate) fn weights(&mut self, e: usize, what: &str) -> Result<Vec<Weight>, EmuError> {
         Ok(self.u16s(Some(e), what)?.into_iter().map(|v| Weight(v as i16)).collect())
     }
-    fn pairs(&mut self, e: usize, what: &str) -> Result<Vec<[i32; 2]>, EmuError> {
+    pub(crate) fn pairs(&mut self, e: usize, what: &str) -> Result<Vec<[i32; 2]>, EmuError> {
         let n = self.len(Some(e), what, 8)?;
         (0..n).map(|_| Ok([self.u32()? as i32, self.u32()? as i32])).collect()
     }
-    fn sat(&mut self) -> Result<Saturations, EmuError> {
+    pub(crate) fn bytes(&mut self, e: Option<usize>, what: &str) -> Result<Vec<u8>, EmuError> {
+        let n = self.len(e, what, 1)?;
+        Ok(self.take(n)?.to_vec())
+    }
+    pub(crate) fn sat(&mut self) -> Result<Saturations, EmuError> {
         Ok(Saturations {
             state: self.u32()?,
             xtrace: self.u32()?,
@@ -254,6 +265,7 @@ impl Emulator {
                 w.i32s(&r.acc_v);
             }
         }
+        w.bytes(self.noc_arbitration());
         let payload = w.0;
         let mut out = Vec::with_capacity(payload.len() + 28);
         out.extend_from_slice(MAGIC);
@@ -362,6 +374,7 @@ impl Emulator {
             }
             _ => return Err(bad("readout presence differs")),
         };
+        let rr = r.bytes(Some(self.noc_arbitration().len()), "router arbitration")?;
         if r.pos != payload.len() {
             return Err(bad("trailing bytes after the state"));
         }
@@ -379,7 +392,8 @@ impl Emulator {
         }) {
             return Err(bad("STD/STP efficacy outside [0, 1]"));
         }
-        // Commit.
+        // Commit (the arbitration state first: it is the only part that can still be refused).
+        self.set_noc_arbitration(&rr).map_err(EmuError::Snapshot)?;
         for (c, st) in self.cores.iter_mut().zip(cs) {
             c.store.weights = st.weights;
             c.store.state = st.state;

@@ -113,3 +113,88 @@ impl ReadoutStore {
         }
     }
 }
+
+/// The pooled buffers of a whole graph behind `plasticore_core::graph::GraphMut` (the direct
+/// reference the emulator's graph tests compare with, and a host-side owner of any graph, dense or
+/// compressed).
+pub struct GraphStore {
+    /// Per-population storage (pool order).
+    pub pool: LayerStore,
+    /// Counters, one per population.
+    pub scalars: Vec<LayerScalars>,
+    /// Readout storage.
+    pub readout: ReadoutStore,
+    /// Σ B·e per neuron.
+    pub fb: Vec<i32>,
+    /// Per-neuron biases (unused: the emulator refuses populations with a bias).
+    pub bias: Vec<i32>,
+    /// Spike history.
+    pub hist: Vec<u16>,
+    /// History counts.
+    pub hist_count: Vec<u16>,
+    /// Active-axon scratch.
+    pub active: Vec<u16>,
+    /// Spike scratch.
+    pub spikes: Vec<u16>,
+    /// δ scratch.
+    pub delta: Vec<i32>,
+    /// Graph counters.
+    pub gs: plasticore_core::graph::GraphScalars,
+}
+
+impl GraphStore {
+    /// Zeroed buffers for `lay` around the populations' weights (concatenated in population order, each
+    /// dense or in compressed-row order) and the readout's.
+    pub fn new(lay: &plasticore_core::graph::Layout, weights: Vec<Weight>, readout_weights: Vec<Weight>, outputs: usize) -> Self {
+        let mut pool = LayerStore::new(weights, lay.axons, lay.neurons, 1);
+        pool.state = vec![0; lay.states];
+        pool.etrace = vec![0; lay.states];
+        let n_ro = readout_weights.len().checked_div(outputs).unwrap_or(0);
+        GraphStore {
+            pool,
+            scalars: vec![LayerScalars::default(); lay.populations],
+            readout: ReadoutStore::new(readout_weights, n_ro, outputs),
+            fb: vec![0; lay.neurons],
+            bias: vec![0; lay.neurons],
+            hist: vec![0; lay.hist_len()],
+            hist_count: vec![0; lay.hist_counts()],
+            active: vec![0; lay.max_axons],
+            spikes: vec![0; lay.max_neurons],
+            delta: vec![0; lay.max_neurons],
+            gs: plasticore_core::graph::GraphScalars::default(),
+        }
+    }
+
+    /// The graph datapath over these buffers (validates `cfg` with `topology`).
+    pub fn view<'a>(
+        &'a mut self,
+        cfg: &'a plasticore_core::graph::GraphConfig,
+        topology: &[Option<plasticore_core::layer::Csr<'a>>],
+    ) -> Result<plasticore_core::graph::GraphMut<'a>, plasticore_core::error::ConfigError> {
+        let p = &mut self.pool;
+        let b = plasticore_core::graph::GraphBuffers {
+            pool: plasticore_core::graph::PoolBuffers {
+                weights: &mut p.weights,
+                state: &mut p.state,
+                etrace: &mut p.etrace,
+                xtrace: &mut p.xtrace,
+                presyn: &mut p.presyn,
+                efficacy: &mut p.efficacy,
+                acc: &mut p.acc,
+                psi: &mut p.psi,
+                grad: &mut p.grad,
+                bias: &mut self.bias,
+                scalars: &mut self.scalars,
+            },
+            readout: self.readout.buffers(),
+            fb: &mut self.fb,
+            hist: &mut self.hist,
+            hist_count: &mut self.hist_count,
+            active: &mut self.active,
+            spikes: &mut self.spikes,
+            delta: &mut self.delta,
+            scalars: &mut self.gs,
+        };
+        plasticore_core::graph::GraphMut::new(cfg, topology, b)
+    }
+}

@@ -20,6 +20,7 @@ fn sims(w: u32, h: u32, cpt: u32, local: u32, k: u32, buf: u32, yx: bool) -> (Me
         link_packets_per_cycle: k,
         buffer_packets: buf,
         packet_bits: 32,
+        inject_packets: 0,
     };
     (MeshSim::new(mesh, noc), MeshSim::new(mesh, noc), mesh)
 }

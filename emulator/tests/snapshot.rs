@@ -57,6 +57,8 @@ fn restored_run_continues_bit_for_bit() {
     assert_eq!(b.hidden_weights(), saved.1, "weights");
     assert_eq!(b.hidden_state(), saved.2, "neuron states");
     assert_eq!(b.hidden_etrace(), saved.3, "eligibility traces");
+    // Every byte came back, the routers' arbitration state (format version 4) included.
+    assert_eq!(b.snapshot_bytes(), std::fs::read(&path).unwrap());
     let rb = steps(&mut b, 25, 60);
     assert_eq!(ra, rb);
     assert!(ra.iter().any(|(_, r)| r.ops.weight_updates > 0), "training must continue");

@@ -53,7 +53,7 @@ mod run;
 mod store;
 
 pub use image_run::{graph_summary, run_graph, step_graph};
-pub use run::{GraphBuffers, GraphMut, GraphScalars, GraphUpdate, PoolBuffers};
+pub use run::{backprop_finish, backprop_partial, backprop_shift, downstream_delta, GraphBuffers, GraphMut, GraphScalars, GraphUpdate, LamOf, PoolBuffers};
 pub use store::Graph;
 
 use crate::error::{check_range, ConfigError, Field};

@@ -488,9 +488,7 @@ impl<'a> GraphMut<'a> {
                             };
                             // δ_m = λ_m·c_m (Q.sf_m), nearest, saturating.
                             downstream_delta(lam_m, &pool.psi[lm.neuron_off..lm.neuron_off + lm.neurons], sf_m as u32, lm.dvdy, &mut delta[..lm.neurons]);
-                            let fm = cfg.populations[m].layer.formats;
-                            let sf_p = pop.layer.formats.signal_frac as i32;
-                            let shift = sf_p - sf_m - fm.weight_frac as i32;
+                            let shift = backprop_shift(cfg, p, m);
                             let wm = &pool.weights[lm.weight_off..lm.weight_off + lm.weights];
                             backprop_rows(
                                 &BackpropIn { topo: topo[m], weights: wm, lm: &lm, block: lay.block[q], shift, delta: &delta[..lm.neurons] },
@@ -570,14 +568,18 @@ fn readout_view<'s>(b: &'s mut ReadoutBuffers<'_>, cfg: &'s crate::readout::Read
 }
 
 /// λ of a downstream population: from its Σ B·e (times ψ) or given.
-enum LamOf<'s> {
+#[derive(Clone, Copy)]
+pub enum LamOf<'s> {
+    /// Σ B·e per neuron (Q.sf); λ = ψ·fb.
     Feedback(&'s [i32]),
+    /// λ itself (Q.sf).
     Lambda(&'s [i32]),
 }
 
 /// δ_i = λ_i·c (Q.sf), λ_i = ψ_i·fb_i (Q.sf, **nearest**, as the layer's own update forms it) or given;
-/// the product with c (Q3.28) **nearest**, **saturating** i32.
-fn downstream_delta(lam: LamOf<'_>, psi: &[i32], sf: u32, c: i32, out: &mut [i32]) {
+/// the product with c (Q3.28) **nearest**, **saturating** i32. Elementwise, so a slice of a population
+/// (one core's neurons, with its own `psi` and `lam` slices) gives the same δ as the whole population.
+pub fn downstream_delta(lam: LamOf<'_>, psi: &[i32], sf: u32, c: i32, out: &mut [i32]) {
     for (i, d) in out.iter_mut().enumerate() {
         let l = match lam {
             LamOf::Feedback(fb) => {
@@ -593,6 +595,34 @@ fn downstream_delta(lam: LamOf<'_>, psi: &[i32], sf: u32, c: i32, out: &mut [i32
         let l = sat_i32(l).0 as i64;
         *d = if c == 1 << JAC_FRAC { l as i32 } else { sat_i32(shr_nearest(l * c as i64, JAC_FRAC)).0 };
     }
+}
+
+/// Exponent of the backprop through a delay-0 projection from population `p` into population `m`:
+/// from Q.(weight_frac_m + signal_frac_m) to Q.signal_frac_p (the `shift` of [`backprop_finish`]).
+pub fn backprop_shift(cfg: &GraphConfig, p: usize, m: usize) -> i32 {
+    let (Some(pp), Some(pm)) = (cfg.populations.get(p), cfg.populations.get(m)) else { return 0 };
+    let fm = pm.layer.formats;
+    pp.layer.formats.signal_frac as i32 - fm.signal_frac as i32 - fm.weight_frac as i32
+}
+
+/// Σ_i W_{a→i}·δ[i] over the synapses of row `axon` of a weight block of `neurons` columns (dense
+/// `weights` row-major by axon, or `topo`'s compressed rows): exact in i64 (|W| < 2¹⁵, |δ| < 2³¹, at most
+/// 2¹⁶ terms), with the number of synapses read. A population split over cores by columns gives partial
+/// sums whose i64 total is this sum exactly (addition of exact integers is associative).
+pub fn backprop_partial<W: WeightStore>(topo: Option<Csr<'_>>, weights: &[W], neurons: usize, axons: usize, axon: usize, delta: &[i32]) -> (i64, u32) {
+    let mut acc = 0i64;
+    let mut n = 0u32;
+    for (i, w) in row_of(topo, weights, neurons, axons, axon) {
+        acc += w.get() as i64 * delta.get(i).copied().unwrap_or(0) as i64;
+        n += 1;
+    }
+    (acc, n)
+}
+
+/// fb ← fb + (Σ W·δ → Q.sf_p): the exact sum rounded **nearest** by `shift`, added **saturating** i32.
+/// The one rounding of a projection's contribution.
+pub fn backprop_finish(fb: &mut i32, sum: i64, shift: i32) {
+    *fb = sat_i32(*fb as i64 + shift_nearest(sum, shift)).0;
 }
 
 /// What one delay-0 projection p → m contributes to p's backprop.
@@ -613,13 +643,8 @@ fn backprop_rows(b: &BackpropIn<'_>, psi_p: &[i32], fb: &mut [i32], ops: &mut Op
         if psi_p.get(j).copied().unwrap_or(0) == 0 {
             continue;
         }
-        let mut acc = 0i64;
-        let mut n = 0u32;
-        for (i, w) in row_of(b.topo, b.weights, b.lm.neurons, b.lm.axons, b.block + j) {
-            acc += w.get() as i64 * b.delta.get(i).copied().unwrap_or(0) as i64;
-            n += 1;
-        }
+        let (acc, n) = backprop_partial(b.topo, b.weights, b.lm.neurons, b.lm.axons, b.block + j, b.delta);
         ops.syn_ops = ops.syn_ops.saturating_add(n);
-        *f = sat_i32(*f as i64 + shift_nearest(acc, b.shift)).0;
+        backprop_finish(f, acc, b.shift);
     }
 }

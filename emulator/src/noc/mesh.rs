@@ -4,7 +4,10 @@
 //! * One router per tile with five input queues (local injection, from west, from east, from north,
 //!   from south) and five output ports (eject, east, west, north, south).
 //! * A packet is injected into its source tile's local queue at its `inject` cycle. The local queue is
-//!   the core's send queue and is unbounded; the four link input queues hold `buffer_packets` each.
+//!   the cores' send queue: unbounded when `inject_packets` is 0, else it holds `inject_packets`, and a
+//!   packet that finds it full waits in its core (which stalls: the tile's later packets queue behind it,
+//!   in injection order) until a slot frees, each refused attempt counted as blocked
+//!   (**back-pressure** at injection). The four link input queues hold `buffer_packets` each.
 //! * Every visited cycle, each router serves its output ports in the order eject, east, west, north,
 //!   south. An output port accepts up to `link_packets_per_cycle` packets per cycle from the heads of
 //!   the input queues, round-robin (starting after the last queue it served). Only a queue's head can
@@ -104,6 +107,8 @@ pub struct MeshSim {
     /// `run_local`, per tile: cycle of its latest service and how many packets it served then.
     last_service: Vec<Option<(u64, u32)>>,
     order: Vec<u32>,
+    /// Per tile: packets waiting in their cores for room in the injection queue (bounded queues only).
+    pending: Vec<VecDeque<u32>>,
 }
 
 impl MeshSim {
@@ -123,7 +128,28 @@ impl MeshSim {
             nonempty: vec![0; t],
             last_service: vec![None; t],
             order: Vec::new(),
+            pending: (0..t).map(|_| VecDeque::new()).collect(),
         }
+    }
+
+    /// The routers' arbitration state: per tile and output port (eject, E, W, N, S), the input queue
+    /// its round-robin starts from next. The only router state that outlives a batch (queues are empty
+    /// between batches), so a snapshot of it makes a restored chip route the next batch identically.
+    pub fn arbitration(&self) -> &[u8] {
+        &self.rr
+    }
+
+    /// Restore [`MeshSim::arbitration`]; refused (state unchanged) unless it has one entry per tile and
+    /// port, each a port index.
+    pub fn set_arbitration(&mut self, rr: &[u8]) -> Result<(), String> {
+        if rr.len() != self.rr.len() {
+            return Err(format!("router arbitration: {} entries, expected {}", rr.len(), self.rr.len()));
+        }
+        if rr.iter().any(|&p| p as usize >= PORTS) {
+            return Err("router arbitration: a port index out of range".into());
+        }
+        self.rr.copy_from_slice(rr);
+        Ok(())
     }
 
     /// Number of directed links counted in `link_load` (4 per tile: E, W, N, S).
@@ -162,7 +188,7 @@ impl MeshSim {
         local_load: &mut [u64],
     ) -> RoundStats {
         let local = packets.iter().all(|p| self.mesh.tile_of(p.src as usize) == self.mesh.tile_of(p.dst as usize));
-        if local {
+        if local && self.noc.inject_packets == 0 {
             self.run_local(packets, out, local_load)
         } else {
             self.run_general(packets, out, link_load, local_load)
@@ -271,13 +297,35 @@ impl MeshSim {
         self.hop.resize(packets.len(), None);
         let mut next_inj = 0usize;
         let mut in_flight = 0usize;
+        let inj_cap = if self.noc.inject_packets == 0 { usize::MAX } else { self.noc.inject_packets as usize };
+        let mut stalled = 0usize;
         let mut now = packets[self.order[0] as usize].inject.0;
         let mut snapshot: Vec<usize> = Vec::new();
         loop {
+            // Stalled packets first (each tile's in order), then this cycle's new ones behind them.
+            if stalled > 0 {
+                for t in 0..self.pending.len() {
+                    while let Some(&i) = self.pending[t].front() {
+                        if self.queues[t * PORTS + LOCAL].len() >= inj_cap {
+                            st.blocked += 1;
+                            break;
+                        }
+                        self.pending[t].pop_front();
+                        stalled -= 1;
+                        self.push(t, LOCAL, i, packets[i as usize].dst, routing);
+                    }
+                }
+            }
             while next_inj < self.order.len() && packets[self.order[next_inj] as usize].inject.0 <= now {
                 let i = self.order[next_inj];
                 let tile = self.at[i as usize].0 as usize;
-                self.push(tile, LOCAL, i, packets[i as usize].dst, routing);
+                if !self.pending[tile].is_empty() || self.queues[tile * PORTS + LOCAL].len() >= inj_cap {
+                    self.pending[tile].push_back(i);
+                    stalled += 1;
+                    st.blocked += 1;
+                } else {
+                    self.push(tile, LOCAL, i, packets[i as usize].dst, routing);
+                }
                 next_inj += 1;
                 in_flight += 1;
             }
@@ -398,7 +446,7 @@ impl MeshSim {
                     }
                 }
             }
-            now = if busy || next <= now { now + 1 } else { next };
+            now = if busy || stalled > 0 || next <= now { now + 1 } else { next };
         }
         st
     }

@@ -8,7 +8,7 @@ use plasticore_emu::{presets, w1, ChipDesc, EmuOptions};
 /// Arguments of `emulate`.
 #[derive(Args)]
 pub struct EmulateArgs {
-    /// Chip preset: loihi, loihi-sana-fe, reckon, brainscales2, mcu, loihi-xl.
+    /// Chip preset: loihi, loihi-sana-fe, reckon, brainscales2, mcu, loihi-xl, loihi-xl-tiles.
     #[arg(long, default_value = "loihi")]
     preset: String,
     /// A chip description in TOML instead of a preset.
