@@ -236,15 +236,24 @@ fn run_with<M: NeuronModel>(sc: &Scenario, m: M) -> Report {
             let loss_fixed = after.loss_q16.map(|l| val(l, 16)).unwrap_or(f64::NAN);
             let tol = match sc.loss {
                 Loss::Mse => (0..O).map(|k| 0.5 * prod_err(&[(e_f[k], de[k]), (e_f[k], de[k])]) + 0.5 / 65_536.0).sum::<f64>(),
-                // −ln p_c: |Δ| ≤ Σ_k δe_k/p_min-free bound: ln of (1 + ΣD) + D_c/p_c, two log2 tables (< 2⁻¹³
-                // each, times ln 2), ln 2's Q.16 constant (2·10⁻⁶ relative), the final floor (2⁻¹⁶).
+                // −ln p_c = ln Σv − ln v_c against ln ΣV − ln V_c: |ln(Σv/ΣV)| ≤ ΣD (both sums ≥ 1),
+                // |ln(v_c/V_c)| ≤ D_c/(V_c − D_c) ≤ 2·δe_c/p_c when δe_c ≤ p_c/2 (δe_c ≥ D_c/ΣV), the r
+                // errors move the loss by ≤ Σ_j |p_j − y_j|·dr ≤ 2·dr, the two log2 tables err by < 2⁻¹³
+                // each (times ln 2), ln 2's Q.16 constant by 2·10⁻⁶ relative, the final shift floors (2⁻¹⁶).
+                // Below p_c/2 the bound is void and the loss is not compared.
                 Loss::CrossEntropy => {
                     let StepTarget::Class(k) = sc.target(t) else { unreachable!("cross-entropy target") };
                     let p_c = e_f[k as usize] + 1.0;
                     let sd: f64 = de.iter().sum();
-                    sd + de[k as usize] / p_c.max(1e-300) + 2.0 * 2f64.powi(-13) * std::f64::consts::LN_2
-                        + 2e-6 * loss_f.abs()
-                        + 2f64.powi(-16)
+                    if de[k as usize] <= 0.5 * p_c {
+                        sd + 2.0 * de[k as usize] / p_c
+                            + lr
+                            + 2.0 * 2f64.powi(-13) * std::f64::consts::LN_2
+                            + 2e-6 * loss_f.abs()
+                            + 2f64.powi(-16)
+                    } else {
+                        f64::INFINITY
+                    }
                 }
             };
             rep.check("loss", loss_fixed, loss_f, tol, || ctx("loss"));

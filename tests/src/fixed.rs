@@ -52,6 +52,9 @@ pub trait FixedBackend {
     fn step(&mut self, t: u32);
     /// Read everything back.
     fn snapshot(&mut self) -> FixedState;
+    /// Start sequence `q` of the scenario: clear neuron state, traces and readout (weights and the
+    /// accumulator are kept).
+    fn start_sequence(&mut self, q: u32);
 }
 
 /// The core's configuration for a scenario.
@@ -224,6 +227,11 @@ impl<const S: usize> FixedBackend for Fixed<S> {
         };
         let rep = self.net.step(Timestep(t), &input, target, mode).expect("configured");
         self.loss = rep.loss_q16;
+    }
+
+    fn start_sequence(&mut self, q: u32) {
+        self.sc.sequence = q;
+        self.net.reset_state();
     }
 
     fn snapshot(&mut self) -> FixedState {

@@ -80,8 +80,8 @@ pub fn loihi(sc: &Scenario) -> LoihiCuba {
     LoihiCuba::from_registers(du, dv, 0, 0, vth, Surrogate { height: Constants::of(sc).amp, width: 1.0 })
 }
 
-/// The float network and learner for `sc` with neuron model `m`.
-pub fn learner<M: NeuronModel>(sc: &Scenario, m: M) -> OnChip<M> {
+/// The float network of `sc` with neuron model `m`.
+pub fn net_config<M: NeuronModel>(sc: &Scenario, m: M) -> NetConfig<M> {
     let f = sc.formats();
     let c = Constants::of(sc);
     let d = |x: f64| val(crate::scenario::q(x, f.decay_frac), f.decay_frac);
@@ -94,14 +94,21 @@ pub fn learner<M: NeuronModel>(sc: &Scenario, m: M) -> OnChip<M> {
             decay_d: d(Scenario::STP.1),
         },
     };
-    let net = NetConfig {
+    NetConfig {
         layers: vec![LayerConfig { n_in: NI, n: N, recurrent: true, neuron: m, presyn }],
         output: Output::LeakyReadout { n_out: O, kappa: c.kappa },
         loss: match sc.loss {
             L::Mse => LossKind::Mse,
             L::CrossEntropy => LossKind::CrossEntropy,
         },
-    };
+    }
+}
+
+/// The float learner (spec §8.1) for `sc` with neuron model `m`.
+pub fn learner<M: NeuronModel>(sc: &Scenario, m: M) -> OnChip<M> {
+    let f = sc.formats();
+    let c = Constants::of(sc);
+    let net = net_config(sc, m);
     let (w, v) = sc.weights();
     let params = params(sc, &w, &v);
     let wf = f.weight_frac as i32;
@@ -170,4 +177,21 @@ pub fn state(sc: &Scenario, fx: &FixedState) -> OnChipState {
         ef,
         eo: fx.otrace.iter().map(|&x| val(x as i64, f.trace_frac)).collect(),
     }
+}
+
+/// The float targets of step `t` (`None` outside the loss window or for `External` scenarios).
+pub fn target(sc: &Scenario, t: u32) -> Option<plasticore::reference::net::Target> {
+    use plasticore::reference::net::Target;
+    let gf = sc.formats().signal_frac;
+    match sc.target(t) {
+        crate::scenario::StepTarget::Values(v) => Some(Target::Values(v.iter().map(|&x| val(x as i64, gf)).collect())),
+        crate::scenario::StepTarget::Class(k) => Some(Target::Class(k as usize)),
+        _ => None,
+    }
+}
+
+/// The float input vector of step `t`.
+pub fn input(sc: &Scenario, t: u32) -> Vec<f64> {
+    let a = sc.input(t);
+    (0..NI).map(|i| if a.contains(&(i as u16)) { 1.0 } else { 0.0 }).collect()
 }

@@ -91,6 +91,8 @@ pub struct Scenario {
     pub steps: u32,
     /// Seed of inputs, weights and targets.
     pub seed: u32,
+    /// Sequence number: varies the inputs and targets (not the weights) between sequences of a batch.
+    pub sequence: u32,
 }
 
 /// The per-step target of a scenario (raw integers of the core).
@@ -177,7 +179,7 @@ impl Scenario {
 
     /// External axons active at step `t` (each with probability 0.3).
     pub fn input(&self, t: u32) -> Vec<u16> {
-        let mut r = XorShift32::new(self.seed ^ t.wrapping_mul(0x85EB_CA77) ^ 0x1234);
+        let mut r = XorShift32::new(self.seed ^ t.wrapping_mul(0x85EB_CA77) ^ 0x1234 ^ self.sequence.wrapping_mul(0x27D4_EB2F));
         (0..NI as u16).filter(|_| r.chance(0x4CCC_CCCD)).collect()
     }
 
@@ -186,7 +188,7 @@ impl Scenario {
         if t < WINDOW_START {
             return StepTarget::None;
         }
-        let mut r = XorShift32::new(self.seed ^ t.wrapping_mul(0x2545_F491) ^ 0x77);
+        let mut r = XorShift32::new(self.seed ^ t.wrapping_mul(0x2545_F491) ^ 0x77 ^ self.sequence.wrapping_mul(0x1656_67B1));
         let gf = self.formats().signal_frac;
         match (self.signal, self.loss) {
             (Signal::External, _) => {
@@ -245,7 +247,7 @@ pub fn suite() -> Vec<Scenario> {
     use Loss::*;
     use Mode::*;
     use Signal::*;
-    let s = |name, model, presyn, loss, signal, mode, seed| Scenario { name, model, presyn, loss, signal, mode, steps: 300, seed };
+    let s = |name, model, presyn, loss, signal, mode, seed| Scenario { name, model, presyn, loss, signal, mode, steps: 300, seed, sequence: 0 };
     let lif = |expon, hard| Model::Lif { expon, hard };
     vec![
         s("lif-delta-mse-symmetric-online", lif(false, false), Presyn::None, Mse, Symmetric, Online, 1),
