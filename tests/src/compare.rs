@@ -62,7 +62,9 @@ impl Report {
         s.max_err = s.max_err.max(err);
         let ratio = if tol > 0.0 { err / tol } else if err == 0.0 { 0.0 } else { f64::INFINITY };
         s.max_ratio = s.max_ratio.max(ratio);
-        if !(err <= tol) && self.failures.len() < 20 {
+        // A NaN error is a failure too.
+        let within = err <= tol;
+        if !within && self.failures.len() < 20 {
             self.failures.push(format!("{name}: fixed {fixed} float {float} |err| {err:e} > tol {tol:e} ({})", ctx()));
         }
     }
@@ -149,8 +151,8 @@ fn run_with<M: NeuronModel>(sc: &Scenario, m: M) -> Report {
         }
 
         // --- neuron states, spikes, ψ
-        let mut d_d = vec![0.0; N];
-        let mut d_psi = vec![0.0; N];
+        let mut d_d = [0.0; N];
+        let mut d_psi = [0.0; N];
         for j in 0..N {
             let hf = &fs.h[j * s..(j + 1) * s];
             let core_spike = after.spikes.contains(&(j as u16));

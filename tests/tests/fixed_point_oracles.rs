@@ -2,6 +2,7 @@
 //! the spec's ALIF Jacobian numbers (§1.3), the stochastic trace decay's bias, `exp2_neg`'s error bound
 //! (which the cross-entropy tolerances rest on), and the softmax / cross-entropy path on logits the
 //! scenarios do not reach.
+#![allow(clippy::needless_range_loop)]
 use plasticore::reference::net::{loss_grad, LossKind, Target as FTarget};
 use plasticore_core::layer::{LayerConfig, LearningRate, Saturations};
 use plasticore_core::net::{LossWindow, Net, NetConfig, Timestep, UpdateMode};

@@ -1,5 +1,6 @@
 //! Fixed-point core against the float on-chip rule, step by step (see `plasticore_tests` for the
 //! method and `plasticore_tests::tolerance` for the derivation of every tolerance).
+#![allow(clippy::needless_range_loop)]
 use plasticore_tests::compare;
 use plasticore_tests::scenario::suite;
 
