@@ -52,9 +52,9 @@ fn external_lambda_without_target_trains_hidden_weights_only() {
     let acc = chip.accumulated();
     assert!(acc.readout.iter().all(|&v| v == 0.0), "no target: the readout must not learn");
     // ΔW_ij = −η·ε^x_i·ẽ_j·λ_j each step: the sign of a column follows −λ_j on an active row.
-    for j in 0..4 {
+    for (j, l) in lam.iter().enumerate() {
         let d = acc.layers[0].w[j];
-        assert!(d != 0.0 && d.signum() == -lam[j].signum(), "column {j}: {d}");
+        assert!(d != 0.0 && d.signum() == -l.signum(), "column {j}: {d}");
     }
     assert!(chip.step(&[1.0, 0.0, 1.0], None, Some(&[0.0; 3])).is_err(), "λ of the wrong length");
 }

@@ -50,7 +50,8 @@ fn brainscale_readout_gradient_matches_hand_computation() {
     for algo in [es(BiasCorrection::None), es(BiasCorrection::Reference), drtrl(true), drtrl(false), Algorithm::Bptt] {
         assert_eq!(readout_grad(algo, ReadoutGradient::default()), 5.453125, "{algo:?}");
     }
-    assert_eq!(readout_grad(es(BiasCorrection::None), ReadoutGradient::Brainscale), 2.502_758_979_797_363_281_25);
+    // 2.50275897979736328125 exactly = 2 624 333 / 2²⁰
+    assert_eq!(readout_grad(es(BiasCorrection::None), ReadoutGradient::Brainscale), 2_624_333.0 / 1_048_576.0);
     let r = readout_grad(es(BiasCorrection::Reference), ReadoutGradient::Brainscale);
     assert!((r - 2.611_859_581_072_012).abs() < 1e-13, "{r}");
     assert_eq!(readout_grad(drtrl(true), ReadoutGradient::Brainscale), 4.125);
