@@ -45,6 +45,42 @@ pub struct Report {
     pub stats: Vec<Stat>,
     /// The first failures, with their context.
     pub failures: Vec<String>,
+    /// `Online` mode only: the mean of ΔW_fixed − ΔW_float (LSB) over the updates the float makes
+    /// (hidden, readout), with the number of them and the bound of that mean (see [`Bias`]).
+    pub online_bias: [Bias; 2],
+}
+
+/// The mean error of the online updates. Each is stochastically rounded (floor or ceil of the core's exact
+/// value, unbiased, variance ≤ ¼ LSB², pairwise independent across synapses and independent across steps:
+/// `rng::col_word`), and the core's exact value differs from the float one by at most the bound of the
+/// `Accumulate` comparison (`det`). So |mean| ≤ max det + 5·½/√n (five standard deviations of the mean).
+/// The per-step tolerance of an online update is about 1 LSB and cannot see a rounding bias; this does.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Bias {
+    /// Σ (fixed − float).
+    pub sum: f64,
+    /// Updates counted.
+    pub n: u64,
+    /// Largest deterministic part of the per-update bound.
+    pub det: f64,
+}
+
+impl Bias {
+    /// The mean error.
+    pub fn mean(&self) -> f64 {
+        self.sum / self.n.max(1) as f64
+    }
+    /// Its bound.
+    pub fn bound(&self) -> f64 {
+        self.det + 5.0 * 0.5 / (self.n.max(1) as f64).sqrt()
+    }
+    fn add(&mut self, fixed: f64, float: f64, det: f64) {
+        if float != 0.0 {
+            self.sum += fixed - float;
+            self.n += 1;
+            self.det = self.det.max(det);
+        }
+    }
 }
 
 impl Report {
@@ -319,6 +355,9 @@ fn run_with<M: NeuronModel>(sc: &Scenario, m: M) -> Report {
                     + 0.5 * x_raw * 2f64.powi(-32)
                     + round_tail;
                 rep.check("dW", fixed_d, float_d, tol, || ctx(&format!("W[{i}][{j}]")));
+                if sc.mode == Mode::Online {
+                    rep.online_bias[0].add(fixed_d, float_d, tol - round_tail);
+                }
             }
         }
         for j in 0..N {
@@ -340,6 +379,9 @@ fn run_with<M: NeuronModel>(sc: &Scenario, m: M) -> Report {
                 let de_k = if readout_learns { de[k] } else { 0.0 };
                 let tol = eta_o * two_wf * prod_err(&[(fs.eo[j], b.lt), (e_f[k], de_k)]) + 0.5 * x_raw * 2f64.powi(-32) + round_tail;
                 rep.check("dV", fixed_d, float_d, tol, || ctx(&format!("V[{j}][{k}]")));
+                if sc.mode == Mode::Online {
+                    rep.online_bias[1].add(fixed_d, float_d, tol - round_tail);
+                }
             }
         }
         before = after;
