@@ -407,7 +407,7 @@ pub struct LoihiCuba {
     pub decay_v: f64,
     /// bias added to v every step (raw units).
     pub bias: f64,
-    /// θ (raw units, > 0).
+    /// θ (raw units, ≥ 0).
     pub theta: f64,
     /// Surrogate of v̂ = (v − θ)/θ.
     pub surrogate: Surrogate,
@@ -437,8 +437,9 @@ impl NeuronModel for LoihiCuba {
     fn surrogate(&self) -> Surrogate {
         self.surrogate
     }
+    /// (v − θ)/θ; for θ = 0 (vth = 0, a spike whenever v > 0) normalised as vth = 1 (θ = 64), as the core.
     fn vhat<T: Scalar>(&self, h: &[T]) -> T {
-        (h[1] - T::cst(self.theta)) / T::cst(self.theta)
+        (h[1] - T::cst(self.theta)) / T::cst(self.theta.max(64.0))
     }
     fn step<T: Scalar>(&self, h_prev: &[T], y: T, h: &mut [T]) {
         let s_prev = self.vhat(h_prev).spike(&self.surrogate).detach();
