@@ -9,7 +9,7 @@
 //! |---|---|---|---|---|---|
 //! | weight W, readout V | [`Weight`] / [`Weight8`] | i16 / i8 (learning layer, ≤ 8 bits) | mantissa, `weight_bits` 2–16 (8), value = m·2^-`weight_frac` (6); symmetric range ±(2^(b−1)−1) | saturate, counted | stochastic (online) or nearest |
 //! | membrane V, current g, adaptation a, readout r | [`Voltage`] | i32 | Q.`state_frac` 4–24 (16); threshold 1.0 | saturate, counted | nearest |
-//! | Loihi u | [`Voltage`] | i32 | raw 24-bit | **wrap** at ±2²³ (Loihi) | trunc-mag |
+//! | Loihi u | [`Voltage`] | i32 | raw 24-bit | **wrap** at ±2²³ (two's complement, or Lava's range: `neuron::Wrap24`) | trunc-mag |
 //! | Loihi v | [`Voltage`] | i32 | raw 24-bit | saturate at ±(2²³−1) | trunc-mag |
 //! | decays α_m, α_s, ρ, κ, α; gain k | [`Decay`] | u32 | Q.`decay_frac` 8–30 (24), value in [0, 2^(32−f)) | rejected at config | nearest (config time) |
 //! | input / output trace ε^x, ε^o | [`Trace`] | u16 | unsigned, `trace_bits` 4–16 (16), Q.`trace_frac` (8) | saturate, counted | nearest |

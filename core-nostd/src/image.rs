@@ -56,7 +56,7 @@ use crate::format::{Decay, Efficacy, Formats, Signal, Voltage, Weight};
 use crate::layer::{LayerConfig, LearningRate};
 use crate::net::{LossWindow, Net, NetConfig, StepReport, Timestep, UpdateMode};
 use crate::neuron::{
-    Alif, AlifParams, Lif, LifParams, LoihiCuba, LoihiParams, NeuronKind, Reset, SurrogateParams, Synapse,
+    Alif, AlifParams, Lif, LifParams, LoihiCuba, LoihiParams, NeuronKind, Reset, SurrogateParams, Synapse, Wrap24,
 };
 use crate::presyn::{Depression, DepressionParams, Facilitation, FacilitationParams, PresynKind};
 use crate::readout::{Feedback, Loss, ReadoutConfig, Target};
@@ -932,11 +932,14 @@ pub(crate) fn read_layer(r: &mut Rd<'_>) -> Result<LayerDesc, ImageError> {
             let du = r.u16()?;
             let dv = r.u16()?;
             let bias_mant = r.i16()?;
-            let bias_exp = r.u8()?;
+            // bias_exp is 3 bits; bit 7 of its byte selects Lava's wrap of u (0: two's complement).
+            let exp_byte = r.u8()?;
+            let (bias_exp, wrap) =
+                (exp_byte & 0x7F, if exp_byte & 0x80 != 0 { Wrap24::Lava } else { Wrap24::TwosComplement });
             let weight_exp = r.u8()? as i8;
             let vth_mant = r.u32()?;
             let surrogate = r.surrogate()?;
-            NeuronDesc::LoihiCuba(LoihiParams { du, dv, bias_mant, bias_exp, vth_mant, weight_exp, surrogate })
+            NeuronDesc::LoihiCuba(LoihiParams { du, dv, bias_mant, bias_exp, vth_mant, weight_exp, surrogate, wrap })
         }
         v => return Err(r.bad(at, v as u32)),
     };
@@ -1155,7 +1158,8 @@ pub(crate) fn write_layer(w: &mut Wr<'_>, l: &LayerDesc) {
             w.u16(p.du);
             w.u16(p.dv);
             w.put(&p.bias_mant.to_le_bytes());
-            w.put(&[p.bias_exp, p.weight_exp as u8]);
+            let wrap_bit = if p.wrap == Wrap24::Lava { 0x80 } else { 0 };
+            w.put(&[p.bias_exp | wrap_bit, p.weight_exp as u8]);
             w.u32(p.vth_mant);
             w.surrogate(&p.surrogate);
         }

@@ -1036,6 +1036,10 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
     pub fn psi(&self) -> &[i32] {
         self.b.psi
     }
+    /// STD/STP state per axon (Q.16; slot use per model, see [`crate::presyn`]).
+    pub fn presyn(&self) -> &[[i32; 2]] {
+        self.b.presyn
+    }
     /// Counters.
     pub fn scalars(&self) -> &LayerScalars {
         self.b.scalars

@@ -65,7 +65,7 @@ pub mod prelude {
     pub use crate::layer::{Layer, LayerConfig, LayerMut, LearningRate, OpCounts, Saturations};
     pub use crate::net::{Accumulator, LossWindow, Net, NetConfig, StepReport, Timestep, UpdateMode};
     pub use crate::neuron::{
-        Alif, AlifParams, LifParams, Lif, LoihiCuba, LoihiParams, NeuronKind, Reset, SurrogateParams, Synapse,
+        Alif, AlifParams, LifParams, Lif, LoihiCuba, LoihiParams, NeuronKind, Reset, SurrogateParams, Synapse, Wrap24,
     };
     pub use crate::presyn::{Depression, DepressionParams, Facilitation, FacilitationParams, PresynKind};
     pub use crate::readout::{Feedback, Loss, ReadoutConfig, Target};

@@ -87,6 +87,11 @@ impl<const P: usize, const N: usize, const O: usize> Accumulator<P, N, O> {
     pub fn hidden(&self) -> &[i32] {
         self.hidden.as_flattened()
     }
+
+    /// The readout sums (weight LSB · 2⁻¹⁶), row-major by hidden neuron.
+    pub fn readout(&self) -> &[i32] {
+        self.readout.as_flattened()
+    }
 }
 
 /// How weights move at [`Net::step`].
@@ -380,6 +385,11 @@ impl<const P: usize, const N: usize, const O: usize, const S: usize> Net<P, N, O
     /// Readout outputs r_k.
     pub fn outputs(&self) -> &[i32; O] {
         &self.ro.r
+    }
+
+    /// The hidden neurons that spiked at the last step (ascending; the recurrent input of the next step).
+    pub fn spikes(&self) -> &[u16] {
+        &self.prev
     }
 
     /// FNV-1a hash over every weight, neuron state, trace and readout value: the checksum that host,

@@ -561,7 +561,7 @@ fn online_and_accumulated_bias_steps_agree_to_one_unit() {
 fn loihi_layer(bias_mant: i16, bias_exp: u8, vth_mant: u32) -> LayerConfig {
     let f = Formats::DEFAULT;
     let m = LoihiCuba::new(
-        LoihiParams { du: 400, dv: 200, bias_mant, bias_exp, vth_mant, weight_exp: 0, surrogate: SurrogateParams::paper(&f) },
+        LoihiParams { du: 400, dv: 200, bias_mant, bias_exp, vth_mant, weight_exp: 0, surrogate: SurrogateParams::paper(&f), wrap: Default::default() },
         &f,
     )
     .unwrap();

@@ -210,6 +210,7 @@ fn layer(r: &mut XorShift32, model: u32) -> (LayerDesc, u8) {
                 vth_mant: 100 + pick(r, 400),
                 weight_exp: pick(r, 4) as i8,
                 surrogate: SurrogateParams { amplitude: Signal(1 << 15), width: Signal(1 << 22) },
+                wrap: Default::default(),
             }),
             2,
         ),

@@ -139,6 +139,7 @@ fn every_neuron_and_presyn_kind_round_trips() {
             vth_mant: 1000,
             weight_exp: -2,
             surrogate: sur,
+            wrap: plasticore_core::neuron::Wrap24::Lava,
         }),
     ];
     let presyns = [

@@ -3,11 +3,16 @@
 //! strict `>` threshold with hard reset, bias mantissa/exponent and the 6-bit MSB alignment. Every
 //! expected value was computed by hand (shown in the comments); equality is exact.
 
+use plasticore_core::layer::LayerConfig;
 use plasticore_core::neuron::loihi::V_MAX;
-use plasticore_core::neuron::{LoihiCuba, LoihiParams, NeuronModel, SurrogateParams};
-use plasticore_core::prelude::Formats;
+use plasticore_core::neuron::{LoihiCuba, LoihiParams, NeuronKind, NeuronModel, SurrogateParams, Wrap24};
+use plasticore_core::prelude::{Decay, Formats, Layer, LearningRate, PresynKind, Weight};
 
 fn model(du: u16, dv: u16, bias_mant: i16, bias_exp: u8, vth: u32, wexp: i8) -> LoihiCuba {
+    model_wrap(du, dv, bias_mant, bias_exp, vth, wexp, Wrap24::TwosComplement)
+}
+
+fn model_wrap(du: u16, dv: u16, bias_mant: i16, bias_exp: u8, vth: u32, wexp: i8, wrap: Wrap24) -> LoihiCuba {
     let fmt = Formats::DEFAULT;
     LoihiCuba::new(
         LoihiParams {
@@ -18,6 +23,7 @@ fn model(du: u16, dv: u16, bias_mant: i16, bias_exp: u8, vth: u32, wexp: i8) -> 
             vth_mant: vth,
             weight_exp: wexp,
             surrogate: SurrogateParams::paper(&fmt),
+            wrap,
         },
         &fmt,
     )
@@ -122,4 +128,81 @@ fn multi_step_trajectory_matches_hand_computation() {
         got.push((st[0], st[1], s));
     }
     assert_eq!(got, vec![(3200, 3200, false), (5199, 2399, false), (6347, 1798, false), (0, 1348, true)]);
+}
+
+/// The neuron update (not only the wrap helper) driven to a current of exactly ±2²³, in both wrap modes.
+/// du = 4095 (u fully decays), dv = 4095 (v fully decays), θ = 1000 ≪ 6 = 64 000, weight_exp = 7, so
+/// a_in ≪ 6 = acc ≪ 13 and acc = ±2¹⁰ gives a sum of exactly ±2²³.
+#[test]
+fn neuron_update_at_exactly_plus_minus_2_pow_23_in_both_wrap_modes() {
+    let edge = 1i32 << 23;
+    let cases = [
+        // (wrap, acc, u after the step, v after the step, spike)
+        // +2²³: two's complement stores −2²³ (a sign flip of 2²⁴), v = −2²³ saturates to −(2²³ − 1);
+        (Wrap24::TwosComplement, 1 << 10, -edge, -V_MAX, false),
+        // Lava keeps +2²³; v = 2²³ saturates to 2²³ − 1 > θ: spike and hard reset.
+        (Wrap24::Lava, 1 << 10, edge, 0, true),
+        // −2²³: two's complement keeps it; Lava stores +2²³ (and the neuron spikes).
+        (Wrap24::TwosComplement, -(1 << 10), -edge, -V_MAX, false),
+        (Wrap24::Lava, -(1 << 10), edge, 0, true),
+    ];
+    for (wrap, acc, u, v, spike) in cases {
+        let m = model_wrap(4095, 4095, 0, 0, 1000, 7, wrap);
+        let mut st = [0, 0];
+        let s = step(&m, &mut st, acc);
+        assert_eq!((st[1], st[0], s), (u, v, spike), "{wrap:?}, acc = {acc}");
+    }
+    // Inside the range the modes agree: acc = ±(2¹⁷ − 1) gives u = ±(2²³ − 64).
+    for acc_lsb in [-1i32, 1] {
+        let got: Vec<[i32; 2]> = [Wrap24::TwosComplement, Wrap24::Lava]
+            .iter()
+            .map(|&w| {
+                let m = model_wrap(4095, 4095, 0, 0, 1000, 0, w);
+                let mut st = [0, 0];
+                step(&m, &mut st, if acc_lsb > 0 { (1 << 17) - 1 } else { -(1 << 17) + 1 });
+                st
+            })
+            .collect();
+        assert_eq!(got[0], got[1], "modes must agree away from ±2²³");
+    }
+}
+
+/// Through a whole layer: a neuron whose current lands on +2²³ at step 0 and then decays slowly. The two
+/// conventions give u values 2²⁴ apart, so v and the spikes differ at every following step (the
+/// divergence hw-notes/loihi.md describes), not by one LSB.
+#[test]
+fn a_layer_whose_current_lands_on_2_pow_23_diverges_between_wrap_modes() {
+    let fmt = Formats { weight_bits: 16, weight_frac: 0, ..Formats::DEFAULT };
+    let run = |wrap: Wrap24| {
+        let neuron = NeuronKind::LoihiCuba(model_wrap(8, 4000, 0, 0, 1000, 7, wrap));
+        let cfg = LayerConfig {
+            formats: fmt,
+            neuron,
+            presyn: PresynKind::None,
+            trace_decay: Decay(0),
+            learning_rate: LearningRate { mant: 0, shift: 0 },
+            seed: 1,
+        };
+        let mut l: Layer<1, 1, 2> = Layer::new();
+        l.configure(cfg).unwrap();
+        l.set_weight(0, 0, Weight(1 << 10)).unwrap();
+        let mut v = l.view().unwrap();
+        let mut trace = Vec::new();
+        for t in 0..6 {
+            let input: &[u16] = if t == 0 { &[0] } else { &[] };
+            v.integrate(input, false);
+            let mut spikes = [0u16; 1];
+            let (_, n) = v.fire(false, &mut spikes);
+            trace.push((v.state()[1], v.state()[0], n == 1));
+        }
+        trace
+    };
+    let (two, lava) = (run(Wrap24::TwosComplement), run(Wrap24::Lava));
+    assert_eq!(two[0].0, -(1 << 23));
+    assert_eq!(lava[0].0, 1 << 23);
+    for t in 0..6 {
+        // u differs by exactly 2²⁴ minus the truncations of the decay: never by one LSB.
+        assert!((lava[t].0 as i64 - two[t].0 as i64) > (1 << 23), "step {t}: {:?} vs {:?}", lava[t], two[t]);
+        assert!(lava[t].2 && !two[t].2, "step {t}: Lava spikes every step, two's complement never");
+    }
 }

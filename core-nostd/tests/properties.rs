@@ -122,6 +122,7 @@ fn build(c: &Case) -> Option<LayerConfig> {
                     vth_mant: 1 + (c.beta * 30000.0) as u32,
                     weight_exp: (c.decays[3] * 15.0) as i8 - 8,
                     surrogate: sur,
+                    wrap: if c.beta > 0.5 { Wrap24::Lava } else { Wrap24::TwosComplement },
                 },
                 &f,
             )

@@ -1,15 +1,21 @@
 //! Loihi's CUBA-LIF compartment, bit for bit (`hardware.md` §2.1–§2.2, following Lava's
-//! `PyLifModelBitAcc` arithmetic and nengo-loihi's two's-complement wrap).
+//! `PyLifModelBitAcc` arithmetic and, by default, nengo-loihi's two's-complement wrap; [`Wrap24::Lava`]
+//! selects Lava's range instead).
 //!
 //! Slots: 0 = v (membrane, raw 24-bit), 1 = u (current, raw 24-bit). Per step, with `acc` the sum of the
 //! integer weights of the active synapses:
 //!
 //! ```text
 //! a_in = acc ≪ weight_exp   (or acc ≫ −weight_exp: arithmetic shift, floor, as Lava's right_shift)
-//! u ← wrap24( tdiv(u, 4096 − (du + 1)) + (a_in ≪ 6) )             tdiv: trunc-mag, 64-bit product
+//! u ← wrap( tdiv(u, 4096 − (du + 1)) + (a_in ≪ 6) )               tdiv: trunc-mag, 64-bit product
 //! v ← clamp( tdiv(v, 4096 − dv) + u + (bias_mant ≪ bias_exp), ±(2²³ − 1) )
 //! s = v > (vth ≪ 6)    (strict);    on a spike v ← 0 (hard reset, same step)
 //! ```
+//! `wrap` is [`Wrap24::TwosComplement`] (nengo-loihi, range [−2²³, 2²³ − 1], the default) or
+//! [`Wrap24::Lava`] (Lava's `AbstractPyLifModelFixed`, range (−2²³, 2²³]: an exact −2²³ is stored as
+//! +2²³). The two agree everywhere except where the wrapped sum is exactly ±2²³, and there u differs by
+//! 2²⁴ (a sign flip), so v and the spikes diverge for the rest of the run (`tests/loihi_mode.rs`).
+//!
 //! Not modelled: refractory periods and nengo's vmin/vmax registers (documented in `hw-notes/`); the one-
 //! step synaptic delay of Lava's Dense process is a property of the delivery, not of this arithmetic: the
 //! caller presents spikes at the step they act.
@@ -19,6 +25,38 @@
 
 use super::{Fired, Jacobian, NeuronModel, Surrogate, SurrogateParams};
 use crate::arith::{clamp_i64, tdiv12, wrap24};
+
+/// How the 24-bit current register u wraps (every result is congruent modulo 2²⁴; only the
+/// representative of ±2²³ differs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Wrap24 {
+    /// Two's complement, range [−2²³, 2²³ − 1] (nengo-loihi's `overflow_signed`; +2²³ becomes −2²³).
+    #[default]
+    TwosComplement,
+    /// Lava's convention, range (−2²³, 2²³]: Lava subtracts 2²⁴ when u > 2²³ and adds it when u ≤ −2²³,
+    /// so an exact −2²³ becomes +2²³ and +2²³ is kept. Here applied modulo 2²⁴ for any sum (Lava's single
+    /// add/subtract gives the same result whenever its result is in range, i.e. for |sum| < 3·2²³).
+    Lava,
+}
+
+impl Wrap24 {
+    /// Wrap `x` into this convention's 24-bit range (**wrap**, by specification).
+    #[inline(always)]
+    pub const fn apply(self, x: i64) -> i32 {
+        let t = wrap24(x);
+        match self {
+            Wrap24::TwosComplement => t,
+            Wrap24::Lava => {
+                if t == -(1 << 23) {
+                    1 << 23
+                } else {
+                    t
+                }
+            }
+        }
+    }
+}
 use crate::error::{check_range, ConfigError, Field};
 use crate::format::{Formats, Voltage, JAC_FRAC};
 
@@ -42,6 +80,8 @@ pub struct LoihiParams {
     pub weight_exp: i8,
     /// ReluGrad parameters for learning (Q.`signal_frac`).
     pub surrogate: SurrogateParams,
+    /// Wrap convention of the current register u (default two's complement).
+    pub wrap: Wrap24,
 }
 
 /// Largest |v|: the voltage register saturates at ±(2²³ − 1).
@@ -114,7 +154,7 @@ impl NeuronModel for LoihiCuba {
     /// The per-compartment bias `b` (raw v units, `bias_mant ≪ bias_exp`) replaces the register's.
     #[inline(always)]
     fn update_biased(&self, st: &mut [i32], y: i64, b: i32, jac: Option<&mut Jacobian>) -> Fired {
-        let u = wrap24(tdiv12(st[1], self.ku) as i64 + y);
+        let u = self.p.wrap.apply(tdiv12(st[1], self.ku) as i64 + y);
         let (v, sat) = clamp_i64(
             tdiv12(st[0], self.kv) as i64 + u as i64 + b as i64,
             -(V_MAX as i64),

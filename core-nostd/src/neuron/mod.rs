@@ -22,7 +22,7 @@ pub mod surrogate;
 pub use alif::{Alif, AlifParams};
 pub use lif::{Lif, LifParams};
 pub(crate) use lif::LifInference;
-pub use loihi::{LoihiCuba, LoihiParams};
+pub use loihi::{LoihiCuba, LoihiParams, Wrap24};
 pub use surrogate::{Surrogate, SurrogateParams};
 
 use crate::format::Decay;

@@ -82,6 +82,29 @@ pub struct OnlineOptions {
     /// the bias correction c_t still counts the warm-up steps (the script passes the global step index).
     #[serde(default)]
     pub traces_from_loss_window: bool,
+    /// Readout-weight gradient: the exact readout trace (default) or brainscale 0.1.0's.
+    #[serde(default)]
+    pub readout: ReadoutGradient,
+}
+
+/// How the online algorithms form the gradient of the leaky readout's weights V (`readout[j*n_out + k]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReadoutGradient {
+    /// Exact: ∂L_t/∂V_jk = ε^o_{j,t}·e_{k,t} with ε^o ← κ·ε^o + x (x = the readout's input: spikes, or z for
+    /// `MembraneReadout`). κ is shared by all outputs, so the exact trace is O(N) and nothing is gained by
+    /// approximating it; this is Plasticore's choice for every algorithm.
+    #[default]
+    Exact,
+    /// brainscale 0.1.0 (spec §1.6): the readout r_t = κ·r_{t−1} + x_t·V is an etrace op like any other,
+    /// with D = κ and D^f = 1, so V goes through the algorithm's own trace machinery:
+    /// * ES-D-RTRL: ε^x_o ← α·ε^x_o + x, ε^f_o ← α·κ·ε^f_o + (1 − α) (one scalar: D and D^f are the same
+    ///   for every output), ∂L_t/∂V_jk ≈ ε^x_{o,j}·ε^f_o/c_t·e_k, with the same α and c_t as the hidden
+    ///   layers;
+    /// * D-RTRL with `renorm`: ε_jk ← κ·ε_jk + x_j·s_new, then ÷ max|ε| if that exceeds 1, with s_new the
+    ///   max-abs rescaling of the new term (all columns k are equal, so one vector of length N is stored);
+    /// * D-RTRL without renormalisation (pure D-RTRL's readout trace *is* the exact one) and e-prop
+    ///   (which has no trace of its own for V): the same as `Exact`.
+    Brainscale,
 }
 
 /// Per-layer trace state of an online algorithm.
@@ -102,6 +125,9 @@ pub struct OnlineLearner<'a, M: NeuronModel> {
     rec: StepRecord<f64>,
     traces: Vec<Traces>,
     eo: Vec<f64>,
+    /// brainscale-mode ES readout traces: ε^x_o (per readout input) and the scalar ε^f_o.
+    eo_x: Vec<f64>,
+    eo_f: f64,
     n: usize,
     grad: Params<f64>,
     loss: f64,
@@ -162,6 +188,8 @@ impl<'a, M: NeuronModel> OnlineLearner<'a, M> {
             rec: StepRecord::default(),
             traces,
             eo: vec![0.0; n_last],
+            eo_x: vec![0.0; n_last],
+            eo_f: 0.0,
             n: 0,
             grad: Params::zeros(cfg),
             loss: 0.0,
@@ -281,20 +309,38 @@ impl<'a, M: NeuronModel> OnlineLearner<'a, M> {
                 }
             }
         }
-        // exact readout trace ε^o ← κ ε^o + s_t (κ is shared by all outputs, so the exact trace is O(N))
-        match cfg.output {
-            Output::LeakyReadout { kappa, .. } => {
-                let s = &self.rec.layers[cfg.layers.len() - 1].s;
-                for j in 0..s.len() {
-                    self.eo[j] = kappa * self.eo[j] + s[j];
+        // readout trace: exact ε^o ← κ ε^o + x_t (κ is shared by all outputs, so the exact trace is O(N)), or
+        // brainscale's (see `ReadoutGradient`)
+        let readout_in = match cfg.output {
+            Output::LeakyReadout { kappa, .. } => Some((kappa, &self.rec.layers[cfg.layers.len() - 1].s)),
+            Output::MembraneReadout { kappa, .. } => Some((kappa, &self.rec.z)),
+            Output::Membrane => None,
+        };
+        if let Some((kappa, x)) = readout_in {
+            match (self.opts.readout, self.algo) {
+                (ReadoutGradient::Brainscale, Algorithm::EsdRtrl { alpha, .. }) => {
+                    for (e, &xj) in self.eo_x.iter_mut().zip(x) {
+                        *e = alpha * *e + xj;
+                    }
+                    self.eo_f = alpha * kappa * self.eo_f + (1.0 - alpha);
+                }
+                (ReadoutGradient::Brainscale, Algorithm::DRtrl { renorm: true }) => {
+                    let newmax = x.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+                    let scale_new = if newmax > 1.0 { 1.0 / newmax } else { 1.0 };
+                    for (e, &xj) in self.eo.iter_mut().zip(x) {
+                        *e = kappa * *e + xj * scale_new;
+                    }
+                    let m = self.eo.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+                    if m > 1.0 {
+                        self.eo.iter_mut().for_each(|v| *v /= m);
+                    }
+                }
+                _ => {
+                    for (e, &xj) in self.eo.iter_mut().zip(x) {
+                        *e = kappa * *e + xj;
+                    }
                 }
             }
-            Output::MembraneReadout { kappa, .. } => {
-                for (eo, &z) in self.eo.iter_mut().zip(&self.rec.z) {
-                    *eo = kappa * *eo + z;
-                }
-            }
-            Output::Membrane => {}
         }
         let n_step = self.n;
         self.n += 1;
@@ -305,7 +351,17 @@ impl<'a, M: NeuronModel> OnlineLearner<'a, M> {
         self.adj.clear();
         backprop_step(cfg, self.p, &self.rec, Some(&self.e), &mut self.adj, None, &mut self.lambda);
         if let Output::LeakyReadout { n_out, .. } | Output::MembraneReadout { n_out, .. } = cfg.output {
-            for (j, &eo) in self.eo.iter().enumerate() {
+            // brainscale's ES readout trace: ε^x_o[j]·ε^f_o/c_t in place of ε^o_j
+            let es_readout = match (self.opts.readout, self.algo) {
+                (ReadoutGradient::Brainscale, Algorithm::EsdRtrl { alpha, correction }) => {
+                    Some(self.eo_f / correction.c(alpha, n_step))
+                }
+                _ => None,
+            };
+            let eo_used: &[f64] = if es_readout.is_some() { &self.eo_x } else { &self.eo };
+            let f = es_readout.unwrap_or(1.0);
+            for (j, &eo) in eo_used.iter().enumerate() {
+                let eo = eo * f;
                 if eo != 0.0 {
                     for k in 0..n_out {
                         self.grad.readout[j * n_out + k] += eo * self.e[k];

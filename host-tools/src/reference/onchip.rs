@@ -6,6 +6,7 @@
 //! Phases of one step, in this order: integrate → neuron update → traces → readout → error → learning
 //! signal → weight update. In float no rounding is applied (the fixed-point core rounds ΔW stochastically).
 use super::model::NeuronModel;
+use super::scalar::{Scalar, Surrogate};
 use super::net::{forward_step, loss_grad, LossKind, NetConfig, NetState, Output, Params, StepRecord, Target};
 use super::RefError;
 use serde::{Deserialize, Serialize};
@@ -67,6 +68,24 @@ struct LayerTraces {
     /// ∂V_t/∂y_t of each neuron at this step (from its Jacobian D^f).
     dvdy: Vec<f64>,
     lam: Vec<f64>,
+}
+
+/// The dynamic state of an [`OnChip`] learner, in the reference's layouts, each layer's values
+/// concatenated in layer order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OnChipState {
+    /// Neuron states, n × S per layer (`h[j*S + k]`, the model's state order).
+    pub h: Vec<f64>,
+    /// Presynaptic (STD/STP) states, n_x × P per layer.
+    pub pre: Vec<f64>,
+    /// Readout r.
+    pub r: Vec<f64>,
+    /// ε^x, n_x per layer.
+    pub ex: Vec<f64>,
+    /// ẽ^f = ε^f/(1 − α), n × S per layer.
+    pub ef: Vec<f64>,
+    /// ε^o (last layer), n.
+    pub eo: Vec<f64>,
 }
 
 /// State of the on-chip rule for one network.
@@ -196,9 +215,17 @@ impl<M: NeuronModel> OnChip<M> {
         for (e, &s) in self.eo.iter_mut().zip(&self.rec.layers[nl - 1].s) {
             *e = kappa * *e + s;
         }
-        // 5. error, only inside the loss window
-        let Some(tgt) = target else { return Ok(0.0) };
-        let loss = loss_grad(self.net.loss, &self.rec.output, tgt, &mut self.e);
+        // 5. error, only inside the loss window. A step without a target but with an external λ (and an
+        // `External` layer) still trains the hidden layers, with e = 0 (the readout has no error and does
+        // not learn): core-nostd's `Target::Lambda` step.
+        let loss = match target {
+            Some(tgt) => loss_grad(self.net.loss, &self.rec.output, tgt, &mut self.e),
+            None if external_lambda.is_some() && self.external_len() > 0 => {
+                self.e.iter_mut().for_each(|e| *e = 0.0);
+                0.0
+            }
+            None => return Ok(0.0),
+        };
         // 6. learning signals, last layer first: λ_j = ψ(v̂_{j,t}) · (Σ_k B_kj e_k, or the backprop sum)
         let ext_len = self.external_len();
         let ext = match external_lambda {
@@ -264,6 +291,9 @@ impl<M: NeuronModel> OnChip<M> {
                 }
             }
         }
+        if target.is_none() {
+            return Ok(loss);
+        }
         for j in 0..self.eo.len() {
             if self.eo[j] != 0.0 {
                 for k in 0..n_out {
@@ -284,6 +314,61 @@ impl<M: NeuronModel> OnChip<M> {
         self.tr.get(l).map_or(&[], |t| &t.lam)
     }
 
+    /// The dynamic state (neuron states, presynaptic states, readout, traces), each layer's values
+    /// concatenated in layer order, for inspection or to start another run from it with [`OnChip::load`].
+    pub fn snapshot(&self) -> OnChipState {
+        OnChipState {
+            h: self.st.layers.iter().flat_map(|l| l.h.iter().copied()).collect(),
+            pre: self.st.layers.iter().flat_map(|l| l.pre.iter().copied()).collect(),
+            r: self.st.r.clone(),
+            ex: self.tr.iter().flat_map(|t| t.ex.iter().copied()).collect(),
+            ef: self.tr.iter().flat_map(|t| t.ef.iter().copied()).collect(),
+            eo: self.eo.clone(),
+        }
+    }
+
+    /// Replace the dynamic state (weights and the accumulator are kept). Lengths must match
+    /// [`OnChip::snapshot`]'s. Used by the fixed-point cross-checks (`tests/` crate) to start each float
+    /// step from the fixed-point state, so that a comparison measures one step's rounding.
+    pub fn load(&mut self, s: &OnChipState) -> Result<(), RefError> {
+        let me = self.snapshot();
+        for (what, a, b) in [
+            ("neuron states", &me.h, &s.h),
+            ("presynaptic states", &me.pre, &s.pre),
+            ("readout state", &me.r, &s.r),
+            ("input traces", &me.ex, &s.ex),
+            ("neuron traces", &me.ef, &s.ef),
+            ("readout traces", &me.eo, &s.eo),
+        ] {
+            if a.len() != b.len() {
+                return Err(RefError::Shape { what, expected: a.len(), got: b.len() });
+            }
+        }
+        let (mut h, mut pre, mut ex, mut ef) = (0, 0, 0, 0);
+        for (l, t) in self.tr.iter_mut().enumerate() {
+            let ls = &mut self.st.layers[l];
+            let (nh, np, nx, nf) = (ls.h.len(), ls.pre.len(), t.ex.len(), t.ef.len());
+            ls.h.copy_from_slice(&s.h[h..h + nh]);
+            ls.pre.copy_from_slice(&s.pre[pre..pre + np]);
+            t.ex.copy_from_slice(&s.ex[ex..ex + nx]);
+            t.ef.copy_from_slice(&s.ef[ef..ef + nf]);
+            (h, pre, ex, ef) = (h + nh, pre + np, ex + nx, ef + nf);
+        }
+        self.st.r.clone_from(&s.r);
+        self.eo.clone_from(&s.eo);
+        Ok(())
+    }
+
+    /// Error e_k of the last step with a target (0 after a step with only an external λ).
+    pub fn error(&self) -> &[f64] {
+        &self.e
+    }
+
+    /// The last step's record (inputs x, y, states, spikes).
+    pub fn record(&self) -> &StepRecord<f64> {
+        &self.rec
+    }
+
     /// Accumulated ΔW and ΔV (`Accumulate` mode).
     pub fn accumulated(&self) -> &Params<f64> {
         &self.acc
@@ -298,5 +383,69 @@ impl<M: NeuronModel> OnChip<M> {
     /// Outputs r_t of the last step.
     pub fn output(&self) -> &[f64] {
         &self.rec.output
+    }
+}
+/// Loihi's CUBA-LIF compartment in float (the model of core-nostd's `LoihiCuba`, `hardware.md` §2.2,
+/// without its integer effects): in raw register units,
+///
+/// ```text
+/// u_t = δu·u_{t−1} + y_t                         δu = (4096 − (du + 1))/4096
+/// v_t = δv·(v_{t−1} − sg(v_{t−1})·sg(s_{t−1})) + u_t + bias    δv = (4096 − dv)/4096
+/// s_t = H((v_t − θ)/θ)
+/// ```
+///
+/// States [u, v]; v is kept *before* the reset and the hard reset is applied at the next step (the
+/// reference's convention), which gives the same v sequence as Loihi's same-step reset. The reset is
+/// detached (stop-gradient on v and s), so D = [[δu, 0], [δu, δv]] and D^f = [1, 1], core-nostd's
+/// Jacobians. Not modelled: the truncation of the decays toward zero, the 24-bit wrap of u and the
+/// saturation of v; the cross-checks bound the first and keep away from the others.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoihiCuba {
+    /// δu.
+    pub decay_u: f64,
+    /// δv.
+    pub decay_v: f64,
+    /// bias added to v every step (raw units).
+    pub bias: f64,
+    /// θ (raw units, ≥ 0).
+    pub theta: f64,
+    /// Surrogate of v̂ = (v − θ)/θ.
+    pub surrogate: Surrogate,
+}
+
+impl LoihiCuba {
+    /// From Loihi's registers: du, dv (0..=4095), bias mantissa and exponent, threshold mantissa
+    /// (θ = vth ≪ 6), and the surrogate.
+    pub fn from_registers(du: u16, dv: u16, bias_mant: i16, bias_exp: u8, vth_mant: u32, surrogate: Surrogate) -> Self {
+        LoihiCuba {
+            decay_u: (4096.0 - (du as f64 + 1.0)) / 4096.0,
+            decay_v: (4096.0 - dv as f64) / 4096.0,
+            bias: bias_mant as f64 * (1u32 << bias_exp.min(31)) as f64,
+            theta: vth_mant as f64 * 64.0,
+            surrogate,
+        }
+    }
+}
+
+impl NeuronModel for LoihiCuba {
+    fn n_states(&self) -> usize {
+        2
+    }
+    fn membrane_index(&self) -> usize {
+        1
+    }
+    fn surrogate(&self) -> Surrogate {
+        self.surrogate
+    }
+    /// (v − θ)/θ; for θ = 0 (vth = 0, a spike whenever v > 0) normalised as vth = 1 (θ = 64), as the core.
+    fn vhat<T: Scalar>(&self, h: &[T]) -> T {
+        (h[1] - T::cst(self.theta)) / T::cst(self.theta.max(64.0))
+    }
+    fn step<T: Scalar>(&self, h_prev: &[T], y: T, h: &mut [T]) {
+        let s_prev = self.vhat(h_prev).spike(&self.surrogate).detach();
+        let u = T::cst(self.decay_u) * h_prev[0] + y;
+        let v = h_prev[1];
+        h[0] = u;
+        h[1] = T::cst(self.decay_v) * (v - v.detach() * s_prev) + u + T::cst(self.bias);
     }
 }
