@@ -52,7 +52,7 @@ fn layer(model: u8, presyn: u8, seed: u32, shift: u8) -> LayerConfig {
         ),
         _ => NeuronKind::LoihiCuba(
             LoihiCuba::new(
-                LoihiParams { du: 1000, dv: 600, bias_mant: 40, bias_exp: 2, vth_mant: 300, weight_exp: 0, surrogate: sur },
+                LoihiParams { du: 1000, dv: 600, bias_mant: 40, bias_exp: 2, vth_mant: 300, weight_exp: 0, surrogate: sur, wrap: Default::default() },
                 &f,
             )
             .unwrap(),
