@@ -55,6 +55,8 @@ pub enum Field {
     Buffer,
     /// A field of a binary network image.
     Image,
+    /// A step's target (MSE values per output, class index).
+    Target,
 }
 
 /// A configuration value was rejected. Small and `Copy` so it can be returned from `const`-friendly code
@@ -132,6 +134,7 @@ impl fmt::Display for Field {
             Field::States => "states per neuron",
             Field::Buffer => "buffer length",
             Field::Image => "network image",
+            Field::Target => "target",
         };
         f.write_str(s)
     }

@@ -271,7 +271,9 @@ impl<const P: usize, const N: usize, const O: usize, const S: usize> Net<P, N, O
 
     /// One timestep (see the module docs for the phase order). `input` lists the external axons that
     /// spike at `t` (ids ≥ the number of external inputs are dropped and counted); `target` applies only
-    /// inside the loss window. Fails only if the network was never configured.
+    /// inside the loss window. Fails only if the network was never configured or if `target` does not fit
+    /// the readout ([`Target::check`]: MSE values of the wrong length, a class ≥ outputs), and then before
+    /// any state changes.
     pub fn step(
         &mut self,
         t: Timestep,
@@ -280,6 +282,7 @@ impl<const P: usize, const N: usize, const O: usize, const S: usize> Net<P, N, O
         mode: UpdateMode<'_, P, N, O>,
     ) -> Result<StepReport, ConfigError> {
         let Parts { mut l, mut r, prev, active, spikes, fb, cfg } = self.split()?;
+        r.check_target(target)?;
         let n_ext = if cfg.recurrent { P - N } else { P };
         let mut ops = OpCounts::default();
         let mut dropped = 0u32;
