@@ -258,3 +258,27 @@ fn readout_step_counter_wraps_after_2_pow_32_learning_steps() {
     let (other, _) = run(1, false);
     assert_ne!(other.0, fresh.0);
 }
+
+/// Loading an image into a network that already ran gives the run of a fresh load: `Net::configure`
+/// resets the learning-step and chip-effect counters with the state. (Found by the image fuzz target's
+/// reload property: the counters survived a reload, so the reloaded network drew other random words.)
+#[test]
+fn a_network_reloaded_from_an_image_runs_as_a_fresh_one() {
+    let desc = image::example_desc(4, 8, 2, true);
+    let mut r = XorShift32::new(21);
+    let hidden: Vec<Weight> = (0..12 * 8).map(|_| Weight((r.next_u32() % 121) as i16 - 40)).collect();
+    let readout: Vec<Weight> = (0..8 * 2).map(|_| Weight((r.next_u32() % 41) as i16 - 20)).collect();
+    let stim = Stimulus { seed: 8, rate: 1 << 30, steps: 30, target: TargetRule::GroupActivity, amplitude: 1 << 16 };
+    let mut buf = vec![0u8; image::encoded_len(&desc, true).unwrap()];
+    image::encode(&desc, &hidden, &readout, Some(&stim), &mut buf).unwrap();
+    let img = image::Image::parse(&buf).unwrap();
+    let mut fresh: Box<Small> = Box::default();
+    img.load(&mut *fresh).unwrap();
+    let want = Runner::new(stim).run(&mut *fresh).unwrap();
+    let mut used = warm_net(Loss::Mse);
+    img.load(&mut *used).unwrap();
+    assert_eq!(Runner::new(stim).run(&mut *used).unwrap(), want);
+    // And the network's own second run after a reload equals its first.
+    img.load(&mut *fresh).unwrap();
+    assert_eq!(Runner::new(stim).run(&mut *fresh).unwrap(), want);
+}
