@@ -3,7 +3,8 @@
 # phases: QEMU single-steps with an exec trace (one line per executed instruction, toolchain.md §3 B), awk
 # counts the PCs between the two marker functions of src/bin/m4-profile.rs, and llvm-addr2line's inlining
 # chains say which phase each PC belongs to (the frame directly below `Net::step` / `Runner::step`).
-# Usage: bash firmware/profile.sh   (needs qemu-system-arm, llvm-tools and llvm-addr2line (Debian: llvm); ~2 min)
+# Usage: bash firmware/profile.sh   (needs qemu-system-arm, llvm-tools and llvm-addr2line (Debian: llvm); ~2 min;
+# defmt-print, if on PATH, decodes the firmware's operation counts of the profiled steps)
 set -euo pipefail
 cd "$(dirname "$0")"
 BIN="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin"
@@ -14,12 +15,17 @@ F=$("$BIN/llvm-nm" "$E" | awk '/ T plasticore_profile_end$/{print $1}')
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 if [ -n "${PROFILE_REUSE:-}" ] && [ -f target/profile/hist ]; then cp target/profile/hist "$TMP/hist"; else
 timeout 600 qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -nographic \
-  -semihosting-config enable=on,target=native -singlestep -d nochain,exec -D /dev/stderr -kernel "$E" 2>&1 >/dev/null \
+  -semihosting-config enable=on,target=native -singlestep -d nochain,exec -D /dev/stderr -kernel "$E" 2>&1 >"$TMP/defmt.raw" \
   | awk -v b="$B" -v f="$F" -F'[/[]' '/^Trace/{pc=$3; if (pc==b) on=1; else if (pc==f) on=0; else if (on) n[pc]++}
       END{for (p in n) print p, n[p]}' >"$TMP/hist"
 fi
 total=$(awk '{s+=$2} END{print s}' "$TMP/hist")
 mkdir -p target/profile; cp "$TMP/hist" target/profile/hist
+# The firmware's own report (operation counts of the profiled steps), decoded when defmt-print is at hand.
+[ -s "$TMP/defmt.raw" ] && cp "$TMP/defmt.raw" target/profile/defmt.raw
+if [ -s target/profile/defmt.raw ] && command -v defmt-print >/dev/null 2>&1; then
+  defmt-print -e "$E" <target/profile/defmt.raw
+fi
 awk '{print "0x"$1}' "$TMP/hist" | "${ADDR2LINE:-llvm-addr2line}" --addresses --inlines -f -C -e "$E" >"$TMP/sym"
 python3 - "$TMP/hist" "$TMP/sym" "$total" <<'PY'
 import sys, re, subprocess

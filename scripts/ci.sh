@@ -67,8 +67,9 @@ step "fuzz the image reader: 60 s of stable libFuzzer from the committed seeds (
 bash core-nostd/fuzz/run-stable.sh 60
 if [ "${PLASTICORE_CI_PRUNE:-0}" = 1 ]; then rm -rf core-nostd/fuzz/target; echo "(deleted the fuzz build)"; disk; fi
 
-step "the README run command"
-cargo run --release -p plasticore -- demo --sequences 200
+step "the README run command (the main job) and the core-only demo"
+cargo run --release -p plasticore -- demo
+cargo run --release -p plasticore -- demo --core --sequences 200
 
 echo
 disk

@@ -3,7 +3,8 @@
 //! An [`AerSpiReader`] polls one SPI transfer of `K` 4-byte packets per timestep (wire format in
 //! `plasticore_core::hal`); the valid events go straight into [`Net::step`]. Malformed packets (bad sync or
 //! check byte), packets naming an axon that does not exist and events beyond the list capacity are counted
-//! in [`AerStats`] and dropped, never a panic. The SPI device is any `embedded_hal::spi::SpiDevice`: on a
+//! in [`AerStats`] and dropped, never a panic; after a lost or corrupt byte the reader finds the packet
+//! framing again ([`AerSync`]). The SPI device is any `embedded_hal::spi::SpiDevice`: on a
 //! microcontroller a HAL's SPI peripheral, here `embedded-hal-mock`'s scripted device.
 //!
 //! Run on the host: `cargo run -p plasticore-core --features hal --example aer_spi`.
@@ -12,7 +13,7 @@
 #[cfg(feature = "hal")]
 pub mod aer {
     use embedded_hal::spi::SpiDevice;
-    use plasticore_core::hal::{AerSpiReader, AerStats};
+    use plasticore_core::hal::{AerSpiReader, AerStats, AerSync};
     use plasticore_core::image::{Image, ImageError};
     use plasticore_core::net::{Net, Timestep, UpdateMode};
     use plasticore_core::readout::Target;
@@ -29,6 +30,8 @@ pub mod aer {
         pub steps: u32,
         /// Adapter counters (valid events, idle, malformed, out of range, overruns).
         pub stats: AerStats,
+        /// Framing counters (resynchronisations, skipped and pending bytes).
+        pub sync: AerSync,
         /// Hidden spikes over the run.
         pub spikes: u32,
         /// `Net::checksum` at the end.
@@ -67,14 +70,15 @@ pub mod aer {
         let mut reader: AerSpiReader<SPI, K> = AerSpiReader::new(spi, axons);
         let mut spikes = 0u32;
         for t in 0..steps {
-            let mut events = heapless::Vec::<u16, K>::new();
+            // A poll completes at most K + 1 packets (bytes held from the previous poll).
+            let mut events = heapless::Vec::<u16, { K + 1 }>::new();
             reader.poll(&mut events).map_err(Error::Spi)?;
             let rep = net
                 .step(Timestep(t), &events, Target::None, UpdateMode::Online)
                 .map_err(|e| Error::Image(ImageError::Config(e)))?;
             spikes = spikes.saturating_add(rep.ops.spikes);
         }
-        let report = Report { steps, stats: reader.stats(), spikes, checksum: net.checksum() };
+        let report = Report { steps, stats: reader.stats(), sync: reader.sync(), spikes, checksum: net.checksum() };
         Ok((report, reader.release()))
     }
 }

@@ -55,6 +55,14 @@ pub enum Field {
     Buffer,
     /// A field of a binary network image.
     Image,
+    /// A population of a graph (index or count).
+    Population,
+    /// A projection of a graph (index, count, source or target).
+    Projection,
+    /// An axonal delay.
+    Delay,
+    /// A learning-signal source.
+    Feedback,
     /// A step's target (MSE values per output, class index).
     Target,
 }
@@ -134,6 +142,10 @@ impl fmt::Display for Field {
             Field::States => "states per neuron",
             Field::Buffer => "buffer length",
             Field::Image => "network image",
+            Field::Population => "population",
+            Field::Projection => "projection",
+            Field::Delay => "axonal delay",
+            Field::Feedback => "learning-signal source",
             Field::Target => "target",
         };
         f.write_str(s)

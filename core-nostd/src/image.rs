@@ -96,6 +96,11 @@ pub const SECTION_RESERVED_MAPPING: u16 = 0x10;
 const NET_LEN: usize = 16;
 const READOUT_LEN: usize = 28;
 const STIMULUS_LEN: usize = 20;
+/// Most steps a stimulus may ask for (2²⁰ = 1 048 576): [`Image::stimulus`] rejects more and [`encode`]
+/// does not write more. The images run 1000 steps; the cap bounds what an outside image can make a host
+/// run cost (2²⁰ reference-layer learning steps ≈ 10¹¹ Cortex-M4 instructions) and keeps the [`Runner`]'s
+/// step counter (`Timestep`, u32) 2¹² times below its wrap.
+pub const MAX_STEPS: u32 = 1 << 20;
 const LAYER_FIXED_LEN: usize = 8 + 4 + 4 + 4 + 4;
 const KINDS: [u16; 6] =
     [SECTION_NET, SECTION_LAYER, SECTION_READOUT, SECTION_HIDDEN_WEIGHTS, SECTION_READOUT_WEIGHTS, SECTION_STIMULUS];
@@ -159,6 +164,11 @@ pub enum ImageError {
         /// The value found.
         value: u32,
     },
+    /// The stimulus asks for more than [`MAX_STEPS`] steps.
+    TooManySteps {
+        /// Steps in the stimulus.
+        steps: u32,
+    },
     /// The decoded configuration or a weight was rejected by the core's validation.
     Config(ConfigError),
     /// The output buffer of [`encode`] is too small.
@@ -195,6 +205,9 @@ impl fmt::Display for ImageError {
             }
             ImageError::BadField { kind, offset, value } => {
                 write!(f, "section kind {kind}, byte {offset}: undefined value {value}")
+            }
+            ImageError::TooManySteps { steps } => {
+                write!(f, "stimulus asks for {steps} steps, more than the limit of {MAX_STEPS}")
             }
             ImageError::Config(e) => write!(f, "invalid configuration in image: {e}"),
             ImageError::BufferTooSmall { needed } => write!(f, "output buffer too small: needs {needed} bytes"),
@@ -854,6 +867,9 @@ impl<'a> Image<'a> {
         let seed = r.u32()?;
         let rate = r.u32()?;
         let steps = r.u32()?;
+        if steps > MAX_STEPS {
+            return Err(ImageError::TooManySteps { steps });
+        }
         let at = r.pos;
         let target = match r.u8()? {
             0 => TargetRule::None,
@@ -992,8 +1008,9 @@ pub fn encoded_len(desc: &NetDesc, with_stimulus: bool) -> Result<usize, ImageEr
 }
 
 /// Write an image of `desc` with weights `hidden` (`axons × neurons`, row-major by axon) and `readout`
-/// (`neurons × outputs`) into `out`; returns the number of bytes written. The description and every
-/// weight are validated first (an invalid network is never written).
+/// (`neurons × outputs`) into `out`; returns the number of bytes written. The description, the stimulus's
+/// step count (at most [`MAX_STEPS`]) and every weight are validated first (an invalid network is never
+/// written).
 pub fn encode(
     desc: &NetDesc,
     hidden: &[Weight],
@@ -1015,6 +1032,9 @@ pub fn encode(
         for w in ws {
             crate::error::check_range(Field::Weight, w.0 as i64, -m, m)?;
         }
+    }
+    if let Some(&Stimulus { steps, .. }) = stimulus.filter(|s| s.steps > MAX_STEPS) {
+        return Err(ImageError::TooManySteps { steps });
     }
     let total = encoded_len(desc, stimulus.is_some())?;
     let out = out.get_mut(..total).ok_or(ImageError::BufferTooSmall { needed: total })?;

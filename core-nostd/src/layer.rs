@@ -283,6 +283,7 @@ pub struct LayerMut<'a> {
     s: usize,
     offset: u32,
     force_dense: bool,
+    plastic: usize,
 }
 
 impl<'a> LayerMut<'a> {
@@ -355,13 +356,28 @@ impl<'a> LayerMut<'a> {
         check(neurons, b.acc.len())?;
         check(neurons, b.psi.len())?;
         check(neurons, b.grad.len())?;
-        Ok(LayerMut { cfg, b, topo, axons, n: neurons, s, offset: neuron_offset, force_dense: false })
+        Ok(LayerMut { cfg, b, topo, axons, n: neurons, s, offset: neuron_offset, force_dense: false, plastic: axons })
     }
 
     /// Always take the dense weight-update loop (for tests and benchmarks that check the sparse and dense
     /// loops give the same bits; results never depend on it).
     pub fn force_dense_learning(&mut self, on: bool) {
         self.force_dense = on;
+    }
+
+    /// Only axons `0..k` are plastic (clamped to the axon count): axons ≥ k still integrate but never get
+    /// an input trace ε^x, so their rows never learn (a graph puts the rows of its frozen projections
+    /// last). The default is every axon; a layer whose axons are all plastic gives the same bits as
+    /// before this existed.
+    pub fn set_plastic_axons(&mut self, k: usize) {
+        self.plastic = k.min(self.axons);
+    }
+
+    /// The synapses of `axon`: `(local neuron, weight)` in column order (dense: every neuron; compressed:
+    /// the listed ones). An axon out of range has none. For readers of the weights that need the row
+    /// structure (a graph's within-step backprop through a downstream projection).
+    pub fn row(&self, axon: usize) -> impl Iterator<Item = (usize, Weight)> + '_ {
+        row_of(self.topo, self.b.weights, self.n, self.axons, axon)
     }
 
     /// The configuration.
@@ -452,7 +468,7 @@ impl<'a> LayerMut<'a> {
         }
         if learn {
             self.input_traces(active, fractional);
-            c.trace_updates += self.axons as u32;
+            c.trace_updates += self.plastic as u32;
         }
         c
     }
@@ -473,8 +489,12 @@ impl<'a> LayerMut<'a> {
         }
         let max = fmt.trace_max();
         let tf = fmt.trace_frac as u32;
+        let plastic = self.plastic;
         for &a in active.iter().filter(|&&a| (a as usize) < self.axons).take(self.axons) {
             let a = a as usize;
+            if a >= plastic {
+                continue;
+            }
             let x = if fractional {
                 shift_nearest(self.b.efficacy[a] as i64, tf as i32 - EFF_FRAC as i32).max(0) as u32
             } else {
@@ -906,6 +926,27 @@ impl<'a> LayerMut<'a> {
     pub fn scalars(&self) -> &LayerScalars {
         self.b.scalars
     }
+}
+
+/// The synapses of one axon as `(local neuron, weight)`, dense or compressed (see [`LayerMut::row`]):
+/// usable on a layer's raw storage without building a [`LayerMut`].
+pub fn row_of<'w>(
+    topo: Option<Csr<'w>>,
+    weights: &'w [Weight],
+    neurons: usize,
+    axons: usize,
+    axon: usize,
+) -> impl Iterator<Item = (usize, Weight)> + 'w {
+    let (cols, ws): (&'w [u16], &'w [Weight]) = match topo {
+        _ if axon >= axons => (&[], &[]),
+        Some(csr) => {
+            let (s, e) = csr.range(axon);
+            (csr.cols.get(s..e).unwrap_or(&[]), weights.get(s..e).unwrap_or(&[]))
+        }
+        None => (&[], weights.get(axon * neurons..(axon + 1) * neurons).unwrap_or(&[])),
+    };
+    let dense = topo.is_none();
+    ws.iter().enumerate().map(move |(k, &w)| (if dense { k } else { cols.get(k).copied().unwrap_or(0) as usize }, w))
 }
 
 /// Pack a gradient factor (|G| < 2⁴⁷) with the top 16 bits of its column's random word into the i64

@@ -15,6 +15,8 @@
 //!   const-generic owner ([`layer::Layer`]).
 //! * [`readout`]: leaky readout, MSE / cross-entropy error, feedback, readout learning.
 //! * [`net`]: a hidden layer + readout stepped as the ordered phases of §8.1.
+//! * [`graph`]: a network of several populations and projections (delays, plastic or frozen, deep
+//!   learning signals), each population run by the same [`layer::LayerMut`] phases.
 //! * `hal` (feature `hal`): an address-event input adapter over an `embedded-hal` SPI device.
 //!
 //! Guarantees: no heap, no `unsafe`, no floating point, no clock (the caller passes
@@ -44,6 +46,7 @@ pub mod arith;
 pub mod checksum;
 pub mod error;
 pub mod format;
+pub mod graph;
 pub mod image;
 #[cfg(feature = "hal")]
 pub mod hal;

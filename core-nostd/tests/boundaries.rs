@@ -282,3 +282,48 @@ fn a_network_reloaded_from_an_image_runs_as_a_fresh_one() {
     img.load(&mut *fresh).unwrap();
     assert_eq!(Runner::new(stim).run(&mut *fresh).unwrap(), want);
 }
+
+/// `GraphMut::step` checks the target at its entry as `Net::step` does (a one-population graph).
+#[test]
+fn graph_step_rejects_a_target_of_the_wrong_length_before_the_step() {
+    use plasticore_core::graph::{Graph, GraphConfig, GraphUpdate, LambdaSource, Population, Projection, ReadoutSpec, Source};
+    let cfg = lif_config(Formats::DEFAULT, 0.9, None, Reset::Soft, false);
+    let f = Formats::DEFAULT;
+    let ro = ReadoutConfig {
+        formats: f,
+        decay: Decay((1 << f.decay_frac) / 5 * 4),
+        loss: Loss::Mse,
+        learning_rate: LearningRate { mant: 1, shift: 6 },
+        seed: 3,
+    };
+    let mut pops = heapless::Vec::new();
+    pops.push(Population { neurons: 8, layer: cfg, lambda: LambdaSource::Symmetric }).unwrap();
+    let mut projs = heapless::Vec::new();
+    projs.push(Projection { source: Source::Input { first: 0, width: 4 }, target: 0, delay: 0, learn: true }).unwrap();
+    let mut g = Box::new(Graph::<8, 8, 4, 32, 2, 24>::new());
+    g.configure(GraphConfig {
+        inputs: 4,
+        populations: pops,
+        projections: projs,
+        readout: ReadoutSpec { source: 0, outputs: 2, config: ro },
+        window: LossWindow::ALWAYS,
+        learn: true,
+    })
+    .unwrap();
+    for a in 0..4 {
+        for j in 0..8 {
+            g.set_weight(0, a, j, Weight(40 + (a * 8 + j) as i16)).unwrap();
+        }
+    }
+    let mut v = g.view().unwrap();
+    let one = 1 << 16;
+    for t in 0..5 {
+        v.step(Timestep(t), &[0, 1, 2, 3], Target::Values(&[one, -one]), &[], GraphUpdate::Online).unwrap();
+    }
+    let before = v.checksum();
+    let e = v.step(Timestep(5), &[0, 1], Target::Values(&[one]), &[], GraphUpdate::Online).unwrap_err();
+    assert_eq!(e, ConfigError::SizeMismatch { field: Field::Target, expected: 2, found: 1 });
+    assert_eq!(v.checksum(), before);
+    v.step(Timestep(5), &[0, 1], Target::Values(&[one, one]), &[], GraphUpdate::Online).unwrap();
+    assert_ne!(v.checksum(), before);
+}

@@ -634,6 +634,26 @@ impl Emulator {
     }
 
     /// Chip-effect counters: hidden-layer counters summed over cores (ε^x counted once, since every core
+    /// Start a new sequence, as `Net::reset_state` does: every core's neuron state, traces and pending
+    /// recurrent events, and the readout's state, are cleared; weights, counters, time and statistics are
+    /// kept (the mesh is already empty between timesteps).
+    pub fn reset_state(&mut self) -> Result<(), EmuError> {
+        let cfg = self.layer;
+        for c in &mut self.cores {
+            c.view(&cfg)?.reset_state();
+            c.inbox.clear();
+        }
+        if let Some(r) = &mut self.readout {
+            r.view()?.reset_state();
+        }
+        Ok(())
+    }
+
+    /// Readout outputs r_k after the last step (empty without a readout).
+    pub fn outputs(&self) -> &[i32] {
+        self.readout.as_ref().map_or(&[], |r| r.outputs())
+    }
+
     /// keeps the same replicated ε^x), dropped host and recurrent events, plus the readout's.
     pub fn saturations(&self) -> Saturations {
         let mut s = Saturations::default();

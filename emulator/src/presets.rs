@@ -266,15 +266,29 @@ pub fn brainscales2() -> ChipDesc {
     }
 }
 
-/// `mcu`: one Cortex-M4F-class microcontroller running the core from RAM. **Every number is an
-/// \[assumption\]** to be replaced by the firmware's measured cycle counts: 64 MHz; 512 neurons, 1024 input
-/// axons, 512 output axons; 128 kB of 16-bit weights, dense; cycles: message in 10, synaptic op 2 per
-/// 2 synapses (16-bit SIMD add), neuron 30 / 40, trace 10, spike out 5, learning 12 per synapse; energy
-/// 50 pJ per cycle of each event, static 1 mW.
+/// `mcu`: one Cortex-M4F-class microcontroller running the core from RAM. **Cycle costs derived from the
+/// firmware's measured Cortex-M4 instruction counts** (`firmware/BENCH.md`, phase split of
+/// `bash firmware/profile.sh`: learning steps 301–320 of `firmware/images/reference.pcimg`, 105 878
+/// instructions per step), one instruction = one cycle \[assumption: CPI 1, not measured\]; each cost is
+/// a phase's instructions per step divided by the events the emulator charges in that phase, rounded to
+/// nearest (derivation in `hw-notes/emulator-presets.md`):
+/// * learning 15 per weight update (layer + readout learn 49 180 / 3 303.9 updates);
+/// * synaptic op 4, one synapse per op (the dense row loop: LDRSH, LDR, ADD, STR; `firmware/BENCH-notes.md`);
+/// * trace 23 ((integrate 12 340 − 4 × 2 003.2 synaptic ops) / 192 ε^x decays);
+/// * neuron 269 active and inactive alike ((fire 37 280 − 23 × 128 ẽ^f) / 128; the window cannot tell
+///   them apart) — a learning fire: inference-only networks are overcharged (their fire is roughly 100
+///   per neuron, estimated; predicted 52 k vs measured 31 k instructions per reference inference step);
+/// * message in 28 (`Net::step` deliver and glue 677 / 24.6 events); spike out and message out 0 (one
+///   core: a spike is a list entry, counted in the glue).
+///
+/// Still \[assumption\]: 64 MHz; 512 neurons, 1024 input axons, 512 output axons; 128 kB of 16-bit
+/// weights, dense; energy 50 pJ per cycle of each event, static 1 mW.
 pub fn mcu() -> ChipDesc {
     let pj = 50.0;
+    // Cycles per event (derived above; instructions at CPI 1).
+    let (axon_in, syn_op, neuron, trace, learn) = (28u32, 4u32, 269u32, 23u32, 15u32);
     ChipDesc {
-        name: "mcu (Cortex-M4F class, placeholder constants)".into(),
+        name: "mcu (Cortex-M4F class, costs from the firmware's measured instructions)".into(),
         clock_mhz: 64.0,
         mesh: Mesh { width: 1, height: 1, cores_per_tile: 1 },
         limits: CoreLimits {
@@ -286,15 +300,15 @@ pub fn mcu() -> ChipDesc {
             encoding: SynEncoding::Dense,
         },
         cost: CostModel {
-            axon_in: 10,
-            syn_op: 2,
-            syn_lanes: 2,
-            neuron_inactive: 30,
-            neuron_active: 40,
-            trace: 10,
-            spike_out: 5,
+            axon_in,
+            syn_op,
+            syn_lanes: 1,
+            neuron_inactive: neuron,
+            neuron_active: neuron,
+            trace,
+            spike_out: 0,
             msg_out: 0,
-            learn: LearnCost::PerSynapse { cycles: 12 },
+            learn: LearnCost::PerSynapse { cycles: learn },
             barrier_base_millicycles: 0,
             barrier_per_tile_millicycles: 0,
         },
@@ -308,14 +322,14 @@ pub fn mcu() -> ChipDesc {
             packet_bits: 32,
         },
         energy: EnergyModel {
-            axon_in_pj: 10.0 * pj,
-            syn_op_pj: pj,
-            neuron_inactive_pj: 30.0 * pj,
-            neuron_active_pj: 40.0 * pj,
-            trace_pj: 10.0 * pj,
-            spike_out_pj: 5.0 * pj,
+            axon_in_pj: axon_in as f64 * pj,
+            syn_op_pj: syn_op as f64 * pj,
+            neuron_inactive_pj: neuron as f64 * pj,
+            neuron_active_pj: neuron as f64 * pj,
+            trace_pj: trace as f64 * pj,
+            spike_out_pj: 0.0,
             msg_out_pj: 0.0,
-            learn_pj: 12.0 * pj,
+            learn_pj: learn as f64 * pj,
             hop_ew_pj: 0.0,
             hop_ns_pj: 0.0,
             local_pj: 0.0,

@@ -6,5 +6,6 @@
 #![deny(missing_docs)]
 
 pub mod demo;
+pub mod mainjob;
 pub mod reference;
 pub mod tasks;

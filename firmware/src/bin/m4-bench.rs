@@ -3,15 +3,22 @@
 //! one guest instruction = 1 ns of virtual time and SysTick (core clock, 25 MHz) ticks every 40
 //! instructions. Without `-icount` the counts follow host time and mean nothing.
 //!
-//! Three loops of `STEPS` steps, each timed in chunks (the 24-bit SysTick would wrap after 671 M
-//! instructions):
+//! Four loops of `STEPS` steps:
 //! * `stimulus`: only the input draws of the `Runner` (64 Bernoulli draws per step), for reference;
 //! * `inference`: `Runner::step` with learning off (deliver, integrate, fire, readout, error);
 //! * `learning`: `Runner::step` with learning on (+ ε^x/ẽ^f/ε^o traces, learning signal, ΔW, ΔV);
 //! * `learning-alpha-0.25`: the same with the trace decay α = 0.25 instead of the image's 0.5 (a
 //!   diagnostic for BENCH.md: with α < 0.5 a 1-LSB ε^x rounds down to 0, so idle rows leave the loop).
 //!
-//! The figures include the `Runner` (input draws and target) but not the loop overhead of the chunks.
+//! Every step is timed on its own: SysTick is read once per step boundary and each step's count is the
+//! difference of two consecutive reads (masked to 24 bits, so a reload between them is harmless; one step
+//! is far below the 671 M instructions of a full SysTick period). The per-step counts therefore add up
+//! exactly to the whole loop (the mean is exact to ±40 instructions over the run) and each one is exact to
+//! ±40 instructions (one tick). They include the `Runner` (input draws and target) and the few
+//! instructions of the loop and the SysTick read. Printed per loop: the mean (`per_step`), the 99th
+//! percentile by nearest rank (`p99`: the ⌈0.99·STEPS⌉-th smallest step) and the worst step (`max`, and
+//! the first step `max_at` that took it); then a `WORST` line with the number of steps above the
+//! 100 000-instruction target and the five slowest steps (index from 0, instructions, weight updates).
 #![no_std]
 #![no_main]
 
@@ -28,30 +35,75 @@ use plasticore_firmware::{exit, ReferenceNet, REFERENCE_IMAGE};
 
 static NET: Mutex<RefCell<ReferenceNet>> = Mutex::new(RefCell::new(ReferenceNet::new()));
 
-const STEPS: u32 = 1000;
-const CHUNK: u32 = 50;
+const STEPS: usize = 1000;
 /// Instructions per SysTick tick under `-icount shift=0` on mps2-an386 (1 ns/insn, 25 MHz SysTick).
 const INSNS_PER_TICK: u64 = 40;
+/// The real-time target per learning step (instructions); `over_budget` counts the steps above it.
+const BUDGET: u64 = 100_000;
 
-fn ticks_of(mut f: impl FnMut()) -> u64 {
-    let s0 = SYST::get_current();
-    f();
-    let s1 = SYST::get_current();
-    (s0.wrapping_sub(s1) & 0x00FF_FFFF) as u64
+/// Run `step` `STEPS` times, recording each step's SysTick ticks in `ticks` (see the module docs).
+fn time_steps(ticks: &mut [u32; STEPS], mut step: impl FnMut(usize)) {
+    let mut prev = SYST::get_current();
+    for (i, t) in ticks.iter_mut().enumerate() {
+        step(i);
+        let now = SYST::get_current();
+        *t = prev.wrapping_sub(now) & 0x00FF_FFFF;
+        prev = now;
+    }
 }
 
-fn print(what: &str, ticks: u64, ops: &OpCounts) {
-    let insns = ticks * INSNS_PER_TICK;
+/// Print one loop's figures (`pairs`: each step's weight updates); sorts `ticks`.
+fn print(what: &str, ticks: &mut [u32; STEPS], pairs: &[u32; STEPS], ops: &OpCounts) {
+    let total: u64 = ticks.iter().map(|&t| t as u64).sum();
+    // The first step that took the most (before sorting).
+    let (mut max_at, mut max) = (0usize, 0u32);
+    for (i, &t) in ticks.iter().enumerate() {
+        if t > max {
+            (max_at, max) = (i, t);
+        }
+    }
+    // The five slowest steps (first occurrence on ties), for BENCH-notes.md.
+    let mut worst_at = [0u32; 5];
+    let mut worst = [0u32; 5];
+    let mut worst_pairs = [0u32; 5];
+    for k in 0..worst.len() {
+        let mut best: Option<(usize, u32)> = None;
+        for (i, &t) in ticks.iter().enumerate() {
+            let taken = worst_at[..k].contains(&(i as u32));
+            if !taken && best.is_none_or(|(_, b)| t > b) {
+                best = Some((i, t));
+            }
+        }
+        if let Some((i, t)) = best {
+            (worst_at[k], worst[k], worst_pairs[k]) = (i as u32, t * INSNS_PER_TICK as u32, pairs[i]);
+        }
+    }
+    let over = ticks.iter().filter(|&&t| t as u64 * INSNS_PER_TICK > BUDGET).count() as u32;
+    ticks.sort_unstable();
+    // Nearest rank: the ⌈0.99·STEPS⌉-th smallest, index ⌈0.99·STEPS⌉ − 1 (989 of 0..1000).
+    let p99 = ticks[(99 * STEPS).div_ceil(100) - 1];
+    let insns = total * INSNS_PER_TICK;
     defmt::println!(
-        "BENCH {=str} steps={=u32} systick_ticks={=u64} instructions={=u64} per_step={=u64} weight_updates={=u32} syn_ops={=u32} spikes={=u32}",
+        "BENCH {=str} steps={=u32} systick_ticks={=u64} instructions={=u64} per_step={=u64} p99={=u64} max={=u64} max_at={=u32} weight_updates={=u32} syn_ops={=u32} spikes={=u32}",
         what,
-        STEPS,
-        ticks,
+        STEPS as u32,
+        total,
         insns,
         insns / STEPS as u64,
+        p99 as u64 * INSNS_PER_TICK,
+        max as u64 * INSNS_PER_TICK,
+        max_at as u32,
         ops.weight_updates,
         ops.syn_ops,
         ops.spikes
+    );
+    defmt::println!(
+        "WORST {=str} over_budget={=u32} steps={=[?]} instructions={=[?]} weight_updates={=[?]}",
+        what,
+        over,
+        worst_at[..],
+        worst[..],
+        worst_pairs[..]
     );
 }
 
@@ -71,18 +123,14 @@ fn main() -> ! {
         // stimulus only: the Runner's 64 draws per step.
         let mut rng = XorShift32::new(stim.seed);
         let mut acc = 0u32;
-        let mut ticks = 0;
-        for _ in 0..STEPS / CHUNK {
-            ticks += ticks_of(|| {
-                for _ in 0..CHUNK {
-                    for i in 0..64u32 {
-                        acc = acc.wrapping_add(rng.chance(stim.rate) as u32 * i);
-                    }
-                    acc = core::hint::black_box(acc);
-                }
-            });
-        }
-        print("stimulus", ticks, &OpCounts::default());
+        let mut ticks = [0u32; STEPS];
+        time_steps(&mut ticks, |_| {
+            for i in 0..64u32 {
+                acc = acc.wrapping_add(rng.chance(stim.rate) as u32 * i);
+            }
+            acc = core::hint::black_box(acc);
+        });
+        print("stimulus", &mut ticks, &[0; STEPS], &OpCounts::default());
 
         // (learn, trace decay α override): α = 0.25 shows the cost when ε^x can decay to 0 (see BENCH.md).
         for (name, learn, alpha) in [
@@ -103,22 +151,19 @@ fn main() -> ! {
             }
             let mut run = Runner::new(stim);
             let mut ops = OpCounts::default();
-            let mut ticks = 0;
             let mut failed = false;
-            for _ in 0..STEPS / CHUNK {
-                ticks += ticks_of(|| {
-                    for _ in 0..CHUNK {
-                        match run.step(net) {
-                            Ok(r) => ops.add(&r.ops),
-                            Err(_) => failed = true,
-                        }
-                    }
-                });
-            }
+            let mut pairs = [0u32; STEPS];
+            time_steps(&mut ticks, |i| match run.step(net) {
+                Ok(r) => {
+                    ops.add(&r.ops);
+                    pairs[i] = r.ops.weight_updates;
+                }
+                Err(_) => failed = true,
+            });
             if failed {
                 return false;
             }
-            print(name, ticks, &ops);
+            print(name, &mut ticks, &pairs, &ops);
             defmt::println!("checksum {=u32:08x}", net.checksum());
         }
         true

@@ -9,6 +9,7 @@ use core::cell::RefCell;
 use cortex_m::interrupt::Mutex;
 use cortex_m_rt::entry;
 use plasticore_core::image::{Image, Runner};
+use plasticore_core::layer::OpCounts;
 use plasticore_firmware::{exit, ReferenceNet, REFERENCE_IMAGE};
 
 static NET: Mutex<RefCell<ReferenceNet>> = Mutex::new(RefCell::new(ReferenceNet::new()));
@@ -44,14 +45,27 @@ fn main() -> ! {
                 return false;
             }
         }
+        let mut ops = OpCounts::default();
         plasticore_profile_begin();
         for _ in 0..PROFILED {
-            if run.step(net).is_err() {
-                return false;
+            match run.step(net) {
+                Ok(r) => ops.add(&r.ops),
+                Err(_) => return false,
             }
         }
         plasticore_profile_end();
         defmt::println!("profiled {=u32} learning steps after {=u32}", PROFILED, WARMUP);
+        // What the emulator's cost model charges, summed over the profiled steps (hw-notes/emulator-presets.md).
+        defmt::println!(
+            "OPS syn_ops={=u32} events_in={=u32} neuron_updates={=u32} trace_updates={=u32} presyn_updates={=u32} weight_updates={=u32} spikes={=u32}",
+            ops.syn_ops,
+            ops.events_in,
+            ops.neuron_updates,
+            ops.trace_updates,
+            ops.presyn_updates,
+            ops.weight_updates,
+            ops.spikes
+        );
         true
     });
     exit(ok)

@@ -28,6 +28,12 @@ const COLORS: [&str; 10] =
 
 /// Render series as an SVG line chart.
 pub fn line_chart(title: &str, xlabel: &str, ylabel: &str, series: &[Series], xs: Scale, ys: Scale) -> String {
+    line_chart_y(title, xlabel, ylabel, series, xs, ys, None)
+}
+
+/// [`line_chart`] with the y range widened to include `y_range` (e.g. 0..1 for an accuracy, so that
+/// noise is not magnified), in data units.
+pub fn line_chart_y(title: &str, xlabel: &str, ylabel: &str, series: &[Series], xs: Scale, ys: Scale, y_range: Option<(f64, f64)>) -> String {
     let (w, h, ml, mr, mt, mb) = (760.0, 480.0, 70.0, 230.0, 40.0, 50.0);
     let tx = |v: f64, s: Scale| if s == Scale::Log { v.max(1e-300).log10() } else { v };
     let pts: Vec<(f64, f64)> =
@@ -41,6 +47,10 @@ pub fn line_chart(title: &str, xlabel: &str, ylabel: &str, series: &[Series], xs
     }
     if !x0.is_finite() {
         (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+    }
+    if let Some((a, b)) = y_range {
+        y0 = y0.min(tx(a, ys));
+        y1 = y1.max(tx(b, ys));
     }
     if x1 - x0 < 1e-12 {
         x1 = x0 + 1.0;

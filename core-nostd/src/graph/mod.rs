@@ -1,0 +1,356 @@
+//! A network as a graph: populations of neurons and the projections between them, stepped as the ordered
+//! phases of `es-d-rtrl.md` §8.1, with the learning signal of deep networks (§4.1, §4.3).
+//!
+//! * A **population** is a group of neurons with one neuron model and one [`LayerConfig`] (formats, trace
+//!   decay α, learning rate, seed) and a learning-signal source ([`LambdaSource`]).
+//! * A **projection** carries spikes from a **source** (a range of external input channels, or a
+//!   population) to a **target** population, after an axonal **delay** of 0..=[`MAX_DELAY`] timesteps,
+//!   and is plastic or frozen. Its synapses are one block of rows in the target's weight matrix (dense or
+//!   compressed rows, [`crate::layer::Csr`]); its input traces ε^x are those rows' traces (§4.3: layer l's
+//!   ε^x uses layer l−1's spikes).
+//! * One **readout** reads any population.
+//!
+//! Each population is run by the same [`crate::layer::LayerMut`] phases as a single layer, over a slice
+//! of pooled storage: its axons are the concatenation of its incoming projections' blocks, plastic
+//! projections first (in the order they are listed), then frozen ones
+//! ([`crate::layer::LayerMut::set_plastic_axons`]). So no neuron or learning arithmetic is written twice,
+//! and a graph of one population with an input projection and a delay-1 recurrent projection is today's
+//! [`crate::net::Net`], bit for bit (`tests/graph.rs`).
+//!
+//! # Timing of spikes
+//! Populations are updated in the order they are listed. A spike emitted at step t by a source is
+//! delivered through a projection of delay d at step t + d. A projection of delay 0 must come from an
+//! input range or from a population listed earlier than its target (a feed-forward edge inside the
+//! step); every other edge (recurrent, or backwards in the list) needs d ≥ 1. Input events are delayed
+//! the same way.
+//!
+//! # Learning signal of a population (§8.1 item 6 for deep networks)
+//! * [`LambdaSource::Symmetric`]: the within-step spatial backprop of §4.1 with the transposed weights.
+//!   For population p, Σ_k B_kj·e_k becomes
+//!   `fb_p[j] = Σ_k V_jk·e_k` (if p feeds the readout) `+ Σ_{delay-0 projections p→m} Σ_i W_ji·δ_m[i]`,
+//!   where `δ_m[i] = λ_m[i]·c_m` is the error at the dendritic input of downstream neuron i, λ_m its
+//!   learning signal (ψ·fb, the value its own update uses) and c_m = ∂V_t/∂y_t of its model (1 for a
+//!   delta synapse, the gain k for an exponential synapse, 1 for Loihi CUBA). Populations are visited in
+//!   reverse order so δ_m exists before p needs it. Fixed-point cost per learning step: one multiply
+//!   per downstream neuron with ψ ≠ 0 (δ), and one multiply-add per synapse of each delay-0 projection
+//!   out of p whose source neuron has ψ ≠ 0 (the rows of silent-surrogate neurons are skipped), i.e. at
+//!   most O(synapses) operations like the forward pass, and O(N) memory (one δ scratch of the largest
+//!   population, one fb per neuron). A Symmetric population with neither a readout nor a delay-0
+//!   projection out of it has no signal and is rejected at configuration.
+//! * [`LambdaSource::RandomFeedback`]: direct feedback alignment from the readout error with a fixed
+//!   random matrix B_kj = hash(seed, j, k) in the readout's weight format, computed when used, never
+//!   stored ([`crate::readout::Feedback::Random`]); no weight transport.
+//! * [`LambdaSource::External`]: λ written by the host or a neighbouring core, passed to the step.
+//!
+//! Rounding and overflow of the backprop: δ_m = λ_m·c_m (Q.signal_frac × Q3.28 → Q.signal_frac,
+//! **nearest**, **saturating** i32); the sum Σ W·δ in i64 (|W| < 2¹⁵, |δ| < 2³¹, at most 2¹⁶ terms per
+//! row: exact), then → Q.signal_frac by the source projection's `weight_frac` (**nearest**,
+//! **saturating** i32).
+
+mod run;
+mod store;
+
+pub use run::{GraphBuffers, GraphMut, GraphUpdate};
+pub use store::Graph;
+
+use crate::error::{check_range, ConfigError, Field};
+use crate::layer::{Csr, LayerConfig};
+use crate::net::LossWindow;
+use crate::neuron::{NeuronKind, Synapse};
+use crate::readout::ReadoutConfig;
+
+/// Most populations in one graph.
+pub const MAX_POPULATIONS: usize = 8;
+/// Most projections in one graph.
+pub const MAX_PROJECTIONS: usize = 16;
+/// Longest axonal delay, in timesteps.
+pub const MAX_DELAY: u8 = 15;
+
+/// Where a projection's spikes come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Source {
+    /// External input channels `first .. first + width`.
+    Input {
+        /// First channel.
+        first: u16,
+        /// Number of channels (≥ 1).
+        width: u16,
+    },
+    /// The spikes of a population (its index in [`GraphConfig::populations`]).
+    Population(u8),
+}
+
+/// A projection: the synapses from a source onto a target population.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Projection {
+    /// Source of the spikes.
+    pub source: Source,
+    /// Target population index.
+    pub target: u8,
+    /// Axonal delay in timesteps, 0..=[`MAX_DELAY`] (see the module docs for when 0 is allowed).
+    pub delay: u8,
+    /// Plastic: its weights learn (ES-D-RTRL, §8.1 item 7). Frozen projections keep no input trace.
+    pub learn: bool,
+}
+
+/// Where a population's learning signal comes from (module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum LambdaSource {
+    /// Within-step backprop with the transposed downstream and readout weights.
+    Symmetric,
+    /// Direct feedback alignment from the readout error with a hashed random matrix.
+    RandomFeedback {
+        /// Seed of the matrix.
+        seed: u32,
+    },
+    /// λ passed to the step by the caller.
+    External,
+}
+
+/// A population of neurons.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Population {
+    /// Number of neurons, 1..=65535.
+    pub neurons: u16,
+    /// Neuron model, formats, trace decay, learning rate, seed.
+    pub layer: LayerConfig,
+    /// Learning-signal source.
+    pub lambda: LambdaSource,
+}
+
+/// The readout of a graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ReadoutSpec {
+    /// Population it reads.
+    pub source: u8,
+    /// Number of outputs, 1..=256.
+    pub outputs: u16,
+    /// Formats, κ, loss, learning rate, seed.
+    pub config: ReadoutConfig,
+}
+
+/// A whole network: populations, projections, readout, loss window, learning switch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GraphConfig {
+    /// Number of external input channels.
+    pub inputs: u16,
+    /// Populations, updated in this order.
+    pub populations: heapless::Vec<Population, MAX_POPULATIONS>,
+    /// Projections.
+    pub projections: heapless::Vec<Projection, MAX_PROJECTIONS>,
+    /// Readout.
+    pub readout: ReadoutSpec,
+    /// Steps on which the error is applied and learning happens.
+    pub window: LossWindow,
+    /// Learning on (traces and weight updates); off: inference only.
+    pub learn: bool,
+}
+
+/// Where a population's data lives in the pooled buffers, and its axon layout.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PopLayout {
+    /// Neurons.
+    pub neurons: usize,
+    /// State variables per neuron.
+    pub states: usize,
+    /// Axons (Σ of its incoming projections' widths).
+    pub axons: usize,
+    /// Plastic axons (the first ones).
+    pub plastic: usize,
+    /// First neuron in the pooled per-neuron buffers.
+    pub neuron_off: usize,
+    /// First entry in the pooled state / ẽ^f buffers (neurons × states each).
+    pub state_off: usize,
+    /// First axon in the pooled per-axon buffers.
+    pub axon_off: usize,
+    /// First weight in the pooled weight buffer.
+    pub weight_off: usize,
+    /// Number of weights (axons × neurons dense, or the listed synapses).
+    pub weights: usize,
+    /// ∂V_t/∂y_t of the model in Q3.28 (the c of the module docs).
+    pub dvdy: i32,
+}
+
+/// The computed layout of a validated [`GraphConfig`]: pooled buffer sizes and offsets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// Per population (the first `populations` entries are used).
+    pub pops: [PopLayout; MAX_POPULATIONS],
+    /// Number of populations.
+    pub populations: usize,
+    /// First row of each projection inside its target population's axons.
+    pub block: [usize; MAX_PROJECTIONS],
+    /// Ring depth of the spike history: the longest delay + 1.
+    pub depth: usize,
+    /// Entries of one history row: inputs + Σ neurons.
+    pub hist_stride: usize,
+    /// Σ neurons.
+    pub neurons: usize,
+    /// Σ neurons × states.
+    pub states: usize,
+    /// Σ axons.
+    pub axons: usize,
+    /// Σ weights.
+    pub weights: usize,
+    /// Largest population's axon count.
+    pub max_axons: usize,
+    /// Largest population.
+    pub max_neurons: usize,
+    /// Readout inputs × outputs.
+    pub readout_weights: usize,
+}
+
+impl Layout {
+    /// Entries of the spike-history buffer (depth × stride).
+    pub fn hist_len(&self) -> usize {
+        self.depth * self.hist_stride
+    }
+
+    /// Entries of the history-count buffer (depth × (1 + populations)).
+    pub fn hist_counts(&self) -> usize {
+        self.depth * (1 + self.populations)
+    }
+}
+
+impl GraphConfig {
+    /// The width of a projection's source.
+    pub fn source_width(&self, s: Source) -> usize {
+        match s {
+            Source::Input { width, .. } => width as usize,
+            Source::Population(p) => self.populations.get(p as usize).map_or(0, |q| q.neurons as usize),
+        }
+    }
+
+    /// Validate the graph against `topology` (one entry per population, `None` = dense; an empty slice
+    /// means all dense) and compute the pooled layout. Checks every index, width, delay rule, every
+    /// population's [`LayerConfig`] for its axon count, the readout, and that every population has a
+    /// learning signal.
+    pub fn layout(&self, topology: &[Option<Csr<'_>>]) -> Result<Layout, ConfigError> {
+        let np = self.populations.len();
+        check_range(Field::Population, np as i64, 1, MAX_POPULATIONS as i64)?;
+        if !topology.is_empty() && topology.len() != np {
+            return Err(ConfigError::SizeMismatch { field: Field::Population, expected: np, found: topology.len() });
+        }
+        let mut pops = [PopLayout::default(); MAX_POPULATIONS];
+        let mut block = [0usize; MAX_PROJECTIONS];
+        let mut depth = 1usize;
+        for pr in &self.projections {
+            check_range(Field::Projection, pr.target as i64, 0, np as i64 - 1)?;
+            check_range(Field::Delay, pr.delay as i64, 0, MAX_DELAY as i64)?;
+            match pr.source {
+                Source::Input { first, width } => {
+                    check_range(Field::Axons, width as i64, 1, u16::MAX as i64)?;
+                    check_range(Field::Axons, first as i64 + width as i64, 1, self.inputs as i64)?;
+                }
+                Source::Population(s) => {
+                    check_range(Field::Projection, s as i64, 0, np as i64 - 1)?;
+                    if pr.delay == 0 && s >= pr.target {
+                        // A delay-0 edge must run forward in the update order.
+                        return Err(ConfigError::Inconsistent { field: Field::Delay, with: Field::Population });
+                    }
+                }
+            }
+            depth = depth.max(pr.delay as usize + 1);
+        }
+        let (mut n_off, mut s_off, mut a_off, mut w_off) = (0usize, 0usize, 0usize, 0usize);
+        let (mut max_a, mut max_n) = (0usize, 0usize);
+        for (p, pop) in self.populations.iter().enumerate() {
+            let n = pop.neurons as usize;
+            check_range(Field::Neurons, n as i64, 1, u16::MAX as i64)?;
+            // Axon blocks: plastic projections first, then frozen ones, each in listed order.
+            let mut axons = 0usize;
+            let mut plastic = 0usize;
+            for pass in [true, false] {
+                for (q, pr) in self.projections.iter().enumerate() {
+                    if pr.target as usize == p && pr.learn == pass {
+                        block[q] = axons;
+                        axons += self.source_width(pr.source);
+                        if pass {
+                            plastic = axons;
+                        }
+                    }
+                }
+            }
+            let states = pop.layer.neuron.states();
+            pop.layer.validate(axons, states)?;
+            let weights = match topology.get(p).copied().flatten() {
+                Some(csr) => {
+                    csr.validate(axons, n)?;
+                    csr.cols.len()
+                }
+                None => axons * n,
+            };
+            pops[p] = PopLayout {
+                neurons: n,
+                states,
+                axons,
+                plastic,
+                neuron_off: n_off,
+                state_off: s_off,
+                axon_off: a_off,
+                weight_off: w_off,
+                weights,
+                dvdy: dvdy(&pop.layer),
+            };
+            n_off += n;
+            s_off += n * states;
+            a_off += axons;
+            w_off += weights;
+            max_a = max_a.max(axons);
+            max_n = max_n.max(n);
+        }
+        let ro = &self.readout;
+        check_range(Field::Population, ro.source as i64, 0, np as i64 - 1)?;
+        let n_ro = pops[ro.source as usize].neurons;
+        ro.config.validate(n_ro, ro.outputs as usize)?;
+        if self.window.start > self.window.end {
+            return Err(ConfigError::Inconsistent { field: Field::LossWindow, with: Field::LossWindow });
+        }
+        for (p, pop) in self.populations.iter().enumerate() {
+            if pop.lambda == LambdaSource::Symmetric {
+                let feeds_readout = ro.source as usize == p;
+                let downstream = self
+                    .projections
+                    .iter()
+                    .any(|q| q.delay == 0 && q.source == Source::Population(p as u8));
+                if !feeds_readout && !downstream {
+                    return Err(ConfigError::Inconsistent { field: Field::Feedback, with: Field::Population });
+                }
+            }
+        }
+        Ok(Layout {
+            pops,
+            populations: np,
+            block,
+            depth,
+            hist_stride: self.inputs as usize + n_off,
+            neurons: n_off,
+            states: s_off,
+            axons: a_off,
+            weights: w_off,
+            max_axons: max_a,
+            max_neurons: max_n,
+            readout_weights: n_ro * ro.outputs as usize,
+        })
+    }
+}
+
+/// ∂V_t/∂y_t in Q3.28 (**nearest**, saturating) for the model of a population: 1 for a delta synapse and
+/// for Loihi CUBA (v_t = decayed v + u_t, u_t = decayed u + y_t), the gain k for an exponential synapse.
+fn dvdy(layer: &LayerConfig) -> i32 {
+    let one = 1i32 << crate::format::JAC_FRAC;
+    let synapse = match layer.neuron {
+        NeuronKind::Lif(m) => m.params().synapse,
+        NeuronKind::Alif(m) => m.params().synapse,
+        NeuronKind::LoihiCuba(_) => return one,
+    };
+    match synapse {
+        Synapse::Delta => one,
+        Synapse::Expon { gain, .. } => crate::neuron::decay_to_jac(gain.0, layer.formats.decay_frac as u32),
+    }
+}

@@ -1,0 +1,556 @@
+//! The main job (the README's run command): a recurrent spiking network learns a built-in task — evidence
+//! accumulation — **on the emulated chip** with the fixed-point on-chip ES-D-RTRL rule, the float on-chip
+//! rule learns the same task from the same weights on the same trials, and one self-contained HTML report
+//! puts the two learning curves, the chip's cycles and energy per timestep (learning and inference), core
+//! use, link load and NeuroBench-style metrics side by side.
+//!
+//! Task (`tasks::evidence`, shortened to run in seconds): 5 cues of 10 steps after 5-step gaps on a left
+//! or a right group of 10 input channels (30 % spike probability per step), a 20-step delay, a 10-step
+//! recall cue; the answer is the side with more cues (softmax cross-entropy during the recall, class =
+//! argmax of the readout summed over the recall). Network: 40 inputs → 64 recurrent LIF neurons (delta
+//! synapse, α_m = 0.95, soft reset) → 2 leaky readouts (κ = 0.99). Learning: online, symmetric feedback,
+//! stochastic rounding (fixed) / exact (float); hidden η = 2⁻¹⁰, readout η_o = 2⁻¹², ES trace α = 0.9.
+//! The fixed network's initial weights are seeded 8-bit mantissas (Q.6); the float network starts from the
+//! same values, dequantized. Readout weights start at zero (chance).
+//!
+//! The chip run places the 64 neurons on 4 cores, one per tile (plus the readout's core), so spikes and
+//! learning signals cross the mesh and the report's link figures are real traffic.
+
+use crate::reference::model::{Neuron, Presyn};
+use crate::reference::net::{LayerConfig as FLayer, LossKind, NetConfig as FNet, Output, Params, Target as FTarget};
+use crate::reference::onchip::{Feedback as FFeedback, OnChip, OnChipConfig, UpdateMode as FMode};
+use crate::reference::plot::{line_chart, line_chart_y, write_atomic, Scale, Series};
+use crate::reference::scalar::Surrogate as FSurrogate;
+use crate::reference::RefError;
+use crate::tasks::evidence::EvidenceConfig;
+use crate::tasks::Trial;
+use fixed::types::I32F32;
+use plasticore_core::layer::MemoryReport;
+use plasticore_core::prelude::*;
+use plasticore_core::rng::XorShift32;
+use plasticore_emu::mapping::Mapping;
+use plasticore_emu::network::{NetworkSpec, ReadoutSpec};
+use plasticore_emu::observe::{Stats, PHASES};
+use plasticore_emu::{presets, EmuOptions, Emulator};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Input channels.
+pub const INPUTS: usize = 40;
+/// Hidden neurons.
+pub const HIDDEN: usize = 64;
+/// Readout units (classes).
+pub const OUTPUTS: usize = 2;
+/// Cores the hidden neurons are split over.
+pub const CORES: usize = 4;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct MainConfig {
+    /// Chip preset (`plasticore_emu::presets`).
+    pub preset: String,
+    /// Training trials.
+    pub train_trials: usize,
+    /// Held-out trials, evaluated after every block.
+    pub test_trials: usize,
+    /// Evaluation points along training.
+    pub blocks: usize,
+    /// Seed of the weights and the trials.
+    pub seed: u64,
+    /// Where the report and its data go.
+    pub out: PathBuf,
+}
+
+impl MainConfig {
+    /// The default run (a few minutes on 2 cores at most).
+    pub fn full(out: PathBuf) -> Self {
+        MainConfig { preset: "loihi".into(), train_trials: 600, test_trials: 200, blocks: 10, seed: 7, out }
+    }
+
+    /// A reduced run for tests (seconds).
+    pub fn quick(out: PathBuf) -> Self {
+        MainConfig { preset: "loihi".into(), train_trials: 160, test_trials: 60, blocks: 4, seed: 7, out }
+    }
+}
+
+/// Errors of the main job.
+#[derive(Debug, thiserror::Error)]
+pub enum MainError {
+    /// The float reference refused something.
+    #[error(transparent)]
+    Reference(#[from] RefError),
+    /// The emulator refused something.
+    #[error("emulator: {0}")]
+    Emulator(#[from] plasticore_emu::EmuError),
+    /// The core refused a configuration.
+    #[error("core configuration: {0}")]
+    Core(ConfigError),
+    /// A setting is out of range.
+    #[error("{0}")]
+    Config(String),
+}
+
+impl From<ConfigError> for MainError {
+    fn from(e: ConfigError) -> Self {
+        MainError::Core(e)
+    }
+}
+
+/// One evaluation point.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Point {
+    /// Training trials seen.
+    pub trials: usize,
+    /// Held-out accuracy of the float rule.
+    pub acc_float: f64,
+    /// Held-out accuracy on the chip.
+    pub acc_chip: f64,
+    /// Mean recall-step cross-entropy of the float rule over the block's training trials (nats); none
+    /// before training.
+    pub loss_float: Option<f64>,
+    /// Same on the chip.
+    pub loss_chip: Option<f64>,
+}
+
+/// Chip figures per timestep, averaged over a phase of the run.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct ChipFigures {
+    /// Timesteps averaged.
+    pub steps: u64,
+    /// Cycles per timestep.
+    pub cycles: f64,
+    /// Microseconds of chip time per timestep.
+    pub us: f64,
+    /// Energy per timestep, nJ (all parts).
+    pub energy_nj: f64,
+    /// Energy per timestep by phase (deliver, integrate, fire, route, learn), nJ.
+    pub phases_nj: [f64; 5],
+    /// Network energy per timestep, nJ.
+    pub noc_nj: f64,
+    /// Static energy per timestep, nJ.
+    pub static_nj: f64,
+    /// Packets per timestep.
+    pub packets: f64,
+    /// Synaptic operations (accumulates) per timestep.
+    pub syn_ops: f64,
+    /// Weight updates per timestep.
+    pub weight_updates: f64,
+    /// Hidden spikes per timestep.
+    pub spikes: f64,
+    /// Busy fraction of each core.
+    pub utilisation: Vec<f64>,
+    /// Busiest links: (tile x, tile y, direction, packets).
+    pub hotspots: Vec<(u32, u32, String, u64)>,
+}
+
+/// Everything the main job measured.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct MainResult {
+    /// Preset.
+    pub preset: String,
+    /// Learning curve.
+    pub curve: Vec<Point>,
+    /// Chip figures while learning.
+    pub learning: ChipFigures,
+    /// Chip figures during held-out inference.
+    pub inference: ChipFigures,
+    /// Cores used (hidden + readout).
+    pub cores: usize,
+    /// Bytes of weights, traces and state on the chip (core-nostd's storage formats).
+    pub footprint_bytes: usize,
+    /// Fraction of hidden and readout synapses whose weight is zero at the end.
+    pub connection_sparsity: f64,
+    /// 1 − mean spikes per neuron per timestep (held-out inference).
+    pub activation_sparsity: f64,
+    /// Timesteps per trial.
+    pub steps_per_trial: usize,
+}
+
+fn task() -> EvidenceConfig {
+    EvidenceConfig { group: 10, cues: 7, cue: 10, gap: 5, delay: 40, recall: 10, on_hz: 100.0, noise_hz: 40.0 }
+}
+
+fn dec(x: &str) -> Result<Decay, ConfigError> {
+    Formats::DEFAULT.decay(I32F32::lit(x), Field::Decay)
+}
+
+fn dec_f(d: Decay) -> f64 {
+    d.0 as f64 / (1u64 << Formats::DEFAULT.decay_frac) as f64
+}
+
+/// The fixed-point network (one recurrent layer + readout) with seeded weights.
+fn fixed_network(seed: u64) -> Result<NetworkSpec, MainError> {
+    let fmt = Formats::DEFAULT;
+    let lif = Lif::new(
+        LifParams {
+            decay: dec("0.95")?,
+            threshold: fmt.voltage(I32F32::ONE, Field::Threshold)?,
+            reset: Reset::Soft,
+            detach_reset: false,
+            synapse: Synapse::Delta,
+            surrogate: SurrogateParams::paper(&fmt),
+        },
+        &fmt,
+    )?;
+    let layer = LayerConfig {
+        formats: fmt,
+        neuron: NeuronKind::Lif(lif),
+        presyn: PresynKind::None,
+        trace_decay: dec("0.9")?,
+        learning_rate: LearningRate { mant: 1, shift: 10 },
+        seed: seed as u32,
+    };
+    let readout = ReadoutConfig {
+        formats: Formats { weight_bits: 16, weight_frac: 12, ..fmt },
+        decay: dec("0.99")?,
+        loss: Loss::CrossEntropy,
+        learning_rate: LearningRate { mant: 1, shift: 15 },
+        seed: seed as u32 ^ 0xABCD,
+    };
+    let mut rng = XorShift32::new(seed as u32 | 1);
+    let axons = INPUTS + HIDDEN;
+    let weights = (0..axons * HIDDEN)
+        .map(|q| {
+            let span = if q / HIDDEN < INPUTS { 40 } else { 8 };
+            Weight(((rng.next_u32() % (2 * span + 1)) as i32 - span as i32) as i16)
+        })
+        .collect();
+    Ok(NetworkSpec {
+        layer,
+        inputs: INPUTS,
+        neurons: HIDDEN,
+        recurrent: true,
+        weights,
+        csr: None,
+        sparse: false,
+        readout: Some(ReadoutSpec { config: readout, outputs: OUTPUTS, weights: vec![Weight(0); HIDDEN * OUTPUTS] }),
+        feedback: Feedback::Symmetric,
+        window: LossWindow::ALWAYS,
+        learn: true,
+        learn_epoch: 0,
+    })
+}
+
+/// The float network with the same conventions and the dequantized weights of `spec`.
+fn float_network(spec: &NetworkSpec) -> Result<OnChip<Neuron>, MainError> {
+    let fmt = spec.layer.formats;
+    let (alpha_m, surrogate) = match spec.layer.neuron {
+        NeuronKind::Lif(m) => (dec_f(m.params().decay), m.params().surrogate),
+        _ => return Err(MainError::Config("the main job's float twin is written for LIF".into())),
+    };
+    let mut n = Neuron::lif(alpha_m);
+    let sf = (1u64 << fmt.signal_frac) as f64;
+    n.surrogate = FSurrogate { height: surrogate.amplitude.0 as f64 / sf, width: surrogate.width.0 as f64 / sf };
+    let ro = spec.readout.as_ref().ok_or_else(|| MainError::Config("no readout".into()))?;
+    let cfg = FNet {
+        layers: vec![FLayer { n_in: INPUTS, n: HIDDEN, recurrent: true, neuron: n, presyn: Presyn::None }],
+        output: Output::LeakyReadout { n_out: OUTPUTS, kappa: dec_f(ro.config.decay) },
+        loss: LossKind::CrossEntropy,
+    };
+    let mut p = Params::zeros(&cfg);
+    let wv = |w: &Weight, f: &Formats| w.0 as f64 / (1u64 << f.weight_frac) as f64;
+    p.layers[0].w = spec.weights.iter().map(|w| wv(w, &fmt)).collect();
+    p.readout = ro.weights.iter().map(|w| wv(w, &ro.config.formats)).collect();
+    let lr = |l: LearningRate| l.mant as f64 * 2f64.powi(-(l.shift as i32));
+    let oc = OnChipConfig {
+        alpha: dec_f(spec.layer.trace_decay),
+        eta: lr(spec.layer.learning_rate),
+        eta_o: lr(ro.config.learning_rate),
+        feedback: FFeedback::Symmetric,
+        mode: FMode::Online,
+    };
+    Ok(OnChip::new(cfg, p, oc)?)
+}
+
+/// Spike lists of a trial's inputs (1.0 entries).
+fn events(trial: &Trial) -> Vec<Vec<u16>> {
+    trial.seq.inputs.iter().map(|u| u.iter().enumerate().filter(|(_, &x)| x != 0.0).map(|(i, _)| i as u16).collect()).collect()
+}
+
+/// One trial on the chip; returns (correct, Σ loss, loss steps). `learn` applies the recall targets.
+fn chip_trial(emu: &mut Emulator, trial: &Trial, learn: bool, obs: &mut dyn plasticore_emu::Observer) -> Result<(bool, f64, usize), MainError> {
+    emu.reset_state()?;
+    let mut score = [0i64; OUTPUTS];
+    let (mut loss, mut n) = (0.0, 0);
+    for (t, (ev, tgt)) in events(trial).iter().zip(&trial.seq.targets).enumerate() {
+        let target = match (learn, tgt) {
+            (true, Some(FTarget::Class(c))) => Target::Class(*c as u16),
+            _ => Target::None,
+        };
+        let r = emu.step(Timestep(t as u32), ev, target, obs)?;
+        if let Some(l) = r.loss_q16 {
+            loss += l as f64 / 65536.0;
+            n += 1;
+        }
+        if tgt.is_some() {
+            for (s, &o) in score.iter_mut().zip(emu.outputs()) {
+                *s += o as i64;
+            }
+        }
+    }
+    let guess = (score[1] > score[0]) as usize;
+    Ok((guess == trial.label, loss, n))
+}
+
+/// One trial on the float rule.
+fn float_trial(f: &mut OnChip<Neuron>, trial: &Trial, learn: bool) -> Result<(bool, f64, usize), MainError> {
+    f.reset();
+    let mut score = [0.0f64; OUTPUTS];
+    let (mut loss, mut n) = (0.0, 0);
+    for (u, tgt) in trial.seq.inputs.iter().zip(&trial.seq.targets) {
+        let l = f.step(u, if learn { tgt.as_ref() } else { None }, None)?;
+        if learn && tgt.is_some() {
+            loss += l;
+            n += 1;
+        }
+        if tgt.is_some() {
+            for (s, &o) in score.iter_mut().zip(f.output()) {
+                *s += o;
+            }
+        }
+    }
+    let guess = (score[1] > score[0]) as usize;
+    Ok((guess == trial.label, loss, n))
+}
+
+fn figures(s: &Stats, chip_mhz: f64, weight_updates: u64, hidden_spikes: u64) -> ChipFigures {
+    let t = s.steps.max(1) as f64;
+    let e = &s.energy;
+    ChipFigures {
+        steps: s.steps,
+        cycles: s.cycles as f64 / t,
+        us: s.cycles as f64 / t / chip_mhz,
+        energy_nj: e.total() / 1e3 / t,
+        phases_nj: e.phases.map(|x| x / 1e3 / t),
+        noc_nj: e.noc / 1e3 / t,
+        static_nj: e.static_ / 1e3 / t,
+        packets: s.packets as f64 / t,
+        syn_ops: 0.0,
+        weight_updates: weight_updates as f64 / t,
+        spikes: hidden_spikes as f64 / t,
+        utilisation: s.utilisation(),
+        hotspots: s.hotspots(5).iter().map(|h| (h.tile.0, h.tile.1, h.dir.to_string(), h.packets)).collect(),
+    }
+}
+
+/// Observer that counts what the figures need besides `Stats`.
+#[derive(Default)]
+struct Counts {
+    stats: Stats,
+    syn: u64,
+    updates: u64,
+    spikes: u64,
+}
+
+impl plasticore_emu::observe::Observer for Counts {
+    fn on_step(&mut self, v: &plasticore_emu::observe::StepView<'_>) {
+        self.syn += v.report.syn_events;
+        self.updates += v.report.ops.weight_updates as u64;
+        self.spikes += v.report.spikes as u64;
+        self.stats.on_step(v);
+    }
+}
+
+/// Run the main job; `progress(done, total)` is called after every trial. Writes `report.html` and
+/// `main.json` into `cfg.out` (atomically) and returns the figures.
+pub fn run(cfg: &MainConfig, mut progress: impl FnMut(u64, u64)) -> Result<MainResult, MainError> {
+    if cfg.blocks == 0 || cfg.train_trials < cfg.blocks || cfg.test_trials == 0 {
+        return Err(MainError::Config(format!(
+            "need blocks ≥ 1, train trials ≥ blocks and test trials ≥ 1 (got {}, {}, {})",
+            cfg.blocks, cfg.train_trials, cfg.test_trials
+        )));
+    }
+    let chip = presets::preset(&cfg.preset)?;
+    let spec = fixed_network(cfg.seed)?;
+    let mut float = float_network(&spec)?;
+    let per_tile = chip.mesh.cores_per_tile as usize;
+    let mapping = Mapping::from_lengths(&[HIDDEN / CORES; CORES], true, chip.mesh.cores()).spread(per_tile);
+    let mut emu = Emulator::with_mapping(chip.clone(), spec.clone(), mapping, EmuOptions { threads: 1, timing: true, strict: false })?;
+    let cores = emu.mapping().cores_used();
+    let task = task();
+    let train = task.trials(cfg.train_trials, cfg.seed);
+    let test = task.trials(cfg.test_trials, cfg.seed ^ 0x7E57);
+    let total = (cfg.train_trials + (cfg.blocks + 1) * cfg.test_trials) as u64;
+    let mut done = 0u64;
+    let (mut learn_obs, mut infer_obs) = (Counts::default(), Counts::default());
+    let mut curve = Vec::new();
+    let evaluate = |emu: &mut Emulator, float: &mut OnChip<Neuron>, obs: &mut Counts, done: &mut u64, progress: &mut dyn FnMut(u64, u64)| -> Result<(f64, f64), MainError> {
+        let (mut cf, mut cc) = (0usize, 0usize);
+        for t in &test {
+            cc += chip_trial(emu, t, false, obs)?.0 as usize;
+            cf += float_trial(float, t, false)?.0 as usize;
+            *done += 1;
+            progress(*done, total);
+        }
+        Ok((cf as f64 / test.len() as f64, cc as f64 / test.len() as f64))
+    };
+    // Before any learning: chance, since the readout starts at zero.
+    let (af, ac) = evaluate(&mut emu, &mut float, &mut infer_obs, &mut done, &mut progress)?;
+    curve.push(Point { trials: 0, acc_float: af, acc_chip: ac, loss_float: None, loss_chip: None });
+    let per_block = cfg.train_trials / cfg.blocks;
+    let (mut lf, mut lc, mut nf, mut nc) = (0.0, 0.0, 0usize, 0usize);
+    for (k, trial) in train.iter().enumerate() {
+        let (_, l, n) = chip_trial(&mut emu, trial, true, &mut learn_obs)?;
+        lc += l;
+        nc += n;
+        let (_, l, n) = float_trial(&mut float, trial, true)?;
+        lf += l;
+        nf += n;
+        done += 1;
+        progress(done, total);
+        if (k + 1) % per_block == 0 && curve.len() <= cfg.blocks {
+            let (af, ac) = evaluate(&mut emu, &mut float, &mut infer_obs, &mut done, &mut progress)?;
+            curve.push(Point {
+                trials: k + 1,
+                acc_float: af,
+                acc_chip: ac,
+                loss_float: Some(lf / nf.max(1) as f64),
+                loss_chip: Some(lc / nc.max(1) as f64),
+            });
+            (lf, lc, nf, nc) = (0.0, 0.0, 0, 0);
+        }
+    }
+    let mut learning = figures(&learn_obs.stats, chip.clock_mhz, learn_obs.updates, learn_obs.spikes);
+    learning.syn_ops = learn_obs.syn as f64 / learn_obs.stats.steps.max(1) as f64;
+    let mut inference = figures(&infer_obs.stats, chip.clock_mhz, infer_obs.updates, infer_obs.spikes);
+    inference.syn_ops = infer_obs.syn as f64 / infer_obs.stats.steps.max(1) as f64;
+    let mem = MemoryReport::layer(INPUTS + HIDDEN, HIDDEN, 1);
+    let footprint_bytes = mem.total() + 2 * HIDDEN * OUTPUTS + 2 * HIDDEN + 4 * OUTPUTS;
+    let hw = emu.hidden_weights();
+    let rw = emu.readout().map(|r| r.weights().to_vec()).unwrap_or_default();
+    let zeros = hw.iter().chain(&rw).filter(|w| w.0 == 0).count();
+    let result = MainResult {
+        preset: cfg.preset.clone(),
+        curve,
+        activation_sparsity: 1.0 - inference.spikes / HIDDEN as f64,
+        learning,
+        inference,
+        cores,
+        footprint_bytes,
+        connection_sparsity: zeros as f64 / (hw.len() + rw.len()) as f64,
+        steps_per_trial: task.steps(),
+    };
+    let json = serde_json::to_string_pretty(&result).map_err(|e| MainError::Config(e.to_string()))?;
+    write_atomic(&cfg.out.join("main.json"), json.as_bytes())?;
+    write_atomic(&cfg.out.join("report.html"), report(cfg, &result).as_bytes())?;
+    Ok(result)
+}
+
+/// The path of the report inside `out`.
+pub fn report_path(out: &Path) -> PathBuf {
+    out.join("report.html")
+}
+
+fn report(cfg: &MainConfig, r: &MainResult) -> String {
+    let pts = |f: fn(&Point) -> Option<f64>| r.curve.iter().filter_map(|p| f(p).map(|y| (p.trials as f64, y))).collect::<Vec<_>>();
+    let acc = line_chart_y(
+        "Held-out accuracy while learning on-chip",
+        "training trials",
+        "accuracy",
+        &[
+            Series { label: "float on-chip rule".into(), points: pts(|p| Some(p.acc_float)), dashed: true },
+            Series { label: format!("fixed point on {}", r.preset), points: pts(|p| Some(p.acc_chip)), dashed: false },
+        ],
+        Scale::Linear,
+        Scale::Linear,
+        Some((0.0, 1.0)),
+    );
+    let loss = line_chart(
+        "Training loss (recall steps)",
+        "training trials",
+        "cross-entropy (nats)",
+        &[
+            Series { label: "float on-chip rule".into(), points: pts(|p| p.loss_float), dashed: true },
+            Series { label: format!("fixed point on {}", r.preset), points: pts(|p| p.loss_chip), dashed: false },
+        ],
+        Scale::Linear,
+        Scale::Linear,
+    );
+    let last = r.curve.last().copied().unwrap_or(Point { trials: 0, acc_float: 0.0, acc_chip: 0.0, loss_float: None, loss_chip: None });
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Plasticore: on-chip learning report</title>\
+<style>body{{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}}table{{border-collapse:collapse;margin:1em 0}}\
+td,th{{border:1px solid #bbb;padding:4px 10px;text-align:right}}th{{background:#eee}}td:first-child,th:first-child{{text-align:left}}\
+.note{{color:#555;font-size:90%}}</style></head><body>\
+<h1>On-chip learning: evidence accumulation on the emulated <code>{preset}</code> chip</h1>\
+<p>{inputs} inputs → {hidden} recurrent LIF neurons → {outputs} leaky readouts, learning online with ES-D-RTRL \
+(symmetric feedback, softmax cross-entropy during the recall, stochastic-rounding weight updates on 8-bit weights), \
+next to the float on-chip rule on the same trials from the same initial weights. {train} training trials of {steps} \
+timesteps, held-out accuracy on {test} trials after every {block} trials.</p>\
+<table><tr><th>final held-out accuracy</th><th>float</th><th>fixed point on chip</th><th>gap</th></tr>\
+<tr><td>after {trials} trials</td><td>{af:.1} %</td><td>{ac:.1} %</td><td>{gap:+.1} points</td></tr></table>",
+        preset = r.preset,
+        inputs = INPUTS,
+        hidden = HIDDEN,
+        outputs = OUTPUTS,
+        train = cfg.train_trials,
+        steps = r.steps_per_trial,
+        test = cfg.test_trials,
+        block = cfg.train_trials / cfg.blocks.max(1),
+        trials = last.trials,
+        af = 100.0 * last.acc_float,
+        ac = 100.0 * last.acc_chip,
+        gap = 100.0 * (last.acc_chip - last.acc_float),
+    );
+    let _ = write!(h, "<h2>Learning curves</h2>{acc}{loss}");
+    let _ = write!(
+        h,
+        "<h2>Chip cost per timestep</h2><p>{cores} cores ({c} hidden cores, one per tile, and the readout's), \
+clock from the preset; energy from its cost model (<code>hw-notes/emulator-presets.md</code>).</p>\
+<table><tr><th></th><th>learning</th><th>inference</th></tr>",
+        cores = r.cores,
+        c = CORES
+    );
+    let row = |h: &mut String, name: &str, a: f64, b: f64, unit: &str| {
+        let _ = write!(h, "<tr><td>{name}</td><td>{a:.3} {unit}</td><td>{b:.3} {unit}</td></tr>");
+    };
+    let (l, i) = (&r.learning, &r.inference);
+    row(&mut h, "timesteps", l.steps as f64, i.steps as f64, "");
+    row(&mut h, "cycles", l.cycles, i.cycles, "");
+    row(&mut h, "chip time", l.us, i.us, "µs");
+    row(&mut h, "energy", l.energy_nj, i.energy_nj, "nJ");
+    for (k, p) in PHASES.iter().enumerate() {
+        row(&mut h, &format!("&nbsp;&nbsp;{p}"), l.phases_nj[k], i.phases_nj[k], "nJ");
+    }
+    row(&mut h, "&nbsp;&nbsp;network", l.noc_nj, i.noc_nj, "nJ");
+    row(&mut h, "&nbsp;&nbsp;static", l.static_nj, i.static_nj, "nJ");
+    row(&mut h, "packets", l.packets, i.packets, "");
+    row(&mut h, "synaptic operations", l.syn_ops, i.syn_ops, "");
+    row(&mut h, "weight updates", l.weight_updates, i.weight_updates, "");
+    row(&mut h, "hidden spikes", l.spikes, i.spikes, "");
+    h.push_str("</table><h3>Core use and link load (learning)</h3><table><tr><th>core</th><th>busy</th></tr>");
+    for (c, u) in l.utilisation.iter().enumerate().filter(|(_, u)| **u > 0.0) {
+        let _ = write!(h, "<tr><td>{c}</td><td>{:.1} %</td></tr>", 100.0 * u);
+    }
+    h.push_str("</table><table><tr><th>busiest links</th><th>packets</th></tr>");
+    if l.hotspots.is_empty() {
+        h.push_str("<tr><td>none: every packet stayed inside its tile</td><td>0</td></tr>");
+    }
+    for (x, y, d, p) in &l.hotspots {
+        let _ = write!(h, "<tr><td>tile ({x},{y}) {d}</td><td>{p}</td></tr>");
+    }
+    let _ = write!(
+        h,
+        "</table><h2>NeuroBench-style metrics</h2><p class=\"note\">Names as NeuroBench uses them; values for the \
+fixed-point network on the chip after training (synaptic operations and activation sparsity during held-out \
+inference).</p><table><tr><th>metric</th><th>value</th></tr>\
+<tr><td>footprint</td><td>{fp} bytes</td></tr>\
+<tr><td>connection sparsity</td><td>{cs:.3}</td></tr>\
+<tr><td>activation sparsity</td><td>{asp:.3}</td></tr>\
+<tr><td>synaptic operations (effective ACs per timestep)</td><td>{acs:.1}</td></tr>\
+<tr><td>synaptic operations (MACs per timestep)</td><td>0 (binary spikes)</td></tr>\
+<tr><td>classification accuracy</td><td>{ac:.1} %</td></tr></table>\
+<h2>Reproduce</h2><pre>cargo run --release -p plasticore -- demo{quick} --out {out}</pre>\
+<p class=\"note\">Figures: <code>main.json</code> next to this file.</p></body></html>",
+        fp = r.footprint_bytes,
+        cs = r.connection_sparsity,
+        asp = r.activation_sparsity,
+        acs = i.syn_ops,
+        ac = 100.0 * last.acc_chip,
+        quick = if cfg.train_trials == MainConfig::quick(PathBuf::new()).train_trials { " --quick" } else { "" },
+        out = cfg.out.display(),
+    );
+    h
+}
