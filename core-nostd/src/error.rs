@@ -63,6 +63,8 @@ pub enum Field {
     Delay,
     /// A learning-signal source.
     Feedback,
+    /// A step's target (MSE values per output, class index).
+    Target,
 }
 
 /// A configuration value was rejected. Small and `Copy` so it can be returned from `const`-friendly code
@@ -144,6 +146,7 @@ impl fmt::Display for Field {
             Field::Projection => "projection",
             Field::Delay => "axonal delay",
             Field::Feedback => "learning-signal source",
+            Field::Target => "target",
         };
         f.write_str(s)
     }

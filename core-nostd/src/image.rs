@@ -1024,20 +1024,27 @@ impl ExactSizeIterator for Weights<'_> {}
 // ---------------------------------------------------------------------------------------------------
 // Writer (no allocation: into a caller buffer; host-tools wraps it).
 
-/// Bytes [`encode`] writes for `desc` (and a stimulus section if `with_stimulus`).
-pub fn encoded_len(desc: &NetDesc, with_stimulus: bool) -> usize {
-    let sections = if with_stimulus { 6 } else { 5 };
-    let hidden = desc.axons().saturating_mul(desc.neurons as usize).saturating_mul(2);
-    let readout = 2 * desc.neurons as usize * desc.outputs as usize;
-    (HEADER_LEN
-        + sections * ENTRY_LEN
-        + NET_LEN
-        + layer_len(&desc.layer)
-        + READOUT_LEN
-        + readout
-        + if with_stimulus { STIMULUS_LEN } else { 0 }
-        + CRC_LEN)
-        .saturating_add(hidden)
+/// Bytes [`encode`] writes for `desc` (and a stimulus section if `with_stimulus`). Computed in u64 with
+/// checked operations (the dimensions are u16, so the weight count alone can exceed a 32-bit `usize`): a
+/// length beyond the header's u32 length field is [`ConfigError::OutOfRange`] on [`Field::Image`], never
+/// a wrapped or saturated length.
+pub fn encoded_len(desc: &NetDesc, with_stimulus: bool) -> Result<usize, ImageError> {
+    let sections: u64 = if with_stimulus { 6 } else { 5 };
+    let fixed = (HEADER_LEN + NET_LEN + layer_len(&desc.layer) + READOUT_LEN + CRC_LEN) as u64
+        + sections * ENTRY_LEN as u64
+        + if with_stimulus { STIMULUS_LEN as u64 } else { 0 };
+    let (axons, n, o) = (desc.axons() as u64, desc.neurons as u64, desc.outputs as u64);
+    let total = axons
+        .checked_mul(n)
+        .and_then(|h| n.checked_mul(o).and_then(|r| h.checked_add(r)))
+        .and_then(|w| w.checked_mul(2))
+        .and_then(|w| w.checked_add(fixed));
+    let too_long = |value: i64| ConfigError::OutOfRange { field: Field::Image, value, min: 0, max: u32::MAX as i64 };
+    match total {
+        Some(t) if t <= u32::MAX as u64 => usize::try_from(t).map_err(|_| too_long(t as i64).into()),
+        Some(t) => Err(too_long(t.min(i64::MAX as u64) as i64).into()),
+        None => Err(too_long(i64::MAX).into()),
+    }
 }
 
 /// Write an image of `desc` with weights `hidden` (`axons × neurons`, row-major by axon) and `readout`
@@ -1069,10 +1076,7 @@ pub fn encode(
     if let Some(&Stimulus { steps, .. }) = stimulus.filter(|s| s.steps > MAX_STEPS) {
         return Err(ImageError::TooManySteps { steps });
     }
-    let total = encoded_len(desc, stimulus.is_some());
-    if total > u32::MAX as usize {
-        return Err(ConfigError::OutOfRange { field: Field::Image, value: total as i64, min: 0, max: u32::MAX as i64 }.into());
-    }
+    let total = encoded_len(desc, stimulus.is_some())?;
     let out = out.get_mut(..total).ok_or(ImageError::BufferTooSmall { needed: total })?;
     let count = if stimulus.is_some() { 6 } else { 5 };
     let mut w = Wr { b: out, pos: 0 };

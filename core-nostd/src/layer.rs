@@ -162,7 +162,8 @@ pub struct LayerScalars {
     /// Chip-effect counters.
     pub sat: Saturations,
     /// Learning steps so far: incremented by every `integrate` with learning on, and part of every
-    /// stochastic-rounding key of that step (trace decays, online updates).
+    /// stochastic-rounding key of that step (trace decays, online updates). **Wraps** after 2³² learning
+    /// steps (step 2³² reuses step 0's random words; `hw-notes/formats.md`, `tests/boundaries.rs`).
     pub updates: u32,
 }
 

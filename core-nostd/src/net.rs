@@ -15,7 +15,7 @@
 use crate::error::{check_range, ConfigError, Field};
 use crate::format::Weight;
 use crate::checksum::Fnv;
-use crate::layer::{Layer, LayerConfig, LayerMut, MemoryReport, OpCounts, Saturations, Signal};
+use crate::layer::{Layer, LayerConfig, LayerMut, LayerScalars, MemoryReport, OpCounts, Saturations, Signal};
 use crate::readout::{Feedback, ReadoutBuffers, ReadoutConfig, ReadoutMut, Target};
 
 /// A timestep index, counted from the start of the current sequence (the caller owns time).
@@ -196,7 +196,10 @@ impl<const P: usize, const N: usize, const O: usize, const S: usize> Net<P, N, O
         }
     }
 
-    /// Validate and load `cfg`, resetting all state (weights are kept).
+    /// Validate and load `cfg`, resetting all state (weights are kept): neuron state, traces, readout
+    /// state, and the learning-step and chip-effect counters of the layer and the readout, so that a
+    /// network configured (or loaded from an image) twice runs as a new one (found by the image fuzz
+    /// target's reload property; `tests/boundaries.rs`).
     pub fn configure(&mut self, cfg: NetConfig) -> Result<(), ConfigError> {
         if cfg.recurrent && P <= N {
             return Err(ConfigError::SizeMismatch { field: Field::Axons, expected: N + 1, found: P });
@@ -205,6 +208,8 @@ impl<const P: usize, const N: usize, const O: usize, const S: usize> Net<P, N, O
         self.layer.configure(cfg.layer)?;
         self.cfg.set(cfg);
         self.reset_state();
+        *self.layer.scalars_mut() = LayerScalars::default();
+        (self.ro.updates, self.ro.sat) = (0, Saturations::default());
         Ok(())
     }
 
@@ -276,7 +281,9 @@ impl<const P: usize, const N: usize, const O: usize, const S: usize> Net<P, N, O
 
     /// One timestep (see the module docs for the phase order). `input` lists the external axons that
     /// spike at `t` (ids ≥ the number of external inputs are dropped and counted); `target` applies only
-    /// inside the loss window. Fails only if the network was never configured.
+    /// inside the loss window. Fails only if the network was never configured or if `target` does not fit
+    /// the readout ([`Target::check`]: MSE values of the wrong length, a class ≥ outputs), and then before
+    /// any state changes.
     pub fn step(
         &mut self,
         t: Timestep,
@@ -285,6 +292,7 @@ impl<const P: usize, const N: usize, const O: usize, const S: usize> Net<P, N, O
         mode: UpdateMode<'_, P, N, O>,
     ) -> Result<StepReport, ConfigError> {
         let Parts { mut l, mut r, prev, active, spikes, fb, cfg } = self.split()?;
+        r.check_target(target)?;
         let n_ext = if cfg.recurrent { P - N } else { P };
         let mut ops = OpCounts::default();
         let mut dropped = 0u32;

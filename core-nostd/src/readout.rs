@@ -56,6 +56,30 @@ pub enum Target<'a> {
     Lambda(&'a [i32]),
 }
 
+impl Target<'_> {
+    /// Check this target against a readout of `outputs` units trained with `loss`, once, before a step
+    /// (the API boundary: [`crate::net::Net::step`] and the emulator's step call it first and return the
+    /// error before touching any state). A `Values` target of an MSE readout must hold exactly one value
+    /// per output ([`ConfigError::SizeMismatch`] on [`Field::Target`]; a shorter one used to be padded with
+    /// zeros, i.e. trained towards 0), and a `Class` target of a cross-entropy readout must name an output
+    /// ([`ConfigError::OutOfRange`] on [`Field::Target`]). `None`, `Lambda` and a target of the other loss's
+    /// kind carry no readout target and pass (the readout ignores them).
+    pub fn check(&self, loss: Loss, outputs: usize) -> Result<(), ConfigError> {
+        match (loss, *self) {
+            (Loss::Mse, Target::Values(v)) if v.len() != outputs => {
+                Err(ConfigError::SizeMismatch { field: Field::Target, expected: outputs, found: v.len() })
+            }
+            (Loss::CrossEntropy, Target::Class(c)) if c as usize >= outputs => Err(ConfigError::OutOfRange {
+                field: Field::Target,
+                value: c as i64,
+                min: 0,
+                max: outputs as i64 - 1,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Readout configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -101,7 +125,9 @@ pub struct ReadoutBuffers<'a> {
     pub grad: &'a mut [i64],
     /// Counters (`state` = r saturations, `xtrace` = ε^o, `weight`, `grad`, `dropped_events`).
     pub sat: &'a mut Saturations,
-    /// Learning-step counter (advanced by `integrate` with learning on).
+    /// Learning-step counter (advanced by `integrate` with learning on). It **wraps** after 2³² learning
+    /// steps, documented and tested (`tests/boundaries.rs`): step 2³² uses the random words of step 0
+    /// (see `hw-notes/formats.md`).
     pub updates: &'a mut u32,
 }
 
@@ -205,22 +231,25 @@ impl<'a> ReadoutMut<'a> {
     /// −ln p_target for cross-entropy), or `None` when there is no target (e is then 0).
     /// Softmax: p_k = 2^(−(r_max − r_k)·log2 e) from [`exp2_neg`] (table, **floor**), normalised with one
     /// integer division (**floor**); the log of the loss uses [`log2_q16`].
+    ///
+    /// This phase has no error path: a target that [`Target::check`] rejects (MSE values of the wrong
+    /// length, a class ≥ outputs) counts as no target here (`None`, e = 0, nothing learns), never as a
+    /// zero-padded one. Callers check the target at their boundary ([`ReadoutMut::check_target`]).
     pub fn error(&mut self, target: Target<'_>) -> Option<i64> {
         let f = self.cfg.formats;
         let gf = f.signal_frac as u32;
         let to_sig = gf as i32 - f.state_frac as i32;
         match (self.cfg.loss, target) {
-            (Loss::Mse, Target::Values(t)) => {
+            (Loss::Mse, Target::Values(t)) if t.len() == self.o => {
                 let mut l = 0i64;
-                for k in 0..self.o {
-                    let r = shift_nearest(self.b.r[k] as i64, to_sig);
-                    let e = sat_i32(r - t.get(k).copied().unwrap_or(0) as i64).0;
-                    self.b.err[k] = e;
+                for ((ek, &r), &tk) in self.b.err.iter_mut().zip(self.b.r.iter()).zip(t) {
+                    let e = sat_i32(shift_nearest(r as i64, to_sig) - tk as i64).0;
+                    *ek = e;
                     l = l.saturating_add(shr_nearest((e as i64) * (e as i64), 2 * gf - 16 + 1));
                 }
                 Some(l)
             }
-            (Loss::CrossEntropy, Target::Class(c)) => {
+            (Loss::CrossEntropy, Target::Class(c)) if (c as usize) < self.o => {
                 let c = c as usize;
                 let rmax = self.b.r.iter().copied().max().unwrap_or(0) as i64;
                 // log2(e) in Q.16.
@@ -253,6 +282,11 @@ impl<'a> ReadoutMut<'a> {
                 None
             }
         }
+    }
+
+    /// [`Target::check`] for this readout's loss and outputs.
+    pub fn check_target(&self, target: Target<'_>) -> Result<(), ConfigError> {
+        target.check(self.cfg.loss, self.o)
     }
 
     /// Feedback Σ_k B_jk·e_k for hidden neurons `first..first + out.len()`, Q.`signal_frac` (**nearest**,

@@ -590,7 +590,7 @@ fn v1_image(feedback: plasticore_core::readout::Feedback) -> Vec<u8> {
     let hidden: Vec<Weight> = (0..12 * 8).map(|k| Weight((r.next_u32() % 101) as i16 - if k < 32 { 20 } else { 50 })).collect();
     let readout: Vec<Weight> = (0..16).map(|_| Weight((r.next_u32() % 41) as i16 - 20)).collect();
     let stim = Stimulus { seed: 9, rate: 1 << 30, steps: 300, target: TargetRule::GroupActivity, amplitude: 1 << 16 };
-    let mut buf = vec![0u8; image::encoded_len(&d, true)];
+    let mut buf = vec![0u8; image::encoded_len(&d, true).unwrap()];
     image::encode(&d, &hidden, &readout, Some(&stim), &mut buf).unwrap();
     buf
 }

@@ -25,7 +25,7 @@ fn small_image(seed: u32) -> Vec<u8> {
     let mut r = plasticore_core::rng::XorShift32::new(seed);
     let hidden: Vec<Weight> = (0..12 * 8).map(|_| Weight((r.next_u32() % 201) as i16 - 100)).collect();
     let readout: Vec<Weight> = (0..16).map(|_| Weight((r.next_u32() % 255) as i16 - 127)).collect();
-    let mut buf = vec![0u8; image::encoded_len(&d, true)];
+    let mut buf = vec![0u8; image::encoded_len(&d, true).unwrap()];
     let n = image::encode(&d, &hidden, &readout, Some(&stim()), &mut buf).unwrap();
     assert_eq!(n, buf.len());
     buf
@@ -165,7 +165,7 @@ fn every_neuron_and_presyn_kind_round_trips() {
             d.feedback = plasticore_core::readout::Feedback::Random { seed: 77 };
             let hidden = vec![Weight(3); 4 * 8];
             let readout = vec![Weight(-2); 16];
-            let mut buf = vec![0u8; image::encoded_len(&d, false)];
+            let mut buf = vec![0u8; image::encoded_len(&d, false).unwrap()];
             match image::encode(&d, &hidden, &readout, None, &mut buf) {
                 Ok(len) => {
                     let img = Image::parse(&buf[..len]).unwrap();

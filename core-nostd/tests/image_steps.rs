@@ -13,7 +13,7 @@ fn image_with(steps: u32) -> Result<Vec<u8>, ImageError> {
     let d = image::example_desc(4, 8, 2, true);
     let hidden = vec![Weight(3); 12 * 8];
     let readout = vec![Weight(-5); 16];
-    let mut buf = vec![0u8; image::encoded_len(&d, true)];
+    let mut buf = vec![0u8; image::encoded_len(&d, true).unwrap()];
     image::encode(&d, &hidden, &readout, Some(&stim(steps)), &mut buf)?;
     Ok(buf)
 }
@@ -38,7 +38,7 @@ fn the_cap_itself_is_written_and_read_back() {
 #[test]
 fn the_writer_refuses_more_than_the_cap_before_writing() {
     let d = image::example_desc(4, 8, 2, true);
-    let mut buf = vec![0u8; image::encoded_len(&d, true)];
+    let mut buf = vec![0u8; image::encoded_len(&d, true).unwrap()];
     let e = image::encode(&d, &[Weight(3); 96], &[Weight(-5); 16], Some(&stim(MAX_STEPS + 1)), &mut buf);
     assert_eq!(e, Err(ImageError::TooManySteps { steps: MAX_STEPS + 1 }));
     assert!(buf.iter().all(|&x| x == 0), "nothing written");

@@ -181,8 +181,12 @@ impl Emulator {
     }
 
     /// One timestep (see the module docs). `input` lists the external axons spiking at `t`; `target` is
-    /// used inside the loss window. Fails only in strict mode, after completing the step.
+    /// used inside the loss window. Fails only in strict mode, after completing the step, or before the
+    /// step on a target that does not fit the readout (`Target::check`, as `Net::step`).
     pub fn step(&mut self, t: Timestep, input: &[u16], target: Target<'_>, obs: &mut dyn Observer) -> Result<StepReport, EmuError> {
+        if let Some(ro) = &self.readout {
+            target.check(ro.cfg.loss, ro.o)?;
+        }
         let sat_before = self.saturations().total();
         self.filter_host(input);
         // Phases 1-3 touch only each core's own buffers: one parallel pass runs them per core, in order.

@@ -355,8 +355,9 @@ impl<'a> GraphMut<'a> {
     /// applies only inside the loss window; `external` holds λ (Q.`signal_frac`) for the
     /// [`LambdaSource::External`] populations ([`GraphMut::external_len`] values, or empty: then those
     /// populations do not learn this step). Fails only on a wrong `external` length or accumulator
-    /// length.
+    /// length, or a target that does not fit the readout ([`Target::check`]), before any state changes.
     pub fn step(&mut self, t: Timestep, input: &[u16], target: Target<'_>, external: &[i32], mode: GraphUpdate<'_>) -> Result<StepReport, ConfigError> {
+        target.check(self.cfg.readout.config.loss, self.cfg.readout.outputs as usize)?;
         let ext_len = self.external_len();
         if !external.is_empty() && external.len() != ext_len {
             return Err(ConfigError::SizeMismatch { field: Field::Feedback, expected: ext_len, found: external.len() });

@@ -152,7 +152,7 @@ fn build(p: &Preset) -> Result<Vec<u8>> {
         .map(|k| uniform(&mut rng, if k / n < d.inputs as usize { p.input_w } else { p.rec_w }))
         .collect();
     let readout: Vec<Weight> = (0..n * d.outputs as usize).map(|_| uniform(&mut rng, p.out_w)).collect();
-    let mut buf = vec![0u8; image::encoded_len(d, true)];
+    let mut buf = vec![0u8; image::encoded_len(d, true).map_err(|e| anyhow!("{e}"))?];
     let len = image::encode(d, &hidden, &readout, Some(&p.stim), &mut buf).map_err(|e| anyhow!("{e}"))?;
     buf.truncate(len);
     Ok(buf)
