@@ -67,8 +67,9 @@ echo "ok: no soft-float symbols"
 step "firmware under QEMU"; bash firmware/ci.sh
 # Benchmarks are compiled and run once each (criterion's test mode) by `cargo test --all-targets` above.
 
-step "fuzz the image reader: 60 s of stable libFuzzer from the committed seeds (campaign: hw-notes/fuzzing.md)"
-bash core-nostd/fuzz/run-stable.sh 60
+step "fuzz the image readers: stable libFuzzer from the committed seeds, 45 s v1 + 30 s graph images (campaign: hw-notes/fuzzing.md)"
+bash core-nostd/fuzz/run-stable.sh 45
+FUZZ_TARGET=graph_image_reader bash core-nostd/fuzz/run-stable.sh 30
 if [ "${PLASTICORE_CI_PRUNE:-0}" = 1 ]; then rm -rf core-nostd/fuzz/target; echo "(deleted the fuzz build)"; disk; fi
 
 step "the README run command (the main job) and the core-only demo"
