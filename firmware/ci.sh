@@ -38,11 +38,12 @@ command -v qemu-system-arm >/dev/null 2>&1 || fail "qemu-system-arm is not insta
 command -v qemu-system-riscv32 >/dev/null 2>&1 || fail "qemu-system-riscv32 (Debian: qemu-system-misc) is not installed"
 TOOLS="${PLASTICORE_TOOLS:-$HOME/.cache/plasticore-tools}"
 export PATH="$TOOLS/bin:$PATH"
-if ! defmt-print --version 2>/dev/null | grep -q '1\.2\.0'; then
+# (no grep -q: it exits at the first match, defmt-print then dies of a broken pipe, and pipefail fails the step)
+if ! defmt-print --version 2>/dev/null | grep '1\.2\.0' >/dev/null; then
   say "installing defmt-print 1.2.0 into $TOOLS (about 3 minutes)"
   cargo install defmt-print --locked --version 1.2.0 --root "$TOOLS"
 fi
-defmt-print --version | grep -q '1\.2\.0' || fail "defmt-print 1.2.0 not available"
+defmt-print --version | grep '1\.2\.0' >/dev/null || fail "defmt-print 1.2.0 not available"
 rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf >/dev/null
 rustup component add llvm-tools >/dev/null
 BIN="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin"
