@@ -19,7 +19,7 @@
 //! switch or the observers: every arithmetic step is core-nostd's, on the same inputs in the same order.
 
 use crate::chip::{ChipDesc, LearnCost};
-use crate::core_unit::{HiddenCore, ReadoutUnit};
+use crate::core_unit::{FrozenSynapses, HiddenCore, ReadoutUnit};
 use crate::error::EmuError;
 use crate::mapping::{self, CoreUsage, Mapping};
 use crate::network::NetworkSpec;
@@ -178,6 +178,63 @@ impl Emulator {
             mapping,
             chip,
         })
+    }
+
+    /// Build the chip with a given mapping from synapses already in compact frozen form, one
+    /// [`FrozenSynapses`] per hidden slice of `mapping` (`axons × len`, local columns): for networks too
+    /// large to hold twice, since [`Emulator::with_mapping`] copies every core's rows out of `net`
+    /// (`w1::build_frozen` builds them directly). `net` must not learn, be sparse with weights of at
+    /// most 8 bits, and carry an **empty** compressed structure (no hidden synapse of its own). Every
+    /// limit is checked as by `with_mapping` (synapse memory from these rows), and the chip is the same
+    /// as `with_mapping` over a `net` holding these synapses: same stored counts, same storage.
+    pub fn with_frozen_synapses(chip: ChipDesc, net: NetworkSpec, mapping: Mapping, opts: EmuOptions, syn: Vec<FrozenSynapses>) -> Result<Self, EmuError> {
+        if net.learn || !net.sparse || net.layer.formats.weight_bits > 8 {
+            return Err(EmuError::Network("frozen synapses need a sparse network that does not learn, with weights of at most 8 bits".into()));
+        }
+        if net.csr.as_ref().is_none_or(|c| !c.cols.is_empty() || !c.weights.is_empty()) {
+            return Err(EmuError::Network("frozen synapses given with hidden weights in the network too (its compressed rows must be empty)".into()));
+        }
+        if syn.len() != mapping.hidden.len() {
+            return Err(EmuError::Network(format!("{} frozen synapse sets for {} hidden slices", syn.len(), mapping.hidden.len())));
+        }
+        let axons = net.axons();
+        for (s, f) in mapping.hidden.iter().zip(&syn) {
+            if f.axons() != axons || f.neurons() != s.len {
+                return Err(EmuError::Network(format!(
+                    "frozen synapses of {} × {} for the slice at {} of {} neurons ({axons} axons)",
+                    f.axons(),
+                    f.neurons(),
+                    s.first,
+                    s.len
+                )));
+            }
+        }
+        // Every limit but synapse memory (the network holds none), and empty frozen cores.
+        let mut emu = Self::with_mapping(chip, net, mapping, opts)?;
+        let dense = matches!(emu.chip.limits.encoding, crate::chip::SynEncoding::Dense);
+        for (i, (c, f)) in emu.cores.iter_mut().zip(syn).enumerate() {
+            // Stored synapses per row as `mapping::stored_per_row` counts them.
+            let stored: Vec<u32> = (0..axons).map(|a| if dense { c.len as u32 } else { f.row(a).0.len() as u32 }).collect();
+            let bits: u64 = stored.iter().map(|&st| emu.chip.row_bits(st as u64, c.len as u64)).sum();
+            let max = emu.chip.limits.syn_mem_bits;
+            if bits > max {
+                return Err(EmuError::Capacity {
+                    core: i,
+                    first: c.first,
+                    end: c.first + c.len,
+                    limit: "synapse memory bits",
+                    count: bits,
+                    max,
+                    over: bits - max,
+                });
+            }
+            if let Some(u) = emu.usage.get_mut(i) {
+                u.syn_bits = bits;
+            }
+            c.stored = stored;
+            c.frozen = Some(f);
+        }
+        Ok(emu)
     }
 
     /// One timestep (see the module docs). `input` lists the external axons spiking at `t`; `target` is

@@ -27,6 +27,7 @@ pub mod core_unit;
 pub mod emu;
 pub mod error;
 pub mod graph;
+mod hugepage;
 pub mod mapping;
 pub mod network;
 pub mod noc;
