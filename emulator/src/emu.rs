@@ -63,7 +63,7 @@ pub struct Emulator {
     pub(crate) cores: Vec<HiddenCore>,
     pub(crate) readout: Option<ReadoutUnit>,
     pub(crate) opts: EmuOptions,
-    pool: Option<rayon::ThreadPool>,
+    pool: Option<crate::spin::Pool>,
     noc: MeshSim,
     pub(crate) time: EmuTime,
     pub(crate) host_dropped: u32,
@@ -131,14 +131,10 @@ impl Emulator {
         };
         let threads = opts.threads.max(1);
         // A pool only when there are at least two cores to share out (one core gains nothing from it).
-        // The calling thread works too (`for_cores`), so the pool has `threads` − 1 workers.
+        // The calling thread works too (`for_cores_spin`), so the pool has `threads` − 1 workers, which
+        // stay awake between timesteps (`spin`).
         let pool = if threads > 1 && cores.len() > 1 {
-            Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads - 1)
-                    .build()
-                    .map_err(|e| EmuError::Network(format!("thread pool: {e}")))?,
-            )
+            Some(crate::spin::Pool::new(threads).map_err(|e| EmuError::Network(format!("thread pool: {e}")))?)
         } else {
             None
         };
@@ -263,7 +259,7 @@ impl Emulator {
 
     /// Run `f` on every hidden core, in parallel when the chip has a thread pool.
     fn each_core(&mut self, f: impl Fn(&mut HiddenCore) -> Result<(), EmuError> + Sync + Send) -> Result<(), EmuError> {
-        for_cores(self.pool.as_ref(), self.opts.threads, &mut self.cores, f)
+        for_cores_spin(self.pool.as_ref(), &mut self.cores, f)
     }
 
     /// Host events are filtered as `Net` does (ids ≥ the external inputs and overflow of the active list
@@ -483,7 +479,7 @@ impl Emulator {
             };
             c.learn(cfg, sig, rows, accumulate)
         };
-        for_cores(self.pool.as_ref(), self.opts.threads, &mut self.cores, run)?;
+        for_cores_spin(self.pool.as_ref(), &mut self.cores, run)?;
         if has_loss {
             if let Some(ro) = self.readout.as_mut() {
                 ro.learn(accumulate)?;
@@ -497,7 +493,7 @@ impl Emulator {
     fn apply_epoch(&mut self) -> Result<(), EmuError> {
         let cfg = &self.layer;
         let run = |c: &mut HiddenCore| c.apply_accumulated(cfg);
-        for_cores(self.pool.as_ref(), self.opts.threads, &mut self.cores, run)?;
+        for_cores_spin(self.pool.as_ref(), &mut self.cores, run)?;
         if let Some(ro) = self.readout.as_mut() {
             ro.apply_accumulated()?;
         }
@@ -831,4 +827,31 @@ where
         }
     });
     results.into_iter().collect()
+}
+
+/// Run `f` on every core (the single-layer chip's `for_cores`). Without a pool, in order on this thread.
+/// With one, the cores are split into `pool.threads()` contiguous groups, group 0 on this thread and
+/// group i on worker i, all of which stay awake between timesteps (`spin::Pool`). Cores share nothing,
+/// so the grouping cannot change a result; the error returned is the first in core order.
+pub(crate) fn for_cores_spin<T: Send, F>(pool: Option<&crate::spin::Pool>, cores: &mut [T], f: F) -> Result<(), EmuError>
+where
+    F: Fn(&mut T) -> Result<(), EmuError> + Sync,
+{
+    let Some(pool) = pool else { return cores.iter_mut().try_for_each(f) };
+    let per = cores.len().div_ceil(pool.threads()).max(1);
+    // One uncontended lock per group hands each thread its own cores.
+    let groups: Vec<std::sync::Mutex<(&mut [T], Result<(), EmuError>)>> =
+        cores.chunks_mut(per).map(|g| std::sync::Mutex::new((g, Ok(())))).collect();
+    pool.run(&|i| {
+        if let Some(m) = groups.get(i) {
+            if let Ok(mut g) = m.lock() {
+                let (cs, r) = &mut *g;
+                *r = cs.iter_mut().try_for_each(&f);
+            }
+        }
+    });
+    groups
+        .into_iter()
+        .map(|m| m.into_inner().map_err(|_| EmuError::Network("a core group's lock was poisoned".into())).and_then(|(_, r)| r))
+        .collect()
 }

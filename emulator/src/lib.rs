@@ -36,6 +36,7 @@ mod prefetch;
 pub mod simd;
 pub mod presets;
 pub mod snapshot;
+mod spin;
 pub mod storage;
 pub mod time;
 pub mod w1;

@@ -383,6 +383,11 @@ pub struct W1Result {
     pub weight_frac: u8,
     /// Packets routed.
     pub packets: u64,
+    /// Synapses the cores store (non-zero weights; W1's edges that quantized to 0 are not stored).
+    pub syn_stored: u64,
+    /// Bytes of the cores' synapse storage by length (frozen cores: `u32` row offsets, `u16` columns,
+    /// `i8` weights; a core that is not frozen, which W1 never places, counts its 16-bit weights only).
+    pub syn_bytes: u64,
     /// Hottest links.
     pub hotspots: Vec<Hotspot>,
     /// Statistics.
@@ -398,7 +403,7 @@ impl W1Result {
             .map(|h| format!("{{\"tile\":[{},{}],\"dir\":\"{}\",\"packets\":{}}}", h.tile.0, h.tile.1, h.dir, h.packets))
             .collect();
         format!(
-            "{{\"workload\":\"w1\",\"N\":{},\"T\":{},\"threads\":{},\"timing\":{},\"chip\":\"{}\",\"cores\":{},\"build_s\":{:.3},\"wall_s\":{:.4},\"cpu_s\":{},\"steps_per_s\":{:.1},\"spikes\":{},\"input_spikes\":{},\"mean_rate_hz\":{:.2},\"syn_events_rec\":{},\"syn_events_in\":{},\"syn_events_total\":{},\"syn_events_per_s\":{:.0},\"cycles_per_step\":{:.1},\"chip_us_per_step\":{:.3},\"energy_per_step_nj\":{:.3},\"weight_frac\":{},\"packets\":{},\"hotspots\":[{}]}}",
+            "{{\"workload\":\"w1\",\"N\":{},\"T\":{},\"threads\":{},\"timing\":{},\"chip\":\"{}\",\"cores\":{},\"build_s\":{:.3},\"wall_s\":{:.4},\"cpu_s\":{},\"steps_per_s\":{:.1},\"spikes\":{},\"input_spikes\":{},\"mean_rate_hz\":{:.2},\"syn_events_rec\":{},\"syn_events_in\":{},\"syn_events_total\":{},\"syn_events_per_s\":{:.0},\"cycles_per_step\":{:.1},\"chip_us_per_step\":{:.3},\"energy_per_step_nj\":{:.3},\"weight_frac\":{},\"packets\":{},\"syn_stored\":{},\"syn_bytes\":{},\"hotspots\":[{}]}}",
             self.n,
             self.t,
             self.threads,
@@ -421,6 +426,8 @@ impl W1Result {
             self.energy_per_step_nj,
             self.weight_frac,
             self.packets,
+            self.syn_stored,
+            self.syn_bytes,
             hs.join(",")
         )
     }
@@ -479,6 +486,19 @@ pub fn run_observed(
     };
     let total = ev_rec + ev_in;
     let st = steps.max(1) as f64;
+    let (mut syn_stored, mut syn_bytes) = (0u64, 0u64);
+    for c in emu.cores() {
+        match c.frozen_synapses() {
+            Some(f) => {
+                syn_stored += f.synapses() as u64;
+                syn_bytes += frozen_bytes(f) as u64;
+            }
+            None => {
+                syn_stored += c.stored().iter().map(|&k| k as u64).sum::<u64>();
+                syn_bytes += (c.weights().len() * 2) as u64;
+            }
+        }
+    }
     Ok(W1Result {
         n,
         t: steps,
@@ -502,6 +522,8 @@ pub fn run_observed(
         energy_per_step_nj: energy / st / 1000.0,
         weight_frac,
         packets,
+        syn_stored,
+        syn_bytes,
         hotspots: stats.hotspots(5),
         stats,
     })
