@@ -840,8 +840,8 @@ where
     let Some(pool) = pool else { return cores.iter_mut().try_for_each(f) };
     let per = cores.len().div_ceil(pool.threads()).max(1);
     // One uncontended lock per group hands each thread its own cores.
-    let groups: Vec<std::sync::Mutex<(&mut [T], Result<(), EmuError>)>> =
-        cores.chunks_mut(per).map(|g| std::sync::Mutex::new((g, Ok(())))).collect();
+    type Group<'g, T> = std::sync::Mutex<(&'g mut [T], Result<(), EmuError>)>;
+    let groups: Vec<Group<'_, T>> = cores.chunks_mut(per).map(|g| std::sync::Mutex::new((g, Ok(())))).collect();
     pool.run(&|i| {
         if let Some(m) = groups.get(i) {
             if let Ok(mut g) = m.lock() {
@@ -852,6 +852,5 @@ where
     });
     groups
         .into_iter()
-        .map(|m| m.into_inner().map_err(|_| EmuError::Network("a core group's lock was poisoned".into())).and_then(|(_, r)| r))
-        .collect()
+        .try_for_each(|m| m.into_inner().map_err(|_| EmuError::Network("a core group's lock was poisoned".into())).and_then(|(_, r)| r))
 }
