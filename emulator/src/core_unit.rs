@@ -59,8 +59,10 @@ pub struct HiddenCore {
     pub(crate) frozen: Option<Frozen>,
 }
 
-/// A frozen core's synapses.
-pub(crate) type Frozen = FrozenCsr<Vec<u32>, Vec<u16>, Vec<i8>>;
+/// A frozen core's synapses: compressed rows of `u16` local columns and `i8` weights (3 bytes per
+/// synapse) plus `axons + 1` row offsets.
+pub type FrozenSynapses = FrozenCsr<Vec<u32>, Vec<u16>, Vec<i8>>;
+pub(crate) type Frozen = FrozenSynapses;
 
 /// Tells the memory system which synapse row a frozen core reads next (see [`RowHint`]): a software
 /// prefetch of every cache line of the row four events ahead, so those lines are on their way while the
@@ -273,6 +275,14 @@ impl HiddenCore {
     /// Whether the core's synapses are frozen (compact `i8`, never learn; `weights` is then empty).
     pub fn is_frozen(&self) -> bool {
         self.frozen.is_some()
+    }
+    /// A frozen core's synapses (compressed rows of local `u16` columns and `i8` weights).
+    pub fn frozen_synapses(&self) -> Option<&FrozenSynapses> {
+        self.frozen.as_ref()
+    }
+    /// Stored synapses per presynaptic row (what synaptic ops and synapse memory charge).
+    pub fn stored(&self) -> &[u32] {
+        &self.stored
     }
     /// Stored weights: row-major by axon (`axons × len`) when dense, compressed rows when sparse, empty
     /// when frozen (see [`HiddenCore::dense_weights`]).

@@ -19,7 +19,7 @@
 //! switch or the observers: every arithmetic step is core-nostd's, on the same inputs in the same order.
 
 use crate::chip::{ChipDesc, LearnCost};
-use crate::core_unit::{HiddenCore, ReadoutUnit};
+use crate::core_unit::{FrozenSynapses, HiddenCore, ReadoutUnit};
 use crate::error::EmuError;
 use crate::mapping::{self, CoreUsage, Mapping};
 use crate::network::NetworkSpec;
@@ -63,7 +63,7 @@ pub struct Emulator {
     pub(crate) cores: Vec<HiddenCore>,
     pub(crate) readout: Option<ReadoutUnit>,
     pub(crate) opts: EmuOptions,
-    pool: Option<rayon::ThreadPool>,
+    pool: Option<crate::spin::Pool>,
     noc: MeshSim,
     pub(crate) time: EmuTime,
     pub(crate) host_dropped: u32,
@@ -131,14 +131,10 @@ impl Emulator {
         };
         let threads = opts.threads.max(1);
         // A pool only when there are at least two cores to share out (one core gains nothing from it).
-        // The calling thread works too (`for_cores`), so the pool has `threads` − 1 workers.
+        // The calling thread works too (`for_cores_spin`), so the pool has `threads` − 1 workers, which
+        // stay awake between timesteps (`spin`).
         let pool = if threads > 1 && cores.len() > 1 {
-            Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads - 1)
-                    .build()
-                    .map_err(|e| EmuError::Network(format!("thread pool: {e}")))?,
-            )
+            Some(crate::spin::Pool::new(threads).map_err(|e| EmuError::Network(format!("thread pool: {e}")))?)
         } else {
             None
         };
@@ -180,6 +176,63 @@ impl Emulator {
         })
     }
 
+    /// Build the chip with a given mapping from synapses already in compact frozen form, one
+    /// [`FrozenSynapses`] per hidden slice of `mapping` (`axons × len`, local columns): for networks too
+    /// large to hold twice, since [`Emulator::with_mapping`] copies every core's rows out of `net`
+    /// (`w1::build_frozen` builds them directly). `net` must not learn, be sparse with weights of at
+    /// most 8 bits, and carry an **empty** compressed structure (no hidden synapse of its own). Every
+    /// limit is checked as by `with_mapping` (synapse memory from these rows), and the chip is the same
+    /// as `with_mapping` over a `net` holding these synapses: same stored counts, same storage.
+    pub fn with_frozen_synapses(chip: ChipDesc, net: NetworkSpec, mapping: Mapping, opts: EmuOptions, syn: Vec<FrozenSynapses>) -> Result<Self, EmuError> {
+        if net.learn || !net.sparse || net.layer.formats.weight_bits > 8 {
+            return Err(EmuError::Network("frozen synapses need a sparse network that does not learn, with weights of at most 8 bits".into()));
+        }
+        if net.csr.as_ref().is_none_or(|c| !c.cols.is_empty() || !c.weights.is_empty()) {
+            return Err(EmuError::Network("frozen synapses given with hidden weights in the network too (its compressed rows must be empty)".into()));
+        }
+        if syn.len() != mapping.hidden.len() {
+            return Err(EmuError::Network(format!("{} frozen synapse sets for {} hidden slices", syn.len(), mapping.hidden.len())));
+        }
+        let axons = net.axons();
+        for (s, f) in mapping.hidden.iter().zip(&syn) {
+            if f.axons() != axons || f.neurons() != s.len {
+                return Err(EmuError::Network(format!(
+                    "frozen synapses of {} × {} for the slice at {} of {} neurons ({axons} axons)",
+                    f.axons(),
+                    f.neurons(),
+                    s.first,
+                    s.len
+                )));
+            }
+        }
+        // Every limit but synapse memory (the network holds none), and empty frozen cores.
+        let mut emu = Self::with_mapping(chip, net, mapping, opts)?;
+        let dense = matches!(emu.chip.limits.encoding, crate::chip::SynEncoding::Dense);
+        for (i, (c, f)) in emu.cores.iter_mut().zip(syn).enumerate() {
+            // Stored synapses per row as `mapping::stored_per_row` counts them.
+            let stored: Vec<u32> = (0..axons).map(|a| if dense { c.len as u32 } else { f.row(a).0.len() as u32 }).collect();
+            let bits: u64 = stored.iter().map(|&st| emu.chip.row_bits(st as u64, c.len as u64)).sum();
+            let max = emu.chip.limits.syn_mem_bits;
+            if bits > max {
+                return Err(EmuError::Capacity {
+                    core: i,
+                    first: c.first,
+                    end: c.first + c.len,
+                    limit: "synapse memory bits",
+                    count: bits,
+                    max,
+                    over: bits - max,
+                });
+            }
+            if let Some(u) = emu.usage.get_mut(i) {
+                u.syn_bits = bits;
+            }
+            c.stored = stored;
+            c.frozen = Some(f);
+        }
+        Ok(emu)
+    }
+
     /// One timestep (see the module docs). `input` lists the external axons spiking at `t`; `target` is
     /// used inside the loss window. Fails only in strict mode, after completing the step, or before the
     /// step on a target that does not fit the readout (`Target::check`, as `Net::step`).
@@ -206,7 +259,7 @@ impl Emulator {
 
     /// Run `f` on every hidden core, in parallel when the chip has a thread pool.
     fn each_core(&mut self, f: impl Fn(&mut HiddenCore) -> Result<(), EmuError> + Sync + Send) -> Result<(), EmuError> {
-        for_cores(self.pool.as_ref(), self.opts.threads, &mut self.cores, f)
+        for_cores_spin(self.pool.as_ref(), &mut self.cores, f)
     }
 
     /// Host events are filtered as `Net` does (ids ≥ the external inputs and overflow of the active list
@@ -426,7 +479,7 @@ impl Emulator {
             };
             c.learn(cfg, sig, rows, accumulate)
         };
-        for_cores(self.pool.as_ref(), self.opts.threads, &mut self.cores, run)?;
+        for_cores_spin(self.pool.as_ref(), &mut self.cores, run)?;
         if has_loss {
             if let Some(ro) = self.readout.as_mut() {
                 ro.learn(accumulate)?;
@@ -440,7 +493,7 @@ impl Emulator {
     fn apply_epoch(&mut self) -> Result<(), EmuError> {
         let cfg = &self.layer;
         let run = |c: &mut HiddenCore| c.apply_accumulated(cfg);
-        for_cores(self.pool.as_ref(), self.opts.threads, &mut self.cores, run)?;
+        for_cores_spin(self.pool.as_ref(), &mut self.cores, run)?;
         if let Some(ro) = self.readout.as_mut() {
             ro.apply_accumulated()?;
         }
@@ -774,4 +827,30 @@ where
         }
     });
     results.into_iter().collect()
+}
+
+/// Run `f` on every core (the single-layer chip's `for_cores`). Without a pool, in order on this thread.
+/// With one, the cores are split into `pool.threads()` contiguous groups, group 0 on this thread and
+/// group i on worker i, all of which stay awake between timesteps (`spin::Pool`). Cores share nothing,
+/// so the grouping cannot change a result; the error returned is the first in core order.
+pub(crate) fn for_cores_spin<T: Send, F>(pool: Option<&crate::spin::Pool>, cores: &mut [T], f: F) -> Result<(), EmuError>
+where
+    F: Fn(&mut T) -> Result<(), EmuError> + Sync,
+{
+    let Some(pool) = pool else { return cores.iter_mut().try_for_each(f) };
+    let per = cores.len().div_ceil(pool.threads()).max(1);
+    // One uncontended lock per group hands each thread its own cores.
+    type Group<'g, T> = std::sync::Mutex<(&'g mut [T], Result<(), EmuError>)>;
+    let groups: Vec<Group<'_, T>> = cores.chunks_mut(per).map(|g| std::sync::Mutex::new((g, Ok(())))).collect();
+    pool.run(&|i| {
+        if let Some(m) = groups.get(i) {
+            if let Ok(mut g) = m.lock() {
+                let (cs, r) = &mut *g;
+                *r = cs.iter_mut().try_for_each(&f);
+            }
+        }
+    });
+    groups
+        .into_iter()
+        .try_for_each(|m| m.into_inner().map_err(|_| EmuError::Network("a core group's lock was poisoned".into())).and_then(|(_, r)| r))
 }
