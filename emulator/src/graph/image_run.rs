@@ -6,7 +6,9 @@
 //! comparison.
 
 use crate::error::EmuError;
+use crate::chip::ChipDesc;
 use crate::graph::emu::GraphEmulator;
+use crate::graph::mapping::{self, GraphMapping};
 use crate::graph::spec::{GraphNetworkSpec, PopWeights};
 use crate::network::SparseWeights;
 use crate::observe::{Observer, StepReport};
@@ -58,6 +60,30 @@ pub fn spec_from_image(bytes: &[u8]) -> Result<(GraphNetworkSpec, Option<Stimulu
     let spec = GraphNetworkSpec { config: loaded.config, weights, readout_weights: ro, bias: biases, learn_epoch: 1 };
     spec.validate()?;
     Ok((spec, img.stimulus().map_err(img_err)?))
+}
+
+/// The partitioner's mapping of `spec` with every slice of two or more neurons cut in two (so every
+/// population of two or more neurons spans several cores and its spikes and learning signals travel
+/// between them), one core per tile when the chip has the tiles for it (so packets cross links). The
+/// result is checked against every per-core limit when the emulator is built; an error names the
+/// population and the limit.
+pub fn split_mapping(chip: &ChipDesc, spec: &GraphNetworkSpec) -> Result<GraphMapping, EmuError> {
+    let m = mapping::partition(chip, spec)?;
+    let lay = spec.validate()?;
+    let mut lengths = vec![Vec::new(); lay.populations];
+    let mut slices = m.cores.clone();
+    slices.sort_by_key(|s| (s.population, s.first));
+    for s in slices {
+        if s.len >= 2 {
+            lengths[s.population].extend([s.len / 2, s.len - s.len / 2]);
+        } else {
+            lengths[s.population].push(s.len);
+        }
+    }
+    let cores = chip.mesh.cores();
+    let m = GraphMapping::from_lengths(&lengths, cores);
+    let per_tile = chip.mesh.cores_per_tile as usize;
+    Ok(if (m.cores.len() + 1) * per_tile <= cores { m.spread(per_tile) } else { m })
 }
 
 /// One step of `emu` driven by `run`, as `plasticore_core::graph::step_graph` drives a `GraphMut`: the

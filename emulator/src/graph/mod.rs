@@ -17,6 +17,6 @@ pub mod snapshot;
 pub mod spec;
 
 pub use emu::GraphEmulator;
-pub use image_run::{run_image, spec_from_image, step_image};
+pub use image_run::{run_image, spec_from_image, split_mapping, step_image};
 pub use mapping::{GraphMapping, PopSlice, RouteEntry};
 pub use spec::{GraphNetworkSpec, PopWeights};
