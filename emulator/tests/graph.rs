@@ -725,7 +725,7 @@ fn duplicate_input_events_are_dropped_as_graphmut_drops_them() {
         bias: vec![vec![1 << f.state_frac; 4], Vec::new()],
         learn_epoch: 1,
     };
-    let steps = (0..12).map(|t| (vec![0u16, 0, 0], vec![(t as i32 % 3 - 1) << 15], Vec::new())).collect();
+    let steps = (0..12i32).map(|t| (vec![0u16, 0, 0], vec![(t % 3 - 1) << 15], Vec::new())).collect();
     let c = Case { spec, steps, split_seed: 1, own_readout: true };
     let (want, _, sum) = reference(&c);
     assert!(want.iter().all(|s| s.spikes[0].len() == 4), "population 0 must fire all 4 neurons every step");

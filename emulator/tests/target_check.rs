@@ -42,9 +42,9 @@ fn external_lambda_of_the_wrong_length_is_an_error_before_the_step() {
     let m = Mapping::from_lengths(&[5, 7], false, chip.mesh.cores());
     let mut emu = Emulator::with_mapping(chip, spec, m, EmuOptions::default()).unwrap();
     let inputs = random_inputs(3, 4, 10, 40);
-    let lam: Vec<i32> = (0..12).map(|j| (j as i32 - 6) << 10).collect();
-    for t in 0..10 {
-        emu.step(Timestep(t as u32), &inputs[t], Target::Lambda(&lam), &mut NoObserver).unwrap();
+    let lam: Vec<i32> = (0..12i32).map(|j| (j - 6) << 10).collect();
+    for (t, inp) in inputs.iter().enumerate() {
+        emu.step(Timestep(t as u32), inp, Target::Lambda(&lam), &mut NoObserver).unwrap();
     }
     let before = emu.snapshot_bytes();
     for bad in [&lam[..11], &lam[..0], &[1; 13][..]] {
@@ -65,12 +65,12 @@ fn external_lambda_of_the_wrong_length_is_an_error_before_the_step() {
 #[test]
 fn core_nostd_pads_a_short_external_lambda_with_zeros() {
     let spec = random_net(72, 4, 12, None, true, false, false, 70);
-    let lam: Vec<i32> = (0..12).map(|j| if j < 11 { (j as i32 - 6) << 12 } else { 0 }).collect();
+    let lam: Vec<i32> = (0..12i32).map(|j| if j < 11 { (j - 6) << 12 } else { 0 }).collect();
     let inputs = random_inputs(3, 4, 10, 40);
     let run = |l: &[i32]| {
         let mut r = Reference::new(&spec);
-        for t in 0..10 {
-            r.step(t as u32, &inputs[t], Target::Lambda(l));
+        for (t, inp) in inputs.iter().enumerate() {
+            r.step(t as u32, inp, Target::Lambda(l));
         }
         r.dense_weights()
     };

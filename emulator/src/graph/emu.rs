@@ -206,7 +206,7 @@ impl GraphEmulator {
 
     /// One timestep (module docs). Arguments as `GraphMut::step` (`external` for the `External`
     /// populations, or empty); a learning epoch > 1 accumulates and applies as `GraphUpdate::Accumulate`
-    /// + `GraphMut::apply`. Fails on a target that does not fit the readout (`Target::check`, as
+    /// and `GraphMut::apply`. Fails on a target that does not fit the readout (`Target::check`, as
     /// `GraphMut::step`) or a wrong `external` length before touching any state, or in strict mode after
     /// the step.
     pub fn step(&mut self, t: Timestep, input: &[u16], target: Target<'_>, external: &[i32], obs: &mut dyn Observer) -> Result<StepReport, EmuError> {
