@@ -183,7 +183,8 @@ done
 # ==== graph image on the M4 (issue 10 item 7; block owned by the graph-image work, kept separate) ========
 # images/graph2.pcimg (format version 2: 64 → 96 LIF → 64 recurrent LIF → 4, 8-bit weights, learning) must
 # equal what `plasticore image write --preset graph2` writes; the M4 (Graph static, m4-graph) must print the
-# host's RESULT line bit for bit; its instructions per timestep and RAM go into BENCH.md.
+# host's RESULT line bit for bit, and so must the emulator (populations split over cores); its instructions per
+# timestep and RAM go into BENCH.md.
 say "graph image (version 2) on the M4: host == firmware, instructions per timestep"
 "$HOST" image write --preset graph2 --out "$TMP/graph2.pcimg" >/dev/null
 if [ "$UPDATE" = 1 ]; then
@@ -201,6 +202,17 @@ G2_FW=$(grep '^graph2 RESULT' "$TMP/m4-graph.log" || true)
   host: $G2_HOST
   m4:   $G2_FW"
 echo "ok: m4-graph == host on image graph2: $(echo "$G2_FW" | grep -oE 'checksum=[0-9a-f]+ trajectory=[0-9a-f]+')"
+# The emulator is the third party: the same image on the emulated loihi chip with every population split over
+# several cores, one core per tile (`image run --emulator`: fails unless its RESULT line is the host's).
+G2_EMU_OUT=$("$HOST" image run firmware/images/graph2.pcimg --emulator loihi) \
+  || fail "images/graph2.pcimg on the emulator (loihi): differs from the host or did not run:
+$G2_EMU_OUT"
+echo "$G2_EMU_OUT" | grep -E '^(emulator|ok)'
+G2_EMU="graph2 $(echo "$G2_EMU_OUT" | sed -n 's/^emulator RESULT/RESULT/p')"
+[ "$G2_EMU" = "$G2_FW" ] || fail "the emulator differs from m4-graph on images/graph2.pcimg:
+  emulator: $G2_EMU
+  m4:       $G2_FW"
+echo "ok: emulator == m4-graph == host on image graph2"
 grep -q '^BENCH graph2-learning' "$TMP/m4-graph.log" || fail "m4-graph printed no learning figure"
 data=$("$BIN/llvm-size" -A "$M4G" | awk '$1 == ".data" {print $2}')
 [ "${data:-0}" -le 256 ] || fail "m4-graph: .data is $data bytes (> 256): the graph static is no longer zero-initialised"

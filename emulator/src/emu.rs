@@ -235,10 +235,23 @@ impl Emulator {
 
     /// One timestep (see the module docs). `input` lists the external axons spiking at `t`; `target` is
     /// used inside the loss window. Fails only in strict mode, after completing the step, or before the
-    /// step on a target that does not fit the readout (`Target::check`, as `Net::step`).
+    /// step on a target that does not fit the readout (`Target::check`, as `Net::step`) or, with
+    /// `Feedback::External`, on a `Target::Lambda` that does not hold exactly one λ per hidden neuron
+    /// (`Net::step` pads a shorter one with zeros, i.e. silently leaves the last neurons without a
+    /// learning signal; the emulator refuses it, `tests/target_check.rs`).
     pub fn step(&mut self, t: Timestep, input: &[u16], target: Target<'_>, obs: &mut dyn Observer) -> Result<StepReport, EmuError> {
         if let Some(ro) = &self.readout {
             target.check(ro.cfg.loss, ro.o)?;
+        }
+        if let (Feedback::External, Target::Lambda(l)) = (self.feedback, target) {
+            if l.len() != self.neurons {
+                let e = plasticore_core::error::ConfigError::SizeMismatch {
+                    field: plasticore_core::error::Field::Target,
+                    expected: self.neurons,
+                    found: l.len(),
+                };
+                return Err(e.into());
+            }
         }
         let sat_before = self.saturations().total();
         self.filter_host(input);

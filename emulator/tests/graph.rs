@@ -1,7 +1,8 @@
 //! Graph networks on the emulated chip: the emulator equals `plasticore_core::graph::GraphMut` run
 //! directly, bit for bit, on random graphs (1–4 populations, feed-forward and recurrent, delays, dense
-//! and compressed, LIF / ALIF / Loihi CUBA, STD / STP, every learning-signal source, online and
-//! learning epochs), for random mappings and 1, 2 and 3 threads; routing reaches exactly the cores
+//! and compressed, LIF / ALIF / Loihi CUBA, STD / STP, fixed and learnt biases, every learning-signal
+//! source, online and learning epochs), for random mappings and 1, 2 and 3 threads, down to the image
+//! checksum; routing reaches exactly the cores
 //! holding a spike's targets; splitting a population changes cycles and energy, never bits; mapping
 //! errors name the population and the limit.
 
@@ -9,7 +10,7 @@ mod common;
 
 use common::fx;
 use plasticore_core::format::Weight;
-use plasticore_core::graph::{GraphConfig, GraphUpdate, LambdaSource, Population, Projection, ReadoutSpec, Source};
+use plasticore_core::graph::{BiasMode, GraphConfig, GraphUpdate, LambdaSource, Population, Projection, ReadoutSpec, Source};
 use plasticore_core::layer::{LayerConfig, LearningRate};
 use plasticore_core::net::{LossWindow, Timestep};
 use plasticore_core::prelude::*;
@@ -72,7 +73,8 @@ fn layer(model: u8, presyn: u8, seed: u32, shift: u8) -> LayerConfig {
 #[derive(Clone, Debug)]
 struct Case {
     spec: GraphNetworkSpec,
-    /// Per step: input events (distinct channels), regression targets, external λ.
+    /// Per step: input events (a channel 0 to 2 times: duplicates overflow active lists, which `GraphMut`
+    /// cuts at the axon count), regression targets, external λ.
     steps: Vec<(Vec<u16>, Vec<i32>, Vec<i32>)>,
     /// Per population: slice lengths; core order permutation seed; readout on its own core or shared.
     split_seed: u32,
@@ -82,7 +84,7 @@ struct Case {
 #[derive(Clone, Debug)]
 struct Shape {
     inputs: u16,
-    pops: Vec<(u16, u8, u8, u8, bool)>, // neurons, model, presyn, lambda kind, sparse
+    pops: Vec<(u16, u8, u8, u8, bool, u8)>, // neurons, model, presyn, lambda kind, sparse, bias (0 none, 1 fixed, 2 learnt)
     edges: Vec<(u8, u8, u8, bool)>,     // source (0 = input, s + 1 = population s), target, delay, learn
     readout_src: u8,
     outputs: u16,
@@ -98,7 +100,7 @@ fn shape() -> impl Strategy<Value = Shape> {
         .prop_flat_map(|(np, inputs)| {
             (
                 Just(inputs),
-                prop::collection::vec((1u16..=9, 0u8..5, 0u8..3, 0u8..4, any::<bool>()), np),
+                prop::collection::vec((1u16..=9, 0u8..5, 0u8..3, 0u8..4, any::<bool>(), 0u8..3), np),
                 prop::collection::vec((0u8..=np as u8, 0u8..np as u8, 0u8..3, any::<bool>()), 1..=8),
                 0u8..np as u8,
                 1u16..=3,
@@ -129,13 +131,19 @@ fn build(s: &Shape) -> Case {
     let mut rng = XorShift32::new(s.seed | 1);
     let np = s.pops.len();
     let mut pops = heapless::Vec::new();
-    for (p, &(n, model, presyn, lam, _)) in s.pops.iter().enumerate() {
+    for (p, &(n, model, presyn, lam, _, bias)) in s.pops.iter().enumerate() {
         let lambda = match lam {
             0 | 1 => LambdaSource::Symmetric,
             2 => LambdaSource::RandomFeedback { seed: 77 + p as u32 },
             _ => LambdaSource::External,
         };
-        pops.push(Population { neurons: n, layer: layer(model, presyn, 1000 + p as u32, 3 + (p as u8 % 3)), lambda, bias: plasticore_core::graph::BiasMode::None }).unwrap();
+        // Loihi CUBA has a fixed per-compartment bias only.
+        let bias = match (bias, model) {
+            (0, _) => BiasMode::None,
+            (1, _) | (_, 4) => BiasMode::Fixed,
+            _ => BiasMode::Learned,
+        };
+        pops.push(Population { neurons: n, layer: layer(model, presyn, 1000 + p as u32, 3 + (p as u8 % 3)), lambda, bias }).unwrap();
     }
     let mut projs: heapless::Vec<Projection, 16> = heapless::Vec::new();
     for p in 0..np {
@@ -186,7 +194,7 @@ fn build(s: &Shape) -> Case {
     let lay = config.layout(&[]).expect("valid graph");
     let wmax = Formats::DEFAULT.weight_max();
     let mut weights = Vec::new();
-    for (p, &(_, _, _, _, sparse)) in s.pops.iter().enumerate() {
+    for (p, &(_, _, _, _, sparse, _)) in s.pops.iter().enumerate() {
         let l = lay.pops[p];
         let w = |rng: &mut XorShift32| Weight(((rng.next_u32() % (2 * 90 + 1)) as i32 - 80).clamp(-wmax, wmax) as i16);
         if sparse {
@@ -207,18 +215,29 @@ fn build(s: &Shape) -> Case {
     }
     let n_ro = lay.pops[readout_src].neurons;
     let readout_weights = (0..n_ro * s.outputs as usize).map(|_| Weight(((rng.next_u32() % 61) as i32 - 30) as i16)).collect();
-    let spec = GraphNetworkSpec { config, weights, readout_weights, learn_epoch: s.epoch };
+    let bias = config.populations.iter().map(|p| random_bias(p, &mut rng)).collect();
+    let spec = GraphNetworkSpec { config, weights, readout_weights, bias, learn_epoch: s.epoch };
     let ext_len: usize = spec.config.populations.iter().filter(|p| p.lambda == LambdaSource::External).map(|p| p.neurons as usize).sum();
     let one = 1i32 << 16;
     let steps = (0..s.steps)
         .map(|_| {
-            let ev: Vec<u16> = (0..s.inputs).filter(|_| rng.next_u32().is_multiple_of(2)).collect();
+            let ev: Vec<u16> = (0..s.inputs).flat_map(|a| std::iter::repeat_n(a, (rng.next_u32() % 3) as usize)).collect();
             let tg: Vec<i32> = (0..s.outputs).map(|_| (rng.next_u32() % (2 * one as u32)) as i32 - one).collect();
             let ex: Vec<i32> = (0..ext_len).map(|_| (rng.next_u32() % 8192) as i32 - 4096).collect();
             (ev, tg, ex)
         })
         .collect();
     Case { spec, steps, split_seed: rng.next_u32(), own_readout: rng.next_u32().is_multiple_of(2) }
+}
+
+/// Random biases for a population (none without a bias): ±0.15 in Q.state_frac for LIF / ALIF (the
+/// threshold is 0.4), ±400 raw for Loihi CUBA (its own bias is 40 ≪ 2).
+fn random_bias(p: &Population, rng: &mut XorShift32) -> Vec<i32> {
+    if p.bias == BiasMode::None {
+        return Vec::new();
+    }
+    let span = if matches!(p.layer.neuron, NeuronKind::LoihiCuba(_)) { 400 } else { (0.15 * 65536.0) as u32 };
+    (0..p.neurons).map(|_| (rng.next_u32() % (2 * span + 1)) as i32 - span as i32).collect()
 }
 
 /// A random mapping: each population cut at random points, the cores in a random order, the readout on
@@ -252,6 +271,7 @@ struct Snap {
     state: Vec<Vec<i32>>,
     etrace: Vec<Vec<i32>>,
     fb: Vec<Vec<i32>>,
+    bias: Vec<Vec<i32>>,
     weights: Vec<Vec<Weight>>,
     readout_w: Vec<Weight>,
     outputs: Vec<i32>,
@@ -272,8 +292,9 @@ fn dense_of(spec: &GraphNetworkSpec, p: usize, w: &[Weight], axons: usize, n: us
     }
 }
 
-/// The reference: `GraphMut` over one pooled store.
-fn reference(c: &Case) -> (Vec<Snap>, Vec<Vec<u16>>) {
+/// The reference: `GraphMut` over one pooled store. Returns every step's values, the final ε^x and the
+/// final `GraphMut::checksum`.
+fn reference(c: &Case) -> (Vec<Snap>, Vec<Vec<u16>>, u32) {
     let spec = &c.spec;
     let topo = spec.topology();
     let lay = spec.config.layout(&topo).unwrap();
@@ -285,7 +306,11 @@ fn reference(c: &Case) -> (Vec<Snap>, Vec<Vec<u16>>) {
         }
     }
     let mut store = GraphStore::new(&lay, pool_w, spec.readout_weights.clone(), spec.config.readout.outputs as usize);
-    let mut acc = vec![0i32; lay.weights + lay.readout_weights];
+    for (p, b) in spec.bias.iter().enumerate() {
+        let off = lay.pops[p].neuron_off;
+        store.bias[off..off + b.len()].copy_from_slice(b);
+    }
+    let mut acc = vec![0i32; lay.accumulator];
     let epoch = spec.learn_epoch.max(1);
     let mut out = Vec::new();
     let mut xtraces = Vec::new();
@@ -304,6 +329,7 @@ fn reference(c: &Case) -> (Vec<Snap>, Vec<Vec<u16>>) {
             state: (0..np).map(|p| g.state(p).to_vec()).collect(),
             etrace: (0..np).map(|p| g.population(p).unwrap().etrace().to_vec()).collect(),
             fb: (0..np).map(|p| g.feedback(p).to_vec()).collect(),
+            bias: (0..np).map(|p| if lay.pops[p].bias == BiasMode::None { Vec::new() } else { g.bias(p).to_vec() }).collect(),
             weights: (0..np).map(|p| dense_of(spec, p, g.weights(p), lay.pops[p].axons, lay.pops[p].neurons)).collect(),
             readout_w: g.readout_weights().to_vec(),
             outputs: g.outputs().to_vec(),
@@ -312,7 +338,8 @@ fn reference(c: &Case) -> (Vec<Snap>, Vec<Vec<u16>>) {
     for p in 0..lay.populations {
         xtraces.push(g.population(p).unwrap().xtrace().to_vec());
     }
-    (out, xtraces)
+    let sum = g.checksum();
+    (out, xtraces, sum)
 }
 
 fn emulate(c: &Case, m: &GraphMapping, threads: usize, timing: bool, obs: &mut dyn Observer) -> (Vec<Snap>, GraphEmulator) {
@@ -331,6 +358,7 @@ fn emulate(c: &Case, m: &GraphMapping, threads: usize, timing: bool, obs: &mut d
             state: (0..np).map(|p| e.gather(p, |c| c.state())).collect(),
             etrace: (0..np).map(|p| e.gather(p, |c| c.etrace())).collect(),
             fb: (0..np).map(|p| e.gather(p, |c| c.feedback())).collect(),
+            bias: (0..np).map(|p| e.gather(p, |c| c.bias())).collect(),
             weights: (0..np).map(|p| e.dense_weights(p)).collect(),
             readout_w: e.readout().weights().to_vec(),
             outputs: e.readout().outputs().to_vec(),
@@ -357,7 +385,7 @@ proptest! {
     #[test]
     fn emulator_equals_graphmut_for_any_mapping_and_thread_count(s in shape()) {
         let c = build(&s);
-        let (want, x_ref) = reference(&c);
+        let (want, x_ref, sum) = reference(&c);
         let m = random_mapping(&c);
         for threads in [1, 2, 3] {
             let (got, e) = emulate(&c, &m, threads, threads != 2, &mut NoObserver);
@@ -365,6 +393,15 @@ proptest! {
                 prop_assert_eq!(g, w, "step {} with {} threads, mapping {:?}", t, threads, m);
             }
             check_xtrace(&e, &x_ref);
+            // The checksum is defined unless a compressed row has a synapse on no core at all.
+            let orphan = (0..e.layout().populations).any(|p| {
+                let cs: Vec<_> = e.cores().iter().filter(|k| k.population == p).collect();
+                (0..e.layout().pops[p].axons).any(|a| cs.iter().all(|k| k.stored()[a] == 0))
+            });
+            match e.checksum() {
+                Ok(h) => prop_assert_eq!(h, sum, "checksum with {} threads", threads),
+                Err(err) => prop_assert!(orphan, "checksum refused without an orphan row: {}", err),
+            }
         }
     }
 }
@@ -374,7 +411,7 @@ proptest! {
 fn fixed_case() -> Case {
     let s = Shape {
         inputs: 4,
-        pops: vec![(8, 0, 0, 0, false), (6, 2, 0, 0, false), (6, 4, 0, 2, true)],
+        pops: vec![(8, 0, 0, 0, false, 0), (6, 2, 0, 0, false, 2), (6, 4, 0, 2, true, 1)],
         edges: vec![],
         readout_src: 1,
         outputs: 2,
@@ -486,7 +523,7 @@ fn a_spike_reaches_exactly_the_cores_holding_its_targets() {
 #[test]
 fn splitting_a_population_changes_cycles_and_energy_not_bits() {
     let c = fixed_case();
-    let (want, _) = reference(&c);
+    let (want, _, _) = reference(&c);
     let whole = GraphMapping::from_lengths(&[vec![8], vec![6], vec![6]], 128);
     let split = GraphMapping::from_lengths(&[vec![2, 2, 2, 2], vec![3, 3], vec![1, 5]], 128).spread(4);
     let (mut l1, mut l2) = (PacketLog::default(), PacketLog::default());
@@ -543,6 +580,7 @@ fn run_steps(e: &mut GraphEmulator, c: &Case, from: usize, to: usize) -> Vec<(Sn
                 state: (0..np).map(|p| e.gather(p, |c| c.state())).collect(),
                 etrace: (0..np).map(|p| e.gather(p, |c| c.etrace())).collect(),
                 fb: (0..np).map(|p| e.gather(p, |c| c.feedback())).collect(),
+                bias: (0..np).map(|p| e.gather(p, |c| c.bias())).collect(),
                 weights: (0..np).map(|p| e.dense_weights(p)).collect(),
                 readout_w: e.readout().weights().to_vec(),
                 outputs: e.readout().outputs().to_vec(),
@@ -628,15 +666,80 @@ fn single_layer_network_as_a_graph_equals_the_single_layer_path() {
     }
 }
 
-/// A population with a per-neuron bias is refused with an error naming it (the chip does not place
-/// biases yet; core-nostd's `Graph` runs them), instead of running without its bias.
+/// A bias array that does not match its population's bias mode is refused with an error naming the
+/// population (a bias is never silently dropped or invented).
 #[test]
-fn a_population_with_a_bias_is_refused_by_name() {
-    let mut c = fixed_case();
-    c.spec.config.populations[1].bias = plasticore_core::graph::BiasMode::Fixed;
-    let chip = presets::loihi();
+fn a_bias_of_the_wrong_length_is_refused_by_name() {
+    let c = fixed_case();
     let m = GraphMapping::from_lengths(&[vec![8], vec![6], vec![6]], 128);
-    let e = GraphEmulator::with_mapping(chip, c.spec.clone(), m, EmuOptions::default()).err().expect("refused");
-    let msg = e.to_string();
-    assert!(msg.contains("population 1") && msg.contains("bias"), "{msg}");
+    // Population 1 learns its bias: 6 values; give it 5.
+    let mut spec = c.spec.clone();
+    spec.bias[1].pop();
+    let e = GraphEmulator::with_mapping(presets::loihi(), spec, m.clone(), EmuOptions::default()).err().expect("refused");
+    assert!(e.to_string().contains("population 1") && e.to_string().contains("bias"), "{e}");
+    // Population 0 has none: giving it one is an error too.
+    let mut spec = c.spec.clone();
+    spec.bias[0] = vec![1; 8];
+    let e = GraphEmulator::with_mapping(presets::loihi(), spec, m, EmuOptions::default()).err().expect("refused");
+    assert!(e.to_string().contains("population 0"), "{e}");
+}
+
+/// `GraphMut` caps a population's active list at its axon count (only duplicate host events in one step
+/// can exceed it) and drops the events beyond the cap, in block order. A core that stores only some of
+/// the population's rows sees fewer events; it must still drop exactly the events `GraphMut` drops.
+/// Here population 1 (2 neurons, 6 axons: inputs 0..2, then population 0's 4 neurons) receives 3 input
+/// events (channel 0 three times) and all 4 spikes of population 0 (a bias of 1.0 makes it fire every
+/// step): 7 events, so `GraphMut` drops population 0's neuron 3. Population 0 is split {0} | {1, 2, 3}
+/// and neuron 0's row has its only synapse on population 1's second core, so the first core is sent 3
+/// spikes and, counting only its own list, would keep neuron 3's.
+#[test]
+fn duplicate_input_events_are_dropped_as_graphmut_drops_them() {
+    let f = Formats::DEFAULT;
+    let mut pops = heapless::Vec::new();
+    pops.push(Population { neurons: 4, layer: layer(0, 0, 11, 4), lambda: LambdaSource::RandomFeedback { seed: 3 }, bias: BiasMode::Fixed }).unwrap();
+    pops.push(Population { neurons: 2, layer: layer(0, 0, 12, 4), lambda: LambdaSource::Symmetric, bias: BiasMode::None }).unwrap();
+    let mut projections = heapless::Vec::new();
+    projections.push(Projection { source: Source::Input { first: 0, width: 4 }, target: 0, delay: 0, learn: true }).unwrap();
+    projections.push(Projection { source: Source::Input { first: 0, width: 2 }, target: 1, delay: 0, learn: true }).unwrap();
+    projections.push(Projection { source: Source::Population(0), target: 1, delay: 0, learn: true }).unwrap();
+    let config = GraphConfig {
+        inputs: 4,
+        populations: pops,
+        projections,
+        readout: ReadoutSpec { source: 1, outputs: 1, config: common::readout_config(5) },
+        window: LossWindow::ALWAYS,
+        learn: true,
+    };
+    let w = |x: i16| Weight(x);
+    // Population 1's rows: inputs 0 and 1 onto both neurons; population 0's neuron 0 onto neuron 1 only,
+    // neurons 1..4 onto neuron 0 only.
+    let p1 = SparseWeights {
+        row_start: vec![0, 2, 4, 5, 6, 7, 8],
+        cols: vec![0, 1, 0, 1, 1, 0, 0, 0],
+        weights: vec![w(30), w(30), w(20), w(20), w(40), w(50), w(60), w(90)],
+    };
+    let spec = GraphNetworkSpec {
+        config,
+        weights: vec![PopWeights::Dense(vec![w(60); 16]), PopWeights::Sparse(p1)],
+        readout_weights: vec![w(20), w(-20)],
+        bias: vec![vec![1 << f.state_frac; 4], Vec::new()],
+        learn_epoch: 1,
+    };
+    let steps = (0..12i32).map(|t| (vec![0u16, 0, 0], vec![(t % 3 - 1) << 15], Vec::new())).collect();
+    let c = Case { spec, steps, split_seed: 1, own_readout: true };
+    let (want, _, sum) = reference(&c);
+    assert!(want.iter().all(|s| s.spikes[0].len() == 4), "population 0 must fire all 4 neurons every step");
+    let m = GraphMapping::from_lengths(&[vec![1, 3], vec![1, 1]], 128);
+    for threads in [1, 2] {
+        let (got, e) = emulate(&c, &m, threads, true, &mut NoObserver);
+        // The case is what the test is about: population 0's first core sends only to population 1's
+        // second core.
+        assert_eq!(e.routes()[0].iter().map(|r| r.dst).collect::<Vec<_>>(), vec![3]);
+        for (t, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g, w, "step {t}, {threads} threads");
+        }
+        assert_eq!(e.checksum().unwrap(), sum);
+        // One event (population 0's neuron 3 into population 1) dropped per step, counted once.
+        assert_eq!(e.saturations().dropped_events, 12);
+    }
 }

@@ -5,7 +5,8 @@
 //! * does `image info` print the graph (populations, models, sizes, projections with delays and learn
 //!   flags, memory per synapse and per neuron)?
 //! * does `image run` on a v2 image print the RESULT line a direct `plasticore_core::graph` run gives,
-//!   and does a v1 preset image still run, with the same line as its one-population graph?
+//!   and does a v1 preset image still run, with the same line as its one-population graph? Does
+//!   `--emulator` give that line on the emulated chip (compressed rows, learnt biases)?
 //! * are biases carried (learnt, Q.16) and files the core cannot hold (membrane outputs) refused?
 use plasticore::reference::io::{ModelSpec, SavedNet};
 use plasticore::reference::model::{Neuron, Presyn};
@@ -175,9 +176,12 @@ fn from_float_sparse_stores_compressed_rows_and_runs() {
     assert!(info.contains(&format!("compressed rows, 8 axons, {nonzero} synapses")), "{info}");
     let line = ok(bin().args(["image", "run", &ip]).output().unwrap());
     assert!(line.starts_with("RESULT steps=50 "), "{line}");
-    // The emulator comparison is a v1 feature: refused with a message, not run wrongly.
+    // On the emulated chip (every population split over cores): the same RESULT line, or a clear refusal
+    // on a chip without the cores for it.
+    let out = ok(bin().args(["image", "run", &ip, "--emulator", "loihi"]).output().unwrap());
+    assert!(out.contains("ok: emulator == host") && out.contains(&format!("emulator {}", line.trim())), "{out}");
     let e = bin().args(["image", "run", &ip, "--emulator", "mcu"]).output().unwrap();
-    assert!(!e.status.success() && String::from_utf8_lossy(&e.stderr).contains("emulate --image"));
+    assert!(!e.status.success() && String::from_utf8_lossy(&e.stderr).contains("does not fit the chip"), "{}", String::from_utf8_lossy(&e.stderr));
 }
 
 #[test]
@@ -196,6 +200,9 @@ fn from_float_carries_biases_and_refuses_what_the_core_cannot_hold() {
     let b: Vec<i32> = img.population_bias(&desc, 1).unwrap().collect();
     assert_eq!(b, [0, 0, 0, 16384, 0, 0, 0, 0, 0, 0], "0.25 in Q.16");
     ok(bin().args(["image", "run", &ip]).output().unwrap());
+    // The learnt bias runs on the emulated chip to the host's bits.
+    let out = ok(bin().args(["image", "run", &ip, "--emulator", "loihi"]).output().unwrap());
+    assert!(out.contains("ok: emulator == host"), "{out}");
     ok(bin().args(["image", "write", "--from-float", &f, "--out", &ip, "--drop-bias"]).output().unwrap());
     let bytes = std::fs::read(&ip).unwrap();
     let img = GraphImage::parse(&bytes).unwrap();

@@ -8,7 +8,7 @@ use crate::error::EmuError;
 use crate::graph::spec::GraphNetworkSpec;
 use crate::storage::LayerStore;
 use plasticore_core::format::Weight;
-use plasticore_core::graph::{backprop_partial, downstream_delta, LamOf, Layout, Source};
+use plasticore_core::graph::{backprop_partial, downstream_delta, BiasMode, LamOf, Layout, Source};
 use plasticore_core::layer::{Csr, LayerConfig, LayerMut, LayerScalars, Signal};
 
 /// One incoming projection of the core's population, in axon-block order.
@@ -58,8 +58,23 @@ pub struct PopCore {
     pub(crate) partial: Vec<i64>,
     /// Synapses read by the last backprop.
     pub(crate) backprop_ops: u32,
-    /// Weight-update accumulator in learning-epoch mode, else empty.
+    /// Weight-update accumulator in learning-epoch mode (its weights, then its neurons when the bias
+    /// learns, as `LayerMut::accumulate` takes it), else empty.
     pub(crate) acc_w: Vec<i32>,
+    /// The population's bias mode.
+    pub(crate) bias_mode: BiasMode,
+    /// Biases of its neurons (empty with `BiasMode::None`), given to `LayerMut::set_bias`.
+    pub(crate) bias: Vec<i32>,
+}
+
+/// How many events of one incoming projection a core keeps this step, so that its active list is
+/// `GraphMut`'s restricted to the rows it stores (see [`PopCore::deliver`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// An input projection: the first `n` in-range events of the host's list, in order.
+    First(u32),
+    /// A population projection: the source's spikes with a local id below this (ascending order).
+    Below(u32),
 }
 
 impl PopCore {
@@ -119,6 +134,8 @@ impl PopCore {
             partial: Vec::new(),
             backprop_ops: 0,
             acc_w: Vec::new(),
+            bias_mode: spec.config.populations[population].bias,
+            bias: spec.bias_slice(population, first, len).to_vec(),
         };
         c.view()?.reset_state();
         Ok(c)
@@ -134,41 +151,48 @@ impl PopCore {
             LayerMut::new(&self.cfg, b, self.axons, self.len, self.first as u32)?
         };
         v.set_plastic_axons(self.plastic);
+        if self.bias_mode != BiasMode::None {
+            v.set_bias(&mut self.bias, self.bias_mode == BiasMode::Learned)?;
+        }
         Ok(v)
     }
 
+    /// Entries of the learning-epoch accumulator: its weights, then its neurons when the bias learns.
+    pub(crate) fn accumulator_len(&self) -> usize {
+        self.store.weights.len() + if self.bias_mode == BiasMode::Learned { self.len } else { 0 }
+    }
+
     /// Phase **deliver**: the active list in the graph's order (incoming projections in block order;
-    /// input events as filtered by the host, in their order; a population's spikes ascending), at most
-    /// `axons` (the rest dropped and counted, as `GraphMut` does). Empties this step's delay slots.
-    pub(crate) fn deliver(&mut self, head: usize, depth: usize, inputs: &[Vec<u16>]) {
+    /// input events as filtered by the host, in their order; a population's spikes ascending), each
+    /// projection cut by `keep` (one entry per incoming projection). `GraphMut` caps a population's
+    /// active list at its axon count and drops the events beyond it; the host computes from the whole
+    /// list where that cut falls in each projection ([`Keep`]), so a core that stores only some rows
+    /// (and so sees only some events) keeps exactly the events `GraphMut` keeps on those rows, whatever
+    /// it was sent. Empties this step's delay slots.
+    pub(crate) fn deliver(&mut self, head: usize, depth: usize, inputs: &[Vec<u16>], keep: &[Keep]) {
         let mut ops = CoreOps::default();
         self.active.clear();
         let k_in = self.incoming.len();
         for (k, inc) in self.incoming.iter().enumerate() {
-            let mut push = |a: usize, active: &mut Vec<u16>| {
-                if active.len() < self.axons {
-                    active.push(a as u16);
-                } else {
-                    ops.dropped += 1;
-                }
-            };
-            match inc.source {
-                Source::Input { first, width } => {
+            let keep = keep.get(k).copied().unwrap_or(Keep::First(0));
+            match (inc.source, keep) {
+                (Source::Input { first, width }, Keep::First(n)) => {
                     let slot = (head + depth - inc.delay as usize) % depth;
-                    for &e in inputs.get(slot).map(|v| &v[..]).unwrap_or(&[]) {
-                        if e >= first && e - first < width {
-                            push(inc.block + (e - first) as usize, &mut self.active);
-                        }
+                    let evs = inputs.get(slot).map(|v| &v[..]).unwrap_or(&[]);
+                    for &e in evs.iter().filter(|&&e| e >= first && e - first < width).take(n as usize) {
+                        self.active.push((inc.block + (e - first) as usize) as u16);
                     }
                 }
-                Source::Population(_) => {
+                (Source::Population(_), keep) => {
+                    let below = if let Keep::Below(b) = keep { b } else { 0 };
                     let v = &mut self.ring[head * k_in + k];
                     v.sort_unstable();
-                    for &e in v.iter() {
-                        push(inc.block + e as usize, &mut self.active);
+                    for &e in v.iter().take_while(|&&e| (e as u32) < below) {
+                        self.active.push((inc.block + e as usize) as u16);
                     }
                     v.clear();
                 }
+                _ => {}
             }
         }
         ops.events_in = self.active.len() as u32;
@@ -293,6 +317,10 @@ impl PopCore {
     /// ψ of the last `fire` with learning on.
     pub fn psi(&self) -> &[i32] {
         &self.store.psi
+    }
+    /// Biases of its neurons (empty without a bias).
+    pub fn bias(&self) -> &[i32] {
+        &self.bias
     }
     /// Counters.
     pub fn scalars(&self) -> &LayerScalars {

@@ -28,7 +28,7 @@ use crate::chip::{ChipDesc, LearnCost};
 use crate::core_unit::ReadoutUnit;
 use crate::emu::{for_cores, EmuOptions};
 use crate::error::EmuError;
-use crate::graph::core::PopCore;
+use crate::graph::core::{Keep, PopCore};
 use crate::graph::mapping::{self, GraphMapping, RouteEntry};
 use crate::graph::spec::GraphNetworkSpec;
 use crate::mapping::CoreUsage;
@@ -76,8 +76,13 @@ pub struct GraphEmulator {
     pub(crate) noc: MeshSim,
     pub(crate) time: EmuTime,
     pub(crate) host_dropped: u32,
+    /// Population events dropped because a population's active list was full (as `GraphMut` counts them).
+    pub(crate) pop_dropped: u32,
     pub(crate) head: usize,
     pub(crate) inputs: Vec<Vec<u16>>,
+    /// Every population's spikes per ring slot (`pop_hist[slot · populations + p]`, local ids ascending):
+    /// where `GraphMut`'s active-list cap falls ([`Keep`]).
+    pub(crate) pop_hist: Vec<Vec<u16>>,
     // Per-step scratch.
     pub(crate) spikes: Vec<u16>,
     pub(crate) packets: Vec<Packet>,
@@ -112,7 +117,7 @@ impl GraphEmulator {
             let stored = mapping::stored_per_row(&chip, &spec, &lay, *s);
             let mut c = PopCore::new(&spec, &lay, s.population, s.first, s.len, stored)?;
             if accumulate {
-                c.acc_w = vec![0; c.store.weights.len()];
+                c.acc_w = vec![0; c.accumulator_len()];
             }
             cores.push(c);
             pop_cores[s.population].push(i);
@@ -153,8 +158,10 @@ impl GraphEmulator {
             pool,
             time: EmuTime::default(),
             host_dropped: 0,
+            pop_dropped: 0,
             head: 0,
             inputs: vec![Vec::new(); lay.depth],
+            pop_hist: vec![Vec::new(); lay.depth * lay.populations],
             spikes: Vec::new(),
             packets: Vec::new(),
             deliveries: Vec::new(),
@@ -192,14 +199,18 @@ impl GraphEmulator {
         }
         self.readout.view()?.reset_state();
         self.inputs.iter_mut().for_each(Vec::clear);
+        self.pop_hist.iter_mut().for_each(Vec::clear);
         self.head = 0;
         Ok(())
     }
 
     /// One timestep (module docs). Arguments as `GraphMut::step` (`external` for the `External`
     /// populations, or empty); a learning epoch > 1 accumulates and applies as `GraphUpdate::Accumulate`
-    /// + `GraphMut::apply`. Fails on a wrong `external` length, or in strict mode after the step.
+    /// and `GraphMut::apply`. Fails on a target that does not fit the readout (`Target::check`, as
+    /// `GraphMut::step`) or a wrong `external` length before touching any state, or in strict mode after
+    /// the step.
     pub fn step(&mut self, t: Timestep, input: &[u16], target: Target<'_>, external: &[i32], obs: &mut dyn Observer) -> Result<StepReport, EmuError> {
+        target.check(self.cfg.readout.config.loss, self.cfg.readout.outputs as usize)?;
         let ext_len = self.external_len();
         if !external.is_empty() && external.len() != ext_len {
             return Err(EmuError::Network(format!("external λ: {} values, the graph's External populations have {ext_len}", external.len())));
@@ -230,11 +241,13 @@ impl GraphEmulator {
         // 2-4. population by population: deliver + integrate + fire on its cores, then route.
         let mut ro_ready = 0u64;
         for p in 0..self.lay.populations {
+            let (keep, dropped) = self.keep(p);
+            self.pop_dropped = self.pop_dropped.saturating_add(dropped);
             let inputs = &self.inputs;
             let idx = &self.pop_cores[p];
             let mut mine: Vec<&mut PopCore> = self.cores.iter_mut().enumerate().filter(|(i, _)| idx.contains(i)).map(|(_, c)| c).collect();
             for_cores(self.pool.as_ref(), self.opts.threads, &mut mine, |c| {
-                c.deliver(head, depth, inputs);
+                c.deliver(head, depth, inputs, &keep);
                 c.integrate(learn)?;
                 c.fire(learn)
             })?;
@@ -282,6 +295,36 @@ impl GraphEmulator {
         self.barrier(loss, sat_before, obs)
     }
 
+    /// Where `GraphMut`'s cap on population `p`'s active list (its axon count) falls this step: the
+    /// whole list is the incoming projections' events in block order, of which the first `axons` are
+    /// kept; per projection, how many of its events are kept ([`Keep`]), and how many events are dropped.
+    /// Only duplicate host events in one step can make the list longer than the axons.
+    fn keep(&self, p: usize) -> (Vec<Keep>, u32) {
+        let Some(&c0) = self.pop_cores.get(p).and_then(|v| v.first()) else { return (Vec::new(), 0) };
+        let (depth, np) = (self.lay.depth, self.lay.populations);
+        let mut room = self.lay.pops[p].axons;
+        let mut dropped = 0u32;
+        let mut keep = Vec::with_capacity(self.cores[c0].incoming.len());
+        for inc in &self.cores[c0].incoming {
+            let slot = (self.head + depth - inc.delay as usize) % depth;
+            let (full, k) = match inc.source {
+                Source::Input { first, width } => {
+                    let full = self.inputs[slot].iter().filter(|&&e| e >= first && e - first < width).count();
+                    (full, Keep::First(full.min(room) as u32))
+                }
+                Source::Population(s) => {
+                    let list = &self.pop_hist[slot * np + s as usize];
+                    (list.len(), Keep::Below(list.get(room).map_or(u32::MAX, |&e| e as u32)))
+                }
+            };
+            let n = full.min(room);
+            room -= n;
+            dropped = dropped.saturating_add((full - n) as u32);
+            keep.push(k);
+        }
+        (keep, dropped)
+    }
+
     /// Phase 4, **route** population `p`: spikes → one packet per destination core (routing table),
     /// into the destination cores' delay buffers and the readout's inbox; injection cycles after each
     /// core's fire phase. Returns the contention-free arrival of the last packet at the readout.
@@ -290,6 +333,8 @@ impl GraphEmulator {
         let depth = self.lay.depth;
         let neuron_off = self.lay.pops[p].neuron_off;
         let mut ro_ready = 0u64;
+        let hist_slot = self.head * self.lay.populations + p;
+        self.pop_hist[hist_slot].clear();
         for &ci in &self.pop_cores[p] {
             let (first, listed) = (self.cores[ci].first, self.cores[ci].listed);
             let mut tt = {
@@ -304,6 +349,7 @@ impl GraphEmulator {
                 let j = self.cores[ci].spikes[s] as usize;
                 let g = (neuron_off + first + j) as u32;
                 self.spikes.push(g as u16);
+                self.pop_hist[hist_slot].push((first + j) as u16);
                 tt += cost.spike_out as u64;
                 for e in &self.routes[ci] {
                     tt += cost.msg_out as u64;
@@ -643,9 +689,9 @@ impl GraphEmulator {
             s.etrace += k.etrace;
             s.weight += k.weight;
             s.grad += k.grad;
-            s.dropped_events += k.dropped_events + c.ops.dropped;
+            s.dropped_events += k.dropped_events;
         }
-        s.dropped_events += self.host_dropped;
+        s.dropped_events = s.dropped_events.saturating_add(self.host_dropped).saturating_add(self.pop_dropped);
         let k = self.readout.store.sat;
         s.state += k.state;
         s.xtrace += k.xtrace;

@@ -11,10 +11,12 @@
 
 pub mod core;
 pub mod emu;
+pub mod image_run;
 pub mod mapping;
 pub mod snapshot;
 pub mod spec;
 
 pub use emu::GraphEmulator;
+pub use image_run::{run_image, spec_from_image, split_mapping, step_image};
 pub use mapping::{GraphMapping, PopSlice, RouteEntry};
 pub use spec::{GraphNetworkSpec, PopWeights};

@@ -1,8 +1,9 @@
 //! Snapshots of a graph chip between timesteps, in the header of [`crate::snapshot`] with magic
 //! `PLCEMUG\0` and version [`GRAPH_VERSION`]. Payload: fingerprint (chip description, graph
 //! configuration, learning epoch, mapping, every core's compressed-row structure), emulated time,
-//! dropped host events, the ring position and the host's input history, then per core its weights,
-//! neuron states, traces, STD/STP state, accumulators, ψ, counters and update counts, Σ B·e, its delay
+//! dropped host and population events, the ring position, the host's input history and every
+//! population's spike history, then per core its weights, neuron states, traces, STD/STP state,
+//! accumulators, ψ, counters and update counts, Σ B·e, its biases, its delay
 //! buffers (the spikes already delivered for later timesteps: with the mesh drained at the barrier,
 //! the whole in-flight state) and epoch accumulator; the readout; the routers' arbitration state.
 //! Loading checks everything into temporary buffers first: a damaged or foreign file leaves the chip
@@ -17,7 +18,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 /// Graph snapshot format version.
-pub const GRAPH_VERSION: u32 = 1;
+pub const GRAPH_VERSION: u32 = 2;
 const MAGIC: &[u8; 8] = b"PLCEMUG\0";
 
 struct CoreState {
@@ -31,6 +32,7 @@ struct CoreState {
     grad: Vec<i64>,
     scalars: LayerScalars,
     fb: Vec<i32>,
+    bias: Vec<i32>,
     ring: Vec<Vec<u16>>,
     acc_w: Vec<i32>,
 }
@@ -62,8 +64,12 @@ impl GraphEmulator {
         w.u64(self.time.steps);
         w.u64(self.time.cycles.0);
         w.u32(self.host_dropped);
+        w.u32(self.pop_dropped);
         w.u32(self.head as u32);
         for row in &self.inputs {
+            w.u16s(row);
+        }
+        for row in &self.pop_hist {
             w.u16s(row);
         }
         for c in &self.cores {
@@ -78,6 +84,7 @@ impl GraphEmulator {
             w.sat(&c.store.scalars.sat);
             w.u32(c.store.scalars.updates);
             w.i32s(&c.fb);
+            w.i32s(&c.bias);
             for slot in &c.ring {
                 w.u16s(slot);
             }
@@ -132,6 +139,7 @@ impl GraphEmulator {
         let steps = r.u64()?;
         let cycles = r.u64()?;
         let host_dropped = r.u32()?;
+        let pop_dropped = r.u32()?;
         let head = r.u32()? as usize;
         if head >= self.lay.depth {
             return Err(bad("ring position outside the history"));
@@ -144,6 +152,16 @@ impl GraphEmulator {
                 return Err(bad("input history names a channel that does not exist"));
             }
             inputs.push(row);
+        }
+        let np = self.lay.populations;
+        let mut pop_hist = Vec::with_capacity(self.pop_hist.len());
+        for k in 0..self.pop_hist.len() {
+            let n = self.lay.pops[k % np].neurons;
+            let row = r.u16s(None, "spike history")?;
+            if row.len() > n || row.iter().any(|&j| j as usize >= n) || row.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(bad("spike history names a neuron that does not exist, or is not ascending"));
+            }
+            pop_hist.push(row);
         }
         let mut cs = Vec::with_capacity(self.cores.len());
         for c in &self.cores {
@@ -159,6 +177,7 @@ impl GraphEmulator {
                 grad: r.i64s(Some(n), "grad")?,
                 scalars: LayerScalars { sat: r.sat()?, updates: r.u32()? },
                 fb: r.i32s(Some(n), "feedback")?,
+                bias: r.i32s(Some(c.bias.len()), "bias")?,
                 ring: Vec::with_capacity(c.ring.len()),
                 acc_w: Vec::new(),
             };
@@ -213,6 +232,7 @@ impl GraphEmulator {
             c.store.grad = st.grad;
             c.store.scalars = st.scalars;
             c.fb = st.fb;
+            c.bias = st.bias;
             c.ring = st.ring;
             c.acc_w = st.acc_w;
         }
@@ -226,6 +246,8 @@ impl GraphEmulator {
         u.store.updates = ro_upd;
         u.acc_v = ro_acc;
         self.inputs = inputs;
+        self.pop_hist = pop_hist;
+        self.pop_dropped = pop_dropped;
         self.head = head;
         self.time.steps = steps;
         self.time.cycles = crate::time::Cycle(cycles);

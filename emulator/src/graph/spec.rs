@@ -30,6 +30,12 @@ pub struct GraphNetworkSpec {
     pub weights: Vec<PopWeights>,
     /// Readout weights V, `neurons of the readout's population × outputs`, row-major by neuron.
     pub readout_weights: Vec<Weight>,
+    /// Initial per-neuron biases, one entry per population: empty for a population with
+    /// `BiasMode::None`, one i32 per neuron otherwise (the units of `LayerMut::set_bias`: the model's
+    /// input units y, Q.`state_frac`; Loihi CUBA: `bias_mant ≪ bias_exp`). A `Learned` bias moves with
+    /// its ES-D-RTRL gradient on the core holding the neuron (`GraphMut`'s bits). An empty `Vec` (no
+    /// entry at all) means no population has a bias.
+    pub bias: Vec<Vec<i32>>,
     /// Learning epoch in timesteps: 0 or 1 = online; k > 1 = accumulate every step and apply after every
     /// timestep t with (t + 1) mod k = 0 (as `GraphUpdate::Accumulate` + `GraphMut::apply`).
     pub learn_epoch: u32,
@@ -81,7 +87,7 @@ impl GraphNetworkSpec {
         } else {
             PopWeights::Dense(net.weights.clone())
         };
-        let spec = GraphNetworkSpec { config, weights: vec![weights], readout_weights: ro.weights.clone(), learn_epoch: net.learn_epoch };
+        let spec = GraphNetworkSpec { config, weights: vec![weights], readout_weights: ro.weights.clone(), bias: Vec::new(), learn_epoch: net.learn_epoch };
         spec.validate()?;
         Ok(spec)
     }
@@ -106,11 +112,18 @@ impl GraphNetworkSpec {
             return Err(EmuError::Network(format!("{} weight arrays for {np} populations", self.weights.len())));
         }
         let lay = self.config.layout(&self.topology())?;
-        if let Some(p) = self.config.populations.iter().position(|p| p.bias != BiasMode::None) {
-            return Err(EmuError::Network(format!(
-                "population {p} has a bias ({:?}); the emulated chip does not place per-neuron biases yet (core-nostd's Graph runs them)",
-                self.config.populations[p].bias
-            )));
+        if !self.bias.is_empty() && self.bias.len() != np {
+            return Err(EmuError::Network(format!("{} bias arrays for {np} populations", self.bias.len())));
+        }
+        for (p, pop) in self.config.populations.iter().enumerate() {
+            let found = self.bias.get(p).map_or(0, Vec::len);
+            let want = if pop.bias == BiasMode::None { 0 } else { pop.neurons as usize };
+            if found != want {
+                return Err(EmuError::Network(format!(
+                    "population {p}: bias mode {:?} takes {want} biases, found {found}",
+                    pop.bias
+                )));
+            }
         }
         if lay.neurons > 1 << 16 {
             return Err(EmuError::Network(format!("{} neurons in all; the emulator's spike ids take at most 65536", lay.neurons)));
@@ -161,6 +174,11 @@ impl GraphNetworkSpec {
             return Err(EmuError::Network(format!("readout weight {} outside ±{wmax}", x.0)));
         }
         Ok(lay)
+    }
+
+    /// The biases of neurons `first..first + len` of population `p` (empty without a bias).
+    pub fn bias_slice(&self, p: usize, first: usize, len: usize) -> &[i32] {
+        self.bias.get(p).and_then(|b| b.get(first..first + len)).unwrap_or(&[])
     }
 
     /// Is population `p` stored in compressed rows?

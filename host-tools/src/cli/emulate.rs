@@ -1,6 +1,7 @@
 //! `plasticore emulate`: run W1 on the chip emulator and print cycles per timestep, energy per timestep
 //! (by phase), per-core utilisation and the link hot spots; optionally CSV and VCD traces of a few
-//! timesteps, or print a preset's TOML description.
+//! timesteps, or print a preset's TOML description. With `--image FILE`, run a network image (version 1
+//! or 2) instead, with cycles, energy and link hot spots per population ([`super::emulate_image`]).
 use clap::Args;
 use plasticore_emu::observe::{CsvTrace, VcdTrace};
 use plasticore_emu::{presets, w1, ChipDesc, EmuOptions};
@@ -17,18 +18,38 @@ pub struct EmulateArgs {
     /// Print the chip description as TOML and exit.
     #[arg(long)]
     print_chip: bool,
+    /// Run this network image (format version 1 or 2, `plasticore image write`) instead of W1, driven by
+    /// its seeded stimulus: cycles, energy and link hot spots per population.
+    #[arg(long)]
+    image: Option<std::path::PathBuf>,
+    /// `--image`: probability that each input channel spikes in a step, 0..=1 (default: the image's
+    /// stimulus rate).
+    #[arg(long)]
+    input_rate: Option<f64>,
+    /// `--image`: learning on (default: off, inference only, whatever the image says).
+    #[arg(long)]
+    learn: bool,
+    /// `--image`: cut every population's slices in two (so populations span several cores).
+    #[arg(long)]
+    split: bool,
+    /// `--image`: print one JSON document instead of text.
+    #[arg(long)]
+    json: bool,
+    /// `--image`: number of hot links listed.
+    #[arg(long, default_value_t = 8)]
+    hot: usize,
     /// W1 neurons.
     #[arg(long, default_value_t = 1000)]
     neurons: usize,
-    /// Timesteps.
-    #[arg(long, default_value_t = 1000)]
-    steps: u32,
+    /// Timesteps (W1: default 1000; `--image`: default the image's stimulus).
+    #[arg(long)]
+    steps: Option<u32>,
     /// Worker threads.
     #[arg(long, default_value_t = 1)]
     threads: usize,
-    /// Seed.
-    #[arg(long, default_value_t = 1)]
-    seed: u32,
+    /// Seed (W1: default 1; `--image`: the stimulus seed, default the image's).
+    #[arg(long)]
+    seed: Option<u32>,
     /// Put one core on each tile (logical core i on physical core i · cores-per-tile) so spikes cross
     /// links; by default cores are packed tile by tile.
     #[arg(long)]
@@ -54,12 +75,32 @@ pub fn run(a: EmulateArgs) -> anyhow::Result<()> {
         print!("{}", chip.to_toml());
         return Ok(());
     }
+    if let Some(image) = a.image {
+        let name = match &a.chip {
+            Some(p) => p.display().to_string(),
+            None => a.preset.clone(),
+        };
+        let r = super::emulate_image::ImageRun {
+            image,
+            steps: a.steps,
+            input_rate: a.input_rate,
+            seed: a.seed,
+            learn: a.learn,
+            threads: a.threads,
+            spread: a.spread,
+            split: a.split,
+            hot: a.hot,
+            json: a.json,
+        };
+        return super::emulate_image::run(chip, &name, &r);
+    }
+    let (steps, seed) = (a.steps.unwrap_or(1000), a.seed.unwrap_or(1));
     let (ew, ns) = (chip.energy.hop_ew_pj, chip.energy.hop_ns_pj);
     let opts = EmuOptions { threads: a.threads, timing: true, strict: false };
     let stride = if a.spread { chip.mesh.cores_per_tile as usize } else { 1 };
     let mut csv = CsvTrace::new(0, a.trace_steps);
     let mut vcd = VcdTrace::new(0, a.trace_steps);
-    let r = w1::run_observed(chip, a.neurons, a.steps, opts, a.seed, stride, &mut (&mut csv, &mut vcd))?;
+    let r = w1::run_observed(chip, a.neurons, steps, opts, seed, stride, &mut (&mut csv, &mut vcd))?;
     if let Some(p) = &a.csv {
         std::fs::write(p, &csv.csv)?;
     }

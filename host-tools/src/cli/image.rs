@@ -9,7 +9,9 @@
 //!   sizes, projections with delays and learn flags, memory per synapse and per neuron).
 //! * `image run FILE`: run the image's stimulus through `plasticore-core` on the host and print the same
 //!   `RESULT ...` line the firmware prints (the CI compares them). Version-2 images (and version-1 images
-//!   of sizes without a `Net` instantiation) run as a graph (`plasticore_core::graph::run_graph`).
+//!   of sizes without a `Net` instantiation) run as a graph (`plasticore_core::graph::run_graph`);
+//!   `--emulator PRESET` also runs a version-2 image on the emulated chip, every population split over
+//!   several cores, and requires the same RESULT line (`emulate_image::emulator_summary`).
 mod graph;
 
 use std::io::Write;
@@ -83,8 +85,9 @@ enum ImageCmd {
         /// Image file.
         file: PathBuf,
         /// Also run it on the emulator with this chip preset (e.g. `mcu`, `loihi`) and check that the
-        /// spike/loss trajectory and the final weights, states and traces equal the host's (ε^x excepted:
-        /// the emulator does not expose it).
+        /// spike/loss trajectory and the final weights, states and traces equal the host's (version 1: ε^x
+        /// excepted, the single-layer emulator does not expose it; version 2: the whole RESULT line, with
+        /// every population split over several cores, so the chip needs the cores for it).
         #[arg(long)]
         emulator: Option<String>,
     },
@@ -392,9 +395,17 @@ pub fn run(a: ImageArgs) -> Result<()> {
             let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let version = GraphImage::parse(&bytes).map_err(|e| anyhow!("{}: {e}", file.display()))?.version();
             if version != image::VERSION {
-                println!("{}", graph::run(&bytes)?);
-                if emulator.is_some() {
-                    bail!("--emulator compares version-1 images; a graph image runs on the emulator with `plasticore emulate --image`");
+                let host = graph::run(&bytes)?;
+                println!("{host}");
+                if let Some(preset) = emulator {
+                    let (emu, mapping) = super::emulate_image::emulator_summary(&bytes, &preset)
+                        .with_context(|| format!("{} on the emulator (chip preset {preset})", file.display()))?;
+                    println!("emulator: chip preset {preset}; {}", mapping.join("; "));
+                    println!("emulator {emu}");
+                    if emu.to_string() != host.to_string() {
+                        bail!("the emulator differs from the host on {}", file.display());
+                    }
+                    println!("ok: emulator == host");
                 }
                 return Ok(());
             }

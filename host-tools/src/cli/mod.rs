@@ -8,6 +8,7 @@ pub mod mem_study;
 pub mod train;
 pub mod bench_w1;
 pub mod emulate;
+pub mod emulate_image;
 pub mod errors;
 pub mod events;
 pub mod quantize;
