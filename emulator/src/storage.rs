@@ -126,7 +126,7 @@ pub struct GraphStore {
     pub readout: ReadoutStore,
     /// Σ B·e per neuron.
     pub fb: Vec<i32>,
-    /// Per-neuron biases (unused: the emulator refuses populations with a bias).
+    /// Per-neuron biases in pool order (GraphMut reads the entries of populations whose `BiasMode` is not `None`; zero until the caller sets them).
     pub bias: Vec<i32>,
     /// Spike history.
     pub hist: Vec<u16>,
