@@ -11,4 +11,5 @@ pub mod emulate;
 pub mod errors;
 pub mod events;
 pub mod quantize;
+pub mod map;
 pub mod nir;
