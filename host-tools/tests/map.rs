@@ -149,7 +149,7 @@ fn main_job_case() -> (ChipDesc, GraphNetworkSpec, plasticore_core::image::Stimu
 #[test]
 fn optimised_placement_lowers_measured_hop_traffic_against_random() {
     let (chip, spec, stim) = main_job_case();
-    let r = map::map_and_measure(&chip, &spec, stim, Some(8), PlaceOptions { seed: 5, anneal_steps: 20_000 }, |_, _| {}).unwrap();
+    let r = map::map_and_measure(&chip, &spec, stim, Some(8), PlaceOptions { seed: 5, anneal_steps: 20_000 }, |_, _, _| {}).unwrap();
     assert_eq!(r.plan.mapping.cores_used(), 9);
     // measured by the emulator's link statistics, not the model
     assert_eq!(r.chosen.packets, r.random.packets, "the same packets are sent");
@@ -165,7 +165,7 @@ fn optimised_placement_lowers_measured_hop_traffic_against_random() {
 fn same_seed_same_placement() {
     let (chip, spec, stim) = main_job_case();
     let sliced = partition(&chip, &spec, Some(4)).unwrap();
-    let (t, _) = Traffic::profile(&chip, &spec, &sliced, stim).unwrap();
+    let (t, _) = Traffic::profile(&chip, &spec, &sliced, stim, &mut plasticore_emu::NoObserver).unwrap();
     let o = PlaceOptions { seed: 11, anneal_steps: 30_000 };
     let a = map::plan(&chip, sliced.clone(), &t, o, |_, _| {}).unwrap();
     let b = map::plan(&chip, sliced.clone(), &t, o, |_, _| {}).unwrap();
@@ -238,7 +238,7 @@ fn a_network_that_cannot_fit_names_the_population_and_the_limit() {
 fn mapping_file_round_trips_and_refuses_another_network() {
     let (chip, spec, stim) = main_job_case();
     let sliced = partition(&chip, &spec, Some(16)).unwrap();
-    let (t, _) = Traffic::profile(&chip, &spec, &sliced, stim).unwrap();
+    let (t, _) = Traffic::profile(&chip, &spec, &sliced, stim, &mut plasticore_emu::NoObserver).unwrap();
     let plan = map::plan(&chip, sliced, &t, PlaceOptions { seed: 1, anneal_steps: 1000 }, |_, _| {}).unwrap();
     let dir = std::env::temp_dir().join(format!("plasticore-map-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

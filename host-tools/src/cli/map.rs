@@ -25,7 +25,8 @@ pub struct MapArgs {
     /// A chip description in TOML instead of a preset (`plasticore emulate --print-chip` prints one).
     #[arg(long)]
     chip: Option<PathBuf>,
-    /// Seed of the annealing and of the random placement compared against.
+    /// Seed of the annealing, of the random placement compared against, and of the default stimulus (a
+    /// network without a stimulus section).
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Simulated-annealing moves after the greedy placement (0: greedy only).
@@ -85,10 +86,20 @@ pub fn run(a: MapArgs) -> anyhow::Result<()> {
         anyhow::ensure!(s > 0, "--steps must be at least 1");
         stim.steps = s;
     }
-    let bar = ProgressBar::new(a.anneal_steps);
-    bar.set_style(ProgressStyle::with_template("annealing {bar:40} {pos}/{len} moves ({eta})").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    // one bar per stage (profile run, annealing, two measurement runs); hidden when stderr is no terminal
+    let bar = ProgressBar::new(1);
+    bar.set_style(ProgressStyle::with_template("{msg:32} {bar:40} {pos}/{len} ({eta})").unwrap_or_else(|_| ProgressStyle::default_bar()));
     let opts = PlaceOptions { seed: a.seed, anneal_steps: a.anneal_steps };
-    let r = map::map_and_measure(&chip, &spec, stim, a.neurons_per_core, opts, |d, _| bar.set_position(d)).with_context(|| format!("mapping {what} onto {}", chip.name))?;
+    let mut stage = String::new();
+    let r = map::map_and_measure(&chip, &spec, stim, a.neurons_per_core, opts, |s, d, n| {
+        if s != stage {
+            stage = s.to_string();
+            bar.set_message(stage.clone());
+            bar.set_length(n);
+        }
+        bar.set_position(d);
+    })
+    .with_context(|| format!("mapping {what} onto {}", chip.name))?;
     bar.finish_and_clear();
     let m = &r.plan.mapping;
     let mesh = chip.mesh;

@@ -14,6 +14,15 @@ use plasticore_core::readout::{Feedback, Target};
 use plasticore_emu::graph::{GraphEmulator, GraphMapping, GraphNetworkSpec};
 use plasticore_emu::{ChipDesc, EmuOptions, Observer, Stats};
 
+/// An observer that calls `f(steps done)` after every step (progress bars).
+pub struct Steps<F: FnMut(u64)>(pub F);
+
+impl<F: FnMut(u64)> Observer for Steps<F> {
+    fn on_step(&mut self, v: &plasticore_emu::observe::StepView<'_>) {
+        (self.0)(v.report.step + 1);
+    }
+}
+
 /// What a run computed, bit for bit: equal for every placement of the same slices.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Bits {

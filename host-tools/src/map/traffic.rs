@@ -85,11 +85,11 @@ impl Traffic {
     }
 
     /// The profile: run `spec` with the slices of `m` in logical order (no placement) over `stim` and
-    /// count every packet by source and destination.
-    pub fn profile(chip: &ChipDesc, spec: &GraphNetworkSpec, m: &GraphMapping, stim: Stimulus) -> Result<(Traffic, measure::Measured), MapError> {
+    /// count every packet by source and destination (`obs` sees the steps too).
+    pub fn profile(chip: &ChipDesc, spec: &GraphNetworkSpec, m: &GraphMapping, stim: Stimulus, obs: &mut dyn Observer) -> Result<(Traffic, measure::Measured), MapError> {
         let plain = GraphMapping { placement: Vec::new(), stride: 1, ..m.clone() };
         let mut count = Count { t: Traffic::zero(plain.cores_used()) };
-        let r = measure::run(chip, spec, &plain, stim, &mut count)?;
+        let r = measure::run(chip, spec, &plain, stim, &mut (&mut count, obs))?;
         Ok((count.t, r))
     }
 }
