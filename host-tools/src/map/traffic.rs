@@ -8,7 +8,8 @@
 //! gives the traffic exactly, and Σ packets(a, b) × hops(a, b) is the run's hop-weighted packet count for
 //! any placement (tested). The **static** estimate needs no run: every neuron spikes once per step and
 //! sends one packet per destination core of its routing entry (the multicast fan-out), and every neuron
-//! of a population that learns from the readout gets one word from the readout's core per step.
+//! of a population that learns from the readout gets one word from the readout's core per step (the
+//! `Symmetric` backprop words between populations are not in the estimate).
 use super::measure;
 use super::MapError;
 use plasticore_core::graph::LambdaSource;
