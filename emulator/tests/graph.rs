@@ -260,7 +260,7 @@ fn random_mapping(c: &Case) -> GraphMapping {
         cores.swap(i, j);
     }
     let readout_core = if c.own_readout { cores.len() } else { rng.next_u32() as usize % cores.len() };
-    GraphMapping { cores, readout_core, stride: 1 + (rng.next_u32() as usize % 3) }
+    GraphMapping { cores, readout_core, stride: 1 + (rng.next_u32() as usize % 3), placement: Vec::new() }
 }
 
 /// Everything compared, per step.

@@ -8,6 +8,7 @@
 pub mod demo;
 pub mod events;
 pub mod mainjob;
+pub mod map;
 pub mod nir;
 pub mod quantize;
 pub mod reference;

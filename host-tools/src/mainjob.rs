@@ -178,8 +178,9 @@ fn dec_f(d: Decay) -> f64 {
     d.0 as f64 / (1u64 << Formats::DEFAULT.decay_frac) as f64
 }
 
-/// The fixed-point network (one recurrent layer + readout) with seeded weights.
-fn fixed_network(seed: u64) -> Result<NetworkSpec, MainError> {
+/// The main job's fixed-point network: 40 inputs → 64 recurrent LIF → 2 cross-entropy outputs, weights seeded by `seed`
+/// (also mapped by `plasticore map --main-job`).
+pub fn fixed_network(seed: u64) -> Result<NetworkSpec, MainError> {
     let fmt = Formats::DEFAULT;
     let lif = Lif::new(
         LifParams {

@@ -39,7 +39,7 @@ pub struct PopSlice {
 
 /// Where everything of a graph lives: logical core i holds `cores[i]`; the readout is on logical core
 /// `readout_core` (its own core, or shared with a population slice on a full chip). Logical core i is
-/// physical core `i · stride`.
+/// physical core `placement[i]` when a placement is given ([`GraphMapping::placed`]), else `i · stride`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GraphMapping {
     /// Slices in logical core order (any population order; each population's slices must cover it
@@ -47,8 +47,11 @@ pub struct GraphMapping {
     pub cores: Vec<PopSlice>,
     /// Logical core of the readout.
     pub readout_core: usize,
-    /// Physical core of logical core i = i · stride (≥ 1).
+    /// Physical core of logical core i = i · stride (≥ 1), unless `placement` is given.
     pub stride: usize,
+    /// Explicit placement: the physical core of each logical core (`cores_used()` distinct entries,
+    /// each below the chip's core count; checked by [`check`]), or empty for `i · stride`.
+    pub placement: Vec<usize>,
 }
 
 /// One destination of a source core's spikes.
@@ -76,7 +79,14 @@ impl GraphMapping {
             }
         }
         let readout_core = if out.len() < cores { out.len() } else { out.len().saturating_sub(1) };
-        GraphMapping { cores: out, readout_core, stride: 1 }
+        GraphMapping { cores: out, readout_core, stride: 1, placement: Vec::new() }
+    }
+
+    /// The same slices with logical core i on physical core `placement[i]` (one entry per logical core
+    /// in use, all distinct; [`check`] rejects anything else, naming the limit).
+    pub fn placed(mut self, placement: Vec<usize>) -> GraphMapping {
+        self.placement = placement;
+        self
     }
 
     /// The same slices with logical core i on physical core i · `stride`.
@@ -90,14 +100,17 @@ impl GraphMapping {
         self.cores.len().max(self.readout_core + 1)
     }
 
-    /// Physical core of logical core `i`.
+    /// Physical core of logical core `i` (`placement[i]`, or `i · stride` without a placement).
     pub fn physical(&self, i: usize) -> usize {
-        i.saturating_mul(self.stride.max(1))
+        match self.placement.get(i) {
+            Some(&p) => p,
+            None => i.saturating_mul(self.stride.max(1)),
+        }
     }
 
-    /// Physical cores the mapping spans.
+    /// Physical cores the mapping spans (one past the highest physical core in use).
     pub fn cores_spanned(&self) -> usize {
-        self.physical(self.cores_used().max(1) - 1).saturating_add(1)
+        (0..self.cores_used().max(1)).map(|i| self.physical(i)).max().unwrap_or(0).saturating_add(1)
     }
 }
 
@@ -223,6 +236,7 @@ pub fn check(chip: &ChipDesc, spec: &GraphNetworkSpec, lay: &Layout, m: &GraphMa
         }
         usage.push(u);
     }
+    check_placement(chip, m)?;
     let needed = m.cores_spanned();
     if needed > chip.mesh.cores() {
         return Err(EmuError::TooManyCores {
@@ -234,6 +248,37 @@ pub fn check(chip: &ChipDesc, spec: &GraphNetworkSpec, lay: &Layout, m: &GraphMa
         });
     }
     Ok((usage, routes))
+}
+
+/// An explicit placement: one physical core per logical core in use, each on the chip, no two alike.
+fn check_placement(chip: &ChipDesc, m: &GraphMapping) -> Result<(), EmuError> {
+    if m.placement.is_empty() {
+        return Ok(());
+    }
+    let (used, avail) = (m.cores_used(), chip.mesh.cores());
+    if m.placement.len() != used {
+        return Err(EmuError::Network(format!(
+            "mapping: placement: {} physical cores given for {used} logical cores in use (one per logical core)",
+            m.placement.len()
+        )));
+    }
+    let mut owner = vec![usize::MAX; avail];
+    for (i, &p) in m.placement.iter().enumerate() {
+        let Some(o) = owner.get_mut(p) else {
+            return Err(EmuError::Network(format!(
+                "mapping: placement: logical core {i} on physical core {p}, the chip has {avail} cores ({} x {} tiles x {})",
+                chip.mesh.width, chip.mesh.height, chip.mesh.cores_per_tile
+            )));
+        };
+        if *o != usize::MAX {
+            return Err(EmuError::Network(format!(
+                "mapping: placement: logical cores {} and {i} both on physical core {p} (one logical core per physical core)",
+                *o
+            )));
+        }
+        *o = i;
+    }
+    Ok(())
 }
 
 fn check_cover(lay: &Layout, m: &GraphMapping) -> Result<(), EmuError> {

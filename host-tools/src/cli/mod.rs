@@ -12,4 +12,5 @@ pub mod emulate_image;
 pub mod errors;
 pub mod events;
 pub mod quantize;
+pub mod map;
 pub mod nir;
