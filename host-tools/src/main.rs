@@ -35,6 +35,8 @@ enum Command {
     Events(cli::events::EventsArgs),
     /// Per-projection weight scale search of a trained float network, calibrated on an event file.
     Quantize(cli::quantize::QuantizeArgs),
+    /// Run a graph image on the emulated chip or the core over a data set: inference or on-chip learning.
+    Run(cli::run::RunArgs),
     /// NIR graphs: import to / export from plasticore-float-net, inspect, simulate in float (hw-notes/nir.md).
     Nir(cli::nir::NirArgs),
 }
@@ -57,5 +59,6 @@ fn main() -> std::process::ExitCode {
         Command::Events(a) => cli::events::run(a),
         Command::Quantize(a) => cli::quantize::run(a),
         Command::Nir(a) => cli::nir::run(a),
+        Command::Run(a) => cli::run::run(a),
     })
 }

@@ -10,7 +10,7 @@
 //! * `image run FILE`: run the image's stimulus through `plasticore-core` on the host and print the same
 //!   `RESULT ...` line the firmware prints (the CI compares them). Version-2 images (and version-1 images
 //!   of sizes without a `Net` instantiation) run as a graph (`plasticore_core::graph::run_graph`).
-mod graph;
+pub(crate) mod graph;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -159,7 +159,7 @@ fn build(p: &Preset) -> Result<Vec<u8>> {
 }
 
 /// Write `bytes` to `path` atomically: temporary file in the same directory, fsync, rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().ok_or_else(|| anyhow!("{} has no file name", path.display()))?;
     let tmp = dir.join(format!(".{}.tmp.{}", name.to_string_lossy(), std::process::id()));
@@ -326,6 +326,7 @@ pub fn run(a: ImageArgs) -> Result<()> {
                 drop_bias,
                 learn: !no_learn,
                 steps: steps.unwrap_or(1000),
+                fracs: None,
             };
             let (bytes, note) = graph::build_from_float(&path, &o)?;
             write_atomic(&out, &bytes)?;
