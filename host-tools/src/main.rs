@@ -37,6 +37,8 @@ enum Command {
     Quantize(cli::quantize::QuantizeArgs),
     /// Run a graph image on the emulated chip or the core over a data set: inference or on-chip learning.
     Run(cli::run::RunArgs),
+    /// Float reference vs the fixed-point network of an image: spikes, outputs, accuracy, drift, gradients.
+    Compare(cli::compare::CompareArgs),
     /// NIR graphs: import to / export from plasticore-float-net, inspect, simulate in float (hw-notes/nir.md).
     Nir(cli::nir::NirArgs),
 }
@@ -60,5 +62,6 @@ fn main() -> std::process::ExitCode {
         Command::Quantize(a) => cli::quantize::run(a),
         Command::Nir(a) => cli::nir::run(a),
         Command::Run(a) => cli::run::run(a),
+        Command::Compare(a) => cli::compare::run(a),
     })
 }

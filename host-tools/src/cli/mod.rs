@@ -14,3 +14,4 @@ pub mod quantize;
 pub mod nir;
 pub mod pipeline;
 pub mod run;
+pub mod compare;

@@ -77,6 +77,15 @@ struct Outcome {
     saturations: String,
 }
 
+/// A line above the progress bar (or plainly when the bar is hidden, e.g. not a terminal).
+fn say(bar: &ProgressBar, m: String) {
+    if bar.is_hidden() {
+        println!("{m}");
+    } else {
+        bar.println(m);
+    }
+}
+
 fn pass(b: &mut dyn Backend, set: &[Sample], np: usize, no: usize, learn: bool, spikes: &mut [u64], steps: &mut u64, bar: &ProgressBar) -> Result<f64> {
     b.set_learning(learn);
     let mut right = 0usize;
@@ -99,12 +108,12 @@ fn session(b: &mut dyn Backend, img: &NetImage, d: &data::Data, a: &RunArgs, bar
     if !d.test.is_empty() {
         let t = pass(b, &d.test, np, no, false, &mut si, &mut ti, bar)?;
         epochs.push(Epoch { epoch: 0, train: None, test: Some(t) });
-        bar.println(format!("epoch 0: held-out accuracy {:.4}", t));
+        say(bar, format!("epoch 0: held-out accuracy {:.4}", t));
     }
     for e in 1..=a.epochs {
         let tr = if a.learn { pass(b, &d.train, np, no, true, &mut sl, &mut tl, bar)? } else { pass(b, &d.train, np, no, false, &mut si, &mut ti, bar)? };
         let te = if d.test.is_empty() { None } else { Some(pass(b, &d.test, np, no, false, &mut si, &mut ti, bar)?) };
-        bar.println(format!(
+        say(bar, format!(
             "epoch {e}: {} accuracy {tr:.4}{}",
             if a.learn { "learning" } else { "inference" },
             te.map_or(String::new(), |t| format!(", held-out accuracy {t:.4}"))
@@ -119,7 +128,7 @@ fn session(b: &mut dyn Backend, img: &NetImage, d: &data::Data, a: &RunArgs, bar
     for p in 0..np {
         learnt.set_weights(p, b.weights(p))?;
         let bias = b.biases(p);
-        if !bias.is_empty() {
+        if img.desc.populations[p].bias != plasticore_core::graph::BiasMode::None {
             learnt.biases[p] = bias;
         }
     }

@@ -180,6 +180,29 @@ impl Backend for Core<'_> {
     }
 }
 
+impl Core<'_> {
+    /// One sample in accumulate mode (weights unchanged): the class target on the loss steps; the
+    /// hidden populations' accumulated ΔW per population in weight units (`acc · 2⁻¹⁶ · 2^−weight_frac`,
+    /// the accumulator's LSB), in each population's axon layout.
+    pub fn accumulate(&mut self, steps: &[Vec<u16>], loss: &[bool], label: u16) -> Result<Vec<Vec<f64>>> {
+        let lay = *self.g.layout();
+        let mut acc = vec![0i32; lay.accumulator];
+        self.g.reset_state();
+        for (t, (input, &l)) in steps.iter().zip(loss).enumerate() {
+            let tg = if l { Target::Class(label) } else { Target::None };
+            self.g.step(Timestep(t as u32), input, tg, &[], GraphUpdate::Accumulate(&mut acc)).map_err(|e| anyhow!("core: {e}"))?;
+        }
+        let cfg = self.g.config();
+        Ok((0..lay.populations)
+            .map(|p| {
+                let pl = lay.pops[p];
+                let scale = 2f64.powi(-16 - cfg.populations[p].layer.formats.weight_frac as i32);
+                acc[pl.acc_off..pl.acc_off + pl.weights].iter().map(|&a| a as f64 * scale).collect()
+            })
+            .collect())
+    }
+}
+
 /// Build core-nostd's graph of `img` on the heap and hand it to `f` (the buffers live for the call).
 pub fn with_core<R>(img: &NetImage, f: impl FnOnce(&mut Core<'_>) -> Result<R>) -> Result<R> {
     let bytes = img.encode()?;

@@ -16,8 +16,6 @@ pub struct SampleRun {
     pub spikes: Vec<u64>,
     /// Per step, per population, the spiking neurons (only when asked for).
     pub trace: Vec<Vec<Vec<u16>>>,
-    /// Per step the outputs (only when asked for).
-    pub outputs: Vec<Vec<i32>>,
 }
 
 /// Argmax, ties to the lower index.
@@ -36,7 +34,7 @@ pub fn run_sample(b: &mut dyn Backend, s: &Sample, populations: usize, outputs: 
     b.reset()?;
     let mut score = vec![0i64; outputs];
     let mut spikes = vec![0u64; populations];
-    let (mut trace, mut outs) = (Vec::new(), Vec::new());
+    let mut trace = Vec::new();
     for (t, (input, &loss)) in s.steps.iter().zip(&s.loss).enumerate() {
         let target = (learn && loss).then_some(s.label as u16);
         b.step(t as u32, input, target)?;
@@ -56,8 +54,7 @@ pub fn run_sample(b: &mut dyn Backend, s: &Sample, populations: usize, outputs: 
         }
         if record {
             trace.push(step_spikes);
-            outs.push(o);
         }
     }
-    Ok(SampleRun { class: argmax(&score), spikes, trace, outputs: outs })
+    Ok(SampleRun { class: argmax(&score), spikes, trace })
 }
