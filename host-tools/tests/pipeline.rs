@@ -148,3 +148,43 @@ fn bad_run_arguments_are_one_line_errors() {
     assert!(err.contains("small.pcimg"), "{err}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// The keys of `compare`'s JSON that `hw-notes/pipeline.md` documents (one population, with --learn).
+const COMPARE_KEYS: &[&str] = &[
+    "accuracy_float", "accuracy_fixed", "accuracy_float_original_weights", "accuracy_tolerance", "accuracy_pass", "output_agreement",
+    "output_agreement_floor", "output_agreement_pass", "spike_agreement_L0", "spike_agreement_floor_L0", "spike_agreement_pass_L0",
+    "rate_float_L0", "rate_fixed_L0", "weight_drift_cosine", "weight_drift_distance", "weight_drift_norm_float", "weight_drift_norm_fixed",
+    "weight_drift_sr_noise", "weight_drift_tolerance", "weight_drift_pass", "grad_samples", "grad_cosine_fixed_float_esd",
+    "grad_cosine_fixed_float_esd_tolerance", "grad_cosine_fixed_float_esd_pass", "grad_cosine_fixed_bptt", "grad_cosine_float_esd_bptt",
+    "grad_cosine_fixed_bptt_tolerance", "grad_cosine_fixed_bptt_pass", "pass",
+];
+
+#[test]
+fn compare_float_and_fixed_passes_every_stated_tolerance() {
+    let d = tmpdir("compare");
+    float_and_image(&d, "12", "14");
+    let out = ok(
+        bin()
+            .args(["compare", "--net", &s(&d.join("train_digits_net.json")), "--image", &s(&d.join("net.pcimg"))])
+            .args(["--events", &fixture("digits500-train-50.npz"), "--test-events", &fixture("digits500-test-50.npz"), "--learn"])
+            .args(["--json", &s(&d.join("compare.json"))])
+            .output()
+            .unwrap(),
+        "compare",
+    );
+    let j = json(&out);
+    eprintln!("{j}");
+    assert_eq!(j, serde_json::from_slice::<serde_json::Value>(&std::fs::read(d.join("compare.json")).unwrap()).unwrap());
+    for k in COMPARE_KEYS {
+        assert!(j.get(k).is_some(), "compare JSON lacks {k}");
+    }
+    assert!(j.as_object().unwrap().values().all(|v| !v.is_object() && !v.is_array()), "the schema is flat");
+    for k in ["accuracy_pass", "output_agreement_pass", "spike_agreement_pass_L0", "weight_drift_pass", "grad_cosine_fixed_float_esd_pass", "grad_cosine_fixed_bptt_pass"] {
+        assert_eq!(j[k], serde_json::json!(true), "{k} failed: {j}");
+    }
+    // the fixed rule's gradient is the float rule's up to rounding (measured 0.99998 on this network)
+    assert!(j["grad_cosine_fixed_float_esd"].as_f64().unwrap() >= 0.95);
+    // the learning pass moved weights on both sides
+    assert!(j["weight_drift_norm_float"].as_f64().unwrap() > 0.0 && j["weight_drift_norm_fixed"].as_f64().unwrap() > 0.0);
+    let _ = std::fs::remove_dir_all(&d);
+}
