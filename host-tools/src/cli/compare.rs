@@ -124,8 +124,8 @@ fn float_twin(saved: &SavedNet, img: &NetImage) -> Result<(NetConfig<ModelSpec>,
     let ro = &img.desc.readout.config;
     let oc = OnChipConfig {
         alpha: l0.trace_decay.0 as f64 / 2f64.powi(l0.formats.decay_frac as i32),
-        eta: rate(l0.learning_rate.mant as u16, l0.learning_rate.shift),
-        eta_o: rate(ro.learning_rate.mant as u16, ro.learning_rate.shift),
+        eta: rate(l0.learning_rate.mant, l0.learning_rate.shift),
+        eta_o: rate(ro.learning_rate.mant, ro.learning_rate.shift),
         feedback: Feedback::Symmetric,
         mode: UpdateMode::Online,
     };
@@ -197,8 +197,8 @@ pub fn run(a: CompareArgs) -> Result<()> {
         for t in 0..s.steps.len() {
             let before = fl.params.clone();
             fl.step(&s.dense(t, n_in), s.loss[t].then_some(&tgt), None).map_err(|e| anyhow!("float: {e}"))?;
-            for l in 0..np {
-                l1[l] += fl.params.layers[l].w.iter().zip(&before.layers[l].w).map(|(a, b)| (a - b).abs()).sum::<f64>();
+            for (acc, (now, was)) in l1.iter_mut().zip(fl.params.layers.iter().zip(&before.layers)) {
+                *acc += now.w.iter().zip(&was.w).map(|(a, b)| (a - b).abs()).sum::<f64>();
             }
             l1[np] += fl.params.readout.iter().zip(&before.readout).map(|(a, b)| (a - b).abs()).sum::<f64>();
         }
@@ -266,19 +266,19 @@ pub fn run(a: CompareArgs) -> Result<()> {
         bar.inc(1);
         let (_, g) = sequence_grad(&cfg, &p_twin, Algorithm::Bptt, OnlineOptions::default(), &sequence(s, n_in)).map_err(|e| anyhow!("BPTT: {e}"))?;
         bar.inc(1);
-        for l in 0..np {
+        for (l, gfl) in gf.iter().enumerate() {
             // summed over samples into one flat vector, populations in order
             let fl_acc = &f.accumulated().layers[l].w;
             let bp = &g.layers[l].w;
             let off: usize = (0..l).map(|q| cfg.layers[q].n * (cfg.layers[q].n_in + if cfg.layers[q].recurrent { cfg.layers[q].n } else { 0 })).sum();
-            let len = gf[l].len();
+            let len = gfl.len();
             if g_fixed.len() < off + len {
                 g_fixed.resize(off + len, 0.0);
                 g_float.resize(off + len, 0.0);
                 g_bptt.resize(off + len, 0.0);
             }
             for k in 0..len {
-                g_fixed[off + k] += gf[l][k];
+                g_fixed[off + k] += gfl[k];
                 g_float[off + k] += fl_acc[k];
                 g_bptt[off + k] -= bp[k]; // an update is −η·gradient
             }
@@ -327,8 +327,8 @@ pub fn run(a: CompareArgs) -> Result<()> {
     }
     if a.learn {
         let (mut dq, mut df) = (Vec::new(), Vec::new());
-        for l in 0..np {
-            for ((e, s0), f) in w_end[l].iter().zip(&p_twin.layers[l].w).zip(&p_float_end.layers[l].w) {
+        for (l, we) in w_end.iter().enumerate() {
+            for ((e, s0), f) in we.iter().zip(&p_twin.layers[l].w).zip(&p_float_end.layers[l].w) {
                 dq.push(e - s0);
                 df.push(f - s0);
             }

@@ -86,14 +86,20 @@ fn say(bar: &ProgressBar, m: String) {
     }
 }
 
-fn pass(b: &mut dyn Backend, set: &[Sample], np: usize, no: usize, learn: bool, spikes: &mut [u64], steps: &mut u64, bar: &ProgressBar) -> Result<f64> {
+/// Spikes per population and timesteps of one kind of pass.
+struct Tally {
+    spikes: Vec<u64>,
+    steps: u64,
+}
+
+fn pass(b: &mut dyn Backend, set: &[Sample], (np, no): (usize, usize), learn: bool, tally: &mut Tally, bar: &ProgressBar) -> Result<f64> {
     b.set_learning(learn);
     let mut right = 0usize;
     for s in set {
         let r = run_sample(b, s, np, no, learn, false)?;
         right += (r.class == s.label) as usize;
-        spikes.iter_mut().zip(&r.spikes).for_each(|(a, x)| *a += x);
-        *steps += s.steps.len() as u64;
+        tally.spikes.iter_mut().zip(&r.spikes).for_each(|(a, x)| *a += x);
+        tally.steps += s.steps.len() as u64;
         bar.inc(1);
     }
     Ok(right as f64 / set.len().max(1) as f64)
@@ -102,17 +108,16 @@ fn pass(b: &mut dyn Backend, set: &[Sample], np: usize, no: usize, learn: bool, 
 fn session(b: &mut dyn Backend, img: &NetImage, d: &data::Data, a: &RunArgs, bar: &ProgressBar) -> Result<Outcome> {
     let np = img.desc.populations.len();
     let no = img.desc.readout.outputs as usize;
-    let (mut sl, mut si) = (vec![0u64; np], vec![0u64; np]);
-    let (mut tl, mut ti) = (0u64, 0u64);
+    let (mut tl, mut ti) = (Tally { spikes: vec![0; np], steps: 0 }, Tally { spikes: vec![0; np], steps: 0 });
     let mut epochs = Vec::new();
     if !d.test.is_empty() {
-        let t = pass(b, &d.test, np, no, false, &mut si, &mut ti, bar)?;
+        let t = pass(b, &d.test, (np, no), false, &mut ti, bar)?;
         epochs.push(Epoch { epoch: 0, train: None, test: Some(t) });
         say(bar, format!("epoch 0: held-out accuracy {:.4}", t));
     }
     for e in 1..=a.epochs {
-        let tr = if a.learn { pass(b, &d.train, np, no, true, &mut sl, &mut tl, bar)? } else { pass(b, &d.train, np, no, false, &mut si, &mut ti, bar)? };
-        let te = if d.test.is_empty() { None } else { Some(pass(b, &d.test, np, no, false, &mut si, &mut ti, bar)?) };
+        let tr = if a.learn { pass(b, &d.train, (np, no), true, &mut tl, bar)? } else { pass(b, &d.train, (np, no), false, &mut ti, bar)? };
+        let te = if d.test.is_empty() { None } else { Some(pass(b, &d.test, (np, no), false, &mut ti, bar)?) };
         say(bar, format!(
             "epoch {e}: {} accuracy {tr:.4}{}",
             if a.learn { "learning" } else { "inference" },
@@ -120,11 +125,7 @@ fn session(b: &mut dyn Backend, img: &NetImage, d: &data::Data, a: &RunArgs, bar
         ));
         epochs.push(Epoch { epoch: e, train: Some(tr), test: te });
     }
-    let mut learnt = NetImage { desc: img.desc.clone(), weights: Vec::new(), biases: img.biases.clone(), readout: b.readout_weights(), stimulus: img.stimulus };
-    learnt.weights = img.weights.iter().map(|w| match w {
-        crate::cli::image::graph::OwnedWeights::Dense(v) => crate::cli::image::graph::OwnedWeights::Dense(v.clone()),
-        crate::cli::image::graph::OwnedWeights::Csr(r, c, v) => crate::cli::image::graph::OwnedWeights::Csr(r.clone(), c.clone(), v.clone()),
-    }).collect();
+    let mut learnt = NetImage { desc: img.desc.clone(), weights: img.weights.clone(), biases: img.biases.clone(), readout: b.readout_weights(), stimulus: img.stimulus };
     for p in 0..np {
         learnt.set_weights(p, b.weights(p))?;
         let bias = b.biases(p);
@@ -132,7 +133,7 @@ fn session(b: &mut dyn Backend, img: &NetImage, d: &data::Data, a: &RunArgs, bar
             learnt.biases[p] = bias;
         }
     }
-    Ok(Outcome { epochs, spikes: (sl, si), steps: (tl, ti), learnt, saturations: format!("{:?}", b.saturations()) })
+    Ok(Outcome { epochs, spikes: (tl.spikes, ti.spikes), steps: (tl.steps, ti.steps), learnt, saturations: format!("{:?}", b.saturations()) })
 }
 
 fn figures(c: &Counts, mhz: f64) -> serde_json::Value {

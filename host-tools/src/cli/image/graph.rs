@@ -53,6 +53,7 @@ pub struct FromFloat {
 }
 
 /// One population's weights, owned.
+#[derive(Clone, Debug)]
 pub enum OwnedWeights {
     /// Dense, row-major by axon.
     Dense(Vec<Weight>),
