@@ -43,23 +43,74 @@ fn s(p: &Path) -> String {
 /// Float network (32 recurrent LIF, 50 steps per digit) and its 8-bit image in `d`; returns the quantize
 /// report.
 fn float_and_image(d: &Path, lr_shift: &str, ro_shift: &str) -> serde_json::Value {
+    train(d, &["--n-rec", "32"]);
+    quantize(d, &["--lr-shift", lr_shift, "--readout-lr-shift", ro_shift])
+}
+
+fn train(d: &Path, shape: &[&str]) {
     ok(
         bin()
-            .args(["train", "--task", "digits", "--data", &fixture("digits-500.csv.gz"), "--n-rec", "32", "--iters", "100", "--batch", "16"])
+            .args(["train", "--task", "digits", "--data", &fixture("digits-500.csv.gz"), "--iters", "100", "--batch", "16"])
+            .args(shape)
             .args(["--steps", "50", "--eval-every", "50", "--lr", "0.01", "--seed", "1", "--out", &s(d)])
             .output()
             .unwrap(),
         "train",
     );
+}
+
+fn quantize(d: &Path, extra: &[&str]) -> serde_json::Value {
     let q = ok(
         bin()
             .args(["quantize", "--net", &s(&d.join("train_digits_net.json")), "--events", &fixture("digits500-test-50.npz"), "--bits", "8"])
-            .args(["-o", &s(&d.join("net.pcimg")), "--drop-bias", "--lr-shift", lr_shift, "--readout-lr-shift", ro_shift])
+            .args(["-o", &s(&d.join("net.pcimg")), "--drop-bias"])
+            .args(extra)
             .output()
             .unwrap(),
         "quantize",
     );
     json(&q)
+}
+
+/// The `weight_frac` of every population line of `image info`, then the readout's.
+fn image_fracs(path: &Path) -> Vec<u64> {
+    let out = ok(bin().args(["image", "info", &s(path)]).output().unwrap(), "image info");
+    out.lines()
+        .filter(|l| l.trim_start().starts_with("population ") || l.trim_start().starts_with("readout:"))
+        .map(|l| {
+            let at = l.find("weight_frac ").expect("weight_frac") + "weight_frac ".len();
+            l[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn quantize_writes_the_points_it_reports_and_names_a_population_that_goes_silent() {
+    let d = tmpdir("quantize");
+    let q = float_and_image(&d, "14", "16");
+    let img = &q["image"];
+    // the image holds exactly the per-population points the report gives
+    let want: Vec<u64> = ["L0", "readout"].iter().map(|p| img["population_fracs"][p].as_u64().unwrap()).collect();
+    assert_eq!(image_fracs(&d.join("net.pcimg")), want);
+    // each population's point is the smallest searched point of its projections
+    let searched = |n: &str| q["projections"].as_array().unwrap().iter().find(|p| p["name"] == n).unwrap()["frac"].as_i64().unwrap();
+    assert_eq!(want[0] as i64, searched("L0.in").min(searched("L0.rec")).clamp(0, 15));
+    assert_eq!(img["projection_fracs_written"]["L0.rec"], img["population_fracs"]["L0"]);
+    // binary point 15 at 8 bits: every weight clips at ±127·2⁻¹⁵ ≈ 0.0039 and the hidden population goes
+    // silent, named in the report and on stderr (at point 0 it survives: 881 of 2048 input weights round
+    // to 0, the rest carry it)
+    let o = bin()
+        .args(["quantize", "--net", &s(&d.join("train_digits_net.json")), "--events", &fixture("digits500-test-50.npz")])
+        .args(["--frac-min", "15", "--frac-max", "15", "-o", &s(&d.join("silent.pcimg")), "--drop-bias"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    let j = json(&ok(o, "quantize at frac 15"));
+    let problems = j["image"]["problems"].as_array().unwrap();
+    assert!(problems.iter().any(|p| p.as_str().unwrap().starts_with("L0 goes silent")), "{problems:?}");
+    assert!(stderr.contains("warning: image: L0 goes silent"), "{stderr}");
+    assert!(d.join("silent.pcimg").exists());
+    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
@@ -99,9 +150,21 @@ fn train_quantize_run_with_on_chip_learning_stays_within_the_stated_gap_of_float
 
 #[test]
 fn chip_and_core_backends_give_the_same_bits() {
-    let d = tmpdir("backends");
+    same_bits("backends", &["--n-rec", "32"]);
+}
+
+/// Two populations (32 recurrent → 16 feed-forward): spikes, learning signals and the Symmetric backprop
+/// cross cores on the chip.
+#[test]
+fn chip_and_core_backends_give_the_same_bits_with_two_populations() {
+    same_bits("backends2", &["--hidden", "32,16", "--recurrent", "1,0"]);
+}
+
+fn same_bits(name: &str, shape: &[&str]) {
+    let d = tmpdir(name);
     // a large learning rate, so that learning moves many weights and a wrong bit would show
-    float_and_image(&d, "8", "10");
+    train(&d, shape);
+    quantize(&d, &["--lr-shift", "8", "--readout-lr-shift", "10"]);
     let mut res = Vec::new();
     for be in ["chip", "core"] {
         let out = ok(
