@@ -1,9 +1,11 @@
 //! `plasticore compare`: the float reference against the fixed-point network of an image, on the same
 //! network and inputs, with the same learning rule (`reference::onchip::OnChip`, deep Symmetric signals,
-//! online updates — the rule the core implements). The float side runs the image's own weights
-//! dequantized (and its decays, trace decay and learning rates), so what differs is the fixed-point
-//! arithmetic (states, traces, roundings; stochastic weight rounding when learning), not the weight
-//! quantization, which `quantize` reports; the original float network's accuracy is printed beside it.
+//! online updates — the rule the core implements). The float side runs the image's own weights (and
+//! biases) dequantized, with the image's trace decay and learning rates; its neuron constants (decays,
+//! threshold, surrogate) are the float file's, which the image holds rounded to nearest in Q.24 / Q.16.
+//! So what differs is the fixed-point arithmetic (states, traces, roundings; stochastic weight rounding
+//! when learning), not the weight quantization, which `quantize` reports; the original float network's
+//! accuracy is printed beside it.
 //!
 //! Figures and tolerances (each with pass/fail; the schema is flat, `hw-notes/pipeline.md`):
 //! - **spike agreement** per population: the fraction of (neuron, step) pairs where both spike or both
