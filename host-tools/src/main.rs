@@ -37,6 +37,10 @@ enum Command {
     Quantize(cli::quantize::QuantizeArgs),
     /// Map a network image onto a chip: slices within the per-core limits, placement on the mesh, traffic vs random.
     Map(cli::map::MapArgs),
+    /// Run a graph image on the emulated chip or the core over a data set: inference or on-chip learning.
+    Run(cli::run::RunArgs),
+    /// Float reference vs the fixed-point network of an image: spikes, outputs, accuracy, drift, gradients.
+    Compare(cli::compare::CompareArgs),
     /// NIR graphs: import to / export from plasticore-float-net, inspect, simulate in float (hw-notes/nir.md).
     Nir(cli::nir::NirArgs),
 }
@@ -60,5 +64,7 @@ fn main() -> std::process::ExitCode {
         Command::Quantize(a) => cli::quantize::run(a),
         Command::Nir(a) => cli::nir::run(a),
         Command::Map(a) => cli::map::run(a),
+        Command::Run(a) => cli::run::run(a),
+        Command::Compare(a) => cli::compare::run(a),
     })
 }

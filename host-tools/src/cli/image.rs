@@ -12,7 +12,7 @@
 //!   of sizes without a `Net` instantiation) run as a graph (`plasticore_core::graph::run_graph`);
 //!   `--emulator PRESET` also runs a version-2 image on the emulated chip, every population split over
 //!   several cores, and requires the same RESULT line (`emulate_image::emulator_summary`).
-mod graph;
+pub(crate) mod graph;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -162,7 +162,7 @@ fn build(p: &Preset) -> Result<Vec<u8>> {
 }
 
 /// Write `bytes` to `path` atomically: temporary file in the same directory, fsync, rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().ok_or_else(|| anyhow!("{} has no file name", path.display()))?;
     let tmp = dir.join(format!(".{}.tmp.{}", name.to_string_lossy(), std::process::id()));
@@ -329,6 +329,7 @@ pub fn run(a: ImageArgs) -> Result<()> {
                 drop_bias,
                 learn: !no_learn,
                 steps: steps.unwrap_or(1000),
+                fracs: None,
             };
             let (bytes, note) = graph::build_from_float(&path, &o)?;
             write_atomic(&out, &bytes)?;

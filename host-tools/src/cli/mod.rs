@@ -14,3 +14,6 @@ pub mod events;
 pub mod quantize;
 pub mod map;
 pub mod nir;
+pub mod pipeline;
+pub mod run;
+pub mod compare;

@@ -4,6 +4,14 @@
 //! verdict, the problems (populations that go silent or saturate, with the reason), and the accuracy on the
 //! event file in float, with the searched scales and with the no-clip scales. Weight rounding only: the
 //! state formats are the fixed-point run's (see `quantize::float_net`).
+//!
+//! With `-o NET.pcimg` it also writes the fixed-point network as a graph image (version 2, atomically).
+//! The image holds **one** `weight_frac` per population (core-nostd's `LayerConfig::formats`), not one per
+//! projection, so a population's searched points are reduced to one: the smallest of its incoming
+//! projections' points (no projection clips more than at its own searched point; the others lose
+//! resolution), clamped to the format's 0..=15. The written points are evaluated again and reported
+//! (`image.problems`, `image.accuracy_written_weights`) next to the searched ones: what is written is
+//! what is reported, never the per-projection result.
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -51,6 +59,55 @@ pub struct QuantizeArgs {
     /// Largest binary point tried.
     #[arg(long, default_value_t = 15, allow_hyphen_values = true)]
     frac_max: i8,
+    /// Write the fixed-point network as a graph image (version 2) to this file (see the module doc for
+    /// the scale it holds).
+    #[arg(short, long)]
+    out: Option<PathBuf>,
+    /// Image: learning signal of every population (symmetric, random or external).
+    #[arg(long, default_value = "symmetric")]
+    lambda: String,
+    /// Image: ES-D-RTRL trace decay α (default: the file's EsdRtrl alpha, else 0.9).
+    #[arg(long)]
+    trace_decay: Option<f64>,
+    /// Image: learning-rate shift of the populations, η = 2^−shift.
+    #[arg(long, default_value_t = 7)]
+    lr_shift: u8,
+    /// Image: learning-rate shift of the readout.
+    #[arg(long, default_value_t = 8)]
+    readout_lr_shift: u8,
+    /// Image: drop the float biases (the emulated chip does not place per-neuron biases yet).
+    #[arg(long)]
+    drop_bias: bool,
+    /// Image: learning off.
+    #[arg(long)]
+    no_learn: bool,
+}
+
+/// The learning-signal source named on the command line.
+pub fn parse_lambda(s: &str) -> anyhow::Result<plasticore_core::graph::LambdaSource> {
+    use plasticore_core::graph::LambdaSource;
+    Ok(match s {
+        "symmetric" => LambdaSource::Symmetric,
+        "random" => LambdaSource::RandomFeedback { seed: 0xFEED_0001 },
+        "external" => LambdaSource::External,
+        other => anyhow::bail!("--lambda {other:?}: expected symmetric, random or external"),
+    })
+}
+
+/// One `weight_frac` per population from the searched per-projection points: the smallest point of the
+/// population's incoming projections, clamped to 0..=15 (the image's range). Returns the population
+/// points in `pops` order and, per projection, the point it is written with.
+pub fn population_fracs(pops: &[String], targets: &[(String, i8)]) -> anyhow::Result<(Vec<u8>, Vec<i8>)> {
+    let mut out = Vec::with_capacity(pops.len());
+    for p in pops {
+        let f = targets.iter().filter(|(t, _)| t == p).map(|(_, f)| *f).min().ok_or_else(|| anyhow::anyhow!("population {p} has no incoming projection"))?;
+        out.push(f.clamp(0, 15) as u8);
+    }
+    let per_proj = targets
+        .iter()
+        .map(|(t, _)| pops.iter().position(|p| p == t).map(|i| out[i] as i8).ok_or_else(|| anyhow::anyhow!("unknown population {t}")))
+        .collect::<anyhow::Result<Vec<i8>>>()?;
+    Ok((out, per_proj))
 }
 
 /// Observes the calibration runs with a progress bar (the search makes one per candidate and projection).
@@ -144,9 +201,62 @@ pub fn run(a: QuantizeArgs) -> anyhow::Result<()> {
                                 "weights": c.stats.n, "zeroed": c.stats.zeroed, "clipped": c.stats.clipped, "rms_err": c.stats.rms_err })
         })
         .collect();
+    let image = match &a.out {
+        None => serde_json::Value::Null,
+        Some(path) => {
+            let pops_names = cal.inner.populations();
+            let targets: Vec<(String, i8)> = rep.projections.iter().map(|c| (c.target.clone(), c.frac)).collect();
+            let (pop_fracs, written) = population_fracs(&pops_names, &targets)?;
+            let nl = net.config.layers.len();
+            let ro_frac = if pops_names.len() > nl { pop_fracs[nl] } else { anyhow::bail!("the network has no readout to write") };
+            let o = super::image::graph::FromFloat {
+                weight_bits: a.bits,
+                lambda: parse_lambda(&a.lambda)?,
+                trace_decay: a.trace_decay,
+                lr_shift: (a.lr_shift, a.readout_lr_shift),
+                sparse: false,
+                drop_bias: a.drop_bias,
+                learn: !a.no_learn,
+                steps: st.steps as u32,
+                fracs: Some((pop_fracs[..nl].to_vec(), ro_frac)),
+            };
+            let conv = super::image::graph::from_float(&net, &o).with_context(|| format!("converting {}", a.net.display()))?;
+            let bytes = super::image::graph::encode_converted(&conv, o.steps)?;
+            super::image::write_atomic(path, &bytes)?;
+            // evaluated as written: without the biases when they are dropped
+            let mut base = net.params.clone();
+            if a.drop_bias {
+                base.layers.iter_mut().for_each(|l| l.b.iter_mut().for_each(|b| *b = 0.0));
+            }
+            let mut cal_w = FloatNet::new(&net.config, &base, &calib)?;
+            let written_rep = evaluate(&projs, &written, &mut cal_w, &cfg)?;
+            let wq: Vec<Vec<f64>> = projs.iter().zip(&written).map(|(p, &f)| quantize(&p.w, a.bits, f).0).collect();
+            let acc_written = accuracy(&net.config, &cal_w.params_with(&wq)?, &trials);
+            let same = written.iter().zip(&chosen).all(|(w, c)| w == c);
+            serde_json::json!({
+                "path": path.display().to_string(), "bytes": bytes.len(), "weight_bits": a.bits,
+                "population_fracs": pops_names.iter().zip(&pop_fracs).map(|(n, f)| (n.clone(), serde_json::json!(f))).collect::<serde_json::Map<_, _>>(),
+                "projection_fracs_written": rep.projections.iter().zip(&written).map(|(c, f)| (c.name.clone(), serde_json::json!(f))).collect::<serde_json::Map<_, _>>(),
+                "per_projection_in_image": false,
+                "note": if same { "the image holds one weight_frac per population; here every population's projections searched the same point, so the image holds the searched points exactly".to_string() }
+                        else { "the image holds one weight_frac per population, not per projection (core-nostd has no per-projection weight shift yet): each population gets the smallest point of its incoming projections, clamped to 0..=15; the searched per-projection points are NOT what the image holds".to_string() },
+                "biases": if a.drop_bias { "dropped" } else { "converted nearest to Q.16 (learnt)" },
+                "populations": written_rep.populations.iter().map(|p| serde_json::json!({"name": p.name, "rate": p.fixed.rate, "float_rate": p.float.rate, "verdict": verdict(&p.verdict)})).collect::<Vec<_>>(),
+                "problems": written_rep.problems(),
+                "accuracy_written_weights": acc_written,
+            })
+        }
+    };
+    for p in image.get("problems").and_then(|v| v.as_array()).into_iter().flatten() {
+        eprintln!("warning: image: {}", p.as_str().unwrap_or_default());
+    }
+    for p in rep.problems() {
+        eprintln!("warning: {p}");
+    }
     println!(
         "{}",
         serde_json::json!({
+            "image": image,
             "net": a.net.display().to_string(), "events": a.events.display().to_string(), "bits": a.bits,
             "samples": trials.len(), "calibration_samples": calib.len(), "steps": st.steps, "loss_steps": loss_steps,
             "projections": prj, "populations": pops,

@@ -46,9 +46,14 @@ pub struct FromFloat {
     pub learn: bool,
     /// Stimulus steps.
     pub steps: u32,
+    /// The `weight_frac` of every population and of the readout, chosen by the caller (`quantize -o`:
+    /// the searched per-projection points reduced to one per population); `None`: the simple scale.
+    /// Weights beyond the range at a given point saturate at ±(2^(bits−1) − 1).
+    pub fracs: Option<(Vec<u8>, u8)>,
 }
 
 /// One population's weights, owned.
+#[derive(Clone, Debug)]
 pub enum OwnedWeights {
     /// Dense, row-major by axon.
     Dense(Vec<Weight>),
@@ -57,7 +62,7 @@ pub enum OwnedWeights {
 }
 
 impl OwnedWeights {
-    fn as_in(&self) -> PopWeightsIn<'_> {
+    pub(crate) fn as_in(&self) -> PopWeightsIn<'_> {
         match self {
             OwnedWeights::Dense(w) => PopWeightsIn::Dense(w),
             OwnedWeights::Csr(r, c, w) => PopWeightsIn::Compressed { row_start: r, cols: c, weights: w },
@@ -83,8 +88,24 @@ pub fn simple_frac(max_abs: f64, bits: u8, state_frac: u8) -> Result<u8> {
         .ok_or_else(|| anyhow!("max |w| = {max_abs} does not fit {bits}-bit weights even with weight_frac 0"))
 }
 
-fn quantize(w: f64, frac: u8) -> Weight {
-    Weight((w * (1u64 << frac) as f64).round() as i16)
+/// round(w·2^frac) (nearest, ties away from zero), **saturated** at ±(2^(bits−1) − 1): the simple scale
+/// never reaches the limit, a caller-chosen point may.
+fn quantize(w: f64, frac: u8, bits: u8) -> Weight {
+    let m = ((1i32 << (bits.clamp(2, 16) - 1)) - 1) as f64;
+    Weight((w * (1u64 << frac) as f64).round().clamp(-m, m) as i16)
+}
+
+/// The caller's `weight_frac` for population `l` (or the readout, `None`), checked against the format.
+fn chosen_frac(o: &FromFloat, l: Option<usize>) -> Result<Option<u8>> {
+    let Some((pops, ro)) = &o.fracs else { return Ok(None) };
+    let f = match l {
+        Some(l) => *pops.get(l).ok_or_else(|| anyhow!("no weight_frac given for population {l}"))?,
+        None => *ro,
+    };
+    if f > 15.min(Formats::DEFAULT.state_frac) {
+        bail!("weight_frac {f} is outside 0..={}", 15.min(Formats::DEFAULT.state_frac));
+    }
+    Ok(Some(f))
 }
 
 fn alpha_of(saved: &SavedNet) -> Option<f64> {
@@ -154,7 +175,10 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
             bail!("layer {l}: only the built-in LIF/ALIF models have a fixed-point counterpart (GIF and COBA E/I do not)");
         };
         let maxw = lp.w.iter().fold(0f64, |m, w| m.max(w.abs()));
-        let frac = simple_frac(maxw, o.weight_bits, Formats::DEFAULT.state_frac)?;
+        let frac = match chosen_frac(o, Some(l))? {
+            Some(f) => f,
+            None => simple_frac(maxw, o.weight_bits, Formats::DEFAULT.state_frac)?,
+        };
         fracs.push(frac);
         let f = Formats { weight_bits: o.weight_bits, weight_frac: frac, ..Formats::DEFAULT };
         let threshold = f.voltage(fx(nm.v_th, "v_th")?, Field::Threshold).map_err(|e| anyhow!("layer {l} v_th: {e}"))?;
@@ -244,18 +268,21 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
                 for (j, &w) in row.iter().enumerate() {
                     if w != 0.0 {
                         cols.push(j as u16);
-                        ws.push(quantize(w, frac));
+                        ws.push(quantize(w, frac, o.weight_bits));
                     }
                 }
                 rs.push(cols.len() as u32);
             }
             OwnedWeights::Csr(rs, cols, ws)
         } else {
-            OwnedWeights::Dense(lp.w.iter().map(|&w| quantize(w, frac)).collect())
+            OwnedWeights::Dense(lp.w.iter().map(|&w| quantize(w, frac, o.weight_bits)).collect())
         });
     }
     let maxv = saved.params.readout.iter().fold(0f64, |m, w| m.max(w.abs()));
-    let rfrac = simple_frac(maxv, o.weight_bits, Formats::DEFAULT.state_frac)?;
+    let rfrac = match chosen_frac(o, None)? {
+        Some(f) => f,
+        None => simple_frac(maxv, o.weight_bits, Formats::DEFAULT.state_frac)?,
+    };
     let rf = Formats { weight_bits: o.weight_bits, weight_frac: rfrac, ..Formats::DEFAULT };
     let readout = ReadoutSpec {
         source: layers.len() as u8 - 1,
@@ -271,22 +298,28 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
             seed: 0x5EED_01FF,
         },
     };
-    let ro_w = saved.params.readout.iter().map(|&w| quantize(w, rfrac)).collect();
+    let ro_w = saved.params.readout.iter().map(|&w| quantize(w, rfrac, o.weight_bits)).collect();
     let desc = GraphDesc { inputs, populations, projections, readout, window: LossWindow::ALWAYS, learn: o.learn };
     Ok(Converted { desc, weights, biases, readout: ro_w, fracs, readout_frac: rfrac })
+}
+
+/// Encode a converted network as a version-2 image with a seeded group-activity stimulus of `steps`.
+pub fn encode_converted(c: &Converted, steps: u32) -> Result<Vec<u8>> {
+    let stim = Stimulus { seed: 1, rate: 429_496_730, steps, target: TargetRule::GroupActivity, amplitude: 1 << 16 };
+    let ins: Vec<PopWeightsIn<'_>> = c.weights.iter().map(OwnedWeights::as_in).collect();
+    let bs: Vec<&[i32]> = c.biases.iter().map(|b| &b[..]).collect();
+    let mut buf = vec![0u8; gimage::encoded_len(&c.desc, &ins, true)];
+    let n = gimage::encode(&c.desc, &ins, &bs, &c.readout, Some(&stim), &mut buf).map_err(|e| anyhow!("{e}"))?;
+    buf.truncate(n);
+    Ok(buf)
 }
 
 /// Encode a float network file into a version-2 image with a seeded group-activity stimulus.
 pub fn build_from_float(path: &Path, o: &FromFloat) -> Result<(Vec<u8>, String)> {
     let saved = SavedNet::load(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    let Converted { desc, weights, biases, readout: ro, fracs, readout_frac: rfrac } =
-        from_float(&saved, o).with_context(|| format!("converting {}", path.display()))?;
-    let stim = Stimulus { seed: 1, rate: 429_496_730, steps: o.steps, target: TargetRule::GroupActivity, amplitude: 1 << 16 };
-    let ins: Vec<PopWeightsIn<'_>> = weights.iter().map(OwnedWeights::as_in).collect();
-    let bs: Vec<&[i32]> = biases.iter().map(|b| &b[..]).collect();
-    let mut buf = vec![0u8; gimage::encoded_len(&desc, &ins, true)];
-    let n = gimage::encode(&desc, &ins, &bs, &ro, Some(&stim), &mut buf).map_err(|e| anyhow!("{e}"))?;
-    buf.truncate(n);
+    let conv = from_float(&saved, o).with_context(|| format!("converting {}", path.display()))?;
+    let buf = encode_converted(&conv, o.steps)?;
+    let (fracs, rfrac) = (&conv.fracs, conv.readout_frac);
     let note = format!(
         "simple scale (power-of-two weight_frac per population, the full quantizer is issue 11): weight_frac {:?}, readout {rfrac}",
         fracs
@@ -410,7 +443,7 @@ pub fn info(img: &GraphImage<'_>) -> Result<()> {
 }
 
 /// Pooled storage for any graph layout, on the heap.
-struct Pool {
+pub(crate) struct Pool {
     w: Vec<Weight>,
     st: Vec<i32>,
     et: Vec<i32>,
@@ -439,7 +472,7 @@ struct Pool {
 }
 
 impl Pool {
-    fn new(cfg: &GraphConfig, topo: &[Option<Csr<'_>>], w: Vec<Weight>, ro: Vec<Weight>, bias: Vec<i32>) -> Result<Pool> {
+    pub(crate) fn new(cfg: &GraphConfig, topo: &[Option<Csr<'_>>], w: Vec<Weight>, ro: Vec<Weight>, bias: Vec<i32>) -> Result<Pool> {
         let l = cfg.layout(topo).map_err(|e| anyhow!("{e}"))?;
         let o = cfg.readout.outputs as usize;
         Ok(Pool {
@@ -471,7 +504,7 @@ impl Pool {
         })
     }
 
-    fn view<'a>(&'a mut self, cfg: &'a GraphConfig, topo: &[Option<Csr<'a>>]) -> Result<GraphMut<'a>> {
+    pub(crate) fn view<'a>(&'a mut self, cfg: &'a GraphConfig, topo: &[Option<Csr<'a>>]) -> Result<GraphMut<'a>> {
         let b = GraphBuffers {
             pool: PoolBuffers {
                 weights: &mut self.w,
