@@ -60,10 +60,16 @@ fn train(d: &Path, shape: &[&str]) {
 }
 
 fn quantize(d: &Path, extra: &[&str]) -> serde_json::Value {
+    quantize_biases(d, extra, false)
+}
+
+/// `quantize` keeping the trained biases (learnt, Q.16) when `keep_bias`, else `--drop-bias`.
+fn quantize_biases(d: &Path, extra: &[&str], keep_bias: bool) -> serde_json::Value {
     let q = ok(
         bin()
             .args(["quantize", "--net", &s(&d.join("train_digits_net.json")), "--events", &fixture("digits500-test-50.npz"), "--bits", "8"])
-            .args(["-o", &s(&d.join("net.pcimg")), "--drop-bias"])
+            .args(["-o", &s(&d.join("net.pcimg"))])
+            .args(if keep_bias { &[][..] } else { &["--drop-bias"][..] })
             .args(extra)
             .output()
             .unwrap(),
@@ -150,21 +156,27 @@ fn train_quantize_run_with_on_chip_learning_stays_within_the_stated_gap_of_float
 
 #[test]
 fn chip_and_core_backends_give_the_same_bits() {
-    same_bits("backends", &["--n-rec", "32"]);
+    same_bits("backends", &["--n-rec", "32"], false);
+}
+
+/// The trained biases kept (learnt on the chip's cores, `GraphNetworkSpec::bias`).
+#[test]
+fn chip_and_core_backends_give_the_same_bits_with_learnt_biases() {
+    same_bits("backends-bias", &["--n-rec", "32"], true);
 }
 
 /// Two populations (32 recurrent → 16 feed-forward): spikes, learning signals and the Symmetric backprop
 /// cross cores on the chip.
 #[test]
 fn chip_and_core_backends_give_the_same_bits_with_two_populations() {
-    same_bits("backends2", &["--hidden", "32,16", "--recurrent", "1,0"]);
+    same_bits("backends2", &["--hidden", "32,16", "--recurrent", "1,0"], false);
 }
 
-fn same_bits(name: &str, shape: &[&str]) {
+fn same_bits(name: &str, shape: &[&str], keep_bias: bool) {
     let d = tmpdir(name);
     // a large learning rate, so that learning moves many weights and a wrong bit would show
     train(&d, shape);
-    quantize(&d, &["--lr-shift", "8", "--readout-lr-shift", "10"]);
+    quantize_biases(&d, &["--lr-shift", "8", "--readout-lr-shift", "10"], keep_bias);
     let mut res = Vec::new();
     for be in ["chip", "core"] {
         let out = ok(

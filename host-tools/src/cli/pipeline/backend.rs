@@ -126,8 +126,9 @@ impl Backend for Chip {
     fn set_learning(&mut self, on: bool) {
         self.learning_now = on;
     }
-    fn biases(&self, _p: usize) -> Vec<i32> {
-        Vec::new() // the emulated chip refuses populations with a bias (GraphNetworkSpec::validate)
+    fn biases(&self, p: usize) -> Vec<i32> {
+        // Empty for a population without a bias (its cores hold none).
+        self.emu.gather(p, |c| c.bias())
     }
     fn saturations(&self) -> Saturations {
         self.emu.saturations()

@@ -84,7 +84,8 @@ impl NetImage {
                 OwnedWeights::Csr(r, c, w) => EmuWeights::Sparse(SparseWeights { row_start: r.clone(), cols: c.clone(), weights: w.clone() }),
             })
             .collect();
-        Ok(GraphNetworkSpec { config: self.config()?, weights, readout_weights: self.readout.clone(), learn_epoch: 0 })
+        let bias = if self.biases.iter().any(|b| !b.is_empty()) { self.biases.clone() } else { Vec::new() };
+        Ok(GraphNetworkSpec { config: self.config()?, weights, readout_weights: self.readout.clone(), bias, learn_epoch: 0 })
     }
 
     /// Replace population `p`'s weights by `w` (dense: axons × neurons; compressed: the stored synapses in
