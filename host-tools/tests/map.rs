@@ -288,6 +288,21 @@ fn cli_maps_graph2_and_fails_in_one_line() {
     let (spec, _) = source::from_image(&std::fs::read(&img).unwrap()).unwrap();
     let m = map::file::load_checked(&out, &spec, &presets::preset("loihi").unwrap()).unwrap();
     assert_eq!(m.cores.len(), 6 + 4);
+    // the mapping file places the network for `emulate --image`: its cores, the same bits as the
+    // partitioner's packing, different cycles
+    let emulate = |extra: &[&str]| {
+        let mut args = vec!["emulate", "--image", &s(&img), "--steps", "40", "--learn", "--json"].iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (ok, stdout, stderr) = plasticore(&args);
+        assert!(ok, "{stderr}");
+        serde_json::from_str::<serde_json::Value>(stdout.trim()).unwrap()
+    };
+    let (packed, placed) = (emulate(&[]), emulate(&["--mapping", &s(&out)]));
+    assert_eq!(placed["cores_used"].as_u64().unwrap(), m.cores_used() as u64);
+    assert_ne!(placed["cores_used"], packed["cores_used"], "the mapping file was not used");
+    assert_eq!(placed["checksum"], packed["checksum"]);
+    assert_ne!(placed["cycles_per_step"], packed["cycles_per_step"]);
     // errors: one line, non-zero exit
     for (args, want) in [
         (vec!["map", "--image", "/nonexistent/x.pcimg"], "reading /nonexistent/x.pcimg"),
@@ -296,6 +311,9 @@ fn cli_maps_graph2_and_fails_in_one_line() {
         (vec!["map", "--main-job", "--steps", "0"], "--steps must be at least 1"),
         (vec!["map", "--main-job", "--image", &s(&img)], "cannot be used with"),
         (vec!["map"], "required"),
+        (vec!["emulate", "--image", &s(&img), "--mapping", "/nonexistent/m.json"], "/nonexistent/m.json"),
+        (vec!["emulate", "--image", &s(&img), "--mapping", &s(&out), "--split"], "cannot be used with"),
+        (vec!["emulate", "--mapping", &s(&out)], "--mapping needs --image"),
     ] {
         let (ok, _, stderr) = plasticore(&args);
         assert!(!ok, "{args:?} succeeded");

@@ -156,23 +156,23 @@ fn train_quantize_run_with_on_chip_learning_stays_within_the_stated_gap_of_float
 
 #[test]
 fn chip_and_core_backends_give_the_same_bits() {
-    same_bits("backends", &["--n-rec", "32"], false);
+    same_bits("backends", &["--n-rec", "32"], false, false);
 }
 
 /// The trained biases kept (learnt on the chip's cores, `GraphNetworkSpec::bias`).
 #[test]
 fn chip_and_core_backends_give_the_same_bits_with_learnt_biases() {
-    same_bits("backends-bias", &["--n-rec", "32"], true);
+    same_bits("backends-bias", &["--n-rec", "32"], true, false);
 }
 
 /// Two populations (32 recurrent → 16 feed-forward): spikes, learning signals and the Symmetric backprop
 /// cross cores on the chip.
 #[test]
 fn chip_and_core_backends_give_the_same_bits_with_two_populations() {
-    same_bits("backends2", &["--hidden", "32,16", "--recurrent", "1,0"], false);
+    same_bits("backends2", &["--hidden", "32,16", "--recurrent", "1,0"], false, true);
 }
 
-fn same_bits(name: &str, shape: &[&str], keep_bias: bool) {
+fn same_bits(name: &str, shape: &[&str], keep_bias: bool, mapped: bool) {
     let d = tmpdir(name);
     // a large learning rate, so that learning moves many weights and a wrong bit would show
     train(&d, shape);
@@ -193,6 +193,24 @@ fn same_bits(name: &str, shape: &[&str], keep_bias: bool) {
     let ((cj, cb), (kj, kb)) = (&res[0], &res[1]);
     assert_ne!(cb, &std::fs::read(d.join("net.pcimg")).unwrap(), "learning changed no weight: vacuous");
     assert!(cb == kb, "learnt images differ between chip and core");
+    if mapped {
+        // `map -o` places the same network one neuron slice per 8 neurons; `run --mapping` learns the same bits
+        let m = d.join("mapping.json");
+        ok(bin().args(["map", "--image", &s(&d.join("net.pcimg")), "--neurons-per-core", "8", "--steps", "20", "--anneal-steps", "500", "-o", &s(&m)]).output().unwrap(), "map");
+        let out = ok(
+            bin()
+                .args(["run", "--image", &s(&d.join("net.pcimg")), "--events", &fixture("digits500-train-50.npz"), "--limit", "40"])
+                .args(["--test-events", &fixture("digits500-test-50.npz"), "--epochs", "2", "--learn", "--backend", "chip"])
+                .args(["--mapping", &s(&m), "-o", &s(&d.join("mapped.pcimg")), "--json", &s(&d.join("mapped.json"))])
+                .output()
+                .unwrap(),
+            "run --mapping",
+        );
+        let _ = out;
+        let mj: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("mapped.json")).unwrap()).unwrap();
+        assert!(std::fs::read(d.join("mapped.pcimg")).unwrap() == *cb, "learnt image differs with the mapping file");
+        assert!(mj["cores"].as_u64().unwrap() > cj["cores"].as_u64().unwrap(), "the mapping file was not used: {mj}");
+    }
     for k in ["accuracy_train_per_epoch", "accuracy_test_per_epoch", "rate_learning_per_population", "rate_inference_per_population", "saturations"] {
         assert_eq!(cj[k], kj[k], "{k}");
     }

@@ -246,7 +246,7 @@ pub fn run(a: CompareArgs) -> Result<()> {
         super::run::BackendKind::Core => with_core(&img, |c| fixed_pass(c))?,
         super::run::BackendKind::Chip => {
             let desc = plasticore_emu::presets::preset(&a.preset).map_err(|e| anyhow!("{e}"))?;
-            fixed_pass(&mut Chip::new(desc, &img)?)?
+            fixed_pass(&mut Chip::new(desc, &img, None)?)?
         }
     };
 

@@ -32,6 +32,10 @@ pub struct EmulateArgs {
     /// `--image`: cut every population's slices in two (so populations span several cores).
     #[arg(long)]
     split: bool,
+    /// `--image`: place the network as this mapping file says (`plasticore map -o`, `hw-notes/mapping.md`;
+    /// checked against the chip's limits), instead of the partitioner's packing.
+    #[arg(long, conflicts_with_all = ["split", "spread"])]
+    mapping: Option<std::path::PathBuf>,
     /// `--image`: print one JSON document instead of text.
     #[arg(long)]
     json: bool,
@@ -75,6 +79,9 @@ pub fn run(a: EmulateArgs) -> anyhow::Result<()> {
         print!("{}", chip.to_toml());
         return Ok(());
     }
+    if a.mapping.is_some() && a.image.is_none() {
+        anyhow::bail!("--mapping needs --image (W1 is placed by the partitioner)");
+    }
     if let Some(image) = a.image {
         let name = match &a.chip {
             Some(p) => p.display().to_string(),
@@ -89,6 +96,7 @@ pub fn run(a: EmulateArgs) -> anyhow::Result<()> {
             threads: a.threads,
             spread: a.spread,
             split: a.split,
+            mapping: a.mapping,
             hot: a.hot,
             json: a.json,
         };

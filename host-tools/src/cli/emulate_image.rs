@@ -12,7 +12,7 @@
 //! its destination tile (the mesh simulation routes it the same way), each hop charged the chip's E-W or
 //! N-S hop energy; a packet that stays on its tile is charged the local delivery energy.
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use plasticore_core::graph::image::GraphImage;
@@ -42,6 +42,8 @@ pub struct ImageRun {
     pub spread: bool,
     /// Every population's slices cut in two ([`split_mapping`]).
     pub split: bool,
+    /// A mapping file (`plasticore map -o`) to place the network with.
+    pub mapping: Option<PathBuf>,
     /// Hot links to list.
     pub hot: usize,
     /// Print JSON instead of text.
@@ -214,10 +216,17 @@ fn describe_mapping(m: &GraphMapping, np: usize) -> Vec<String> {
 }
 
 /// Build the emulator for an image on `chip`: the partitioner's mapping, or [`split_mapping`].
-fn build(chip: ChipDesc, bytes: &[u8], learn: Option<bool>, split: bool, spread: bool, threads: usize, timing: bool) -> Result<(GraphEmulator, Option<Stimulus>)> {
+#[allow(clippy::too_many_arguments)]
+fn build(chip: ChipDesc, bytes: &[u8], learn: Option<bool>, split: bool, spread: bool, mapping: Option<&Path>, threads: usize, timing: bool) -> Result<(GraphEmulator, Option<Stimulus>)> {
     let (mut spec, stim) = spec_from_image(bytes).map_err(|e| anyhow!("{e}"))?;
     if let Some(l) = learn {
         spec.config.learn = l;
+    }
+    if let Some(path) = mapping {
+        let m = plasticore::map::file::load_checked(path, &spec, &chip).map_err(|e| anyhow!("{e}"))?;
+        let opts = EmuOptions { threads, timing, strict: false };
+        let e = GraphEmulator::with_mapping(chip, spec, m, opts).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        return Ok((e, stim));
     }
     let mut m = if split {
         split_mapping(&chip, &spec).map_err(|e| anyhow!("the network does not fit the chip: {e}"))?
@@ -241,7 +250,7 @@ fn build(chip: ChipDesc, bytes: &[u8], learn: Option<bool>, split: bool, spread:
 /// Returns the summary and a description of the mapping.
 pub fn emulator_summary(bytes: &[u8], preset: &str) -> Result<(RunSummary, Vec<String>)> {
     let chip = plasticore_emu::presets::preset(preset).map_err(|e| anyhow!("{e}"))?;
-    let (mut e, stim) = build(chip, bytes, None, true, false, 2, false)?;
+    let (mut e, stim) = build(chip, bytes, None, true, false, None, 2, false)?;
     let stim = stim.ok_or_else(|| anyhow!("image has no stimulus section"))?;
     let s = run_image(&mut Runner::new(stim), &mut e, &mut plasticore_emu::NoObserver).map_err(|e| anyhow!("emulator: {e}"))?;
     Ok((s, describe_mapping(e.mapping(), e.layout().populations)))
@@ -253,7 +262,7 @@ const PHASES: [&str; 5] = ["deliver", "integrate", "fire", "route", "learn"];
 pub fn run(chip: ChipDesc, chip_name: &str, a: &ImageRun) -> Result<()> {
     let bytes = std::fs::read(&a.image).with_context(|| format!("reading {}", a.image.display()))?;
     let version = GraphImage::parse(&bytes).map_err(|e| anyhow!("{}: {e}", a.image.display()))?.version();
-    let (mut e, stim) = build(chip, &bytes, Some(a.learn), a.split, a.spread, a.threads, true).with_context(|| format!("{} on chip {chip_name}", a.image.display()))?;
+    let (mut e, stim) = build(chip, &bytes, Some(a.learn), a.split, a.spread, a.mapping.as_deref(), a.threads, true).with_context(|| format!("{} on chip {chip_name}", a.image.display()))?;
     let (stim, stim_from) = stimulus(stim, a)?;
     let mut acc = PopAccount::new(&e);
     let mut run = Runner::new(stim);

@@ -50,6 +50,10 @@ pub struct RunArgs {
     /// Chip preset (`plasticore emulate --print-chip --preset NAME` shows one).
     #[arg(long, default_value = "loihi")]
     preset: String,
+    /// `--backend chip`: place the network as this mapping file says (`plasticore map -o`,
+    /// `hw-notes/mapping.md`) instead of the partitioner's packing.
+    #[arg(long)]
+    mapping: Option<PathBuf>,
     /// Write the learnt network as an image.
     #[arg(short, long)]
     out: Option<PathBuf>,
@@ -176,11 +180,12 @@ pub fn run(a: RunArgs) -> Result<()> {
     let np = img.desc.populations.len();
     let neurons: Vec<usize> = img.desc.populations.iter().map(|p| p.neurons as usize).collect();
     let (out, chip_json) = match a.backend {
+        BackendKind::Core if a.mapping.is_some() => anyhow::bail!("--mapping places the network on the chip: use it with --backend chip"),
         BackendKind::Core => (with_core(&img, |c| session(c, &img, &d, &a, &bar))?, serde_json::Value::Null),
         BackendKind::Chip => {
             let desc = presets::preset(&a.preset).map_err(|e| anyhow::anyhow!("{e}"))?;
             let mhz = desc.clock_mhz;
-            let mut chip = Chip::new(desc, &img)?;
+            let mut chip = Chip::new(desc, &img, a.mapping.as_deref())?;
             let o = session(&mut chip, &img, &d, &a, &bar)?;
             let m = chip.emu.mapping();
             let j = json!({ "preset": a.preset, "cores": m.cores_used(), "learning": figures(&chip.learning, mhz), "inference": figures(&chip.inference, mhz) });

@@ -73,9 +73,18 @@ pub struct Chip {
 }
 
 impl Chip {
-    /// Place `img` on `chip` with the emulator's partitioner (1 thread: results do not depend on it).
-    pub fn new(chip: ChipDesc, img: &NetImage) -> Result<Self> {
-        let emu = GraphEmulator::new(chip, img.spec()?, EmuOptions { threads: 1, timing: true, strict: false }).map_err(|e| anyhow!("emulator: {e}"))?;
+    /// Place `img` on `chip` with the emulator's partitioner, or as the mapping file `mapping` says
+    /// (`plasticore map -o`; checked against the chip). 1 thread: results do not depend on it.
+    pub fn new(chip: ChipDesc, img: &NetImage, mapping: Option<&std::path::Path>) -> Result<Self> {
+        let spec = img.spec()?;
+        let opts = EmuOptions { threads: 1, timing: true, strict: false };
+        let emu = match mapping {
+            None => GraphEmulator::new(chip, spec, opts).map_err(|e| anyhow!("emulator: {e}"))?,
+            Some(path) => {
+                let m = plasticore::map::file::load_checked(path, &spec, &chip).map_err(|e| anyhow!("{e}"))?;
+                GraphEmulator::with_mapping(chip, spec, m, opts).map_err(|e| anyhow!("{}: {e}", path.display()))?
+            }
+        };
         let topo = img
             .weights
             .iter()
