@@ -33,6 +33,8 @@ use super::lower::{Discrete, Method, Op, ResetMechanism};
 use super::populations::{feed, is_pop, Origin};
 use super::NirError;
 use crate::reference::io::{ModelSpec, SavedNet, FORMAT};
+use crate::reference::per_neuron::{PerNeuron, PnReset, PnSpiking, PnSynapse};
+use crate::reference::scalar::Surrogate;
 use crate::reference::model::{Neuron, NeuronKind, Presyn, ResetMode, Synapse};
 use crate::reference::net::{LayerConfig, LayerParams, LossKind, NetConfig, Output, Params};
 use std::collections::BTreeMap;
@@ -53,6 +55,15 @@ fn range(v: &[f64]) -> String {
 /// Convert to a `plasticore-float-net` v1 file (see the module documentation for what is exact and what
 /// is refused). `source` names the NIR file in the file's `algorithm` field.
 pub fn to_saved_net(net: &Discrete, source: &str) -> Result<SavedNet, NirError> {
+    match convert(net, source, false) {
+        Err(NirError::NotExpressible(_)) => convert(net, source, true),
+        r => r,
+    }
+}
+
+/// `per_neuron`: false, version 1 (one neuron configuration per layer, folded exactly); true, version 2
+/// (populations as [`PerNeuron`] layers with the file's arrays, weights as in the file).
+fn convert(net: &Discrete, source: &str, per_neuron: bool) -> Result<SavedNet, NirError> {
     let mut errs = Vec::new();
     let pops: Vec<usize> = (0..net.nodes.len())
         .filter(|&k| is_pop(&net.nodes[k].op))
@@ -113,6 +124,7 @@ pub fn to_saved_net(net: &Discrete, source: &str) -> Result<SavedNet, NirError> 
     let mut output = Output::Membrane;
     let mut readout = Vec::new();
     let mut prev: Option<usize> = None; // previous layer's node
+    let mut membrane_layer = false; // v2: the last layer is non-spiking, its membrane the output
     for (li, &k) in pops.iter().enumerate() {
         let d = &net.nodes[k];
         let Some(a) = feed(net, k, 0, &mut errs) else {
@@ -145,6 +157,7 @@ pub fn to_saved_net(net: &Discrete, source: &str) -> Result<SavedNet, NirError> 
         let m_rec = a.terms.get(&Origin::Pop(k, 1));
         let is_last = li + 1 == pops.len();
         // neuron model and the per-neuron column scale s_j
+        let mut pn_model: Option<PerNeuron> = None;
         let (neuron, scale, leak_b): (Neuron, Vec<f64>, Vec<f64>) = match &d.op {
             Op::Threshold(th) => {
                 if th.iter().any(|&t| !(t > 0.0)) {
@@ -190,27 +203,41 @@ pub fn to_saved_net(net: &Discrete, source: &str) -> Result<SavedNet, NirError> 
                             readout[j * n + kk] = p.gain[kk] * m_ff[kk * n_in + j];
                         }
                     }
+                } else if per_neuron && is_last && m_rec.is_none() {
+                    // v2: a non-spiking last population whose membrane is the output (Output::Membrane)
+                    membrane_layer = true;
+                    pn_model = Some(PerNeuron {
+                        alpha_m: p.beta.clone(),
+                        gain_m: p.gain.clone(),
+                        leak: p.leak.clone(),
+                        synapse: p.syn.as_ref().map(|(al, a)| PnSynapse { alpha_s: al.clone(), gain_s: a.clone() }),
+                        spiking: None,
+                        surrogate: Surrogate::default(),
+                    });
                 } else {
                     let mut why = Vec::new();
+                    if per_neuron && m_rec.is_some() {
+                        why.push("recurrence of a non-spiking population (its membrane, not spikes, would feed back)");
+                    }
                     if !is_last {
                         why.push("it is not the last population (v1 layers pass spikes on)");
                     }
-                    if prev.is_none() {
+                    if !per_neuron && prev.is_none() {
                         why.push("no spiking layer before it");
                     }
-                    if p.syn.is_some() {
+                    if !per_neuron && p.syn.is_some() {
                         why.push("a synaptic current (CubaLI)");
                     }
-                    if m_rec.is_some() {
+                    if !per_neuron && m_rec.is_some() {
                         why.push("recurrence");
                     }
-                    if a.b.iter().any(|&x| x != 0.0) {
+                    if !per_neuron && a.b.iter().any(|&x| x != 0.0) {
                         why.push("a bias on its input projection (the LeakyReadout has none)");
                     }
-                    if p.leak.iter().any(|&x| x != 0.0) {
+                    if !per_neuron && p.leak.iter().any(|&x| x != 0.0) {
                         why.push("v_leak ≠ 0");
                     }
-                    if !all_equal(&p.beta) {
+                    if !per_neuron && !all_equal(&p.beta) {
                         why.push("per-neuron decay");
                     }
                     errs.push(format!(
@@ -220,7 +247,31 @@ pub fn to_saved_net(net: &Discrete, source: &str) -> Result<SavedNet, NirError> 
                         why.join(", ")
                     ));
                 }
-                continue;
+                if pn_model.is_none() {
+                    continue;
+                }
+                (Neuron::lif(0.0), vec![1.0; n], vec![0.0; n])
+            }
+            Op::Neuron(p) if per_neuron => {
+                let s = p.spiking.as_ref().expect("spiking: the arm above takes the others");
+                pn_model = Some(PerNeuron {
+                    alpha_m: p.beta.clone(),
+                    gain_m: p.gain.clone(),
+                    leak: p.leak.clone(),
+                    synapse: p.syn.as_ref().map(|(al, a)| PnSynapse { alpha_s: al.clone(), gain_s: a.clone() }),
+                    spiking: Some(PnSpiking {
+                        v_th: s.v_th.clone(),
+                        v_reset: s.v_reset.clone(),
+                        reset: match s.reset {
+                            ResetMechanism::Value => PnReset::Value,
+                            ResetMechanism::Subtract => PnReset::Subtract,
+                            ResetMechanism::SubtractUndecayed => PnReset::SubtractUndecayed,
+                        },
+                        detach_reset: false,
+                    }),
+                    surrogate: Surrogate::default(),
+                });
+                (Neuron::lif(0.0), vec![1.0; n], vec![0.0; n])
             }
             Op::Neuron(p) => {
                 let s = p.spiking.as_ref().expect("spiking checked above");
@@ -297,9 +348,20 @@ pub fn to_saved_net(net: &Discrete, source: &str) -> Result<SavedNet, NirError> 
             }
             _ => unreachable!("populations only"),
         };
-        if let Err(e) = neuron.validate() {
-            errs.push(format!("`{}`: {e} (is a time constant below dt?)", d.name));
-        }
+        let model = match pn_model {
+            Some(pm) => {
+                if let Err(e) = pm.validate(n) {
+                    errs.push(format!("`{}`: {e}", d.name));
+                }
+                ModelSpec::PerNeuron(pm)
+            }
+            None => {
+                if let Err(e) = neuron.validate() {
+                    errs.push(format!("`{}`: {e} (is a time constant below dt?)", d.name));
+                }
+                ModelSpec::Builtin(neuron)
+            }
+        };
         let recurrent = m_rec.is_some();
         let n_x = n_in + if recurrent { n } else { 0 };
         let mut w = vec![0.0; n_x * n];
@@ -318,13 +380,15 @@ pub fn to_saved_net(net: &Discrete, source: &str) -> Result<SavedNet, NirError> 
             n_in,
             n,
             recurrent,
-            neuron: ModelSpec::Builtin(neuron),
+            neuron: model,
             presyn: Presyn::None,
         });
         params.push(LayerParams { w, b });
         prev = Some(k);
     }
-    if !out_identity {
+    if !out_identity && membrane_layer {
+        errs.push("a weight matrix after the non-spiking output population".into());
+    } else if !out_identity {
         // a weight matrix between the last spiking layer and the Output: a LeakyReadout with κ = 0
         // (r_t = s_t·V) holds it exactly; after a LeakyReadout (LI) v1 has no second matrix
         match (output, out_map.as_ref()) {
@@ -348,9 +412,9 @@ pub fn to_saved_net(net: &Discrete, source: &str) -> Result<SavedNet, NirError> 
         return Err(NirError::NotExpressible(errs));
     }
     let o = net.opts;
-    let saved = SavedNet {
+    let mut saved = SavedNet {
         format: FORMAT.into(),
-        version: crate::reference::io::VERSION,
+        version: 1,
         task: "nir-import".into(),
         algorithm: serde_json::json!({ "nir_import": { "source": source, "dt_s": o.dt, "method": o.method, "reset": o.reset } }),
         dt_ms: o.dt * 1e3,
@@ -365,6 +429,7 @@ pub fn to_saved_net(net: &Discrete, source: &str) -> Result<SavedNet, NirError> 
         },
         metrics: serde_json::json!({ "warnings": net.warnings }),
     };
+    saved.version = saved.required_version();
     let bytes = serde_json::to_vec(&saved).map_err(|e| NirError::Invalid {
         path: "float-net".into(),
         msg: e.to_string(),

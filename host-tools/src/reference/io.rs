@@ -27,13 +27,14 @@ use super::coba_ei::CobaEi;
 use super::gif::Gif;
 use super::model::{Neuron, NeuronModel};
 use super::net::{NetConfig, Params};
+use super::per_neuron::PerNeuron;
 use super::scalar::{Scalar, Surrogate};
 use super::RefError;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// A neuron model chosen at run time (built-in closed forms or the generic GIF).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ModelSpec {
     /// LIF/ALIF × delta/exponential.
     Builtin(Neuron),
@@ -41,6 +42,8 @@ pub enum ModelSpec {
     Gif(Gif),
     /// EI-GIF with COBA synapses, three input ports (dual-number Jacobians).
     CobaEi(CobaEi),
+    /// A population with per-neuron parameters (version 2 files only; [`PerNeuron`]).
+    PerNeuron(PerNeuron),
 }
 
 impl NeuronModel for ModelSpec {
@@ -49,6 +52,7 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.n_states(),
             ModelSpec::Gif(m) => m.n_states(),
             ModelSpec::CobaEi(m) => m.n_states(),
+            ModelSpec::PerNeuron(m) => m.n_states(),
         }
     }
     fn membrane_index(&self) -> usize {
@@ -56,6 +60,7 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.membrane_index(),
             ModelSpec::Gif(m) => m.membrane_index(),
             ModelSpec::CobaEi(m) => m.membrane_index(),
+            ModelSpec::PerNeuron(m) => m.membrane_index(),
         }
     }
     fn init_state_for(&self, j: usize) -> Vec<f64> {
@@ -63,6 +68,7 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.init_state_for(j),
             ModelSpec::Gif(m) => m.init_state_for(j),
             ModelSpec::CobaEi(m) => m.init_state_for(j),
+            ModelSpec::PerNeuron(m) => m.init_state_for(j),
         }
     }
     fn surrogate(&self) -> Surrogate {
@@ -70,6 +76,7 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.surrogate(),
             ModelSpec::Gif(m) => m.surrogate(),
             ModelSpec::CobaEi(m) => m.surrogate(),
+            ModelSpec::PerNeuron(m) => m.surrogate(),
         }
     }
     fn vhat<T: Scalar>(&self, h: &[T]) -> T {
@@ -77,6 +84,7 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.vhat(h),
             ModelSpec::Gif(m) => m.vhat(h),
             ModelSpec::CobaEi(m) => m.vhat(h),
+            ModelSpec::PerNeuron(m) => m.vhat(h),
         }
     }
     fn step<T: Scalar>(&self, h_prev: &[T], y: T, h: &mut [T]) {
@@ -84,6 +92,7 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.step(h_prev, y, h),
             ModelSpec::Gif(m) => m.step(h_prev, y, h),
             ModelSpec::CobaEi(m) => m.step(h_prev, y, h),
+            ModelSpec::PerNeuron(m) => m.step(h_prev, y, h),
         }
     }
     fn jacobians(&self, h_prev: &[f64], y: f64, d: &mut [f64], df: &mut [f64]) {
@@ -91,6 +100,7 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.jacobians(h_prev, y, d, df),
             ModelSpec::Gif(m) => m.jacobians(h_prev, y, d, df),
             ModelSpec::CobaEi(m) => m.jacobians(h_prev, y, d, df),
+            ModelSpec::PerNeuron(m) => m.jacobians(h_prev, y, d, df),
         }
     }
     fn n_ports(&self) -> usize {
@@ -98,6 +108,7 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.n_ports(),
             ModelSpec::Gif(m) => m.n_ports(),
             ModelSpec::CobaEi(m) => m.n_ports(),
+            ModelSpec::PerNeuron(m) => m.n_ports(),
         }
     }
     fn axon_port(&self, i: usize, n_in: usize) -> usize {
@@ -105,6 +116,7 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.axon_port(i, n_in),
             ModelSpec::Gif(m) => m.axon_port(i, n_in),
             ModelSpec::CobaEi(m) => m.axon_port(i, n_in),
+            ModelSpec::PerNeuron(m) => m.axon_port(i, n_in),
         }
     }
     fn step_ports<T: Scalar>(&self, h_prev: &[T], y: &[T], h: &mut [T]) {
@@ -112,6 +124,7 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.step_ports(h_prev, y, h),
             ModelSpec::Gif(m) => m.step_ports(h_prev, y, h),
             ModelSpec::CobaEi(m) => m.step_ports(h_prev, y, h),
+            ModelSpec::PerNeuron(m) => m.step_ports(h_prev, y, h),
         }
     }
     fn jacobians_ports(&self, h_prev: &[f64], y: &[f64], d: &mut [f64], df: &mut [f64]) {
@@ -119,6 +132,7 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.jacobians_ports(h_prev, y, d, df),
             ModelSpec::Gif(m) => m.jacobians_ports(h_prev, y, d, df),
             ModelSpec::CobaEi(m) => m.jacobians_ports(h_prev, y, d, df),
+            ModelSpec::PerNeuron(m) => m.jacobians_ports(h_prev, y, d, df),
         }
     }
     fn spike_grad(&self, h: &[f64], out: &mut [f64]) {
@@ -126,14 +140,17 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.spike_grad(h, out),
             ModelSpec::Gif(m) => m.spike_grad(h, out),
             ModelSpec::CobaEi(m) => m.spike_grad(h, out),
+            ModelSpec::PerNeuron(m) => m.spike_grad(h, out),
         }
     }
 }
 
 /// Format tag.
 pub const FORMAT: &str = "plasticore-float-net";
-/// Format version.
-pub const VERSION: u32 = 1;
+/// Format version written by this build (the newest); [`SavedNet::load`] reads 1 and 2.
+pub const VERSION: u32 = 2;
+/// The oldest version still read.
+pub const VERSION_MIN: u32 = 1;
 
 /// A trained network file (see the module documentation for the layout).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -157,6 +174,14 @@ pub struct SavedNet {
 }
 
 impl SavedNet {
+    /// The oldest version that holds this network: 2 with a [`ModelSpec::PerNeuron`] layer, else 1.
+    pub fn required_version(&self) -> u32 {
+        if self.config.layers.iter().any(|l| matches!(l.neuron, ModelSpec::PerNeuron(_))) {
+            2
+        } else {
+            1
+        }
+    }
     /// Serialise and write atomically.
     pub fn save(&self, path: &Path) -> Result<(), RefError> {
         let s = serde_json::to_vec(self).map_err(|e| RefError::File(e.to_string()))?;
@@ -170,12 +195,18 @@ impl SavedNet {
     /// Parse and validate from bytes.
     pub fn from_slice(b: &[u8]) -> Result<Self, RefError> {
         let s: SavedNet = serde_json::from_slice(b).map_err(|e| RefError::File(e.to_string()))?;
-        if s.format != FORMAT || s.version != VERSION {
-            return Err(RefError::File(format!("not a {FORMAT} v{VERSION} file")));
+        if s.format != FORMAT || !(VERSION_MIN..=VERSION).contains(&s.version) {
+            return Err(RefError::File(format!("not a {FORMAT} file of version {VERSION_MIN}..={VERSION} (format {:?}, version {})", s.format, s.version)));
         }
         s.config.validate()?;
-        for l in &s.config.layers {
+        for (li, l) in s.config.layers.iter().enumerate() {
             match &l.neuron {
+                ModelSpec::PerNeuron(p) => {
+                    if s.version < 2 {
+                        return Err(RefError::File(format!("layer {li}: per-neuron parameters need version 2, the file says {}", s.version)));
+                    }
+                    p.validate(l.n).map_err(|e| RefError::File(format!("layer {li}: {e}")))?;
+                }
                 ModelSpec::Builtin(n) => n.validate()?,
                 ModelSpec::Gif(g) => g.validate()?,
                 ModelSpec::CobaEi(m) => {

@@ -279,6 +279,8 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
 /// Encode a float network file into a version-2 image with a seeded group-activity stimulus.
 pub fn build_from_float(path: &Path, o: &FromFloat) -> Result<(Vec<u8>, String)> {
     let saved = SavedNet::load(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    // per-neuron (v2) populations: uniform ones become the built-in LIF, others are refused (one place)
+    let saved = plasticore::quantize::float_net::uniform_layers(&saved).with_context(|| format!("converting {}", path.display()))?;
     let Converted { desc, weights, biases, readout: ro, fracs, readout_frac: rfrac } =
         from_float(&saved, o).with_context(|| format!("converting {}", path.display()))?;
     let stim = Stimulus { seed: 1, rate: 429_496_730, steps: o.steps, target: TargetRule::GroupActivity, amplitude: 1 << 16 };
