@@ -1,6 +1,6 @@
 //! Trained-network files and the neuron-model selector used by them.
 //!
-//! # File format (`plasticore-float-net`, version 1)
+//! # File format (`plasticore-float-net`, versions 1 and 2)
 //! A JSON object written by `plasticore train` (atomically) and read by [`SavedNet::load`]:
 //! ```text
 //! {
@@ -20,6 +20,20 @@
 //!   "metrics": { "test_accuracy": 0.97, ... }      // free-form, informational
 //! }
 //! ```
+//! Version 2 (written by this build; [`VERSION`]) adds one neuron variant, a population with per-neuron
+//! parameters (`reference/per_neuron.rs`, what `nir import` writes where v1 would have to average):
+//! ```text
+//! "neuron": { "PerNeuron": { "alpha_m": [n], "gain_m": [n], "leak": [n],
+//!             "synapse": null | { "alpha_s": [n], "gain_s": [n] },
+//!             "spiking": null | { "v_th": [n], "v_reset": [n], "reset": "Value"|"Subtract"|"SubtractUndecayed",
+//!                                 "detach_reset": false },
+//!             "surrogate": { "height", "width" } } }
+//! ```
+//! Every array has the layer's n finite values (thresholds > 0), else loading fails naming the layer,
+//! the parameter and the neuron. A version-1 file is read as before; one with a `PerNeuron` layer is
+//! refused (it needs version 2). [`SavedNet::required_version`] is the oldest version that holds a network
+//! (`nir import` writes it, so what v1 holds stays v1).
+//!
 //! Layouts: `w[i*n + j]` (row i = axon: the layer's inputs first, then its own neurons if recurrent; column
 //! j = neuron); `readout[j*n_out + k]`. Synapses absent from a fixed connectivity mask (the COBA E/I network)
 //! are stored as 0. Decays are per 1 ms step; V_reset = 0; units are threshold units.
