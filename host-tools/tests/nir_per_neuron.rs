@@ -452,3 +452,60 @@ fn per_neuron_networks_export_and_reimport() {
         }
     }
 }
+
+/// The on-chip rule (`reference::onchip`, what training runs) on a per-neuron layer: with uniform arrays it
+/// learns exactly like the built-in LIF it converts to (same spikes, same weight updates up to rounding:
+/// the per-neuron constants ride as states whose traces stay 0, and the value reset's surrogate path
+/// equals the built-in hard reset's); with the file's per-neuron decays it learns too (weights move,
+/// stay finite).
+#[test]
+fn on_chip_rule_learns_per_neuron_layers() {
+    use plasticore::reference::net::{LayerConfig, LossKind, NetConfig, Params, Target};
+    use plasticore::reference::onchip::{Feedback, OnChip, OnChipConfig, UpdateMode};
+    let pn = to_saved_net(&lower(&load("lif_2layer.nir").graph, EULER).unwrap(), "lif").unwrap();
+    let one_layer = |c: &LayerConfig<ModelSpec>, w: &[f64], b: &[f64]| {
+        let mut s = pn.clone();
+        s.config = NetConfig { layers: vec![c.clone()], output: Output::LeakyReadout { n_out: 2, kappa: 0.8 }, loss: LossKind::Mse };
+        let readout = (0..c.n * 2).map(|k| ((k * 7919 % 13) as f64 - 6.0) / 10.0).collect();
+        s.params = Params { layers: vec![plasticore::reference::net::LayerParams { w: w.to_vec(), b: b.to_vec() }], readout };
+        s
+    };
+    let (c0, p0) = (&pn.config.layers[0], &pn.params.layers[0]);
+    let hetero = one_layer(c0, &p0.w, &p0.b);
+    let mut uc = c0.clone();
+    if let ModelSpec::PerNeuron(p) = &mut uc.neuron {
+        for v in [&mut p.alpha_m, &mut p.gain_m, &mut p.leak] {
+            let x = v[0];
+            v.iter_mut().for_each(|y| *y = x);
+        }
+        let sp = p.spiking.as_mut().unwrap();
+        let x = sp.v_th[0];
+        sp.v_th.iter_mut().for_each(|y| *y = x);
+        sp.v_reset.iter_mut().for_each(|y| *y = 0.0);
+    }
+    let uniform = one_layer(&uc, &p0.w, &p0.b);
+    let builtin = uniform_layers(&uniform).unwrap();
+    let cfg = OnChipConfig { alpha: 0.9, eta: 1e-2, eta_o: 1e-2, feedback: Feedback::Symmetric, mode: UpdateMode::Online };
+    let x = spikes(300, 64, 0.2, 5);
+    let learn = |s: &SavedNet| {
+        let mut oc = OnChip::new(s.config.clone(), s.params.clone(), cfg.clone()).unwrap();
+        let mut n = 0;
+        for (t, u) in x.iter().enumerate() {
+            let tgt = Target::Values(vec![(t % 2) as f64, 1.0 - (t % 2) as f64]);
+            oc.step(u, Some(&tgt), None).unwrap();
+            n += oc.record().layers[0].s.iter().filter(|&&z| z == 1.0).count();
+        }
+        (oc.params.clone(), n)
+    };
+    let ((pu, nu), (pb, nb)) = (learn(&uniform), learn(&builtin));
+    assert_eq!(nu, nb, "same spikes");
+    assert!(nu > 100, "{nu}");
+    let moved = pu.layers[0].w.iter().zip(&p0.w).filter(|(a, b)| a != b).count();
+    assert!(moved > 100, "the rule moves the weights ({moved})");
+    for (a, b) in pu.layers[0].w.iter().zip(&pb.layers[0].w).chain(pu.readout.iter().zip(&pb.readout)) {
+        assert!((a - b).abs() <= 1e-9 * (1.0 + b.abs()), "{a} vs {b}");
+    }
+    let (ph, nh) = learn(&hetero);
+    assert!(nh > 100 && ph.layers[0].w.iter().all(|w| w.is_finite()));
+    assert!(ph.layers[0].w.iter().zip(&p0.w).filter(|(a, b)| a != b).count() > 100);
+}
