@@ -284,3 +284,49 @@ fn imported_two_layer_network_on_the_loihi_chip_agrees_with_the_float_simulation
     }
     assert!(total(0, 1) > 200 && total(1, 1) > 50, "both layers must fire for the test to mean anything");
 }
+
+/// A network that learned on the emulated chip: the learned weights (gathered from the `loihi` chip after
+/// 150 steps of online learning, written back into the image) export and re-import as exactly their
+/// mantissas × 2^-weight_frac, and differ from the weights before learning.
+#[test]
+fn a_network_learned_on_the_chip_exports_its_learned_weights() {
+    use plasticore_core::graph::image::{encode, encoded_len, PopWeightsIn};
+    let d = tmpdir("learned");
+    let net = two_layer(|r| ((r.next() * 2.0 - 0.9) * 64.0 * 0.4).round() / 64.0);
+    net.save(&d.join("net.json")).unwrap();
+    let img = d.join("net.pcimg");
+    let (ok, out) = run_cli(&["image", "write", "--from-float", &s(&d.join("net.json")), "--out", &s(&img), "--lr-shift", "4", "--readout-lr-shift", "4"]);
+    assert!(ok, "{out}");
+    let bytes = std::fs::read(&img).unwrap();
+    let spec = spec_of(&bytes);
+    assert!(spec.config.learn, "learning on");
+    let mut emu = GraphEmulator::new(presets::loihi(), spec, EmuOptions { timing: false, ..EmuOptions::default() }).unwrap();
+    let mut r = Rng(0xBEEF_0001);
+    for t in 0..150u32 {
+        let ev: Vec<u16> = (0..N_IN as u16).filter(|_| r.next() < 0.3).collect();
+        let tgt = [if t % 2 == 0 { 65536 } else { 0 }, 0, 32768];
+        emu.step(Timestep(t), &ev, Target::Values(&tgt), &[], &mut NoObserver).unwrap();
+    }
+    let learned: Vec<Vec<plasticore_core::format::Weight>> = (0..2).map(|p| emu.dense_weights(p)).collect();
+    let ro_learned = emu.readout().weights().to_vec();
+    // write the learned network back into an image (what a learning run saves) and export it
+    let gi = GraphImage::parse(&bytes).unwrap();
+    let desc = gi.desc().unwrap();
+    let ins: Vec<PopWeightsIn<'_>> = learned.iter().map(|w| PopWeightsIn::Dense(w)).collect();
+    let none: [&[i32]; 2] = [&[], &[]];
+    let mut buf = vec![0u8; encoded_len(&desc, &ins, false)];
+    let n = encode(&desc, &ins, &none, &ro_learned, None, &mut buf).unwrap();
+    buf.truncate(n);
+    let limg = d.join("learned.pcimg");
+    std::fs::write(&limg, &buf).unwrap();
+    let (back, _) = export_reimport(&limg, &d, "learned");
+    let (before, ro_before, fr) = dequantized(&bytes);
+    let mut moved = 0;
+    for l in 0..2 {
+        let want: Vec<f64> = learned[l].iter().map(|w| w.0 as f64 / (1u64 << fr[l]) as f64).collect();
+        assert_eq!(back.params.layers[l].w, want, "layer {l}: the learned weights, dequantized");
+        moved += want.iter().zip(&before[l]).filter(|(a, b)| a != b).count();
+    }
+    assert!(moved > 20, "learning moved the hidden weights ({moved})");
+    assert_ne!(back.params.readout, ro_before, "learning moved the readout");
+}
