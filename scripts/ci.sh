@@ -87,6 +87,21 @@ for m in euler exact; do
     python3 scripts/nir_check.py "$NIR_OUT/rsnn.json" "$NIR_OUT/rsnn-$m-$d.nir"
   done
 done
+# fixed-point images (v2 from the float network, v1 preset) → NIR: loads in Python nir, weights are
+# mantissas × 2^-frac of the formats in the metadata and equal the re-imported network's
+"$PC" image write --from-float "$NIR_OUT/rsnn.json" --out "$NIR_OUT/rsnn.pcimg"
+"$PC" image write --preset m0 --out "$NIR_OUT/m0.pcimg"
+for i in rsnn m0; do
+  "$PC" nir export "$NIR_OUT/$i.pcimg" -o "$NIR_OUT/$i-img.nir"
+  "$PC" nir import "$NIR_OUT/$i-img.nir" -o "$NIR_OUT/$i-img.json"
+  python3 scripts/nir_check.py "$NIR_OUT/$i-img.json" "$NIR_OUT/$i-img.nir"
+  python3 scripts/nir_check_image.py "$NIR_OUT/$i-img.nir" "$NIR_OUT/$i-img.json"
+done
+# per-neuron arrays import as plasticore-float-net v2
+LIF2="$("$PC" nir import ../shared/nir-examples/lif_2layer.nir -o "$NIR_OUT/lif2.json")"
+case "$LIF2" in *"float-net v2"*) ;; *) echo "FAIL: lif_2layer did not import as v2: $LIF2"; exit 1 ;; esac
+"$PC" nir export "$NIR_OUT/lif2.json" -o "$NIR_OUT/lif2.nir"
+python3 -c 'import sys, nir; g = nir.read(sys.argv[1]); assert len(g.nodes["lif0"].tau) == 20; print("ok: per-neuron export loads in nir", sorted(g.nodes))' "$NIR_OUT/lif2.nir"
 python3 scripts/nir_snntorch_style.py "$NIR_OUT/snn.nir"
 "$PC" nir import "$NIR_OUT/snn.nir" --dt 1e-4 -o "$NIR_OUT/snn.json"
 printf 't,channel\n0,3\n0,17\n2,40\n5,3\n' > "$NIR_OUT/events.csv"

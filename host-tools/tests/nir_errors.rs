@@ -411,9 +411,14 @@ fn snntorch_style_flat_recurrent_export_is_accepted() {
         assert_eq!(got.out[t], z, "step {t}");
     }
     assert!(n > 20, "{n} spikes");
-    // as a float-net: the undecayed subtraction is named as what v1 cannot hold; with reset = value it
-    // imports as a recurrent layer with w_rec's bias folded into b
-    let e = float_net::to_saved_net(&d, "x").unwrap_err();
+    // as a float-net: v1 cannot hold the undecayed subtraction, v2 (per-neuron layer) does; the
+    // fixed-point conversion names it as what the core cannot do. With reset = value it imports as a v1
+    // recurrent layer with w_rec's bias folded into b
+    let s = float_net::to_saved_net(&d, "x").unwrap();
+    assert_eq!(s.version, 2);
+    assert!(matches!(&s.config.layers[0].neuron, plasticore::reference::io::ModelSpec::PerNeuron(p)
+        if p.spiking.as_ref().unwrap().reset == plasticore::reference::per_neuron::PnReset::SubtractUndecayed));
+    let e = plasticore::quantize::float_net::uniform_layers(&s).unwrap_err();
     assert!(e.to_string().contains("undecayed"), "{e}");
     let d2 = lower(
         &back.graph,

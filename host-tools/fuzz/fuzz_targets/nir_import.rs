@@ -6,6 +6,9 @@ use plasticore::nir::float_net::to_saved_net;
 use plasticore::nir::graph::NirFile;
 use plasticore::nir::lower::{lower, Method, Options, ResetMechanism};
 use plasticore::nir::sim::Sim;
+use plasticore::quantize::float_net::uniform_layers;
+use plasticore::reference::io::ModelSpec;
+use plasticore::reference::net::{forward_step, NetState, StepRecord};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(f) = NirFile::from_bytes(data) else {
@@ -25,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
         ) else {
             continue;
         };
-        let _ = to_saved_net(&d, "fuzz");
+        let saved = to_saved_net(&d, "fuzz");
         // bounded work: small graphs only, three steps
         if d.n_inputs <= 4096
             && d.nodes
@@ -34,6 +37,17 @@ fuzz_target!(|data: &[u8]| {
                 .sum::<usize>()
                 <= 1 << 22
         {
+            if let Ok(s) = &saved {
+                // the float-net (v1 or v2 per-neuron; to_saved_net validated it as a file) run by the
+                // reference, and turned toward fixed point (uniform per-neuron layers convert, others are refused)
+                let _ = uniform_layers(s);
+                let mut st = NetState::<f64>::new(&s.config);
+                let mut rec = StepRecord::default();
+                let u = vec![1.0; s.config.n_in()];
+                for _ in 0..3 {
+                    forward_step::<f64, ModelSpec>(&s.config, &s.params, &mut st, &u, &mut rec);
+                }
+            }
             let mut sim = Sim::new(&d);
             let u = vec![1.0; d.n_inputs];
             for _ in 0..3 {

@@ -4,6 +4,7 @@ use clap::{Args, Subcommand};
 use plasticore::nir::float_net::{from_saved_net, to_saved_net, ExportOptions};
 use plasticore::nir::graph::{NirFile, NodeKind};
 use plasticore::nir::h5::FloatWidth;
+use plasticore::nir::image::from_image;
 use plasticore::nir::lower::{
     lower, metadata_dt, metadata_reset, Discrete, Method, Options, ResetMechanism,
 };
@@ -40,8 +41,8 @@ struct Discretise {
 
 #[derive(Subcommand)]
 enum NirCmd {
-    /// Read a NIR file and write a plasticore-float-net v1 network (refused, with every reason, where v1
-    /// cannot hold the graph exactly).
+    /// Read a NIR file and write a plasticore-float-net network: v1 where it holds the graph exactly, else
+    /// v2 with per-neuron populations (refused, with every reason, where neither does).
     Import {
         /// NIR file.
         file: PathBuf,
@@ -51,10 +52,14 @@ enum NirCmd {
         #[command(flatten)]
         d: Discretise,
     },
-    /// Write a plasticore-float-net network as a NIR file (dt and formats in the metadata).
+    /// Write a plasticore-float-net network, or a fixed-point image (.pcimg v1/v2, e.g. learned on chip;
+    /// weights dequantized), as a NIR file (dt and the fixed-point formats in the metadata).
     Export {
-        /// Network file (plasticore-float-net).
+        /// Network file (plasticore-float-net JSON) or Plasticore image.
         net: PathBuf,
+        /// The chip's step in ms, for an image (images carry none; float networks carry their own).
+        #[arg(long, default_value_t = 1.0)]
+        dt_ms: f64,
         /// Output NIR file.
         #[arg(short, long)]
         out: PathBuf,
@@ -157,24 +162,32 @@ pub fn run(a: NirArgs) -> anyhow::Result<()> {
         }
         NirCmd::Export {
             net,
+            dt_ms,
             out,
             method,
             dtype,
         } => {
-            let s = SavedNet::load(&net)?;
             let width = match dtype {
                 Dtype::F32 => FloatWidth::F32,
                 Dtype::F64 => FloatWidth::F64,
             };
-            let f = from_saved_net(&s, ExportOptions { method, width })?;
+            let o = ExportOptions { method, width };
+            let raw = std::fs::read(&net).with_context(|| format!("reading {}", net.display()))?;
+            let (f, what, dt_s) = if raw.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+                let s = SavedNet::from_slice(&raw).with_context(|| format!("{}", net.display()))?;
+                (from_saved_net(&s, o)?, format!("plasticore-float-net v{}", s.version), s.dt_ms * 1e-3)
+            } else {
+                let f = from_image(&raw, dt_ms, o).with_context(|| format!("{} (read as a Plasticore image)", net.display()))?;
+                (f, "fixed-point image, weights dequantized".to_string(), dt_ms * 1e-3)
+            };
             let bytes = f.to_bytes()?;
             write_atomic(&out, &bytes)?;
             println!(
-                "wrote {} ({} bytes, {} top-level nodes, dt {} s)",
+                "wrote {} ({} bytes, {} top-level nodes, dt {} s) from {what}",
                 out.display(),
                 bytes.len(),
                 f.graph.nodes.len(),
-                s.dt_ms * 1e-3
+                dt_s
             );
         }
         NirCmd::Info { file, d } => {

@@ -303,7 +303,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             .iter()
             .zip(&recurrent)
             .enumerate()
-            .map(|(l, (&n, &rec))| LayerConfig { n_in: if l == 0 { n_in } else { hidden[l - 1] }, n, recurrent: rec, neuron, presyn: Presyn::None })
+            .map(|(l, (&n, &rec))| LayerConfig { n_in: if l == 0 { n_in } else { hidden[l - 1] }, n, recurrent: rec, neuron: neuron.clone(), presyn: Presyn::None })
             .collect(),
         output,
         loss: LossKind::CrossEntropy,

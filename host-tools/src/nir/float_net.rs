@@ -1,6 +1,8 @@
-//! `plasticore-float-net` v1 ↔ NIR.
+//! `plasticore-float-net` (v1, v2) ↔ NIR.
 //!
-//! **Import** ([`to_saved_net`]): a [`Discrete`] network becomes a v1 file only where v1 holds it exactly;
+//! **Import** ([`to_saved_net`]): a [`Discrete`] network becomes a v1 file where v1 holds it exactly; else
+//! a v2 file whose populations are [`PerNeuron`] layers holding the lowered per-neuron arrays as they are
+//! (weights and biases unfolded, all three resets, a non-spiking last population as `Output::Membrane`);
 //! otherwise [`NirError::NotExpressible`] lists every reason by node. v1 is a chain of layers, each one
 //! neuron configuration (one α_m, one V_th, V_reset = 0, optional exponential synapse with one α_s) with a
 //! dense `w[i*n + j]` over axons [inputs; own spikes of t−1] and a bias; plus an output stage. Exact
@@ -16,7 +18,7 @@
 //!   (κ = β, `readout[j*n_out + k]` = c_k·W_kj); a last spiking layer read directly by the Output gives
 //!   `Output::Membrane`, read through a bias-free Affine/Linear a `LeakyReadout` with κ = 0 (r_t = s_t·V).
 //!
-//! What v1 cannot hold (each is an error naming the node): per-neuron membrane or synaptic decays
+//! What v1 cannot hold (v2 then takes over for the first four): per-neuron membrane or synaptic decays
 //! (heterogeneous τ), a non-zero `v_reset` with reset-to-value, `v_leak` ≠ 0 with a synaptic current,
 //! `Delay` nodes, non-spiking populations before the last, a readout with a bias, connections that skip a
 //! layer or recur across layers, several top-level outputs.
@@ -24,7 +26,7 @@
 //! **Export** ([`from_saved_net`]): each layer becomes `fc<l>` (Affine, `weight[n, n_in]` = the input block
 //! of W transposed, bias b) → `lif<l>` (LIF, CubaLIF with an exponential synapse, IF when α_m = 1); a
 //! recurrent layer is the subgraph `rsnn<l>` of `nir-format.md` §B.4 (`input → lif`, `lif → w_rec → lif`,
-//! `lif → output`). Parameters invert the import: with Euler τ = dt/(1 − β), r = gain·τ/dt, w_in = τ_syn/dt;
+//! `lif → output`). A v2 [`PerNeuron`] layer exports its arrays per neuron (`per_neuron_node`). Parameters invert the import: with Euler τ = dt/(1 − β), r = gain·τ/dt, w_in = τ_syn/dt;
 //! exact: τ = −dt/ln β, r = gain/(1 − β), w_in = 1/(1 − α). v_leak = 0, v_reset = 0. Metadata: `dt` (s),
 //! `discretisation`, `reset_mechanism`, `generator`, `source_format`, `fixed_point_formats`.
 use super::graph::{Array, Graph, Kind, NirFile, NodeKind};
@@ -33,6 +35,8 @@ use super::lower::{Discrete, Method, Op, ResetMechanism};
 use super::populations::{feed, is_pop, Origin};
 use super::NirError;
 use crate::reference::io::{ModelSpec, SavedNet, FORMAT};
+use crate::reference::per_neuron::{PerNeuron, PnReset, PnSpiking, PnSynapse};
+use crate::reference::scalar::Surrogate;
 use crate::reference::model::{Neuron, NeuronKind, Presyn, ResetMode, Synapse};
 use crate::reference::net::{LayerConfig, LayerParams, LossKind, NetConfig, Output, Params};
 use std::collections::BTreeMap;
@@ -53,6 +57,15 @@ fn range(v: &[f64]) -> String {
 /// Convert to a `plasticore-float-net` v1 file (see the module documentation for what is exact and what
 /// is refused). `source` names the NIR file in the file's `algorithm` field.
 pub fn to_saved_net(net: &Discrete, source: &str) -> Result<SavedNet, NirError> {
+    match convert(net, source, false) {
+        Err(NirError::NotExpressible(_)) => convert(net, source, true),
+        r => r,
+    }
+}
+
+/// `per_neuron`: false, version 1 (one neuron configuration per layer, folded exactly); true, version 2
+/// (populations as [`PerNeuron`] layers with the file's arrays, weights as in the file).
+fn convert(net: &Discrete, source: &str, per_neuron: bool) -> Result<SavedNet, NirError> {
     let mut errs = Vec::new();
     let pops: Vec<usize> = (0..net.nodes.len())
         .filter(|&k| is_pop(&net.nodes[k].op))
@@ -113,6 +126,7 @@ pub fn to_saved_net(net: &Discrete, source: &str) -> Result<SavedNet, NirError> 
     let mut output = Output::Membrane;
     let mut readout = Vec::new();
     let mut prev: Option<usize> = None; // previous layer's node
+    let mut membrane_layer = false; // v2: the last layer is non-spiking, its membrane the output
     for (li, &k) in pops.iter().enumerate() {
         let d = &net.nodes[k];
         let Some(a) = feed(net, k, 0, &mut errs) else {
@@ -145,6 +159,7 @@ pub fn to_saved_net(net: &Discrete, source: &str) -> Result<SavedNet, NirError> 
         let m_rec = a.terms.get(&Origin::Pop(k, 1));
         let is_last = li + 1 == pops.len();
         // neuron model and the per-neuron column scale s_j
+        let mut pn_model: Option<PerNeuron> = None;
         let (neuron, scale, leak_b): (Neuron, Vec<f64>, Vec<f64>) = match &d.op {
             Op::Threshold(th) => {
                 if th.iter().any(|&t| !(t > 0.0)) {
@@ -190,27 +205,41 @@ pub fn to_saved_net(net: &Discrete, source: &str) -> Result<SavedNet, NirError> 
                             readout[j * n + kk] = p.gain[kk] * m_ff[kk * n_in + j];
                         }
                     }
+                } else if per_neuron && is_last && m_rec.is_none() {
+                    // v2: a non-spiking last population whose membrane is the output (Output::Membrane)
+                    membrane_layer = true;
+                    pn_model = Some(PerNeuron {
+                        alpha_m: p.beta.clone(),
+                        gain_m: p.gain.clone(),
+                        leak: p.leak.clone(),
+                        synapse: p.syn.as_ref().map(|(al, a)| PnSynapse { alpha_s: al.clone(), gain_s: a.clone() }),
+                        spiking: None,
+                        surrogate: Surrogate::default(),
+                    });
                 } else {
                     let mut why = Vec::new();
+                    if per_neuron && m_rec.is_some() {
+                        why.push("recurrence of a non-spiking population (its membrane, not spikes, would feed back)");
+                    }
                     if !is_last {
                         why.push("it is not the last population (v1 layers pass spikes on)");
                     }
-                    if prev.is_none() {
+                    if !per_neuron && prev.is_none() {
                         why.push("no spiking layer before it");
                     }
-                    if p.syn.is_some() {
+                    if !per_neuron && p.syn.is_some() {
                         why.push("a synaptic current (CubaLI)");
                     }
-                    if m_rec.is_some() {
+                    if !per_neuron && m_rec.is_some() {
                         why.push("recurrence");
                     }
-                    if a.b.iter().any(|&x| x != 0.0) {
+                    if !per_neuron && a.b.iter().any(|&x| x != 0.0) {
                         why.push("a bias on its input projection (the LeakyReadout has none)");
                     }
-                    if p.leak.iter().any(|&x| x != 0.0) {
+                    if !per_neuron && p.leak.iter().any(|&x| x != 0.0) {
                         why.push("v_leak ≠ 0");
                     }
-                    if !all_equal(&p.beta) {
+                    if !per_neuron && !all_equal(&p.beta) {
                         why.push("per-neuron decay");
                     }
                     errs.push(format!(
@@ -220,7 +249,31 @@ pub fn to_saved_net(net: &Discrete, source: &str) -> Result<SavedNet, NirError> 
                         why.join(", ")
                     ));
                 }
-                continue;
+                if pn_model.is_none() {
+                    continue;
+                }
+                (Neuron::lif(0.0), vec![1.0; n], vec![0.0; n])
+            }
+            Op::Neuron(p) if per_neuron => {
+                let s = p.spiking.as_ref().expect("spiking: the arm above takes the others");
+                pn_model = Some(PerNeuron {
+                    alpha_m: p.beta.clone(),
+                    gain_m: p.gain.clone(),
+                    leak: p.leak.clone(),
+                    synapse: p.syn.as_ref().map(|(al, a)| PnSynapse { alpha_s: al.clone(), gain_s: a.clone() }),
+                    spiking: Some(PnSpiking {
+                        v_th: s.v_th.clone(),
+                        v_reset: s.v_reset.clone(),
+                        reset: match s.reset {
+                            ResetMechanism::Value => PnReset::Value,
+                            ResetMechanism::Subtract => PnReset::Subtract,
+                            ResetMechanism::SubtractUndecayed => PnReset::SubtractUndecayed,
+                        },
+                        detach_reset: false,
+                    }),
+                    surrogate: Surrogate::default(),
+                });
+                (Neuron::lif(0.0), vec![1.0; n], vec![0.0; n])
             }
             Op::Neuron(p) => {
                 let s = p.spiking.as_ref().expect("spiking checked above");
@@ -297,9 +350,20 @@ pub fn to_saved_net(net: &Discrete, source: &str) -> Result<SavedNet, NirError> 
             }
             _ => unreachable!("populations only"),
         };
-        if let Err(e) = neuron.validate() {
-            errs.push(format!("`{}`: {e} (is a time constant below dt?)", d.name));
-        }
+        let model = match pn_model {
+            Some(pm) => {
+                if let Err(e) = pm.validate(n) {
+                    errs.push(format!("`{}`: {e}", d.name));
+                }
+                ModelSpec::PerNeuron(pm)
+            }
+            None => {
+                if let Err(e) = neuron.validate() {
+                    errs.push(format!("`{}`: {e} (is a time constant below dt?)", d.name));
+                }
+                ModelSpec::Builtin(neuron)
+            }
+        };
         let recurrent = m_rec.is_some();
         let n_x = n_in + if recurrent { n } else { 0 };
         let mut w = vec![0.0; n_x * n];
@@ -318,13 +382,15 @@ pub fn to_saved_net(net: &Discrete, source: &str) -> Result<SavedNet, NirError> 
             n_in,
             n,
             recurrent,
-            neuron: ModelSpec::Builtin(neuron),
+            neuron: model,
             presyn: Presyn::None,
         });
         params.push(LayerParams { w, b });
         prev = Some(k);
     }
-    if !out_identity {
+    if !out_identity && membrane_layer {
+        errs.push("a weight matrix after the non-spiking output population".into());
+    } else if !out_identity {
         // a weight matrix between the last spiking layer and the Output: a LeakyReadout with κ = 0
         // (r_t = s_t·V) holds it exactly; after a LeakyReadout (LI) v1 has no second matrix
         match (output, out_map.as_ref()) {
@@ -348,9 +414,9 @@ pub fn to_saved_net(net: &Discrete, source: &str) -> Result<SavedNet, NirError> 
         return Err(NirError::NotExpressible(errs));
     }
     let o = net.opts;
-    let saved = SavedNet {
+    let mut saved = SavedNet {
         format: FORMAT.into(),
-        version: crate::reference::io::VERSION,
+        version: 1,
         task: "nir-import".into(),
         algorithm: serde_json::json!({ "nir_import": { "source": source, "dt_s": o.dt, "method": o.method, "reset": o.reset } }),
         dt_ms: o.dt * 1e3,
@@ -365,6 +431,7 @@ pub fn to_saved_net(net: &Discrete, source: &str) -> Result<SavedNet, NirError> 
         },
         metrics: serde_json::json!({ "warnings": net.warnings }),
     };
+    saved.version = saved.required_version();
     let bytes = serde_json::to_vec(&saved).map_err(|e| NirError::Invalid {
         path: "float-net".into(),
         msg: e.to_string(),
@@ -435,12 +502,35 @@ pub fn from_saved_net(s: &SavedNet, o: ExportOptions) -> Result<NirFile, NirErro
     let mut g = Graph::default();
     let mut edges: Vec<(String, String)> = Vec::new();
     let mut resets = Vec::new();
+    let mut pn_resets: Vec<PnReset> = Vec::new();
     g.nodes
         .insert("input".into(), io_node(Kind::Input, s.config.n_in()));
     let mut prev = "input".to_string();
     for (l, (c, p)) in s.config.layers.iter().zip(&s.params.layers).enumerate() {
-        let ModelSpec::Builtin(nn) = &c.neuron else {
-            return Err(bad(format!("layer {l}: only the built-in LIF neuron exports to NIR (GIF and COBA E/I have no NIR node)")));
+        let nn = match &c.neuron {
+            ModelSpec::Builtin(nn) => nn,
+            ModelSpec::PerNeuron(pn) => {
+                let (neuron, reset) = per_neuron_node(pn, l, dt, o)?;
+                if let Some(r) = reset {
+                    pn_resets.push(r);
+                }
+                // the same wiring as a built-in layer, below, with this node
+                let (n, n_in) = (c.n, c.n_in);
+                let mut wt = vec![0.0; n * n_in];
+                for i in 0..n_in {
+                    for j in 0..n {
+                        wt[j * n_in + i] = p.w[i * n + j];
+                    }
+                }
+                let fc = format!("fc{l}");
+                g.nodes.insert(fc.clone(), node(Kind::Affine, vec![("weight", Array { shape: vec![n, n_in], data: wt, width: wd }), ("bias", arr(p.b.clone(), wd))]));
+                edges.push((prev.clone(), fc.clone()));
+                let name = wire_neuron(&mut g, l, n, n_in, c.recurrent, &p.w, neuron, wd);
+                edges.push((fc, name.clone()));
+                prev = name;
+                continue;
+            }
+            _ => return Err(bad(format!("layer {l}: only the built-in LIF neuron and per-neuron populations export to NIR (GIF and COBA E/I have no NIR node)"))),
         };
         if let NeuronKind::Alif { .. } = nn.kind {
             return Err(bad(format!("layer {l}: ALIF has no NIR node (adaptation)")));
@@ -517,48 +607,7 @@ pub fn from_saved_net(s: &SavedNet, o: ExportOptions) -> Result<NirFile, NirErro
                 )
             }
         };
-        let name = if c.recurrent {
-            let mut wr = vec![0.0; n * n];
-            for i in 0..n {
-                for j in 0..n {
-                    wr[j * n + i] = p.w[(n_in + i) * n + j];
-                }
-            }
-            let mut sub = Graph::default();
-            sub.nodes.insert("input".into(), io_node(Kind::Input, n));
-            sub.nodes.insert("lif".into(), neuron);
-            sub.nodes.insert(
-                "w_rec".into(),
-                node(
-                    Kind::Linear,
-                    vec![(
-                        "weight",
-                        Array {
-                            shape: vec![n, n],
-                            data: wr,
-                            width: wd,
-                        },
-                    )],
-                ),
-            );
-            sub.nodes.insert("output".into(), io_node(Kind::Output, n));
-            sub.edges = [
-                ("input", "lif"),
-                ("lif", "w_rec"),
-                ("w_rec", "lif"),
-                ("lif", "output"),
-            ]
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-            let name = format!("rsnn{l}");
-            g.nodes.insert(name.clone(), NodeKind::Graph(Box::new(sub)));
-            name
-        } else {
-            let name = format!("lif{l}");
-            g.nodes.insert(name.clone(), neuron);
-            name
-        };
+        let name = wire_neuron(&mut g, l, n, n_in, c.recurrent, &p.w, neuron, wd);
         edges.push((fc, name.clone()));
         prev = name;
     }
@@ -619,10 +668,20 @@ pub fn from_saved_net(s: &SavedNet, o: ExportOptions) -> Result<NirFile, NirErro
             ))
         }
     }
+    // one reset mechanism for the file (built-in Hard = value with v_reset 0, Soft = subtract)
+    resets.extend(pn_resets.iter().map(|r| match r {
+        PnReset::Value => ResetMode::Hard,
+        _ => ResetMode::Soft,
+    }));
+    let undecayed = pn_resets.iter().filter(|r| **r == PnReset::SubtractUndecayed).count();
     let reset = match (
         resets.iter().all(|r| *r == ResetMode::Hard),
         resets.iter().all(|r| *r == ResetMode::Soft),
     ) {
+        _ if undecayed > 0 && undecayed < resets.len() => {
+            return Err(bad("layers mix snnTorch's undecayed subtraction with other resets; NIR files carry one reset_mechanism hint".into()))
+        }
+        _ if undecayed > 0 => "subtract-undecayed",
         (true, _) => "value",
         (_, true) => "subtract",
         _ => {
@@ -661,4 +720,84 @@ pub fn from_saved_net(s: &SavedNet, o: ExportOptions) -> Result<NirFile, NirErro
         graph: g,
         warnings: Vec::new(),
     })
+}
+
+/// The layer's neuron node: `lif<l>`, or the subgraph `rsnn<l>` (input → lif, lif → w_rec → lif,
+/// lif → output) for a recurrent layer; returns its name.
+#[allow(clippy::too_many_arguments)]
+fn wire_neuron(g: &mut Graph, l: usize, n: usize, n_in: usize, recurrent: bool, w: &[f64], neuron: NodeKind, wd: FloatWidth) -> String {
+    if recurrent {
+        let mut wr = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                wr[j * n + i] = w[(n_in + i) * n + j];
+            }
+        }
+        let mut sub = Graph::default();
+        sub.nodes.insert("input".into(), io_node(Kind::Input, n));
+        sub.nodes.insert("lif".into(), neuron);
+        sub.nodes.insert("w_rec".into(), node(Kind::Linear, vec![("weight", Array { shape: vec![n, n], data: wr, width: wd })]));
+        sub.nodes.insert("output".into(), io_node(Kind::Output, n));
+        sub.edges = [("input", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "output")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let name = format!("rsnn{l}");
+        g.nodes.insert(name.clone(), NodeKind::Graph(Box::new(sub)));
+        name
+    } else {
+        let name = format!("lif{l}");
+        g.nodes.insert(name.clone(), neuron);
+        name
+    }
+}
+
+/// A per-neuron (v2) population as a NIR node, inverting the discretisation per neuron: with either
+/// scheme c = r·(1 − β), l = v_leak·(1 − β), a = w_in·(1 − α), so r = c/(1 − β), v_leak = l/(1 − β),
+/// w_in = a/(1 − α); τ = dt/(1 − β) (Euler) or −dt/ln β (exact). β = 1 for every neuron is an `IF`
+/// (r = c/dt; it has no leak, so l must be 0). LIF/CubaLIF when spiking, LI/CubaLI otherwise. Returns the
+/// node and the reset (None for a non-spiking population).
+fn per_neuron_node(pn: &PerNeuron, l: usize, dt: f64, o: ExportOptions) -> Result<(NodeKind, Option<PnReset>), NirError> {
+    let bad = |msg: String| NirError::Invalid { path: format!("float-net layer {l}"), msg };
+    let wd = o.width;
+    let n = pn.n();
+    pn.validate(n).map_err(bad)?;
+    let tau_of = |b: f64, what: &str, j: usize| -> Result<f64, NirError> {
+        if !(b > 0.0 && b < 1.0) {
+            return Err(bad(format!("{what}[{j}] = {b} must be in (0, 1) to give a finite positive time constant")));
+        }
+        Ok(match o.method {
+            Method::Euler => dt / (1.0 - b),
+            Method::Exact => -dt / b.ln(),
+        })
+    };
+    let beta = &pn.alpha_m;
+    let sp = pn.spiking.as_ref();
+    let mut f: Vec<(&str, Array)> = Vec::new();
+    let kind = if beta.iter().all(|&b| b == 1.0) && pn.synapse.is_none() && sp.is_some() {
+        if let Some(j) = pn.leak.iter().position(|&x| x != 0.0) {
+            return Err(bad(format!("leak[{j}] ≠ 0 with β = 1: an IF node has no v_leak")));
+        }
+        f.push(("r", arr(pn.gain_m.iter().map(|c| c / dt).collect(), wd)));
+        Kind::IF
+    } else {
+        let tau: Vec<f64> = (0..n).map(|j| tau_of(beta[j], "alpha_m", j)).collect::<Result<_, _>>()?;
+        let one_m: Vec<f64> = beta.iter().map(|b| 1.0 - b).collect();
+        f.push((if pn.synapse.is_some() { "tau_mem" } else { "tau" }, arr(tau, wd)));
+        f.push(("r", arr((0..n).map(|j| pn.gain_m[j] / one_m[j]).collect(), wd)));
+        f.push(("v_leak", arr((0..n).map(|j| pn.leak[j] / one_m[j]).collect(), wd)));
+        if let Some(syn) = &pn.synapse {
+            let ts: Vec<f64> = (0..n).map(|j| tau_of(syn.alpha_s[j], "alpha_s", j)).collect::<Result<_, _>>()?;
+            f.push(("tau_syn", arr(ts, wd)));
+            f.push(("w_in", arr((0..n).map(|j| syn.gain_s[j] / (1.0 - syn.alpha_s[j])).collect(), wd)));
+        }
+        match (pn.synapse.is_some(), sp.is_some()) {
+            (false, true) => Kind::LIF,
+            (true, true) => Kind::CubaLIF,
+            (false, false) => Kind::LI,
+            (true, false) => Kind::CubaLI,
+        }
+    };
+    if let Some(s) = sp {
+        f.push(("v_threshold", arr(s.v_th.clone(), wd)));
+        f.push(("v_reset", arr(s.v_reset.clone(), wd)));
+    }
+    Ok((node(kind, f), sp.map(|s| s.reset)))
 }

@@ -10,8 +10,11 @@
 //! - [`populations`]: the population/projection view of a [`lower::Discrete`] (dense matrix per source
 //!   and delay): what a graph of populations (issue 10) is built from.
 //! - [`sim`]: runs a [`lower::Discrete`] in `f64` and records every node (`plasticore nir simulate`).
-//! - [`float_net`]: [`lower::Discrete`] → `plasticore-float-net` v1 where that is exact (otherwise an
-//!   error listing each feature v1 cannot hold), and `plasticore-float-net` → NIR (export).
+//! - [`float_net`]: [`lower::Discrete`] → `plasticore-float-net` v1 where that is exact, else v2 with
+//!   per-neuron populations (otherwise an error listing each feature neither holds), and
+//!   `plasticore-float-net` → NIR (export).
+//! - [`image`]: a fixed-point image (`.pcimg` v1/v2, learned on chip or not) → dequantized float-net → NIR,
+//!   with the number formats in the metadata.
 //! - [`input`]: the small input readers of `nir simulate` (CSV events `t,channel`, dense `.npy`).
 //!
 //! Semantics, discretisation and what is lost are documented in `hw-notes/nir.md`.
@@ -21,6 +24,7 @@
 pub mod float_net;
 pub mod graph;
 pub mod h5;
+pub mod image;
 pub mod input;
 pub mod lower;
 pub mod populations;
@@ -67,8 +71,9 @@ pub enum NirError {
     /// Nodes Plasticore does not run, each with its reason.
     #[error("unsupported nodes: {}", .0.iter().map(|(n, t, r)| format!("`{n}` ({t}): {r}")).collect::<Vec<_>>().join("; "))]
     Unsupported(Vec<(String, String, String)>),
-    /// The network cannot be written as a `plasticore-float-net` v1 without loss; every reason is listed.
-    #[error("not expressible as plasticore-float-net v1 without loss (`plasticore nir simulate` runs it as it is):\n  - {}", .0.join("\n  - "))]
+    /// The network cannot be written as a `plasticore-float-net` (v1, or v2 with per-neuron parameters)
+    /// without loss; every reason is listed.
+    #[error("not expressible as plasticore-float-net (v1 or v2) without loss (`plasticore nir simulate` runs it as it is):\n  - {}", .0.join("\n  - "))]
     NotExpressible(Vec<String>),
     /// Simulation input does not fit the graph.
     #[error("input: {0}")]

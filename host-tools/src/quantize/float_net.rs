@@ -8,7 +8,9 @@
 //! `Ll`; then `readout` (V) driving `readout` for a leaky or membrane readout. Biases stay in float (they
 //! are state-format values in the core, Q.`state_frac`, not weights).
 use super::{Activity, Calibration, Projection, QuantizeError};
-use crate::reference::model::NeuronModel;
+use crate::reference::io::{ModelSpec, SavedNet};
+use crate::reference::model::{Neuron, NeuronModel, ResetMode, Synapse};
+use crate::reference::per_neuron::PnReset;
 use crate::reference::net::{forward_step, NetConfig, NetState, Output, Params, StepRecord};
 
 /// The projections of a float network, in the order above.
@@ -136,4 +138,75 @@ impl<M: NeuronModel> Calibration for FloatNet<'_, M> {
         }
         Ok(acts)
     }
+}
+
+/// **The one place where a float network's per-neuron parameters meet the fixed-point core.**
+///
+/// Returns the network with every [`crate::reference::per_neuron::PerNeuron`] layer (a `plasticore-float-net` v2 population, say from
+/// `nir import`) replaced by the built-in LIF it equals when its arrays are uniform; other layers are
+/// unchanged. The core (`plasticore-core`) holds one decay, threshold and gain per population today, so a
+/// population whose neurons differ is an error naming the layer and the parameter (with its range).
+/// `image write --from-float` and `quantize` call this before converting. When per-neuron arrays land in
+/// core-nostd, convert `PerNeuron` there instead of refusing here.
+///
+/// Uniform conversion (exact in the dynamics): β → α_m, θ → V_th, reset `Value` with v_reset = 0 →
+/// `Hard`, `Subtract` → `Soft`; with a synaptic current (I = α·I + a·y, v = β·v + c·I) the built-in
+/// exponential synapse g = α·g + y with gain c·a (g = I/a: weights unchanged); without one
+/// (v = β·v + c·y + l) the weights and bias are multiplied by c and l is added to the bias (unchanged when
+/// c = 1 and l = 0, the snnTorch convention). Refused: v_reset ≠ 0, undecayed subtraction, a leak with a
+/// synaptic current, a non-spiking (LI) population: the core has none of these.
+pub fn uniform_layers(saved: &SavedNet) -> Result<SavedNet, QuantizeError> {
+    let mut out = saved.clone();
+    for (l, (c, p)) in out.config.layers.iter_mut().zip(out.params.layers.iter_mut()).enumerate() {
+        let ModelSpec::PerNeuron(pn) = &c.neuron else {
+            continue;
+        };
+        let err = |m: String| QuantizeError::Calibration(format!("layer {l} (per-neuron population): {m}"));
+        for (name, a) in pn.arrays() {
+            if let Some(&x) = a.iter().find(|&&x| x.to_bits() != a[0].to_bits()) {
+                let (lo, hi) = a.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+                return Err(err(format!(
+                    "{name} differs across its {} neurons ({lo:e} .. {hi:e}, e.g. {} and {x}); the fixed-point core holds one {name} per population until per-neuron arrays reach core-nostd",
+                    a.len(),
+                    a[0]
+                )));
+            }
+        }
+        let first = |a: &[f64]| a.first().copied().unwrap_or(0.0);
+        let Some(sp) = &pn.spiking else {
+            return Err(err("a non-spiking (LI) population: the fixed-point core has no non-spiking population".into()));
+        };
+        let (beta, gain_m, leak) = (first(&pn.alpha_m), first(&pn.gain_m), first(&pn.leak));
+        let mut nn = Neuron::lif(beta);
+        nn.v_th = first(&sp.v_th);
+        nn.detach_reset = sp.detach_reset;
+        nn.surrogate = pn.surrogate;
+        nn.reset = match sp.reset {
+            PnReset::Value if first(&sp.v_reset) == 0.0 => ResetMode::Hard,
+            PnReset::Value => return Err(err(format!("v_reset = {} ≠ 0: the core resets to 0", first(&sp.v_reset)))),
+            PnReset::Subtract => ResetMode::Soft,
+            PnReset::SubtractUndecayed => return Err(err("undecayed subtraction (snnTorch's reset): the core's soft reset decays θ with v".into())),
+        };
+        match &pn.synapse {
+            Some(s) => {
+                if leak != 0.0 {
+                    return Err(err(format!("leak = {leak} with a synaptic current: the core has no constant membrane input there")));
+                }
+                nn.synapse = Synapse::Exponential { alpha_s: first(&s.alpha_s), gain: gain_m * first(&s.gain_s) };
+            }
+            None => {
+                if gain_m != 1.0 {
+                    p.w.iter_mut().for_each(|w| *w *= gain_m);
+                    p.b.iter_mut().for_each(|b| *b *= gain_m);
+                }
+                if leak != 0.0 {
+                    p.b.iter_mut().for_each(|b| *b += leak);
+                }
+            }
+        }
+        nn.validate().map_err(|e| err(e.to_string()))?;
+        c.neuron = ModelSpec::Builtin(nn);
+    }
+    out.version = out.required_version();
+    Ok(out)
 }

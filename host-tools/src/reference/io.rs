@@ -1,6 +1,6 @@
 //! Trained-network files and the neuron-model selector used by them.
 //!
-//! # File format (`plasticore-float-net`, version 1)
+//! # File format (`plasticore-float-net`, versions 1 and 2)
 //! A JSON object written by `plasticore train` (atomically) and read by [`SavedNet::load`]:
 //! ```text
 //! {
@@ -20,6 +20,20 @@
 //!   "metrics": { "test_accuracy": 0.97, ... }      // free-form, informational
 //! }
 //! ```
+//! Version 2 (written by this build; [`VERSION`]) adds one neuron variant, a population with per-neuron
+//! parameters (`reference/per_neuron.rs`, what `nir import` writes where v1 would have to average):
+//! ```text
+//! "neuron": { "PerNeuron": { "alpha_m": [n], "gain_m": [n], "leak": [n],
+//!             "synapse": null | { "alpha_s": [n], "gain_s": [n] },
+//!             "spiking": null | { "v_th": [n], "v_reset": [n], "reset": "Value"|"Subtract"|"SubtractUndecayed",
+//!                                 "detach_reset": false },
+//!             "surrogate": { "height", "width" } } }
+//! ```
+//! Every array has the layer's n finite values (thresholds > 0), else loading fails naming the layer,
+//! the parameter and the neuron. A version-1 file is read as before; one with a `PerNeuron` layer is
+//! refused (it needs version 2). [`SavedNet::required_version`] is the oldest version that holds a network
+//! (`nir import` writes it, so what v1 holds stays v1).
+//!
 //! Layouts: `w[i*n + j]` (row i = axon: the layer's inputs first, then its own neurons if recurrent; column
 //! j = neuron); `readout[j*n_out + k]`. Synapses absent from a fixed connectivity mask (the COBA E/I network)
 //! are stored as 0. Decays are per 1 ms step; V_reset = 0; units are threshold units.
@@ -27,13 +41,14 @@ use super::coba_ei::CobaEi;
 use super::gif::Gif;
 use super::model::{Neuron, NeuronModel};
 use super::net::{NetConfig, Params};
+use super::per_neuron::PerNeuron;
 use super::scalar::{Scalar, Surrogate};
 use super::RefError;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// A neuron model chosen at run time (built-in closed forms or the generic GIF).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ModelSpec {
     /// LIF/ALIF × delta/exponential.
     Builtin(Neuron),
@@ -41,6 +56,8 @@ pub enum ModelSpec {
     Gif(Gif),
     /// EI-GIF with COBA synapses, three input ports (dual-number Jacobians).
     CobaEi(CobaEi),
+    /// A population with per-neuron parameters (version 2 files only; [`PerNeuron`]).
+    PerNeuron(PerNeuron),
 }
 
 impl NeuronModel for ModelSpec {
@@ -49,6 +66,7 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.n_states(),
             ModelSpec::Gif(m) => m.n_states(),
             ModelSpec::CobaEi(m) => m.n_states(),
+            ModelSpec::PerNeuron(m) => m.n_states(),
         }
     }
     fn membrane_index(&self) -> usize {
@@ -56,6 +74,7 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.membrane_index(),
             ModelSpec::Gif(m) => m.membrane_index(),
             ModelSpec::CobaEi(m) => m.membrane_index(),
+            ModelSpec::PerNeuron(m) => m.membrane_index(),
         }
     }
     fn init_state_for(&self, j: usize) -> Vec<f64> {
@@ -63,6 +82,7 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.init_state_for(j),
             ModelSpec::Gif(m) => m.init_state_for(j),
             ModelSpec::CobaEi(m) => m.init_state_for(j),
+            ModelSpec::PerNeuron(m) => m.init_state_for(j),
         }
     }
     fn surrogate(&self) -> Surrogate {
@@ -70,6 +90,7 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.surrogate(),
             ModelSpec::Gif(m) => m.surrogate(),
             ModelSpec::CobaEi(m) => m.surrogate(),
+            ModelSpec::PerNeuron(m) => m.surrogate(),
         }
     }
     fn vhat<T: Scalar>(&self, h: &[T]) -> T {
@@ -77,6 +98,7 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.vhat(h),
             ModelSpec::Gif(m) => m.vhat(h),
             ModelSpec::CobaEi(m) => m.vhat(h),
+            ModelSpec::PerNeuron(m) => m.vhat(h),
         }
     }
     fn step<T: Scalar>(&self, h_prev: &[T], y: T, h: &mut [T]) {
@@ -84,6 +106,7 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.step(h_prev, y, h),
             ModelSpec::Gif(m) => m.step(h_prev, y, h),
             ModelSpec::CobaEi(m) => m.step(h_prev, y, h),
+            ModelSpec::PerNeuron(m) => m.step(h_prev, y, h),
         }
     }
     fn jacobians(&self, h_prev: &[f64], y: f64, d: &mut [f64], df: &mut [f64]) {
@@ -91,6 +114,7 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.jacobians(h_prev, y, d, df),
             ModelSpec::Gif(m) => m.jacobians(h_prev, y, d, df),
             ModelSpec::CobaEi(m) => m.jacobians(h_prev, y, d, df),
+            ModelSpec::PerNeuron(m) => m.jacobians(h_prev, y, d, df),
         }
     }
     fn n_ports(&self) -> usize {
@@ -98,6 +122,7 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.n_ports(),
             ModelSpec::Gif(m) => m.n_ports(),
             ModelSpec::CobaEi(m) => m.n_ports(),
+            ModelSpec::PerNeuron(m) => m.n_ports(),
         }
     }
     fn axon_port(&self, i: usize, n_in: usize) -> usize {
@@ -105,6 +130,7 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.axon_port(i, n_in),
             ModelSpec::Gif(m) => m.axon_port(i, n_in),
             ModelSpec::CobaEi(m) => m.axon_port(i, n_in),
+            ModelSpec::PerNeuron(m) => m.axon_port(i, n_in),
         }
     }
     fn step_ports<T: Scalar>(&self, h_prev: &[T], y: &[T], h: &mut [T]) {
@@ -112,6 +138,7 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.step_ports(h_prev, y, h),
             ModelSpec::Gif(m) => m.step_ports(h_prev, y, h),
             ModelSpec::CobaEi(m) => m.step_ports(h_prev, y, h),
+            ModelSpec::PerNeuron(m) => m.step_ports(h_prev, y, h),
         }
     }
     fn jacobians_ports(&self, h_prev: &[f64], y: &[f64], d: &mut [f64], df: &mut [f64]) {
@@ -119,6 +146,7 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.jacobians_ports(h_prev, y, d, df),
             ModelSpec::Gif(m) => m.jacobians_ports(h_prev, y, d, df),
             ModelSpec::CobaEi(m) => m.jacobians_ports(h_prev, y, d, df),
+            ModelSpec::PerNeuron(m) => m.jacobians_ports(h_prev, y, d, df),
         }
     }
     fn spike_grad(&self, h: &[f64], out: &mut [f64]) {
@@ -126,14 +154,17 @@ impl NeuronModel for ModelSpec {
             ModelSpec::Builtin(m) => m.spike_grad(h, out),
             ModelSpec::Gif(m) => m.spike_grad(h, out),
             ModelSpec::CobaEi(m) => m.spike_grad(h, out),
+            ModelSpec::PerNeuron(m) => m.spike_grad(h, out),
         }
     }
 }
 
 /// Format tag.
 pub const FORMAT: &str = "plasticore-float-net";
-/// Format version.
-pub const VERSION: u32 = 1;
+/// Format version written by this build (the newest); [`SavedNet::load`] reads 1 and 2.
+pub const VERSION: u32 = 2;
+/// The oldest version still read.
+pub const VERSION_MIN: u32 = 1;
 
 /// A trained network file (see the module documentation for the layout).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -157,6 +188,14 @@ pub struct SavedNet {
 }
 
 impl SavedNet {
+    /// The oldest version that holds this network: 2 with a [`ModelSpec::PerNeuron`] layer, else 1.
+    pub fn required_version(&self) -> u32 {
+        if self.config.layers.iter().any(|l| matches!(l.neuron, ModelSpec::PerNeuron(_))) {
+            2
+        } else {
+            1
+        }
+    }
     /// Serialise and write atomically.
     pub fn save(&self, path: &Path) -> Result<(), RefError> {
         let s = serde_json::to_vec(self).map_err(|e| RefError::File(e.to_string()))?;
@@ -170,12 +209,18 @@ impl SavedNet {
     /// Parse and validate from bytes.
     pub fn from_slice(b: &[u8]) -> Result<Self, RefError> {
         let s: SavedNet = serde_json::from_slice(b).map_err(|e| RefError::File(e.to_string()))?;
-        if s.format != FORMAT || s.version != VERSION {
-            return Err(RefError::File(format!("not a {FORMAT} v{VERSION} file")));
+        if s.format != FORMAT || !(VERSION_MIN..=VERSION).contains(&s.version) {
+            return Err(RefError::File(format!("not a {FORMAT} file of version {VERSION_MIN}..={VERSION} (format {:?}, version {})", s.format, s.version)));
         }
         s.config.validate()?;
-        for l in &s.config.layers {
+        for (li, l) in s.config.layers.iter().enumerate() {
             match &l.neuron {
+                ModelSpec::PerNeuron(p) => {
+                    if s.version < 2 {
+                        return Err(RefError::File(format!("layer {li}: per-neuron parameters need version 2, the file says {}", s.version)));
+                    }
+                    p.validate(l.n).map_err(|e| RefError::File(format!("layer {li}: {e}")))?;
+                }
                 ModelSpec::Builtin(n) => n.validate()?,
                 ModelSpec::Gif(g) => g.validate()?,
                 ModelSpec::CobaEi(m) => {

@@ -29,6 +29,7 @@ pub mod model;
 pub mod net;
 pub mod onchip;
 pub mod optim;
+pub mod per_neuron;
 pub mod plot;
 pub mod rng;
 pub mod scalar;

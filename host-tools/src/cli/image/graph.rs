@@ -317,6 +317,8 @@ pub fn encode_converted(c: &Converted, steps: u32) -> Result<Vec<u8>> {
 /// Encode a float network file into a version-2 image with a seeded group-activity stimulus.
 pub fn build_from_float(path: &Path, o: &FromFloat) -> Result<(Vec<u8>, String)> {
     let saved = SavedNet::load(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    // per-neuron (v2) populations: uniform ones become the built-in LIF, others are refused (one place)
+    let saved = plasticore::quantize::float_net::uniform_layers(&saved).with_context(|| format!("converting {}", path.display()))?;
     let conv = from_float(&saved, o).with_context(|| format!("converting {}", path.display()))?;
     let buf = encode_converted(&conv, o.steps)?;
     let (fracs, rfrac) = (&conv.fracs, conv.readout_frac);
