@@ -6,9 +6,12 @@
 #![deny(missing_docs)]
 
 pub mod demo;
+pub mod graph_heap;
 pub mod events;
 pub mod mainjob;
 pub mod nir;
 pub mod quantize;
 pub mod reference;
+pub mod report;
+pub mod sweep;
 pub mod tasks;

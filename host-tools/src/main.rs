@@ -37,6 +37,10 @@ enum Command {
     Quantize(cli::quantize::QuantizeArgs),
     /// NIR graphs: import to / export from plasticore-float-net, inspect, simulate in float (hw-notes/nir.md).
     Nir(cli::nir::NirArgs),
+    /// Quantization study over a grid of formats (weight, trace, state bits; rounding; learning): CSV + plots.
+    Sweep(cli::sweep::SweepArgs),
+    /// One self-contained HTML report from a run's outputs (sweep CSV, main-job JSON).
+    Report(cli::report::ReportArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -57,5 +61,7 @@ fn main() -> std::process::ExitCode {
         Command::Events(a) => cli::events::run(a),
         Command::Quantize(a) => cli::quantize::run(a),
         Command::Nir(a) => cli::nir::run(a),
+        Command::Sweep(a) => cli::sweep::run(a),
+        Command::Report(a) => cli::report::run(a),
     })
 }

@@ -12,3 +12,5 @@ pub mod errors;
 pub mod events;
 pub mod quantize;
 pub mod nir;
+pub mod report;
+pub mod sweep;
