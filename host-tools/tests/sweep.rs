@@ -105,3 +105,47 @@ fn library_refuses_the_same_grids() {
     g.weight_bits.push(1);
     assert!(g.validate().unwrap_err().to_string().contains("weight bits 1 is outside 2..=16"));
 }
+
+/// The sweep on a `train` network with a digits event file: the last quarter of the samples held out,
+/// every grid point computed; a network the sweep cannot convert is one line naming the file.
+/// Mutation tried: holding out ⌊·⌋ instead of ⌈·⌉ of the samples — the split line changes and this fails.
+#[test]
+fn sweep_runs_a_trained_network_on_an_event_file() {
+    let d = std::env::temp_dir().join(format!("plasticore-sweep-net-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    let bin = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_plasticore"));
+        c.env_remove("RUST_BACKTRACE").env_remove("RUST_LIB_BACKTRACE").current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+        c
+    };
+    let run = |c: &mut Command| {
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let ds = d.to_string_lossy().into_owned();
+    run(bin().args(["train", "--task", "digits", "--hidden", "16", "--iters", "10", "--batch", "8", "--steps", "20", "--test-trials", "20"]).args(["--eval-every", "10", "--out", &ds]));
+    let ev = d.join("digits.npz").to_string_lossy().into_owned();
+    // 50 samples → 13 held out (⌈0.25 · 50⌉), 37 train
+    run(bin().args(["events", "digits", "-o", &ev, "--limit", "50", "--steps", "20"]));
+    let net = d.join("train_digits_net.json").to_string_lossy().into_owned();
+    let out = d.join("sweep");
+    let stdout = run(bin().args(["sweep", "--net", &net, "--events", &ev, "--weight-bits", "8,16", "--trace-bits", "16", "--state-frac", "16", "--grad", "4", "--out"]).arg(&out));
+    let samples = plasticore::events::read(std::path::Path::new(&ev), None).unwrap().samples.len();
+    let test = (samples as f64 * 0.25).ceil() as usize;
+    assert!(stdout.contains(&format!("2 points, {} training / {test} held-out / 4 gradient trials", samples - test)), "{stdout}");
+    let rows = parse_csv("sweep.csv", &std::fs::read_to_string(out.join("sweep.csv")).unwrap()).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r.acc_learned.is_some() && r.cos_float.is_finite()), "{rows:?}");
+    assert!(out.join("sweep_accuracy.svg").exists() && out.join("sweep_cosine.svg").exists());
+    // two hidden layers: refused, naming the file and why
+    let d2 = d.join("deep");
+    let d2s = d2.to_string_lossy().into_owned();
+    run(bin().args(["train", "--task", "digits", "--hidden", "8,8", "--recurrent", "1,0", "--iters", "2", "--batch", "4", "--steps", "20"]).args(["--test-trials", "10", "--eval-every", "2", "--out", &d2s]));
+    let deep = d2.join("train_digits_net.json").to_string_lossy().into_owned();
+    let o = bin().args(["sweep", "--net", &deep, "--events", &ev, "--out"]).arg(&out).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.lines().count() == 1 && err.contains(&deep) && err.contains("2 hidden layers: the sweep handles one"), "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}

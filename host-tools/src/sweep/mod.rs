@@ -25,6 +25,7 @@ pub mod grid;
 pub mod network;
 pub mod output;
 pub mod rounding;
+pub mod source;
 
 use crate::reference::net::Params;
 use crate::reference::onchip::UpdateMode as FMode;

@@ -1,6 +1,6 @@
 //! The network a sweep studies, in float ([`FloatSpec`]), and its fixed-point graph at a grid point's
-//! formats ([`FixedNet`]): one recurrent (or feed-forward) LIF population with a delta synapse and a
-//! leaky readout, the shape of the main job's network and of `train`'s one-layer networks.
+//! formats ([`FixedNet`]): one recurrent (or feed-forward) LIF population (delta or exponential synapse)
+//! and a leaky readout, the shape of the main job's network and of `train`'s one-layer networks.
 //!
 //! Float → fixed (the study's one conversion; every rounding is to nearest, as the configuration-time
 //! conversions of the core): weights become mantissas of the point's bits with one binary point per
@@ -60,8 +60,8 @@ impl FloatSpec {
             return bad(format!("{} hidden layers: the sweep handles one", self.net.layers.len()));
         }
         let l = &self.net.layers[0];
-        if l.neuron.kind != FKind::Lif || l.neuron.synapse != FSynapse::Delta || l.presyn != Presyn::None {
-            return bad("the sweep handles LIF neurons with a delta synapse and no presynaptic filter".into());
+        if l.neuron.kind != FKind::Lif || l.presyn != Presyn::None {
+            return bad("the sweep handles LIF neurons (delta or exponential synapse) without a presynaptic filter".into());
         }
         if !matches!(self.net.output, Output::LeakyReadout { .. }) {
             return bad("the sweep needs a leaky readout".into());
@@ -142,7 +142,13 @@ impl FixedNet {
                 threshold: fmt.voltage(fx(n.v_th, "V_th")?, Field::Threshold).map_err(cfg_err("V_th"))?,
                 reset: if n.reset == ResetMode::Soft { Reset::Soft } else { Reset::Hard },
                 detach_reset: n.detach_reset,
-                synapse: Synapse::Delta,
+                synapse: match n.synapse {
+                    FSynapse::Delta => Synapse::Delta,
+                    FSynapse::Exponential { alpha_s, gain } => Synapse::Expon {
+                        decay: fmt.decay(fx(alpha_s, "α_s")?, Field::Decay).map_err(cfg_err("α_s"))?,
+                        gain: fmt.decay(fx(gain, "synapse gain")?, Field::Decay).map_err(cfg_err("synapse gain"))?,
+                    },
+                },
                 surrogate: SurrogateParams { amplitude: sf(n.surrogate.height, "surrogate height")?, width: sf(n.surrogate.width, "surrogate width")? },
             },
             &fmt,
