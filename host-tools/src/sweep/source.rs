@@ -3,7 +3,7 @@
 //! (`hw-notes/event-files.md`), binned as `quantize` bins it (targets on the last `loss_steps` steps).
 use super::network::FloatSpec;
 use super::{SweepError, Trials};
-use crate::events::bins::{to_spikes, Binning};
+use crate::events::bins::{to_spikes, Binning, SpikeSample};
 use crate::events::EventSet;
 use crate::reference::io::{ModelSpec, SavedNet};
 use crate::reference::net::{LayerConfig, NetConfig, Sequence, Target};
@@ -76,7 +76,18 @@ pub fn event_trials(name: &str, set: &EventSet, n_in: usize, s: EventSplit) -> R
         return Err(bad(format!("{} samples of {} steps: too few to train and test", spikes.len(), st.steps)));
     }
     let loss_steps = s.loss_steps.unwrap_or((st.steps / 4).max(1)).clamp(1, st.steps);
-    let trials: Vec<Trial> = spikes
+    let trials = labelled_trials(&spikes, st.steps, n_in, loss_steps);
+    let n_test = ((s.test_fraction * trials.len() as f64).ceil() as usize).clamp(1, trials.len() - 1);
+    let split = trials.len() - n_test;
+    let train = trials[..split].to_vec();
+    Ok(Trials { grad: train.iter().take(s.grad.max(1)).cloned().collect(), train, test: trials[split..].to_vec() })
+}
+
+/// Binned samples as trials for a network with `n_in` inputs (every channel < `n_in`, as `to_spikes`
+/// checks against the sensor): inputs 1.0 where a channel spiked, the class target on the last
+/// `loss_steps` of `steps` steps (the steps whose outputs give the class).
+pub fn labelled_trials(spikes: &[SpikeSample], steps: usize, n_in: usize, loss_steps: usize) -> Vec<Trial> {
+    spikes
         .iter()
         .map(|sp| {
             let inputs = sp
@@ -84,16 +95,12 @@ pub fn event_trials(name: &str, set: &EventSet, n_in: usize, s: EventSplit) -> R
                 .iter()
                 .map(|ch| {
                     let mut x = vec![0.0; n_in];
-                    ch.iter().for_each(|&c| x[c as usize] = 1.0);
+                    ch.iter().filter(|&&c| (c as usize) < n_in).for_each(|&c| x[c as usize] = 1.0);
                     x
                 })
                 .collect();
-            let targets = (0..st.steps).map(|t| (t + loss_steps >= st.steps).then_some(Target::Class(sp.label as usize))).collect();
+            let targets = (0..steps).map(|t| (t + loss_steps >= steps).then_some(Target::Class(sp.label as usize))).collect();
             Trial { seq: Sequence { inputs, targets }, label: sp.label as usize }
         })
-        .collect();
-    let n_test = ((s.test_fraction * trials.len() as f64).ceil() as usize).clamp(1, trials.len() - 1);
-    let split = trials.len() - n_test;
-    let train = trials[..split].to_vec();
-    Ok(Trials { grad: train.iter().take(s.grad.max(1)).cloned().collect(), train, test: trials[split..].to_vec() })
+        .collect()
 }
