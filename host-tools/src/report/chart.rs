@@ -12,7 +12,16 @@ pub struct Line {
     pub points: Vec<(f64, f64)>,
     /// Dashed (float references, second measures).
     pub dashed: bool,
+    /// Drawn in the colour of the line before it (the same configuration, another measure).
+    pub twin: bool,
 }
+
+/// Size of a chart in pixels, and the legend column's width.
+const WIDTH: u32 = 1000;
+const HEIGHT: u32 = 480;
+/// Vertical space of one legend entry.
+const ENTRY: u32 = 18;
+const LEGEND: u32 = 340;
 
 const COLORS: [RGBColor; 10] = [
     RGBColor(0x1f, 0x77, 0xb4),
@@ -28,8 +37,8 @@ const COLORS: [RGBColor; 10] = [
 ];
 
 /// A line chart as one `<svg>` element. `y_range` widens the y axis to include it (0..1 for an
-/// accuracy, so that noise is not magnified). Colours repeat after ten lines; a dashed line right after
-/// a solid one shares its colour (its twin: the same configuration, another measure).
+/// accuracy, so that noise is not magnified). Colours repeat after ten lines; a `twin` line takes the
+/// colour of the line before it. The legend is a column right of the plot.
 pub fn line_chart(title: &str, xlabel: &str, ylabel: &str, lines: &[Line], y_range: Option<(f64, f64)>) -> String {
     let pts = || lines.iter().flat_map(|l| l.points.iter().copied()).filter(|p| p.0.is_finite() && p.1.is_finite());
     let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
@@ -60,9 +69,13 @@ pub fn line_chart(title: &str, xlabel: &str, ylabel: &str, lines: &[Line], y_ran
 
 fn draw(s: &mut String, title: &str, xlabel: &str, ylabel: &str, lines: &[Line], xr: (f64, f64), yr: (f64, f64)) -> Result<(), String> {
     let e = |e: &dyn std::fmt::Display| e.to_string();
-    let root = SVGBackend::with_string(s, (760, 480)).into_drawing_area();
+    // the chart grows when the legend needs more room than its height
+    let height = HEIGHT.max(60 + ENTRY * lines.len() as u32);
+    let root = SVGBackend::with_string(s, (WIDTH, height)).into_drawing_area();
     root.fill(&WHITE).map_err(|x| e(&x))?;
-    let mut chart = ChartBuilder::on(&root)
+    // the plot on the left, the legend in its own column on the right (never over the lines)
+    let (plot, legend) = root.split_horizontally(WIDTH - LEGEND);
+    let mut chart = ChartBuilder::on(&plot)
         .caption(title, ("sans-serif", 17))
         .margin(12)
         .x_label_area_size(42)
@@ -72,28 +85,26 @@ fn draw(s: &mut String, title: &str, xlabel: &str, ylabel: &str, lines: &[Line],
     chart.configure_mesh().x_desc(xlabel).y_desc(ylabel).light_line_style(RGBColor(0xee, 0xee, 0xee)).draw().map_err(|x| e(&x))?;
     let mut colour = 0usize;
     for (k, l) in lines.iter().enumerate() {
-        // a dashed line right after a solid one with the same label stem shares its colour
-        if k > 0 && !(l.dashed && !lines[k - 1].dashed) {
+        if k > 0 && !l.twin {
             colour += 1;
         }
         let c = COLORS[colour % COLORS.len()];
         let style = ShapeStyle { color: c.to_rgba(), filled: false, stroke_width: 2 };
         let p: Vec<(f64, f64)> = l.points.iter().copied().filter(|p| p.0.is_finite() && p.1.is_finite()).collect();
-        let legend = move |(x, y): (i32, i32)| PathElement::new(vec![(x, y), (x + 22, y)], style);
         if l.dashed {
-            chart.draw_series(DashedLineSeries::new(p.clone(), 6, 4, style)).map_err(|x| e(&x))?.label(l.label.as_str()).legend(legend);
+            chart.draw_series(DashedLineSeries::new(p.clone(), 6, 4, style)).map_err(|x| e(&x))?;
         } else {
-            chart.draw_series(LineSeries::new(p.clone(), style)).map_err(|x| e(&x))?.label(l.label.as_str()).legend(legend);
+            chart.draw_series(LineSeries::new(p.clone(), style)).map_err(|x| e(&x))?;
         }
         chart.draw_series(p.iter().map(|&q| Circle::new(q, 3, c.filled()))).map_err(|x| e(&x))?;
+        // legend entry: a solid or dashed sample and the label
+        let y = 44 + (ENTRY as usize * k) as i32;
+        let segs: &[(i32, i32)] = if l.dashed { &[(4, 12), (18, 26)] } else { &[(4, 26)] };
+        for &(a, b) in segs {
+            legend.draw(&PathElement::new(vec![(a, y), (b, y)], style)).map_err(|x| e(&x))?;
+        }
+        legend.draw(&Text::new(l.label.clone(), (32, y - 6), ("sans-serif", 12))).map_err(|x| e(&x))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|x| e(&x))?;
     root.present().map_err(|x| e(&x))?;
     Ok(())
 }

@@ -53,8 +53,8 @@ fn curves(r: &MainResult) -> String {
         "training trials",
         "accuracy",
         &[
-            Line { label: chip.clone(), points: pts(|p| Some(p.acc_chip)), dashed: false },
-            Line { label: "float on-chip rule".into(), points: pts(|p| Some(p.acc_float)), dashed: true },
+            Line { label: chip.clone(), points: pts(|p| Some(p.acc_chip)), dashed: false, twin: false },
+            Line { label: "float on-chip rule".into(), points: pts(|p| Some(p.acc_float)), dashed: true, twin: false },
         ],
         Some((0.0, 1.0)),
     );
@@ -63,8 +63,8 @@ fn curves(r: &MainResult) -> String {
         "training trials",
         "cross-entropy (nats)",
         &[
-            Line { label: chip, points: pts(|p| p.loss_chip), dashed: false },
-            Line { label: "float on-chip rule".into(), points: pts(|p| p.loss_float), dashed: true },
+            Line { label: chip, points: pts(|p| p.loss_chip), dashed: false, twin: false },
+            Line { label: "float on-chip rule".into(), points: pts(|p| p.loss_float), dashed: true, twin: false },
         ],
         None,
     );

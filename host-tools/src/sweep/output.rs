@@ -1,9 +1,9 @@
 //! The sweep's files: `sweep.csv` (one row per grid point, in grid order) and two SVG plots (accuracy and
-//! gradient cosine against weight bits, one line per rounding mode / trace bits / state bits / learning).
+//! gradient cosine against weight bits, one line per rounding mode / trace bits / state bits; the
+//! accuracy after on-chip learning and the same-weights cosine as dashed twins).
 //! [`parse_csv`] reads the CSV back (for `report`), checking the header and every field.
 use super::{Row, SweepError};
 use crate::report::chart::{line_chart, Line};
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// The CSV header, the schema `report` recognises.
@@ -78,27 +78,33 @@ pub fn parse_csv(name: &str, text: &str) -> Result<Vec<Row>, SweepError> {
     Ok(rows)
 }
 
-/// Rows grouped into lines: everything but the weight bits fixed, in the rows' order.
+/// Rows grouped into lines: rounding, trace and state bits fixed (learning on and off share a line:
+/// inference and the cosines do not depend on it), in the rows' order.
 fn groups(rows: &[Row]) -> Vec<(String, Vec<&Row>)> {
-    let mut keys: Vec<String> = Vec::new();
-    let mut by: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
+    let mut out: Vec<(String, Vec<&Row>)> = Vec::new();
     for r in rows {
-        let k = format!(
-            "{}, trace {} b, Q.{} state{}",
-            r.rounding,
-            r.trace_bits,
-            r.state_frac,
-            if r.learn { "" } else { ", no learning" }
-        );
-        if !by.contains_key(&k) {
-            keys.push(k.clone());
+        let k = format!("{}, trace {} b, Q.{}", r.rounding, r.trace_bits, r.state_frac);
+        match out.iter_mut().find(|(g, _)| *g == k) {
+            Some((_, v)) => v.push(r),
+            None => out.push((k, vec![r])),
         }
-        by.entry(k).or_default().push(r);
     }
-    keys.into_iter().map(|k| {
-        let v = by.remove(&k).unwrap_or_default();
-        (k, v)
-    }).collect()
+    out
+}
+
+/// One point per weight width (the first row of that width), in the rows' order.
+fn per_bits(g: &[&Row], y: impl Fn(&Row) -> Option<f64>) -> Vec<(f64, f64)> {
+    let mut seen = Vec::new();
+    let mut pts = Vec::new();
+    for r in g {
+        if let Some(v) = y(r) {
+            if !seen.contains(&r.weight_bits) {
+                seen.push(r.weight_bits);
+                pts.push((r.weight_bits as f64, v));
+            }
+        }
+    }
+    pts
 }
 
 /// Accuracy against weight bits: per line the quantized trained network (solid) and, when learning is
@@ -106,18 +112,18 @@ fn groups(rows: &[Row]) -> Vec<(String, Vec<&Row>)> {
 pub fn accuracy_plot(rows: &[Row]) -> String {
     let mut lines = Vec::new();
     for (k, g) in groups(rows) {
-        lines.push(Line { label: format!("inference: {k}"), points: g.iter().map(|r| (r.weight_bits as f64, r.acc_fixed)).collect(), dashed: false });
-        let learned: Vec<(f64, f64)> = g.iter().filter_map(|r| r.acc_learned.map(|a| (r.weight_bits as f64, a))).collect();
+        lines.push(Line { label: format!("inference: {k}"), points: per_bits(&g, |r| Some(r.acc_fixed)), dashed: false, twin: false });
+        let learned = per_bits(&g, |r| r.acc_learned);
         if !learned.is_empty() {
-            lines.push(Line { label: format!("on-chip learning: {k}"), points: learned, dashed: true });
+            lines.push(Line { label: format!("on-chip learning: {k}"), points: learned, dashed: true, twin: true });
         }
     }
     let xs: Vec<f64> = rows.iter().map(|r| r.weight_bits as f64).collect();
     let (lo, hi) = xs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
     if let Some(r) = rows.first() {
-        lines.push(Line { label: "float reference".into(), points: vec![(lo, r.acc_float), (hi, r.acc_float)], dashed: true });
+        lines.push(Line { label: "float reference".into(), points: vec![(lo, r.acc_float), (hi, r.acc_float)], dashed: true, twin: false });
     }
-    line_chart("Held-out accuracy against weight bits", "hidden weight bits", "accuracy", &lines, Some((0.0, 1.0)))
+    line_chart("Held-out accuracy against weight bits", "hidden weight bits", "accuracy", &lines, None)
 }
 
 /// Gradient cosine against weight bits: to the float rule on the float weights (solid) and on the
@@ -125,8 +131,8 @@ pub fn accuracy_plot(rows: &[Row]) -> String {
 pub fn cosine_plot(rows: &[Row]) -> String {
     let mut lines = Vec::new();
     for (k, g) in groups(rows) {
-        lines.push(Line { label: format!("vs float weights: {k}"), points: g.iter().map(|r| (r.weight_bits as f64, r.cos_float)).collect(), dashed: false });
-        lines.push(Line { label: format!("vs same weights: {k}"), points: g.iter().map(|r| (r.weight_bits as f64, r.cos_same_w)).collect(), dashed: true });
+        lines.push(Line { label: format!("vs float weights: {k}"), points: per_bits(&g, |r| Some(r.cos_float)), dashed: false, twin: false });
+        lines.push(Line { label: format!("vs same weights: {k}"), points: per_bits(&g, |r| Some(r.cos_same_w)), dashed: true, twin: true });
     }
-    line_chart("Cosine of fixed to float ES-D-RTRL updates", "hidden weight bits", "cosine", &lines, Some((0.0, 1.0)))
+    line_chart("Cosine of fixed to float ES-D-RTRL updates", "hidden weight bits", "cosine", &lines, Some((1.0, 1.0)))
 }
