@@ -116,8 +116,15 @@ pub struct Point {
 pub struct ChipFigures {
     /// Timesteps averaged.
     pub steps: u64,
-    /// Cycles per timestep.
+    /// Cycles per timestep (latency: slowest core + network drain + barrier).
     pub cycles: f64,
+    /// Cycles per timestep by phase (deliver, integrate, fire, route, learn): the longest any core spent
+    /// in the phase (cores run in parallel, so these overlap and do not add up to `cycles`).
+    pub phases_cycles: [f64; 5],
+    /// Cycles per timestep the network kept delivering after the slowest core finished.
+    pub drain_cycles: f64,
+    /// Barrier cycles per timestep.
+    pub barrier_cycles: f64,
     /// Microseconds of chip time per timestep.
     pub us: f64,
     /// Energy per timestep, nJ (all parts).
@@ -359,6 +366,9 @@ fn figures(s: &Stats, chip: &plasticore_emu::ChipDesc, weight_updates: u64, hidd
     ChipFigures {
         steps: s.steps,
         cycles: s.cycles as f64 / t,
+        phases_cycles: [0.0; 5],
+        drain_cycles: 0.0,
+        barrier_cycles: 0.0,
         us: s.cycles as f64 / t / chip_mhz,
         energy_nj: e.total() / 1e3 / t,
         phases_nj: e.phases.map(|x| x / 1e3 / t),
@@ -382,6 +392,23 @@ struct Counts {
     syn: u64,
     updates: u64,
     spikes: u64,
+    /// Σ over steps of the longest time any core spent in each phase.
+    phase_cycles: [u64; 5],
+    drain: u64,
+    barrier: u64,
+}
+
+impl Counts {
+    /// The figures per timestep.
+    fn figures(&self, chip: &plasticore_emu::ChipDesc) -> ChipFigures {
+        let mut f = figures(&self.stats, chip, self.updates, self.spikes);
+        let t = self.stats.steps.max(1) as f64;
+        f.syn_ops = self.syn as f64 / t;
+        f.phases_cycles = self.phase_cycles.map(|c| c as f64 / t);
+        f.drain_cycles = self.drain as f64 / t;
+        f.barrier_cycles = self.barrier as f64 / t;
+        f
+    }
 }
 
 impl plasticore_emu::observe::Observer for Counts {
@@ -389,6 +416,11 @@ impl plasticore_emu::observe::Observer for Counts {
         self.syn += v.report.syn_events;
         self.updates += v.report.ops.weight_updates as u64;
         self.spikes += v.report.spikes as u64;
+        for (k, acc) in self.phase_cycles.iter_mut().enumerate() {
+            *acc += v.cores.iter().map(|c| c.phases[k].1 .0.saturating_sub(c.phases[k].0 .0)).max().unwrap_or(0);
+        }
+        self.drain += v.report.drain.0;
+        self.barrier += v.report.barrier.0;
         self.stats.on_step(v);
     }
 }
@@ -452,10 +484,8 @@ pub fn run(cfg: &MainConfig, mut progress: impl FnMut(u64, u64)) -> Result<MainR
             (lf, lc, nf, nc) = (0.0, 0.0, 0, 0);
         }
     }
-    let mut learning = figures(&learn_obs.stats, &chip, learn_obs.updates, learn_obs.spikes);
-    learning.syn_ops = learn_obs.syn as f64 / learn_obs.stats.steps.max(1) as f64;
-    let mut inference = figures(&infer_obs.stats, &chip, infer_obs.updates, infer_obs.spikes);
-    inference.syn_ops = infer_obs.syn as f64 / infer_obs.stats.steps.max(1) as f64;
+    let learning = learn_obs.figures(&chip);
+    let inference = infer_obs.figures(&chip);
     let mem = MemoryReport::layer(INPUTS + HIDDEN, HIDDEN, 1);
     let footprint_bytes = mem.total() + 2 * HIDDEN * OUTPUTS + 2 * HIDDEN + 4 * OUTPUTS;
     let hw = emu.hidden_weights();

@@ -95,6 +95,8 @@ fn report_from_a_sweep_and_a_main_job_has_every_plot_and_table() {
         "&nbsp;&nbsp;fire",
         "&nbsp;&nbsp;route",
         "&nbsp;&nbsp;learn",
+        "&nbsp;&nbsp;integrate (busiest core)",
+        "&nbsp;&nbsp;barrier",
         "core use: busy fraction",
         "link load: packets leaving the tile",
         "footprint",

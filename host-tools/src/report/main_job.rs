@@ -74,7 +74,8 @@ fn curves(r: &MainResult) -> String {
 fn cost(r: &MainResult) -> String {
     let mut h = format!(
         "<h2>Chip cost per timestep</h2><p>{cores} cores ({CORES} hidden cores, one per tile, and the readout's), \
-clock from the preset; energy from its cost model (<code>hw-notes/emulator-presets.md</code>).</p>\
+clock from the preset; energy from its cost model (<code>hw-notes/emulator-presets.md</code>). Cycles by phase are \
+the longest any core spent in the phase; cores work in parallel, so they overlap and do not add up to the latency.</p>\
 <table><tr><th></th><th>learning</th><th>inference</th></tr>",
         cores = r.cores,
     );
@@ -84,6 +85,11 @@ clock from the preset; energy from its cost model (<code>hw-notes/emulator-prese
     let (l, i) = (&r.learning, &r.inference);
     row(&mut h, "timesteps", l.steps as f64, i.steps as f64, "");
     row(&mut h, "cycles", l.cycles, i.cycles, "");
+    for (k, p) in PHASES.iter().enumerate() {
+        row(&mut h, &format!("&nbsp;&nbsp;{p} (busiest core)"), l.phases_cycles[k], i.phases_cycles[k], "");
+    }
+    row(&mut h, "&nbsp;&nbsp;network drain", l.drain_cycles, i.drain_cycles, "");
+    row(&mut h, "&nbsp;&nbsp;barrier", l.barrier_cycles, i.barrier_cycles, "");
     row(&mut h, "chip time", l.us, i.us, "µs");
     row(&mut h, "energy", l.energy_nj, i.energy_nj, "nJ");
     for (k, p) in PHASES.iter().enumerate() {
