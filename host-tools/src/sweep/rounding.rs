@@ -1,13 +1,17 @@
 //! The rounding axis of the sweep: how the core rounds a weight update into the weight format.
 //!
 //! Wiring point. The core rounds weight updates stochastically today (`es-d-rtrl.md` §8.2). A selectable
-//! mode (`plasticore_core::Rounding { Stochastic, Nearest, Truncate }` with `GraphMut::set_rounding`) is
-//! being added on another branch; when it lands, [`apply`] becomes
-//! `g.set_rounding(0, mode.core())` (one line) and [`RoundingMode::available`] returns `true` for all.
-//! Until then the sweep refuses the other two modes before it runs anything: no figure is produced for a
-//! mode the datapath does not implement.
+//! mode (`plasticore_core::Rounding { Stochastic, Nearest, Truncate }` with `GraphMut::set_rounding(pop,
+//! mode)`) is being added on another branch. When it lands, this file changes in two places and nowhere
+//! else: [`AVAILABLE`] lists all three modes, and [`apply`]'s marked line calls
+//! `g.set_rounding(0, mode.into())` (with a `From<RoundingMode>` for the core's enum next to it). Until
+//! then the sweep refuses the other two modes before it runs anything (`Grid::validate`, and again per
+//! point): no figure is produced for a mode the datapath does not implement.
 use super::SweepError;
 use plasticore_core::graph::GraphMut;
+
+/// The modes the core on this build implements.
+pub const AVAILABLE: &[RoundingMode] = &[RoundingMode::Stochastic];
 
 /// Rounding of weight updates (ΔW into the weight's format).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
@@ -35,9 +39,9 @@ impl RoundingMode {
         [RoundingMode::Stochastic, RoundingMode::Nearest, RoundingMode::Truncate].into_iter().find(|m| m.name() == s)
     }
 
-    /// Whether the core on this build can round this way.
+    /// Whether the core on this build can round this way ([`AVAILABLE`]).
     pub fn available(self) -> bool {
-        matches!(self, RoundingMode::Stochastic)
+        AVAILABLE.contains(&self)
     }
 
     /// The refusal for a mode this build cannot run.
@@ -51,6 +55,10 @@ impl RoundingMode {
 }
 
 /// Set population 0's weight-update rounding on `g` (the one place the axis reaches the core).
-pub fn apply(_g: &mut GraphMut<'_>, mode: RoundingMode) -> Result<(), SweepError> {
-    mode.check()
+pub fn apply(g: &mut GraphMut<'_>, mode: RoundingMode) -> Result<(), SweepError> {
+    mode.check()?;
+    // wiring: `g.set_rounding(0, mode.into()).map_err(|e| SweepError::Config(e.to_string()))?;` — today
+    // the only available mode is the core's fixed (stochastic) rounding, so there is nothing to set.
+    let _ = g;
+    Ok(())
 }
