@@ -23,6 +23,7 @@ use crate::reference::plot::write_atomic;
 use crate::reference::scalar::Surrogate as FSurrogate;
 use crate::reference::RefError;
 use crate::tasks::evidence::EvidenceConfig;
+use crate::sweep::network::events;
 use crate::tasks::Trial;
 use fixed::types::I32F32;
 use plasticore_core::layer::MemoryReport;
@@ -306,11 +307,6 @@ fn float_network(spec: &NetworkSpec) -> Result<OnChip<Neuron>, MainError> {
 /// on-chip rule's settings: what `sweep` studies by default.
 pub fn float_twin(seed: u64) -> Result<(FNet<Neuron>, Params<f64>, OnChipConfig), MainError> {
     float_parts(&fixed_network(seed)?)
-}
-
-/// Spike lists of a trial's inputs (1.0 entries).
-fn events(trial: &Trial) -> Vec<Vec<u16>> {
-    trial.seq.inputs.iter().map(|u| u.iter().enumerate().filter(|(_, &x)| x != 0.0).map(|(i, _)| i as u16).collect()).collect()
 }
 
 /// One trial on the chip; returns (correct, Σ loss, loss steps). `learn` applies the recall targets.
