@@ -147,5 +147,13 @@ fn sweep_runs_a_trained_network_on_an_event_file() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.lines().count() == 1 && err.contains(&deep) && err.contains("2 hidden layers: the sweep handles one"), "{err}");
+    // a label the network has no output for: one line naming the files and the trial
+    let csv = d.join("labels.csv");
+    std::fs::write(&csv, "sample,label,t,channel\n0,10,0,1\n1,3,0,2\n").unwrap();
+    let cs = csv.to_string_lossy().into_owned();
+    let o = bin().args(["sweep", "--net", &net, "--events", &cs, "--sensor", "64", "--out"]).arg(&out).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.lines().count() == 1 && err.contains(&cs) && err.contains("training trial 0: label 10, but the network has 10 outputs"), "{err}");
     let _ = std::fs::remove_dir_all(&d);
 }

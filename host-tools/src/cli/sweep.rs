@@ -138,7 +138,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<()> {
         trials.test.len(),
         trials.grad.len()
     );
-    let study = Study::new(spec, trials)?;
+    let study = Study::new(spec, trials).with_context(|| format!("sweep on {what}"))?;
     let bar = ProgressBar::new(points as u64);
     bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} grid points ({elapsed}, eta {eta})").expect("static template"));
     let rows = study.run(&grid, a.threads, &|| bar.inc(1))?;

@@ -126,6 +126,12 @@ impl Study {
         if trials.train.is_empty() || trials.test.is_empty() || trials.grad.is_empty() {
             return Err(SweepError::Config("the sweep needs training, test and gradient trials (one at least of each)".into()));
         }
+        let n_out = spec.net.n_out();
+        for (what, set) in [("training", &trials.train), ("held-out", &trials.test), ("gradient", &trials.grad)] {
+            if let Some((k, t)) = set.iter().enumerate().find(|(_, t)| t.label >= n_out) {
+                return Err(SweepError::Config(format!("{what} trial {k}: label {}, but the network has {n_out} outputs", t.label)));
+            }
+        }
         let mut f = spec.float(&spec.init, FMode::Online)?;
         for t in &trials.train {
             float_trial(&mut f, t, true)?;
