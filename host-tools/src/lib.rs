@@ -6,10 +6,13 @@
 #![deny(missing_docs)]
 
 pub mod demo;
+pub mod graph_heap;
 pub mod events;
 pub mod mainjob;
 pub mod map;
 pub mod nir;
 pub mod quantize;
 pub mod reference;
+pub mod report;
+pub mod sweep;
 pub mod tasks;

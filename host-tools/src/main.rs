@@ -43,6 +43,10 @@ enum Command {
     Compare(cli::compare::CompareArgs),
     /// NIR graphs: import to / export from plasticore-float-net, inspect, simulate in float (hw-notes/nir.md).
     Nir(cli::nir::NirArgs),
+    /// Quantization study over a grid of formats (weight, trace, state bits; rounding; learning): CSV + plots.
+    Sweep(cli::sweep::SweepArgs),
+    /// One self-contained HTML report from a run's outputs (sweep CSV, main-job JSON).
+    Report(cli::report::ReportArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -66,5 +70,7 @@ fn main() -> std::process::ExitCode {
         Command::Map(a) => cli::map::run(a),
         Command::Run(a) => cli::run::run(a),
         Command::Compare(a) => cli::compare::run(a),
+        Command::Sweep(a) => cli::sweep::run(a),
+        Command::Report(a) => cli::report::run(a),
     })
 }

@@ -19,10 +19,11 @@
 use crate::reference::model::{Neuron, Presyn};
 use crate::reference::net::{LayerConfig as FLayer, LossKind, NetConfig as FNet, Output, Params, Target as FTarget};
 use crate::reference::onchip::{Feedback as FFeedback, OnChip, OnChipConfig, UpdateMode as FMode};
-use crate::reference::plot::{line_chart, line_chart_y, write_atomic, Scale, Series};
+use crate::reference::plot::write_atomic;
 use crate::reference::scalar::Surrogate as FSurrogate;
 use crate::reference::RefError;
 use crate::tasks::evidence::EvidenceConfig;
+use crate::sweep::network::events;
 use crate::tasks::Trial;
 use fixed::types::I32F32;
 use plasticore_core::layer::MemoryReport;
@@ -30,9 +31,8 @@ use plasticore_core::prelude::*;
 use plasticore_core::rng::XorShift32;
 use plasticore_emu::mapping::Mapping;
 use plasticore_emu::network::{NetworkSpec, ReadoutSpec};
-use plasticore_emu::observe::{Stats, PHASES};
+use plasticore_emu::observe::Stats;
 use plasticore_emu::{presets, EmuOptions, Emulator};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Input channels.
@@ -97,7 +97,7 @@ impl From<ConfigError> for MainError {
 }
 
 /// One evaluation point.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Point {
     /// Training trials seen.
     pub trials: usize,
@@ -113,12 +113,19 @@ pub struct Point {
 }
 
 /// Chip figures per timestep, averaged over a phase of the run.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ChipFigures {
     /// Timesteps averaged.
     pub steps: u64,
-    /// Cycles per timestep.
+    /// Cycles per timestep (latency: slowest core + network drain + barrier).
     pub cycles: f64,
+    /// Cycles per timestep by phase (deliver, integrate, fire, route, learn): the longest any core spent
+    /// in the phase (cores run in parallel, so these overlap and do not add up to `cycles`).
+    pub phases_cycles: [f64; 5],
+    /// Cycles per timestep the network kept delivering after the slowest core finished.
+    pub drain_cycles: f64,
+    /// Barrier cycles per timestep.
+    pub barrier_cycles: f64,
     /// Microseconds of chip time per timestep.
     pub us: f64,
     /// Energy per timestep, nJ (all parts).
@@ -141,11 +148,37 @@ pub struct ChipFigures {
     pub utilisation: Vec<f64>,
     /// Busiest links: (tile x, tile y, direction, packets).
     pub hotspots: Vec<(u32, u32, String, u64)>,
+    /// Mesh: tiles across, tiles down, cores per tile (cores are numbered tile-major).
+    pub mesh: [u32; 3],
+    /// Packets per directed link, index tile · 4 + direction (E, W, N, S; tiles row-major).
+    pub link_load: Vec<u64>,
+}
+
+/// The `kind` of the main job's JSON (`report` recognises its inputs by it).
+pub const KIND: &str = "plasticore-main";
+
+/// How the run was set up (for the report).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RunInfo {
+    /// Training trials.
+    pub train_trials: usize,
+    /// Held-out trials.
+    pub test_trials: usize,
+    /// Training trials between evaluations.
+    pub block: usize,
+    /// The reduced run (`demo --quick`).
+    pub quick: bool,
 }
 
 /// Everything the main job measured.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct MainResult {
+    /// [`KIND`].
+    pub kind: String,
+    /// Schema version of this JSON (1).
+    pub schema: u32,
+    /// How the run was set up.
+    pub run: RunInfo,
     /// Preset.
     pub preset: String,
     /// Learning curve.
@@ -166,7 +199,8 @@ pub struct MainResult {
     pub steps_per_trial: usize,
 }
 
-fn task() -> EvidenceConfig {
+/// The main job's task (shortened evidence accumulation; see the module doc).
+pub fn task() -> EvidenceConfig {
     EvidenceConfig { group: 10, cues: 7, cue: 10, gap: 5, delay: 40, recall: 10, on_hz: 100.0, noise_hz: 40.0 }
 }
 
@@ -232,8 +266,9 @@ pub fn fixed_network(seed: u64) -> Result<NetworkSpec, MainError> {
     })
 }
 
-/// The float network with the same conventions and the dequantized weights of `spec`.
-fn float_network(spec: &NetworkSpec) -> Result<OnChip<Neuron>, MainError> {
+/// The float network with the same conventions and the dequantized weights of `spec`: configuration,
+/// weights and the on-chip rule's settings.
+fn float_parts(spec: &NetworkSpec) -> Result<(FNet<Neuron>, Params<f64>, OnChipConfig), MainError> {
     let fmt = spec.layer.formats;
     let (alpha_m, surrogate) = match spec.layer.neuron {
         NeuronKind::Lif(m) => (dec_f(m.params().decay), m.params().surrogate),
@@ -260,12 +295,19 @@ fn float_network(spec: &NetworkSpec) -> Result<OnChip<Neuron>, MainError> {
         feedback: FFeedback::Symmetric,
         mode: FMode::Online,
     };
+    Ok((cfg, p, oc))
+}
+
+/// The float on-chip rule on the main job's network.
+fn float_network(spec: &NetworkSpec) -> Result<OnChip<Neuron>, MainError> {
+    let (cfg, p, oc) = float_parts(spec)?;
     Ok(OnChip::new(cfg, p, oc)?)
 }
 
-/// Spike lists of a trial's inputs (1.0 entries).
-fn events(trial: &Trial) -> Vec<Vec<u16>> {
-    trial.seq.inputs.iter().map(|u| u.iter().enumerate().filter(|(_, &x)| x != 0.0).map(|(i, _)| i as u16).collect()).collect()
+/// The main job's network in float (its initial weights are the fixed network's, dequantized) with the
+/// on-chip rule's settings: what `sweep` studies by default.
+pub fn float_twin(seed: u64) -> Result<(FNet<Neuron>, Params<f64>, OnChipConfig), MainError> {
+    float_parts(&fixed_network(seed)?)
 }
 
 /// One trial on the chip; returns (correct, Σ loss, loss steps). `learn` applies the recall targets.
@@ -314,12 +356,16 @@ fn float_trial(f: &mut OnChip<Neuron>, trial: &Trial, learn: bool) -> Result<(bo
     Ok((guess == trial.label, loss, n))
 }
 
-fn figures(s: &Stats, chip_mhz: f64, weight_updates: u64, hidden_spikes: u64) -> ChipFigures {
+fn figures(s: &Stats, chip: &plasticore_emu::ChipDesc, weight_updates: u64, hidden_spikes: u64) -> ChipFigures {
+    let chip_mhz = chip.clock_mhz;
     let t = s.steps.max(1) as f64;
     let e = &s.energy;
     ChipFigures {
         steps: s.steps,
         cycles: s.cycles as f64 / t,
+        phases_cycles: [0.0; 5],
+        drain_cycles: 0.0,
+        barrier_cycles: 0.0,
         us: s.cycles as f64 / t / chip_mhz,
         energy_nj: e.total() / 1e3 / t,
         phases_nj: e.phases.map(|x| x / 1e3 / t),
@@ -331,6 +377,8 @@ fn figures(s: &Stats, chip_mhz: f64, weight_updates: u64, hidden_spikes: u64) ->
         spikes: hidden_spikes as f64 / t,
         utilisation: s.utilisation(),
         hotspots: s.hotspots(5).iter().map(|h| (h.tile.0, h.tile.1, h.dir.to_string(), h.packets)).collect(),
+        mesh: [chip.mesh.width, chip.mesh.height, chip.mesh.cores_per_tile],
+        link_load: s.link_load.clone(),
     }
 }
 
@@ -341,6 +389,23 @@ struct Counts {
     syn: u64,
     updates: u64,
     spikes: u64,
+    /// Σ over steps of the longest time any core spent in each phase.
+    phase_cycles: [u64; 5],
+    drain: u64,
+    barrier: u64,
+}
+
+impl Counts {
+    /// The figures per timestep.
+    fn figures(&self, chip: &plasticore_emu::ChipDesc) -> ChipFigures {
+        let mut f = figures(&self.stats, chip, self.updates, self.spikes);
+        let t = self.stats.steps.max(1) as f64;
+        f.syn_ops = self.syn as f64 / t;
+        f.phases_cycles = self.phase_cycles.map(|c| c as f64 / t);
+        f.drain_cycles = self.drain as f64 / t;
+        f.barrier_cycles = self.barrier as f64 / t;
+        f
+    }
 }
 
 impl plasticore_emu::observe::Observer for Counts {
@@ -348,6 +413,11 @@ impl plasticore_emu::observe::Observer for Counts {
         self.syn += v.report.syn_events;
         self.updates += v.report.ops.weight_updates as u64;
         self.spikes += v.report.spikes as u64;
+        for (k, acc) in self.phase_cycles.iter_mut().enumerate() {
+            *acc += v.cores.iter().map(|c| c.phases[k].1 .0.saturating_sub(c.phases[k].0 .0)).max().unwrap_or(0);
+        }
+        self.drain += v.report.drain.0;
+        self.barrier += v.report.barrier.0;
         self.stats.on_step(v);
     }
 }
@@ -411,16 +481,22 @@ pub fn run(cfg: &MainConfig, mut progress: impl FnMut(u64, u64)) -> Result<MainR
             (lf, lc, nf, nc) = (0.0, 0.0, 0, 0);
         }
     }
-    let mut learning = figures(&learn_obs.stats, chip.clock_mhz, learn_obs.updates, learn_obs.spikes);
-    learning.syn_ops = learn_obs.syn as f64 / learn_obs.stats.steps.max(1) as f64;
-    let mut inference = figures(&infer_obs.stats, chip.clock_mhz, infer_obs.updates, infer_obs.spikes);
-    inference.syn_ops = infer_obs.syn as f64 / infer_obs.stats.steps.max(1) as f64;
+    let learning = learn_obs.figures(&chip);
+    let inference = infer_obs.figures(&chip);
     let mem = MemoryReport::layer(INPUTS + HIDDEN, HIDDEN, 1);
     let footprint_bytes = mem.total() + 2 * HIDDEN * OUTPUTS + 2 * HIDDEN + 4 * OUTPUTS;
     let hw = emu.hidden_weights();
     let rw = emu.readout().map(|r| r.weights().to_vec()).unwrap_or_default();
     let zeros = hw.iter().chain(&rw).filter(|w| w.0 == 0).count();
     let result = MainResult {
+        kind: KIND.into(),
+        schema: 1,
+        run: RunInfo {
+            train_trials: cfg.train_trials,
+            test_trials: cfg.test_trials,
+            block: cfg.train_trials / cfg.blocks.max(1),
+            quick: cfg.train_trials == MainConfig::quick(PathBuf::new()).train_trials,
+        },
         preset: cfg.preset.clone(),
         curve,
         activation_sparsity: 1.0 - inference.spikes / HIDDEN as f64,
@@ -433,7 +509,7 @@ pub fn run(cfg: &MainConfig, mut progress: impl FnMut(u64, u64)) -> Result<MainR
     };
     let json = serde_json::to_string_pretty(&result).map_err(|e| MainError::Config(e.to_string()))?;
     write_atomic(&cfg.out.join("main.json"), json.as_bytes())?;
-    write_atomic(&cfg.out.join("report.html"), report(cfg, &result).as_bytes())?;
+    write_atomic(&cfg.out.join("report.html"), crate::report::main_job::page(&result, &cfg.out).as_bytes())?;
     Ok(result)
 }
 
@@ -442,116 +518,3 @@ pub fn report_path(out: &Path) -> PathBuf {
     out.join("report.html")
 }
 
-fn report(cfg: &MainConfig, r: &MainResult) -> String {
-    let pts = |f: fn(&Point) -> Option<f64>| r.curve.iter().filter_map(|p| f(p).map(|y| (p.trials as f64, y))).collect::<Vec<_>>();
-    let acc = line_chart_y(
-        "Held-out accuracy while learning on-chip",
-        "training trials",
-        "accuracy",
-        &[
-            Series { label: "float on-chip rule".into(), points: pts(|p| Some(p.acc_float)), dashed: true },
-            Series { label: format!("fixed point on {}", r.preset), points: pts(|p| Some(p.acc_chip)), dashed: false },
-        ],
-        Scale::Linear,
-        Scale::Linear,
-        Some((0.0, 1.0)),
-    );
-    let loss = line_chart(
-        "Training loss (recall steps)",
-        "training trials",
-        "cross-entropy (nats)",
-        &[
-            Series { label: "float on-chip rule".into(), points: pts(|p| p.loss_float), dashed: true },
-            Series { label: format!("fixed point on {}", r.preset), points: pts(|p| p.loss_chip), dashed: false },
-        ],
-        Scale::Linear,
-        Scale::Linear,
-    );
-    let last = r.curve.last().copied().unwrap_or(Point { trials: 0, acc_float: 0.0, acc_chip: 0.0, loss_float: None, loss_chip: None });
-    let mut h = String::new();
-    let _ = write!(
-        h,
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Plasticore: on-chip learning report</title>\
-<style>body{{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}}table{{border-collapse:collapse;margin:1em 0}}\
-td,th{{border:1px solid #bbb;padding:4px 10px;text-align:right}}th{{background:#eee}}td:first-child,th:first-child{{text-align:left}}\
-.note{{color:#555;font-size:90%}}</style></head><body>\
-<h1>On-chip learning: evidence accumulation on the emulated <code>{preset}</code> chip</h1>\
-<p>{inputs} inputs → {hidden} recurrent LIF neurons → {outputs} leaky readouts, learning online with ES-D-RTRL \
-(symmetric feedback, softmax cross-entropy during the recall, stochastic-rounding weight updates on 8-bit weights), \
-next to the float on-chip rule on the same trials from the same initial weights. {train} training trials of {steps} \
-timesteps, held-out accuracy on {test} trials after every {block} trials.</p>\
-<table><tr><th>final held-out accuracy</th><th>float</th><th>fixed point on chip</th><th>gap</th></tr>\
-<tr><td>after {trials} trials</td><td>{af:.1} %</td><td>{ac:.1} %</td><td>{gap:+.1} points</td></tr></table>",
-        preset = r.preset,
-        inputs = INPUTS,
-        hidden = HIDDEN,
-        outputs = OUTPUTS,
-        train = cfg.train_trials,
-        steps = r.steps_per_trial,
-        test = cfg.test_trials,
-        block = cfg.train_trials / cfg.blocks.max(1),
-        trials = last.trials,
-        af = 100.0 * last.acc_float,
-        ac = 100.0 * last.acc_chip,
-        gap = 100.0 * (last.acc_chip - last.acc_float),
-    );
-    let _ = write!(h, "<h2>Learning curves</h2>{acc}{loss}");
-    let _ = write!(
-        h,
-        "<h2>Chip cost per timestep</h2><p>{cores} cores ({c} hidden cores, one per tile, and the readout's), \
-clock from the preset; energy from its cost model (<code>hw-notes/emulator-presets.md</code>).</p>\
-<table><tr><th></th><th>learning</th><th>inference</th></tr>",
-        cores = r.cores,
-        c = CORES
-    );
-    let row = |h: &mut String, name: &str, a: f64, b: f64, unit: &str| {
-        let _ = write!(h, "<tr><td>{name}</td><td>{a:.3} {unit}</td><td>{b:.3} {unit}</td></tr>");
-    };
-    let (l, i) = (&r.learning, &r.inference);
-    row(&mut h, "timesteps", l.steps as f64, i.steps as f64, "");
-    row(&mut h, "cycles", l.cycles, i.cycles, "");
-    row(&mut h, "chip time", l.us, i.us, "µs");
-    row(&mut h, "energy", l.energy_nj, i.energy_nj, "nJ");
-    for (k, p) in PHASES.iter().enumerate() {
-        row(&mut h, &format!("&nbsp;&nbsp;{p}"), l.phases_nj[k], i.phases_nj[k], "nJ");
-    }
-    row(&mut h, "&nbsp;&nbsp;network", l.noc_nj, i.noc_nj, "nJ");
-    row(&mut h, "&nbsp;&nbsp;static", l.static_nj, i.static_nj, "nJ");
-    row(&mut h, "packets", l.packets, i.packets, "");
-    row(&mut h, "synaptic operations", l.syn_ops, i.syn_ops, "");
-    row(&mut h, "weight updates", l.weight_updates, i.weight_updates, "");
-    row(&mut h, "hidden spikes", l.spikes, i.spikes, "");
-    h.push_str("</table><h3>Core use and link load (learning)</h3><table><tr><th>core</th><th>busy</th></tr>");
-    for (c, u) in l.utilisation.iter().enumerate().filter(|(_, u)| **u > 0.0) {
-        let _ = write!(h, "<tr><td>{c}</td><td>{:.1} %</td></tr>", 100.0 * u);
-    }
-    h.push_str("</table><table><tr><th>busiest links</th><th>packets</th></tr>");
-    if l.hotspots.is_empty() {
-        h.push_str("<tr><td>none: every packet stayed inside its tile</td><td>0</td></tr>");
-    }
-    for (x, y, d, p) in &l.hotspots {
-        let _ = write!(h, "<tr><td>tile ({x},{y}) {d}</td><td>{p}</td></tr>");
-    }
-    let _ = write!(
-        h,
-        "</table><h2>NeuroBench-style metrics</h2><p class=\"note\">Names as NeuroBench uses them; values for the \
-fixed-point network on the chip after training (synaptic operations and activation sparsity during held-out \
-inference).</p><table><tr><th>metric</th><th>value</th></tr>\
-<tr><td>footprint</td><td>{fp} bytes</td></tr>\
-<tr><td>connection sparsity</td><td>{cs:.3}</td></tr>\
-<tr><td>activation sparsity</td><td>{asp:.3}</td></tr>\
-<tr><td>synaptic operations (effective ACs per timestep)</td><td>{acs:.1}</td></tr>\
-<tr><td>synaptic operations (MACs per timestep)</td><td>0 (binary spikes)</td></tr>\
-<tr><td>classification accuracy</td><td>{ac:.1} %</td></tr></table>\
-<h2>Reproduce</h2><pre>cargo run --release -p plasticore -- demo{quick} --out {out}</pre>\
-<p class=\"note\">Figures: <code>main.json</code> next to this file.</p></body></html>",
-        fp = r.footprint_bytes,
-        cs = r.connection_sparsity,
-        asp = r.activation_sparsity,
-        acs = i.syn_ops,
-        ac = 100.0 * last.acc_chip,
-        quick = if cfg.train_trials == MainConfig::quick(PathBuf::new()).train_trials { " --quick" } else { "" },
-        out = cfg.out.display(),
-    );
-    h
-}

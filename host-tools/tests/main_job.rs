@@ -30,6 +30,13 @@ fn quick_main_job_learns_on_chip_next_to_float_and_writes_the_report() {
     assert!(l.cycles > i.cycles && l.energy_nj > i.energy_nj, "{l:?} vs {i:?}");
     assert!(l.weight_updates > 0.0 && i.weight_updates == 0.0);
     assert!(l.phases_nj[4] > 0.0 && i.phases_nj[4] == 0.0, "learn-phase energy");
+    // Cycles by phase: the busiest core's time in each, so each is within the step's latency; only
+    // learning has a learn phase.
+    assert!(l.phases_cycles[4] > 0.0 && i.phases_cycles[4] == 0.0, "learn-phase cycles");
+    for f in [l, i] {
+        assert!(f.phases_cycles.iter().all(|&c| c <= f.cycles) && f.phases_cycles[1] > 0.0, "{f:?}");
+        assert!(f.phases_cycles.iter().sum::<f64>() + f.drain_cycles + f.barrier_cycles >= f.cycles, "{f:?}");
+    }
     // One hidden core per tile: spikes cross links.
     assert_eq!(r.cores, 5);
     assert!(l.packets > 0.0 && !l.hotspots.is_empty());

@@ -17,3 +17,5 @@ pub mod nir;
 pub mod pipeline;
 pub mod run;
 pub mod compare;
+pub mod report;
+pub mod sweep;

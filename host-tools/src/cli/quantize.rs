@@ -22,7 +22,8 @@ use plasticore::quantize::search::{evaluate, search, SearchConfig, Verdict};
 use plasticore::quantize::weights::{no_clip_frac, quantize};
 use plasticore::quantize::{Activity, Calibration, QuantizeError};
 use plasticore::reference::io::SavedNet;
-use plasticore::reference::net::{Sequence, Target};
+use plasticore::reference::net::Sequence;
+use plasticore::sweep::source::labelled_trials;
 use plasticore::reference::train::accuracy;
 use std::path::PathBuf;
 
@@ -146,22 +147,7 @@ pub fn run(a: QuantizeArgs) -> anyhow::Result<()> {
     let (spikes, st) = to_spikes(&set, Binning { dt_us: a.dt_us, steps: a.steps }).with_context(|| format!("event file {}", a.events.display()))?;
     anyhow::ensure!(st.steps > 0, "event file {}: no events, so no steps", a.events.display());
     let loss_steps = a.loss_steps.unwrap_or((st.steps / 4).max(1)).clamp(1, st.steps);
-    let trials: Vec<(Sequence, usize)> = spikes
-        .iter()
-        .map(|s| {
-            let inputs = s
-                .steps
-                .iter()
-                .map(|ch| {
-                    let mut x = vec![0.0; n_in];
-                    ch.iter().for_each(|&c| x[c as usize] = 1.0);
-                    x
-                })
-                .collect();
-            let targets = (0..st.steps).map(|t| (t + loss_steps >= st.steps).then_some(Target::Class(s.label as usize))).collect();
-            (Sequence { inputs, targets }, s.label as usize)
-        })
-        .collect();
+    let trials: Vec<(Sequence, usize)> = labelled_trials(&spikes, st.steps, n_in, loss_steps).into_iter().map(|t| (t.seq, t.label)).collect();
     let calib: Vec<Vec<Vec<f64>>> = trials.iter().take(a.calib.max(1)).map(|t| t.0.inputs.clone()).collect();
     let cfg = SearchConfig { frac_min: a.frac_min, frac_max: a.frac_max, ..SearchConfig::new(a.bits) };
     let projs = projections(&net.config, &net.params)?;

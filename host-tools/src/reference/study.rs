@@ -117,7 +117,8 @@ pub struct GradRow {
     pub ff_scale: f64,
 }
 
-fn cosine(a: &[f64], b: &[f64]) -> f64 {
+/// Cosine of two vectors (NaN if either is zero).
+pub fn cosine(a: &[f64], b: &[f64]) -> f64 {
     let d: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
     let na = a.iter().map(|x| x * x).sum::<f64>().sqrt();
     let nb = b.iter().map(|x| x * x).sum::<f64>().sqrt();

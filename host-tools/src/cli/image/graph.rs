@@ -19,14 +19,15 @@ use plasticore_core::error::Field;
 use plasticore_core::format::{Decay, Efficacy, Formats, Weight};
 use plasticore_core::graph::image::{self as gimage, GraphDesc, GraphImage, PopWeights, PopWeightsIn, PopulationDesc, PooledStorage};
 use plasticore_core::graph::{
-    self, BiasMode, GraphBuffers, GraphConfig, GraphMut, GraphScalars, LambdaSource, PoolBuffers, Projection, ReadoutSpec, Source,
+    self, BiasMode, LambdaSource, Projection, ReadoutSpec, Source,
 };
 use plasticore_core::image::{LayerDesc, NeuronDesc, PresynDesc, RunSummary, Runner, Stimulus, TargetRule};
-use plasticore_core::layer::{Csr, LayerScalars, LearningRate, Saturations};
+use plasticore_core::layer::LearningRate;
 use plasticore_core::net::LossWindow;
 use plasticore_core::neuron::{AlifParams, LifParams, Reset, SurrogateParams, Synapse};
 use plasticore_core::presyn::{DepressionParams, FacilitationParams};
-use plasticore_core::readout::{Loss, ReadoutBuffers, ReadoutConfig};
+use plasticore_core::readout::{Loss, ReadoutConfig};
+use plasticore::graph_heap::HeapGraph;
 
 /// Options of `image write --from-float`.
 pub struct FromFloat {
@@ -444,106 +445,6 @@ pub fn info(img: &GraphImage<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Pooled storage for any graph layout, on the heap.
-pub(crate) struct Pool {
-    w: Vec<Weight>,
-    st: Vec<i32>,
-    et: Vec<i32>,
-    xt: Vec<u16>,
-    pre: Vec<[i32; 2]>,
-    eff: Vec<i32>,
-    acc: Vec<i32>,
-    psi: Vec<i32>,
-    grad: Vec<i64>,
-    bias: Vec<i32>,
-    sc: Vec<LayerScalars>,
-    ro: Vec<Weight>,
-    r: Vec<i32>,
-    ot: Vec<u16>,
-    err: Vec<i32>,
-    rg: Vec<i64>,
-    sat: Saturations,
-    upd: u32,
-    fb: Vec<i32>,
-    hist: Vec<u16>,
-    hc: Vec<u16>,
-    act: Vec<u16>,
-    spk: Vec<u16>,
-    dl: Vec<i32>,
-    gs: GraphScalars,
-}
-
-impl Pool {
-    pub(crate) fn new(cfg: &GraphConfig, topo: &[Option<Csr<'_>>], w: Vec<Weight>, ro: Vec<Weight>, bias: Vec<i32>) -> Result<Pool> {
-        let l = cfg.layout(topo).map_err(|e| anyhow!("{e}"))?;
-        let o = cfg.readout.outputs as usize;
-        Ok(Pool {
-            w,
-            st: vec![0; l.states],
-            et: vec![0; l.states],
-            xt: vec![0; l.axons],
-            pre: vec![[0; 2]; l.axons],
-            eff: vec![0; l.axons],
-            acc: vec![0; l.neurons],
-            psi: vec![0; l.neurons],
-            grad: vec![0; l.neurons],
-            bias,
-            sc: vec![LayerScalars::default(); l.populations],
-            ro,
-            r: vec![0; o],
-            ot: vec![0; l.readout_weights / o.max(1)],
-            err: vec![0; o],
-            rg: vec![0; o],
-            sat: Saturations::default(),
-            upd: 0,
-            fb: vec![0; l.neurons],
-            hist: vec![0; l.hist_len()],
-            hc: vec![0; l.hist_counts()],
-            act: vec![0; l.max_axons],
-            spk: vec![0; l.max_neurons],
-            dl: vec![0; l.max_neurons],
-            gs: GraphScalars::default(),
-        })
-    }
-
-    pub(crate) fn view<'a>(&'a mut self, cfg: &'a GraphConfig, topo: &[Option<Csr<'a>>]) -> Result<GraphMut<'a>> {
-        let b = GraphBuffers {
-            pool: PoolBuffers {
-                weights: &mut self.w,
-                state: &mut self.st,
-                etrace: &mut self.et,
-                xtrace: &mut self.xt,
-                presyn: &mut self.pre,
-                efficacy: &mut self.eff,
-                acc: &mut self.acc,
-                psi: &mut self.psi,
-                grad: &mut self.grad,
-                bias: &mut self.bias,
-                scalars: &mut self.sc,
-            },
-            readout: ReadoutBuffers {
-                weights: &mut self.ro,
-                r: &mut self.r,
-                otrace: &mut self.ot,
-                err: &mut self.err,
-                grad: &mut self.rg,
-                sat: &mut self.sat,
-                updates: &mut self.upd,
-            },
-            fb: &mut self.fb,
-            hist: &mut self.hist,
-            hist_count: &mut self.hc,
-            active: &mut self.act,
-            spikes: &mut self.spk,
-            delta: &mut self.dl,
-            scalars: &mut self.gs,
-        };
-        let mut g = GraphMut::new(cfg, topo, b).map_err(|e| anyhow!("{e}"))?;
-        g.reset_state();
-        Ok(g)
-    }
-}
-
 /// Run an image (either version) as a graph on the host: pooled buffers, the image's stimulus through
 /// `graph::run_graph`. For a version-1 image this is the same `RunSummary` as the `Net` path.
 pub fn run(bytes: &[u8]) -> Result<RunSummary> {
@@ -558,8 +459,8 @@ pub fn run(bytes: &[u8]) -> Result<RunSummary> {
         .map_err(|e| anyhow!("{e}"))?;
     let np = l.desc.populations.len();
     let topo = l.topology(&rs, &cs);
-    let mut pool = Pool::new(&l.config, &topo[..np], w, ro, bias)?;
-    let mut g = pool.view(&l.config, &topo[..np])?;
+    let mut pool = HeapGraph::new(&l.config, &topo[..np], w, ro, bias).map_err(|e| anyhow!("{e}"))?;
+    let mut g = pool.view(&l.config, &topo[..np]).map_err(|e| anyhow!("{e}"))?;
     let mut input = vec![0u16; l.config.inputs as usize];
     let mut values = vec![0i32; l.config.readout.outputs as usize];
     graph::run_graph(&mut Runner::new(stim), &mut g, &mut input, &mut values).map_err(|e| anyhow!("{e}"))

@@ -3,7 +3,8 @@
 //! directly over heap buffers. Both execute the same core-nostd phases, so for the same image, inputs and
 //! targets they give the same bits (`tests/run_backends.rs` checks outputs, spikes and weights).
 use super::netimage::NetImage;
-use crate::cli::image::graph::{OwnedWeights, Pool};
+use crate::cli::image::graph::OwnedWeights;
+use plasticore::graph_heap::HeapGraph;
 use anyhow::{anyhow, Result};
 use plasticore_core::format::Weight;
 use plasticore_core::graph::image::{GraphImage, PooledStorage};
@@ -226,7 +227,7 @@ pub fn with_core<R>(img: &NetImage, f: impl FnOnce(&mut Core<'_>) -> Result<R>) 
         .map_err(|e| anyhow!("{e}"))?;
     let np = l.desc.populations.len();
     let topo = l.topology(&rs, &cs);
-    let mut pool = Pool::new(&l.config, &topo[..np], w, ro, bias)?;
-    let g = pool.view(&l.config, &topo[..np])?;
+    let mut pool = HeapGraph::new(&l.config, &topo[..np], w, ro, bias).map_err(|e| anyhow!("{e}"))?;
+    let g = pool.view(&l.config, &topo[..np]).map_err(|e| anyhow!("{e}"))?;
     f(&mut Core { g })
 }
