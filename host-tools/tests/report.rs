@@ -113,6 +113,31 @@ fn report_from_a_sweep_and_a_main_job_has_every_plot_and_table() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The pipeline's outputs (`run --json`, `compare --json`): the accuracy chart, the run's cost table, and
+/// every compare check with its tolerance and result. Mutations tried: the compare kind left out of
+/// `KINDS` (refused), the spike-agreement rows skipped in `report::pipeline::compare_section` (fails on
+/// "spike agreement L0").
+#[test]
+fn report_from_run_and_compare_has_the_accuracy_chart_and_every_check() {
+    let dir = out_dir("pipeline");
+    let (code, _, stderr) = report(&dir, &[&fixture("run.json"), &fixture("compare.json")]);
+    assert_eq!(code, 0, "{stderr}");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    well_formed(&html).unwrap();
+    assert_eq!(html.matches("<svg").count(), 1);
+    assert!(html.contains("Accuracy per epoch"));
+    for needle in ["learning_cycles_per_step", "learning_energy_nj_per_step", "inference_cycles_per_step", "<td>cores</td><td>2</td>"] {
+        assert!(html.contains(needle), "report lacks {needle}");
+    }
+    let cmp: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixture("compare.json")).unwrap()).unwrap();
+    let checks = cmp.as_object().unwrap().keys().filter(|k| k.contains("pass") && *k != "pass").count();
+    assert_eq!(html.matches("<td>pass</td>").count(), checks, "one row per check");
+    for needle in ["accuracy (fixed", "output agreement", "weight drift", "fixed vs float ES-D-RTRL", "fixed vs BPTT", "spike agreement L0"] {
+        assert!(html.contains(needle), "report lacks {needle}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn the_main_jobs_own_report_is_well_formed() {
     let json: plasticore::mainjob::MainResult = serde_json::from_str(&std::fs::read_to_string(fixture("main.json")).unwrap()).unwrap();
@@ -134,7 +159,8 @@ fn inputs_it_does_not_know_are_refused_naming_the_file() {
     };
     let txt = write("notes.txt", "hello\n");
     let nokind = write("nokind.json", "{\"curve\": []}");
-    let unknown = write("other.json", "{\"kind\": \"plasticore-compare\"}");
+    let unknown = write("other.json", "{\"kind\": \"plasticore-unknown\"}");
+    let cmpbad = write("compare-bad.json", "{\"kind\": \"plasticore-compare\"}");
     let badjson = write("broken.json", "{\"kind\": ");
     let mainbad = write("main-bad.json", "{\"kind\": \"plasticore-main\", \"schema\": 1}");
     let header = std::fs::read_to_string(fixture("sweep.csv")).unwrap().lines().next().unwrap().to_string();
@@ -143,7 +169,8 @@ fn inputs_it_does_not_know_are_refused_naming_the_file() {
     for (p, needle) in [
         (&txt, "not a report input"),
         (&nokind, "without a `kind` field"),
-        (&unknown, "JSON kind `plasticore-compare` is not one the report knows"),
+        (&unknown, "JSON kind `plasticore-unknown` is not one the report knows"),
+        (&cmpbad, "kind `plasticore-compare` but no checks"),
         (&badjson, "not valid JSON"),
         (&mainbad, "kind `plasticore-main` but"),
         (&badcsv, "line 2: bad acc_float"),

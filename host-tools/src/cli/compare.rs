@@ -297,6 +297,7 @@ pub fn run(a: CompareArgs) -> Result<()> {
     let k = no.max(2) as f64;
     let out_floor = acc_f * acc_q + (1.0 - acc_f) * (1.0 - acc_q) / (k - 1.0);
     let mut j = json!({
+        "kind": plasticore::report::pipeline::COMPARE_KIND,
         "net": a.net.display().to_string(), "image": a.image.display().to_string(), "data": d.source,
         "backend": format!("{:?}", a.backend).to_lowercase(), "learn": a.learn, "learn_samples": learn_set.len(),
         "eval_samples": eval.len(), "populations": np,

@@ -220,6 +220,7 @@ pub fn run(a: RunArgs) -> Result<()> {
     }
     let last = out.epochs.last().copied();
     let mut j = json!({
+        "kind": plasticore::report::pipeline::RUN_KIND,
         "image": a.image.display().to_string(), "data": d.source, "backend": format!("{:?}", a.backend).to_lowercase(),
         "learn": a.learn, "epochs": a.epochs, "train_samples": d.train.len(), "test_samples": d.test.len(),
         "accuracy_train_last": last.and_then(|e| e.train), "accuracy_test_last": last.and_then(|e| e.test),

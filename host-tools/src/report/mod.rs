@@ -2,12 +2,14 @@
 //! map; no external asset. The main job (`demo`) writes its report with [`main_job::page`]; `plasticore
 //! report` builds one page from the files a run produced.
 //!
-//! Inputs are recognised by their schema: a JSON file by its `kind` field ([`KINDS`]: one entry per kind,
+//! Inputs are recognised by their schema: a JSON file by its `kind` field (the main job's `main.json`,
+//! `run --json`, `compare --json`) ([`KINDS`]: one entry per kind,
 //! so a new producer adds one line and one section module), a CSV by its header line (the sweep's). A file
 //! that is neither is refused with its name.
 pub mod chart;
 pub mod html;
 pub mod main_job;
+pub mod pipeline;
 pub mod sweep;
 
 use std::path::{Path, PathBuf};
@@ -24,7 +26,11 @@ pub enum ReportError {
 pub type JsonKind = (&'static str, fn(&serde_json::Value, &Path) -> Result<Vec<String>, ReportError>);
 
 /// The JSON kinds `report` knows.
-pub const KINDS: &[JsonKind] = &[(crate::mainjob::KIND, main_json)];
+pub const KINDS: &[JsonKind] = &[
+    (crate::mainjob::KIND, main_json),
+    (pipeline::RUN_KIND, pipeline::run_section),
+    (pipeline::COMPARE_KIND, pipeline::compare_section),
+];
 
 fn main_json(v: &serde_json::Value, path: &Path) -> Result<Vec<String>, ReportError> {
     let r: crate::mainjob::MainResult =
@@ -59,7 +65,7 @@ pub fn sections_of(path: &Path) -> Result<Vec<String>, ReportError> {
 /// One page from `inputs`, in the order given.
 pub fn build(inputs: &[PathBuf]) -> Result<String, ReportError> {
     if inputs.is_empty() {
-        return Err(ReportError::Input("no input files: give a sweep CSV and/or a main.json".into()));
+        return Err(ReportError::Input("no input files: give a sweep CSV and/or JSON outputs (main.json, run --json, compare --json)".into()));
     }
     let mut sections = vec!["<h1>Plasticore report</h1>".to_string()];
     for p in inputs {
