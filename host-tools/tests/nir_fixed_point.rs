@@ -323,3 +323,51 @@ fn a_network_learned_on_the_chip_exports_its_learned_weights() {
     assert!(moved > 20, "learning moved the hidden weights ({moved})");
     assert_ne!(back.params.readout, ro_before, "learning moved the readout");
 }
+
+/// The commands end to end: a trained float network → `quantize -o` → `run --learn -o` on the emulated
+/// `loihi` chip over an event file → `nir export` of the learnt image → `nir import` gives the learnt
+/// weights dequantized (times the synapse's constant gain), and they differ from the image before learning.
+/// Mutation tried: `run -o` writing the weights it was given instead of the learnt ones (fails on "moved").
+#[test]
+fn run_on_the_chip_then_nir_export_carries_the_learnt_weights() {
+    let d = tmpdir("runexport");
+    let fx = |n: &str| s(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(n));
+    let (digits, train_ev, test_ev) = (fx("digits-500.csv.gz"), fx("digits500-train-50.npz"), fx("digits500-test-50.npz"));
+    let (dir, net, img, learnt) = (s(&d), s(&d.join("train_digits_net.json")), d.join("net.pcimg"), d.join("learnt.pcimg"));
+    let (img_s, learnt_s) = (s(&img), s(&learnt));
+    let cmds: [&[&str]; 3] = [
+        &["train", "--task", "digits", "--data", &digits, "--iters", "60", "--batch", "16", "--n-rec", "24", "--steps", "50", "--eval-every", "60", "--lr", "0.01", "--seed", "1", "--out", &dir],
+        &["quantize", "--net", &net, "--events", &test_ev, "--bits", "8", "--drop-bias", "--lr-shift", "8", "--readout-lr-shift", "10", "-o", &img_s],
+        &["run", "--image", &img_s, "--events", &train_ev, "--limit", "30", "--epochs", "1", "--learn", "--backend", "chip", "-o", &learnt_s],
+    ];
+    for c in cmds {
+        let (ok, out) = run_cli(c);
+        assert!(ok, "{}: {out}", c[0]);
+    }
+    // export and re-import both images; the digits network has an exponential synapse, so NIR carries
+    // the weights with the synapse's constant input gain folded in: imported = dequantized · g, one g per
+    // layer, the same before and after learning (f32 arrays: 2⁻²⁴ relative)
+    let reimport = |img: &Path, tag: &str| {
+        let nir = d.join(format!("{tag}.nir"));
+        let back = d.join(format!("{tag}.json"));
+        for c in [&["nir", "export", &s(img), "-o", &s(&nir)][..], &["nir", "import", &s(&nir), "-o", &s(&back)][..]] {
+            let (ok, out) = run_cli(c);
+            assert!(ok, "{c:?}: {out}");
+        }
+        plasticore::reference::io::SavedNet::load(&back).unwrap().params.layers[0].w.clone()
+    };
+    let (w0, w1) = (reimport(&img, "before"), reimport(&learnt, "after"));
+    let (deq0, _, _) = dequantized(&std::fs::read(&img).unwrap());
+    let (deq1, _, _) = dequantized(&std::fs::read(&learnt).unwrap());
+    let k = deq0[0].iter().position(|x| *x != 0.0).unwrap();
+    let g = w0[k] / deq0[0][k];
+    for (w, deq) in [(&w0, &deq0[0]), (&w1, &deq1[0])] {
+        assert_eq!(w.len(), deq.len());
+        for (a, b) in w.iter().zip(deq) {
+            assert!((a - b * g).abs() <= 1e-6 * a.abs().max(1e-9), "imported {a} vs dequantized {b} · gain {g}");
+        }
+    }
+    let moved = w1.iter().zip(&w0).filter(|(a, b)| a != b).count();
+    assert!(moved > 10, "learning on the chip moved the hidden weights ({moved})");
+    let _ = std::fs::remove_dir_all(&d);
+}
