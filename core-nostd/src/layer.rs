@@ -23,6 +23,7 @@ use crate::neuron::{Jacobian, LifInference, NeuronKind, NeuronModel, Reset};
 use crate::presyn::{Presyn, PresynKind};
 use crate::rng;
 
+mod buckets;
 mod frozen;
 pub use frozen::{compact_weights, FrozenCsr, RowHint};
 
@@ -850,7 +851,10 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         // switch point is a per-target speed choice: a scalar MCU wins with the list up to half the
         // columns; a host with wide vectors runs the dense row faster until fewer than 1/8 are active
         // (measured with `benches/layer_step.rs`: 18.0 µs listed vs 12.9 µs dense at ~1/7 active).
-        const DENSE_RATIO: usize = if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) { 8 } else { 2 };
+        // A scalar MCU lists the columns whatever their number (with the narrow grouped loop below a
+        // listed step visits a fraction of the pairs; the dense row visited every column, 3.6× the
+        // instructions of the listed loop on the reference image's first steps, `firmware/BENCH.md`).
+        const DENSE_RATIO: usize = if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) { 8 } else { 1 };
         let sparse = active_cols * DENSE_RATIO <= n && !self.force_dense;
         if sparse && NARROW && n <= 1 << 16 {
             // Compact the active columns in place into `grad[..active_cols]` as [`Listed`] entries
@@ -864,7 +868,12 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
                     k += 1;
                 }
             }
-            let rows = learn_listed_narrow(self.b.weights, self.b.xtrace, n, &self.b.grad[..k], rng::update_key(seed, upd), wmax, &mut sat);
+            // Group them by the top bits of their random word so that each row visits only the pairs
+            // whose update can be non-zero (`layer/buckets.rs`).
+            let list = &mut self.b.grad[..k];
+            let (start, gmax) = buckets::group(list);
+            let gq = [buckets::coarse(gmax[0]), buckets::coarse(gmax[1])];
+            let rows = buckets::learn_bucketed_narrow(self.b.weights, self.b.xtrace, n, list, &start, gq, rng::update_key(seed, upd), wmax, &mut sat);
             return (sat, rows * k as u32);
         }
         if sparse {
@@ -1111,42 +1120,11 @@ impl Listed {
     }
 }
 
-/// The narrow listed-column loop of one row: per pair `w ← clamp(w + floor((x·G + r) / 2³²), ±wmax)`
-/// with `r = key ^ column bits`, the same integer as [`update_cell`]. Here |x·G| < 2⁴⁷, so
-/// |d| ≤ 2¹⁵ and w + d cannot overflow an i32; the range test is one unsigned compare, and the clamp
-/// runs only when it fails (counted in `sat`, touched only then). Out of line for the same reason as
-/// [`update_listed`].
-/// The rows of the narrow listed update (rows with ε^x ≠ 0, each with its [`rng::row_key`] from the
-/// update key `uk`), in one out-of-line function so a row costs no call. Returns the rows visited.
-#[inline(never)]
-fn learn_listed_narrow<W: WeightStore>(weights: &mut [W], xtrace: &[u16], n: usize, list: &[i64], uk: u32, wmax: i32, sat: &mut u32) -> u32 {
-    let mut rows = 0;
-    for (i, (row, &x)) in weights.chunks_exact_mut(n.max(1)).zip(xtrace).enumerate() {
-        if x != 0 {
-            update_listed_narrow(row, list, x, rng::row_key_in(uk, i as u32), wmax, sat);
-            rows += 1;
-        }
-    }
-    rows
-}
-
-#[inline(always)]
-fn update_listed_narrow<W: WeightStore>(row: &mut [W], list: &[i64], x: u16, key: u32, wmax: i32, sat: &mut u32) {
-    let x = x as i32 as i64;
-    // Two entries per iteration: the loop overhead is paid once per two pairs.
-    let mut pairs = list.chunks_exact(2);
-    for p in &mut pairs {
-        if !narrow_pair(row, p[0], x, key, wmax, sat) || !narrow_pair(row, p[1], x, key, wmax, sat) {
-            return;
-        }
-    }
-    for &e in pairs.remainder() {
-        narrow_pair(row, e, x, key, wmax, sat);
-    }
-}
-
-/// One pair of [`update_listed_narrow`]; `false` if the entry's column is outside the row (impossible
-/// for a list built by `learn_rows`, which then stops the row instead of panicking).
+/// One pair of the narrow listed loop (`layer/buckets.rs`): `w ← clamp(w + floor((x·G + r) / 2³²), ±wmax)`
+/// with `r = key ^ column bits`, the same integer as [`update_cell`]. Here |x·G| < 2⁴⁷, so |d| ≤ 2¹⁵
+/// and w + d cannot overflow an i32; the range test is one unsigned compare, and the clamp runs only
+/// when it fails (counted in `sat`, touched only then). `false` if the entry's column is outside the row
+/// (impossible for a list built by `learn_rows`, which then stops the row instead of panicking).
 #[inline(always)]
 fn narrow_pair<W: WeightStore>(row: &mut [W], e: i64, x: i64, key: u32, wmax: i32, sat: &mut u32) -> bool {
     let hi = (e >> 32) as u32;
