@@ -56,7 +56,8 @@ PHASES = ['LayerMut::integrate', 'LayerMut::fire', 'LayerMut::learn', 'LayerMut:
           'ReadoutMut::integrate', 'ReadoutMut::error', 'ReadoutMut::feedback', 'ReadoutMut::learn',
           'ReadoutMut::grad_factors']
 # Out-of-line helpers of a phase (their own symbols, not inlined into it).
-ALIAS = {'buckets::learn_bucketed_narrow': 'LayerMut::learn', 'layer::update_listed': 'LayerMut::learn',
+ALIAS = {'buckets::learn_bucketed_narrow': 'LayerMut::learn', 'layer::learn_listed_narrow': 'LayerMut::learn',
+         'layer::update_listed': 'LayerMut::learn',
          'layer::clamp_counted': 'LayerMut::learn', 'ReadoutMut::feedback_where': 'ReadoutMut::feedback'}
 def phase(chain):
     """The outermost known phase in the inlining chain, else None."""
