@@ -833,13 +833,21 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         let (sat, pairs) = match (narrow, self.rounding) {
             (true, Rounding::Stochastic) => self.learn_rows::<true, ROUND_STOCHASTIC>(active_cols),
             (false, Rounding::Stochastic) => self.learn_rows::<false, ROUND_STOCHASTIC>(active_cols),
-            (true, Rounding::Nearest) => self.learn_rows::<true, ROUND_NEAREST>(active_cols),
-            (false, Rounding::Nearest) => self.learn_rows::<false, ROUND_NEAREST>(active_cols),
-            (true, Rounding::Truncate) => self.learn_rows::<true, ROUND_TRUNCATE>(active_cols),
-            (false, Rounding::Truncate) => self.learn_rows::<false, ROUND_TRUNCATE>(active_cols),
+            (true, Rounding::Nearest) => self.learn_rows_apart::<true, ROUND_NEAREST>(active_cols),
+            (false, Rounding::Nearest) => self.learn_rows_apart::<false, ROUND_NEAREST>(active_cols),
+            (true, Rounding::Truncate) => self.learn_rows_apart::<true, ROUND_TRUNCATE>(active_cols),
+            (false, Rounding::Truncate) => self.learn_rows_apart::<false, ROUND_TRUNCATE>(active_cols),
         };
         self.b.scalars.sat.weight = self.b.scalars.sat.weight.saturating_add(sat);
         OpCounts { weight_updates: pairs + biases, ..OpCounts::default() }
+    }
+
+    /// [`LayerMut::learn_rows`] out of line, for the non-default rounding modes: their loops stay out of
+    /// the caller's inlined code, which keeps the default path's codegen as it was (measured on the
+    /// Cortex-M4 firmware, `firmware/BENCH-notes.md`).
+    #[inline(never)]
+    fn learn_rows_apart<const NARROW: bool, const M: u8>(&mut self, active_cols: usize) -> (u32, u32) {
+        self.learn_rows::<NARROW, M>(active_cols)
     }
 
     /// The weight-update loops of [`LayerMut::learn`]; returns (saturations, updated pairs).

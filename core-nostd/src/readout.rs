@@ -381,13 +381,20 @@ impl<'a> ReadoutMut<'a> {
         let (rows, sat) = match (narrow, self.rounding) {
             (true, Rounding::Stochastic) => self.learn_rows::<true, ROUND_STOCHASTIC>(),
             (false, Rounding::Stochastic) => self.learn_rows::<false, ROUND_STOCHASTIC>(),
-            (true, Rounding::Nearest) => self.learn_rows::<true, ROUND_NEAREST>(),
-            (false, Rounding::Nearest) => self.learn_rows::<false, ROUND_NEAREST>(),
-            (true, Rounding::Truncate) => self.learn_rows::<true, ROUND_TRUNCATE>(),
-            (false, Rounding::Truncate) => self.learn_rows::<false, ROUND_TRUNCATE>(),
+            (true, Rounding::Nearest) => self.learn_rows_apart::<true, ROUND_NEAREST>(),
+            (false, Rounding::Nearest) => self.learn_rows_apart::<false, ROUND_NEAREST>(),
+            (true, Rounding::Truncate) => self.learn_rows_apart::<true, ROUND_TRUNCATE>(),
+            (false, Rounding::Truncate) => self.learn_rows_apart::<false, ROUND_TRUNCATE>(),
         };
         self.b.sat.weight = self.b.sat.weight.saturating_add(sat);
         OpCounts { weight_updates: rows * cols, ..OpCounts::default() }
+    }
+
+    /// [`ReadoutMut::learn_rows`] out of line for the non-default rounding modes (keeps the default path's
+    /// inlined code as it was; `firmware/BENCH-notes.md`).
+    #[inline(never)]
+    fn learn_rows_apart<const NARROW: bool, const M: u8>(&mut self) -> (u32, u32) {
+        self.learn_rows::<NARROW, M>()
     }
 
     /// The weight loops of [`ReadoutMut::learn`] for the rounding mode tagged `M` (stochastic: the word
