@@ -884,8 +884,9 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         // columns; a host with wide vectors runs the dense row faster until fewer than 1/8 are active
         // (measured with `benches/layer_step.rs`: 18.0 µs listed vs 12.9 µs dense at ~1/7 active).
         // A scalar MCU lists the columns whatever their number (with the narrow grouped loop below a
-        // listed step visits a fraction of the pairs; the dense row visited every column, 3.6× the
-        // instructions of the listed loop on the reference image's first steps, `firmware/BENCH.md`).
+        // listed step visits a fraction of the pairs; the dense row visited every column: on the
+        // reference image's steps 1–3, 65–73 of 128 columns active, the learn phase went from 194 k to
+        // 46 k instructions per step, `firmware/BENCH-notes.md`).
         const DENSE_RATIO: usize = if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) { 8 } else { 1 };
         let sparse = active_cols * DENSE_RATIO <= n && !self.force_dense;
         // The grouped loop skips pairs by the stochastic word's top bits: stochastic rounding only.
