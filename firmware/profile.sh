@@ -3,11 +3,14 @@
 # phases: QEMU single-steps with an exec trace (one line per executed instruction, toolchain.md §3 B), awk
 # counts the PCs between the two marker functions of src/bin/m4-profile.rs, and llvm-addr2line's inlining
 # chains say which phase each PC belongs to (the frame directly below `Net::step` / `Runner::step`).
-# Usage: bash firmware/profile.sh   (needs qemu-system-arm, llvm-tools and llvm-addr2line (Debian: llvm); ~2 min;
+# Usage: [PROFILE_FROM=300] [PROFILE_STEPS=20] bash firmware/profile.sh   (the window: steps PROFILE_FROM ..
+# PROFILE_FROM+PROFILE_STEPS-1, index from 0 as in BENCH.md's WORST line; needs qemu-system-arm, llvm-tools and llvm-addr2line (Debian: llvm); ~2 min;
 # defmt-print, if on PATH, decodes the firmware's operation counts of the profiled steps)
 set -euo pipefail
 cd "$(dirname "$0")"
 BIN="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin"
+export PROFILE_FROM="${PROFILE_FROM:-300}" PROFILE_STEPS="${PROFILE_STEPS:-20}"
+echo "profiling learning steps $PROFILE_FROM..$((PROFILE_FROM + PROFILE_STEPS - 1)) (index from 0)"
 CARGO_TARGET_DIR="$PWD/target" cargo build -q --release --bin m4-profile
 E=target/thumbv7em-none-eabihf/release/m4-profile
 B=$("$BIN/llvm-nm" "$E" | awk '/ T plasticore_profile_begin$/{print $1}')
@@ -52,11 +55,18 @@ def short(f):
 PHASES = ['LayerMut::integrate', 'LayerMut::fire', 'LayerMut::learn', 'LayerMut::grad_factors',
           'ReadoutMut::integrate', 'ReadoutMut::error', 'ReadoutMut::feedback', 'ReadoutMut::learn',
           'ReadoutMut::grad_factors']
+# Out-of-line helpers of a phase (their own symbols, not inlined into it).
+ALIAS = {'buckets::learn_bucketed_narrow': 'LayerMut::learn', 'layer::learn_listed_narrow': 'LayerMut::learn',
+         'layer::update_listed': 'LayerMut::learn',
+         'layer::clamp_counted': 'LayerMut::learn', 'ReadoutMut::feedback_where': 'ReadoutMut::feedback'}
 def phase(chain):
     """The outermost known phase in the inlining chain, else None."""
     for f in reversed([short(x) for x in chain]):
         for ph in PHASES:
             if f.endswith(ph):
+                return ph
+        for a, ph in ALIAS.items():
+            if f.endswith(a):
                 return ph
     return None
 def context(chain):
@@ -86,4 +96,12 @@ keys = sorted(set(direct) | set(near), key=lambda k: -(direct.get(k, 0) + near.g
 for k in keys:
     d, m = direct.get(k, 0), near.get(k, 0)
     print(f"{k:<34} {d:>10} {m:>10} {d+m:>10} {100*(d+m)/total:6.1f}%")
+# Finer: the innermost function each PC belongs to (where inside a phase the instructions go).
+inner = {}
+for pc, n, ch in rows:
+    f = short(ch[0]) if ch else '?'
+    inner[f] = inner.get(f, 0) + n
+print(f"\ninnermost function (top 15)               instructions   share")
+for f, n in sorted(inner.items(), key=lambda kv: -kv[1])[:15]:
+    print(f"{f[-40:]:<40} {n:>14} {100*n/total:6.1f}%")
 PY

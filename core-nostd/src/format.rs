@@ -7,7 +7,7 @@
 //!
 //! | role | type | storage | format (default) | overflow | rounding into it |
 //! |---|---|---|---|---|---|
-//! | weight W, readout V | [`Weight`] / [`Weight8`] | i16 / i8 (learning layer, ≤ 8 bits) | mantissa, `weight_bits` 2–16 (8), value = m·2^-`weight_frac` (6); symmetric range ±(2^(b−1)−1) | saturate, counted | stochastic (online) or nearest |
+//! | weight W, readout V | [`Weight`] / [`Weight8`] | i16 / i8 (learning layer, ≤ 8 bits) | mantissa, `weight_bits` 2–16 (8), value = m·2^-`weight_frac` (6); symmetric range ±(2^(b−1)−1) | saturate, counted | stochastic by default, or nearest / truncate ([`Rounding`]) |
 //! | membrane V, current g, adaptation a, readout r | [`Voltage`] | i32 | Q.`state_frac` 4–24 (16); threshold 1.0 | saturate, counted | nearest |
 //! | Loihi u | [`Voltage`] | i32 | raw 24-bit | **wrap** at ±2²³ (two's complement, or Lava's range: `neuron::Wrap24`) | trunc-mag |
 //! | Loihi v | [`Voltage`] | i32 | raw 24-bit | saturate at ±(2²³−1) | trunc-mag |
@@ -27,6 +27,70 @@ use fixed::types::I32F32;
 
 /// Fractional bits of the per-step Jacobian entries D and D^f (Q3.28, range ±8).
 pub const JAC_FRAC: u32 = 28;
+/// How a weight update (ΔW in weight LSBs with fractional bits, online or from an accumulator) is
+/// rounded to the weight's LSB. Every mode then **saturates** at the weight range (counted) like the
+/// default. Selected per layer with [`crate::layer::LayerMut::set_rounding`], per readout with
+/// [`crate::readout::ReadoutMut::set_rounding`] and per graph population with
+/// [`crate::graph::GraphMut::set_rounding`]; the choice is dispatched outside the weight loops (const
+/// generics over the `ROUND_*` tags), so the default costs nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Rounding {
+    /// **Stochastic**: floor(Δ + r) with r uniform in [0, 1) from the counter-based stream
+    /// ([`crate::rng`]); unbiased. The default, bit for bit the rule before this setting existed.
+    #[default]
+    Stochastic,
+    /// **Nearest, ties away from zero**: sign(Δ)·floor(|Δ| + ½) (so +2.5 → 3, −2.5 → −3, −0.4 → 0).
+    /// Draws no random word.
+    Nearest,
+    /// **Truncate toward zero**: sign(Δ)·floor(|Δ|) (so +2.7 → 2, −2.7 → −2). Draws no random word.
+    Truncate,
+}
+
+/// Tag of [`Rounding::Stochastic`].
+pub(crate) const ROUND_STOCHASTIC: u8 = 0;
+/// Tag of [`Rounding::Nearest`].
+pub(crate) const ROUND_NEAREST: u8 = 1;
+/// Tag of [`Rounding::Truncate`].
+pub(crate) const ROUND_TRUNCATE: u8 = 2;
+
+/// `p · 2^-s` rounded by the mode with tag `M` ([`Rounding`]); `r` (in [0, 2^s)) is the stochastic
+/// word, unused by the other modes. `1 ≤ s < 64`, and |p| + 2^s must not overflow an i64 (callers pass
+/// |p| < 2⁶³ − 2^s: the products of a trace and a saturated gradient factor, or an i32 accumulator).
+/// Exact: the result is the rounded integer for every such p.
+#[inline(always)]
+pub(crate) const fn round_shift<const M: u8>(p: i64, s: u32, r: i64) -> i64 {
+    match M {
+        ROUND_STOCHASTIC => (p + r) >> s,
+        _ => {
+            let half = if M == ROUND_NEAREST { 1u64 << (s - 1) } else { 0 };
+            let m = ((p.unsigned_abs() + half) >> s) as i64;
+            if p < 0 {
+                -m
+            } else {
+                m
+            }
+        }
+    }
+}
+
+/// [`round_shift`] in i128, for the bias updates (the mode chosen at run time: these loops are O(N)).
+#[inline(always)]
+pub(crate) const fn round_shift_i128(p: i128, s: u32, r: i128, mode: Rounding) -> i128 {
+    match mode {
+        Rounding::Stochastic => (p + r) >> s,
+        _ => {
+            let half = if matches!(mode, Rounding::Nearest) { 1u128 << (s - 1) } else { 0 };
+            let m = ((p.unsigned_abs() + half) >> s) as i128;
+            if p < 0 {
+                -m
+            } else {
+                m
+            }
+        }
+    }
+}
+
 /// Fractional bits of STD/STP efficacies (Q.16, range [0, 1]).
 pub const EFF_FRAC: u32 = 16;
 /// Extra fractional bits of the dendritic accumulator when inputs carry STD/STP efficacies.

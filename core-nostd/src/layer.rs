@@ -18,11 +18,13 @@
 
 use crate::arith::{clamp_i64, sat_i32, shift_nearest, shr_nearest};
 use crate::error::{ConfigError, Field};
-use crate::format::{Decay, Formats, Weight, WeightStore, ACC_EFF_FRAC, EFF_FRAC, JAC_FRAC};
+use crate::format::{round_shift, round_shift_i128, Decay, Formats, Rounding, Weight, WeightStore, ACC_EFF_FRAC, EFF_FRAC, JAC_FRAC};
+use crate::format::{ROUND_NEAREST, ROUND_STOCHASTIC, ROUND_TRUNCATE};
 use crate::neuron::{Jacobian, LifInference, NeuronKind, NeuronModel, Reset};
 use crate::presyn::{Presyn, PresynKind};
 use crate::rng;
 
+mod buckets;
 mod frozen;
 pub use frozen::{compact_weights, FrozenCsr, RowHint};
 
@@ -286,6 +288,7 @@ pub struct LayerMut<'a, W: WeightStore = Weight> {
     plastic: usize,
     bias: Option<&'a mut [i32]>,
     learn_bias: bool,
+    rounding: Rounding,
 }
 
 impl<'a, W: WeightStore> LayerMut<'a, W> {
@@ -361,13 +364,26 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         check(neurons, b.acc.len())?;
         check(neurons, b.psi.len())?;
         check(neurons, b.grad.len())?;
-        Ok(LayerMut { cfg, b, topo, axons, n: neurons, s, offset: neuron_offset, force_dense: false, plastic: axons, bias: None, learn_bias: false })
+        Ok(LayerMut { cfg, b, topo, axons, n: neurons, s, offset: neuron_offset, force_dense: false, plastic: axons, bias: None, learn_bias: false, rounding: Rounding::Stochastic })
     }
 
     /// Always take the dense weight-update loop (for tests and benchmarks that check the sparse and dense
     /// loops give the same bits; results never depend on it).
     pub fn force_dense_learning(&mut self, on: bool) {
         self.force_dense = on;
+    }
+
+    /// How [`LayerMut::learn`] and [`LayerMut::apply_accumulated`] round a weight (and bias) update to
+    /// the LSB ([`Rounding`]; default [`Rounding::Stochastic`], the rule before this setting existed, bit
+    /// for bit). Every mode saturates at the range (counted). [`LayerMut::accumulate`] is unaffected (it
+    /// keeps 16 fractional bits, rounded nearest).
+    pub fn set_rounding(&mut self, rounding: Rounding) {
+        self.rounding = rounding;
+    }
+
+    /// The rounding mode of the weight updates ([`LayerMut::set_rounding`]).
+    pub fn rounding(&self) -> Rounding {
+        self.rounding
     }
 
     /// Only axons `0..k` are plastic (clamped to the axon count): axons ≥ k still integrate but never get
@@ -410,7 +426,8 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
 
     /// Online bias update from the gradient factors of this step (before `learn_rows`, which may reuse
     /// the scratch): Δb_j = floor((G_j·2^trace_frac·2^lsb + r) / 2³²), r a 32-bit word of
-    /// `row_key(seed ^ SALT_BIAS, step, axons)` and the global neuron; exact in i128.
+    /// `row_key(seed ^ SALT_BIAS, step, axons)` and the global neuron (or the layer's other
+    /// [`Rounding`] of G_j·2^trace_frac·2^lsb·2⁻³²); exact in i128.
     fn learn_bias_online(&mut self) -> u32 {
         let (Some(bias), Some(sh)) = (self.bias.as_deref_mut(), Self::lsb_shift_of(self.cfg)) else { return 0 };
         let tf = self.cfg.formats.trace_frac as u32;
@@ -424,7 +441,7 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
             }
             moved += 1;
             let r = rng::cell(key, self.offset.wrapping_add(j as u32)) as i128;
-            let d = (((g as i128) << (tf + sh)) + r) >> 32;
+            let d = round_shift_i128((g as i128) << (tf + sh), 32, r, self.rounding);
             let v = *b as i128 + d;
             let c = v.clamp(i32::MIN as i128 + 1, i32::MAX as i128);
             sat += (c != v) as u32;
@@ -812,14 +829,30 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
             return OpCounts::default();
         }
         let biases = if self.learns_bias() { self.learn_bias_online() } else { 0 };
-        let (sat, pairs) = if narrow { self.learn_rows::<true>(active_cols) } else { self.learn_rows::<false>(active_cols) };
+        // One loop per (width, rounding mode): the per-pair body has no branch on either.
+        let (sat, pairs) = match (narrow, self.rounding) {
+            (true, Rounding::Stochastic) => self.learn_rows::<true, ROUND_STOCHASTIC>(active_cols),
+            (false, Rounding::Stochastic) => self.learn_rows::<false, ROUND_STOCHASTIC>(active_cols),
+            (true, Rounding::Nearest) => self.learn_rows_apart::<true, ROUND_NEAREST>(active_cols),
+            (false, Rounding::Nearest) => self.learn_rows_apart::<false, ROUND_NEAREST>(active_cols),
+            (true, Rounding::Truncate) => self.learn_rows_apart::<true, ROUND_TRUNCATE>(active_cols),
+            (false, Rounding::Truncate) => self.learn_rows_apart::<false, ROUND_TRUNCATE>(active_cols),
+        };
         self.b.scalars.sat.weight = self.b.scalars.sat.weight.saturating_add(sat);
         OpCounts { weight_updates: pairs + biases, ..OpCounts::default() }
     }
 
+    /// [`LayerMut::learn_rows`] out of line, for the non-default rounding modes: their loops stay out of
+    /// the caller's inlined code, which keeps the default path's codegen as it was (measured on the
+    /// Cortex-M4 firmware, `firmware/BENCH-notes.md`).
+    #[inline(never)]
+    fn learn_rows_apart<const NARROW: bool, const M: u8>(&mut self, active_cols: usize) -> (u32, u32) {
+        self.learn_rows::<NARROW, M>(active_cols)
+    }
+
     /// The weight-update loops of [`LayerMut::learn`]; returns (saturations, updated pairs).
     #[inline(always)]
-    fn learn_rows<const NARROW: bool>(&mut self, active_cols: usize) -> (u32, u32) {
+    fn learn_rows<const NARROW: bool, const M: u8>(&mut self, active_cols: usize) -> (u32, u32) {
         let upd = self.b.scalars.updates;
         let n = self.n;
         let wmax = self.cfg.formats.weight_max();
@@ -839,7 +872,7 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
                         continue;
                     }
                     pairs += 1;
-                    sat += update_cell::<W, NARROW>(w, x, p, key, wmax) as u32;
+                    sat += update_cell::<W, NARROW, M>(w, x, p, key, wmax) as u32;
                 }
             }
             return (sat, pairs);
@@ -850,9 +883,14 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         // switch point is a per-target speed choice: a scalar MCU wins with the list up to half the
         // columns; a host with wide vectors runs the dense row faster until fewer than 1/8 are active
         // (measured with `benches/layer_step.rs`: 18.0 µs listed vs 12.9 µs dense at ~1/7 active).
-        const DENSE_RATIO: usize = if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) { 8 } else { 2 };
+        // A scalar MCU lists the columns whatever their number (with the narrow grouped loop below a
+        // listed step visits a fraction of the pairs; the dense row visited every column: on the
+        // reference image's steps 1–3, 65–73 of 128 columns active, the learn phase went from 194 k to
+        // 46 k instructions per step, `firmware/BENCH-notes.md`).
+        const DENSE_RATIO: usize = if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) { 8 } else { 1 };
         let sparse = active_cols * DENSE_RATIO <= n && !self.force_dense;
-        if sparse && NARROW && n <= 1 << 16 {
+        // The grouped loop skips pairs by the stochastic word's top bits: stochastic rounding only.
+        if sparse && NARROW && M == ROUND_STOCHASTIC && n <= 1 << 16 {
             // Compact the active columns in place into `grad[..active_cols]` as [`Listed`] entries
             // (entry k is written after column j ≥ k was read, so nothing unread is overwritten); the
             // scratch is rewritten by the next `grad_factors`.
@@ -864,7 +902,12 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
                     k += 1;
                 }
             }
-            let rows = learn_listed_narrow(self.b.weights, self.b.xtrace, n, &self.b.grad[..k], rng::update_key(seed, upd), wmax, &mut sat);
+            // Group them by the top bits of their random word so that each row visits only the pairs
+            // whose update can be non-zero (`layer/buckets.rs`).
+            let list = &mut self.b.grad[..k];
+            let (start, gmax) = buckets::group(list);
+            let gq = [buckets::coarse(gmax[0]), buckets::coarse(gmax[1])];
+            let rows = buckets::learn_bucketed_narrow(self.b.weights, self.b.xtrace, n, list, &start, gq, rng::update_key(seed, upd), wmax, &mut sat);
             return (sat, rows * k as u32);
         }
         if sparse {
@@ -885,10 +928,10 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
             let key = rng::row_key(seed, upd, i as u32);
             let row = &mut self.b.weights[i * n..(i + 1) * n];
             if sparse {
-                sat += update_listed::<W, NARROW>(row, &self.b.acc[..active_cols], self.b.grad, x, key, wmax);
+                sat += update_listed::<W, NARROW, M>(row, &self.b.acc[..active_cols], self.b.grad, x, key, wmax);
             } else {
                 for (w, &p) in row.iter_mut().zip(self.b.grad.iter()) {
-                    sat += update_cell::<W, NARROW>(w, x, p, key, wmax) as u32;
+                    sat += update_cell::<W, NARROW, M>(w, x, p, key, wmax) as u32;
                 }
             }
         }
@@ -961,12 +1004,45 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
     }
 
     /// Apply and clear an accumulator filled by [`LayerMut::accumulate`]: W += acc·2⁻¹⁶ rounded
-    /// **stochastically**, **saturated** at the weight range (counted).
+    /// **stochastically** (or by the layer's other [`Rounding`], [`LayerMut::set_rounding`]),
+    /// **saturated** at the weight range (counted).
     pub fn apply_accumulated(&mut self, acc: &mut [i32]) -> Result<OpCounts, ConfigError> {
         if acc.len() != self.accumulator_len() {
             return Err(ConfigError::SizeMismatch { field: Field::Buffer, expected: self.accumulator_len(), found: acc.len() });
         }
         let (acc, acc_b) = acc.split_at_mut(self.b.weights.len());
+        let upd = self.b.scalars.updates;
+        // One loop per rounding mode (no branch on it per synapse).
+        let (mut sat, mut count) = match self.rounding {
+            Rounding::Stochastic => self.apply_rows::<ROUND_STOCHASTIC>(acc),
+            Rounding::Nearest => self.apply_rows::<ROUND_NEAREST>(acc),
+            Rounding::Truncate => self.apply_rows::<ROUND_TRUNCATE>(acc),
+        };
+        // The bias: b += acc·2^lsb·2⁻¹⁶ rounded **stochastically** (or by the layer's mode),
+        // **saturating** (counted).
+        let mode = self.rounding;
+        if let (Some(bias), Some(sh)) = (self.bias.as_deref_mut(), Self::lsb_shift_of(self.cfg)) {
+            let key = rng::row_key(self.cfg.seed ^ rng::SALT_APPLY ^ rng::SALT_BIAS, upd, self.axons as u32);
+            for (j, (b, a)) in bias.iter_mut().zip(acc_b.iter_mut()).enumerate() {
+                if *a == 0 {
+                    continue;
+                }
+                count += 1;
+                let r = (rng::cell(key, self.offset.wrapping_add(j as u32)) >> 16) as i128;
+                let v = *b as i128 + round_shift_i128((*a as i128) << sh, 16, r, mode);
+                let c = v.clamp(i32::MIN as i128 + 1, i32::MAX as i128);
+                sat += (c != v) as u32;
+                *b = c as i32;
+                *a = 0;
+            }
+        }
+        self.b.scalars.sat.weight = self.b.scalars.sat.weight.saturating_add(sat);
+        Ok(OpCounts { weight_updates: count, ..OpCounts::default() })
+    }
+
+    /// The weight part of [`LayerMut::apply_accumulated`] for the rounding mode tagged `M`; returns
+    /// (saturations, applied synapses).
+    fn apply_rows<const M: u8>(&mut self, acc: &mut [i32]) -> (u32, u32) {
         let upd = self.b.scalars.updates;
         let n = self.n;
         let wmax = self.cfg.formats.weight_max() as i64;
@@ -978,8 +1054,7 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
                 None => (i * n, (i + 1) * n),
                 Some(csr) => csr.range(i),
             };
-            let row = &mut self.b.weights[s..e];
-            let arow = &mut acc[s..e];
+            let (Some(row), Some(arow)) = (self.b.weights.get_mut(s..e), acc.get_mut(s..e)) else { continue };
             for (k, (w, a)) in row.iter_mut().zip(arow.iter_mut()).enumerate() {
                 if *a == 0 {
                     continue;
@@ -990,31 +1065,14 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
                 };
                 count += 1;
                 let r = rng::cell(key, self.offset.wrapping_add(j as u32)) >> 16;
-                let d = (*a as i64 + r as i64) >> 16;
+                let d = round_shift::<M>(*a as i64, 16, r as i64);
                 let (v, s) = clamp_i64(w.get() as i64 + d, -wmax, wmax);
                 sat += s as u32;
                 *w = W::from_clamped(v as i32);
                 *a = 0;
             }
         }
-        // The bias: b += acc·2^lsb·2⁻¹⁶ rounded **stochastically**, **saturating** (counted).
-        if let (Some(bias), Some(sh)) = (self.bias.as_deref_mut(), Self::lsb_shift_of(self.cfg)) {
-            let key = rng::row_key(self.cfg.seed ^ rng::SALT_APPLY ^ rng::SALT_BIAS, upd, self.axons as u32);
-            for (j, (b, a)) in bias.iter_mut().zip(acc_b.iter_mut()).enumerate() {
-                if *a == 0 {
-                    continue;
-                }
-                count += 1;
-                let r = (rng::cell(key, self.offset.wrapping_add(j as u32)) >> 16) as i128;
-                let v = *b as i128 + ((((*a as i128) << sh) + r) >> 16);
-                let c = v.clamp(i32::MIN as i128 + 1, i32::MAX as i128);
-                sat += (c != v) as u32;
-                *b = c as i32;
-                *a = 0;
-            }
-        }
-        self.b.scalars.sat.weight = self.b.scalars.sat.weight.saturating_add(sat);
-        Ok(OpCounts { weight_updates: count, ..OpCounts::default() })
+        (sat, count)
     }
 
     /// Read-only view of the weights (row-major by axon).
@@ -1084,14 +1142,17 @@ fn unpack(p: i64) -> (i64, u32) {
 }
 
 /// One synapse of the online update: `w ← clamp(w + floor((x·G + r) / 2³²), ±wmax)` with
-/// `r = key ^ column bits`; returns whether it saturated. `NARROW` promises |G| < 2³¹ so the exact
+/// `r = key ^ column bits` (or x·G·2⁻³² rounded by the [`Rounding`] tagged `M`); returns whether it
+/// saturated. `NARROW` promises |G| < 2³¹ so the exact
 /// product can come from 32-bit operands. |x·G + r| < 2⁶³ (x < 2¹⁶, |G| < 2⁴⁷), so the shifted result
 /// fits an i32, and the add to the weight saturates before the clamp.
 #[inline(always)]
-fn update_cell<W: WeightStore, const NARROW: bool>(w: &mut W, x: u16, p: i64, key: u32, wmax: i32) -> bool {
+fn update_cell<W: WeightStore, const NARROW: bool, const M: u8>(w: &mut W, x: u16, p: i64, key: u32, wmax: i32) -> bool {
     let (g, cw) = unpack(p);
     let r = (key ^ cw) as i64;
-    let d = if NARROW { ((x as i32 as i64) * (g as i32 as i64) + r) >> 32 } else { (x as i64 * g + r) >> 32 };
+    let xg = if NARROW { (x as i32 as i64) * (g as i32 as i64) } else { x as i64 * g };
+    // Stochastic: (x·G + r) >> 32 as before; the other modes round x·G·2⁻³² without r.
+    let d = round_shift::<M>(xg, 32, r);
     let v = w.get().saturating_add(d as i32);
     let c = v.clamp(-wmax, wmax);
     *w = W::from_clamped(c);
@@ -1111,42 +1172,11 @@ impl Listed {
     }
 }
 
-/// The narrow listed-column loop of one row: per pair `w ← clamp(w + floor((x·G + r) / 2³²), ±wmax)`
-/// with `r = key ^ column bits`, the same integer as [`update_cell`]. Here |x·G| < 2⁴⁷, so
-/// |d| ≤ 2¹⁵ and w + d cannot overflow an i32; the range test is one unsigned compare, and the clamp
-/// runs only when it fails (counted in `sat`, touched only then). Out of line for the same reason as
-/// [`update_listed`].
-/// The rows of the narrow listed update (rows with ε^x ≠ 0, each with its [`rng::row_key`] from the
-/// update key `uk`), in one out-of-line function so a row costs no call. Returns the rows visited.
-#[inline(never)]
-fn learn_listed_narrow<W: WeightStore>(weights: &mut [W], xtrace: &[u16], n: usize, list: &[i64], uk: u32, wmax: i32, sat: &mut u32) -> u32 {
-    let mut rows = 0;
-    for (i, (row, &x)) in weights.chunks_exact_mut(n.max(1)).zip(xtrace).enumerate() {
-        if x != 0 {
-            update_listed_narrow(row, list, x, rng::row_key_in(uk, i as u32), wmax, sat);
-            rows += 1;
-        }
-    }
-    rows
-}
-
-#[inline(always)]
-fn update_listed_narrow<W: WeightStore>(row: &mut [W], list: &[i64], x: u16, key: u32, wmax: i32, sat: &mut u32) {
-    let x = x as i32 as i64;
-    // Two entries per iteration: the loop overhead is paid once per two pairs.
-    let mut pairs = list.chunks_exact(2);
-    for p in &mut pairs {
-        if !narrow_pair(row, p[0], x, key, wmax, sat) || !narrow_pair(row, p[1], x, key, wmax, sat) {
-            return;
-        }
-    }
-    for &e in pairs.remainder() {
-        narrow_pair(row, e, x, key, wmax, sat);
-    }
-}
-
-/// One pair of [`update_listed_narrow`]; `false` if the entry's column is outside the row (impossible
-/// for a list built by `learn_rows`, which then stops the row instead of panicking).
+/// One pair of the narrow listed loop (`layer/buckets.rs`): `w ← clamp(w + floor((x·G + r) / 2³²), ±wmax)`
+/// with `r = key ^ column bits`, the same integer as [`update_cell`]. Here |x·G| < 2⁴⁷, so |d| ≤ 2¹⁵
+/// and w + d cannot overflow an i32; the range test is one unsigned compare, and the clamp runs only
+/// when it fails (counted in `sat`, touched only then). `false` if the entry's column is outside the row
+/// (impossible for a list built by `learn_rows`, which then stops the row instead of panicking).
 #[inline(always)]
 fn narrow_pair<W: WeightStore>(row: &mut [W], e: i64, x: i64, key: u32, wmax: i32, sat: &mut u32) -> bool {
     let hi = (e >> 32) as u32;
@@ -1178,12 +1208,12 @@ pub(crate) fn clamp_counted<W: WeightStore>(w: &mut W, v: i32, wmax: i32, sat: &
 /// The listed-column loop of one row, kept out of line so that on a register-poor core (Cortex-M0/M4)
 /// the allocator sees only this loop's handful of live values. Returns the saturation count.
 #[inline(never)]
-fn update_listed<W: WeightStore, const NARROW: bool>(row: &mut [W], cols: &[i32], grad: &[i64], x: u16, key: u32, wmax: i32) -> u32 {
+fn update_listed<W: WeightStore, const NARROW: bool, const M: u8>(row: &mut [W], cols: &[i32], grad: &[i64], x: u16, key: u32, wmax: i32) -> u32 {
     let mut sat = 0;
     for &j in cols {
         let j = j as usize;
         let (Some(w), Some(&p)) = (row.get_mut(j), grad.get(j)) else { continue };
-        sat += update_cell::<W, NARROW>(w, x, p, key, wmax) as u32;
+        sat += update_cell::<W, NARROW, M>(w, x, p, key, wmax) as u32;
     }
     sat
 }

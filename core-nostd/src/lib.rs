@@ -58,10 +58,12 @@ pub mod readout;
 pub mod rng;
 mod slot;
 
+pub use format::Rounding;
+
 /// The types most users need.
 pub mod prelude {
     pub use crate::error::{ConfigError, Field};
-    pub use crate::format::{Decay, Efficacy, Formats, Signal, Trace, Voltage, Weight};
+    pub use crate::format::{Decay, Efficacy, Formats, Rounding, Signal, Trace, Voltage, Weight};
     pub use crate::layer::{Layer, LayerConfig, LayerMut, LearningRate, OpCounts, Saturations};
     pub use crate::net::{Accumulator, LossWindow, Net, NetConfig, StepReport, Timestep, UpdateMode};
     pub use crate::neuron::{

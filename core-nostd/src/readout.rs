@@ -13,7 +13,7 @@
 
 use crate::arith::{clamp_i64, exp2_neg, log2_q16, sat_i32, shift_nearest, shr_nearest};
 use crate::error::{ConfigError, Field};
-use crate::format::{Decay, Formats, Weight};
+use crate::format::{round_shift, Decay, Formats, Rounding, Weight, ROUND_NEAREST, ROUND_STOCHASTIC, ROUND_TRUNCATE};
 use crate::layer::{LearningRate, OpCounts, Saturations};
 use crate::rng;
 
@@ -137,6 +137,7 @@ pub struct ReadoutMut<'a> {
     b: ReadoutBuffers<'a>,
     n: usize,
     o: usize,
+    rounding: Rounding,
 }
 
 impl<'a> ReadoutMut<'a> {
@@ -155,7 +156,14 @@ impl<'a> ReadoutMut<'a> {
         check(inputs, b.otrace.len())?;
         check(outputs, b.err.len())?;
         check(outputs, b.grad.len())?;
-        Ok(ReadoutMut { cfg, b, n: inputs, o: outputs })
+        Ok(ReadoutMut { cfg, b, n: inputs, o: outputs, rounding: Rounding::Stochastic })
+    }
+
+    /// How [`ReadoutMut::learn`] and [`ReadoutMut::apply_accumulated`] round a weight update to the LSB
+    /// ([`Rounding`]; default [`Rounding::Stochastic`], the rule before this setting existed, bit for
+    /// bit). Every mode saturates at the weight range (counted).
+    pub fn set_rounding(&mut self, rounding: Rounding) {
+        self.rounding = rounding;
     }
 
     /// Clear r, ε^o and e (sequence start).
@@ -352,16 +360,15 @@ impl<'a> ReadoutMut<'a> {
     }
 
     /// Phase **learn** (online): ΔV_jk = −η_o·e_k·ε^o_j, **stochastic** rounding with the word
-    /// `row_key(seed, step, j) ^ col_word(seed, step, k)` (as the hidden layer's online update),
-    /// **saturating** (counted). Call after this step's `integrate`. Leaves `grad` as scratch.
+    /// `row_key(seed, step, j) ^ col_word(seed, step, k)` (as the hidden layer's online update; or the
+    /// readout's other [`Rounding`], [`ReadoutMut::set_rounding`]), **saturating** (counted). Call after
+    /// this step's `integrate`. Leaves `grad` as scratch.
     pub fn learn(&mut self) -> OpCounts {
-        let f = self.cfg.formats;
         let cols = self.grad_factors();
         let upd = *self.b.updates;
         if cols == 0 {
             return OpCounts::default();
         }
-        let wmax = f.weight_max() as i64;
         let narrow = self.b.grad.iter().all(|g| g.unsigned_abs() < 1 << 31);
         let seed = self.cfg.seed;
         if narrow {
@@ -370,6 +377,33 @@ impl<'a> ReadoutMut<'a> {
                 *g = (*g as i32 as u32 as i64) | ((rng::col_word(seed, upd, k as u32) as i64) << 32);
             }
         }
+        // One loop per (width, rounding mode): no branch on either per weight.
+        let (rows, sat) = match (narrow, self.rounding) {
+            (true, Rounding::Stochastic) => self.learn_rows::<true, ROUND_STOCHASTIC>(),
+            (false, Rounding::Stochastic) => self.learn_rows::<false, ROUND_STOCHASTIC>(),
+            (true, Rounding::Nearest) => self.learn_rows_apart::<true, ROUND_NEAREST>(),
+            (false, Rounding::Nearest) => self.learn_rows_apart::<false, ROUND_NEAREST>(),
+            (true, Rounding::Truncate) => self.learn_rows_apart::<true, ROUND_TRUNCATE>(),
+            (false, Rounding::Truncate) => self.learn_rows_apart::<false, ROUND_TRUNCATE>(),
+        };
+        self.b.sat.weight = self.b.sat.weight.saturating_add(sat);
+        OpCounts { weight_updates: rows * cols, ..OpCounts::default() }
+    }
+
+    /// [`ReadoutMut::learn_rows`] out of line for the non-default rounding modes (keeps the default path's
+    /// inlined code as it was; `firmware/BENCH-notes.md`).
+    #[inline(never)]
+    fn learn_rows_apart<const NARROW: bool, const M: u8>(&mut self) -> (u32, u32) {
+        self.learn_rows::<NARROW, M>()
+    }
+
+    /// The weight loops of [`ReadoutMut::learn`] for the rounding mode tagged `M` (stochastic: the word
+    /// `row_key ^ col_word`, as before); returns (rows with ε^o ≠ 0, saturations).
+    #[inline(always)]
+    fn learn_rows<const NARROW: bool, const M: u8>(&mut self) -> (u32, u32) {
+        let wmax = self.cfg.formats.weight_max() as i64;
+        let upd = *self.b.updates;
+        let seed = self.cfg.seed;
         let o = self.o;
         let mut rows = 0u32;
         let mut sat = 0u32;
@@ -380,13 +414,13 @@ impl<'a> ReadoutMut<'a> {
             rows += 1;
             let key = rng::row_key(seed, upd, j as u32);
             let row = &mut self.b.weights[j * o..(j + 1) * o];
-            if narrow {
+            if NARROW {
                 // |G| < 2³¹: the exact x·G from 32-bit operands, |d| ≤ 2¹⁵ so w + d fits an i32, and one
                 // unsigned compare tests the range (same integers as the general loop below).
                 let (xw, wm) = (x as i32 as i64, wmax as i32);
                 for (w, &e) in row.iter_mut().zip(self.b.grad.iter()) {
                     let r = key ^ (e >> 32) as u32;
-                    let d = ((xw * (e as i32 as i64) + r as i64) >> 32) as i32;
+                    let d = round_shift::<M>(xw * (e as i32 as i64), 32, r as i64) as i32;
                     if d == 0 {
                         continue;
                     }
@@ -400,14 +434,13 @@ impl<'a> ReadoutMut<'a> {
                 continue;
             }
             for (k, (w, &g)) in row.iter_mut().zip(self.b.grad.iter()).enumerate() {
-                let d = rng::round_stochastic_q32(x as i64 * g, key ^ rng::col_word(seed, upd, k as u32));
+                let d = round_shift::<M>(x as i64 * g, 32, (key ^ rng::col_word(seed, upd, k as u32)) as i64);
                 let (v, s) = clamp_i64(w.0 as i64 + d, -wmax, wmax);
                 sat += s as u32;
                 *w = Weight(v as i16);
             }
         }
-        self.b.sat.weight = self.b.sat.weight.saturating_add(sat);
-        OpCounts { weight_updates: rows * cols, ..OpCounts::default() }
+        (rows, sat)
     }
 
     /// `Accumulate` mode: add ΔV (weight LSB · 2⁻¹⁶, **nearest**, **saturating**, counted) into `acc`
@@ -439,12 +472,25 @@ impl<'a> ReadoutMut<'a> {
     }
 
     /// Apply and clear an accumulator filled by [`ReadoutMut::accumulate`]: V += acc·2⁻¹⁶ rounded
-    /// **stochastically** (salted stream keyed by the learning-step counter), **saturated** at the weight
-    /// range (counted). Fails only on a wrong `acc` length.
+    /// **stochastically** (salted stream keyed by the learning-step counter; or by the readout's other
+    /// [`Rounding`], [`ReadoutMut::set_rounding`]), **saturated** at the weight range (counted). Fails
+    /// only on a wrong `acc` length.
     pub fn apply_accumulated(&mut self, acc: &mut [i32]) -> Result<OpCounts, ConfigError> {
         if acc.len() != self.b.weights.len() {
             return Err(ConfigError::SizeMismatch { field: Field::Buffer, expected: self.b.weights.len(), found: acc.len() });
         }
+        let (count, sat) = match self.rounding {
+            Rounding::Stochastic => self.apply_rows::<ROUND_STOCHASTIC>(acc),
+            Rounding::Nearest => self.apply_rows::<ROUND_NEAREST>(acc),
+            Rounding::Truncate => self.apply_rows::<ROUND_TRUNCATE>(acc),
+        };
+        self.b.sat.weight = self.b.sat.weight.saturating_add(sat);
+        Ok(OpCounts { weight_updates: count, ..OpCounts::default() })
+    }
+
+    /// The loop of [`ReadoutMut::apply_accumulated`] for the rounding mode tagged `M`; returns
+    /// (applied weights, saturations).
+    fn apply_rows<const M: u8>(&mut self, acc: &mut [i32]) -> (u32, u32) {
         let wmax = self.cfg.formats.weight_max() as i64;
         let upd = *self.b.updates;
         let o = self.o;
@@ -456,15 +502,14 @@ impl<'a> ReadoutMut<'a> {
                     continue;
                 }
                 let rnd = rng::cell(key, k as u32) >> 16;
-                let (v, s) = clamp_i64(w.0 as i64 + ((*a as i64 + rnd as i64) >> 16), -wmax, wmax);
+                let (v, s) = clamp_i64(w.0 as i64 + round_shift::<M>(*a as i64, 16, rnd as i64), -wmax, wmax);
                 sat += s as u32;
                 *w = Weight(v as i16);
                 *a = 0;
                 count += 1;
             }
         }
-        self.b.sat.weight = self.b.sat.weight.saturating_add(sat);
-        Ok(OpCounts { weight_updates: count, ..OpCounts::default() })
+        (count, sat)
     }
 
     /// r_k (Q.`state_frac`).

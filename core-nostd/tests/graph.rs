@@ -648,3 +648,34 @@ fn loihi_zero_threshold_is_accepted_and_spikes_on_positive_v() {
         assert!(v.state(0).chunks(2).all(|s| s[0] == 0));
     }
 }
+
+/// `GraphMut::set_rounding` reaches the population's weight loop: an explicit Stochastic run equals the
+/// default bit for bit, Truncate (which never rounds a sub-LSB update away from 0) moves fewer weights,
+/// and a population index out of range is an error. (The modes' arithmetic: `tests/rounding.rs`.)
+#[test]
+fn graph_rounding_is_set_per_population() {
+    fn run(mode: Option<plasticore_core::Rounding>) -> Vec<Weight> {
+        let (_, mut g) = pair(Feedback::Symmetric);
+        let mut rng = XorShift32::new(5);
+        let one = 1i32 << 16;
+        let mut v = g.view().unwrap();
+        if let Some(m) = mode {
+            v.set_rounding(0, m).unwrap();
+        }
+        for t in 0..30u32 {
+            let ev = events(&mut rng, (t % 2) as usize);
+            v.step(Timestep(t), &ev, Target::Values(&[one, -one / 2]), &[], GraphUpdate::Online).unwrap();
+        }
+        v.weights(0).to_vec()
+    }
+    let (_, mut init) = pair(Feedback::Symmetric);
+    let w0 = init.view().unwrap().weights(0).to_vec();
+    let moved = |w: &[Weight]| w.iter().zip(&w0).filter(|(a, b)| a != b).count();
+    let stochastic = run(None);
+    assert_eq!(run(Some(plasticore_core::Rounding::Stochastic)), stochastic, "explicit Stochastic = default");
+    let truncated = run(Some(plasticore_core::Rounding::Truncate));
+    assert!(moved(&stochastic) > 0, "the stochastic run must learn");
+    assert!(moved(&truncated) < moved(&stochastic), "Truncate must reach the population's loop");
+    let (_, mut g) = pair(Feedback::Symmetric);
+    assert!(g.view().unwrap().set_rounding(1, plasticore_core::Rounding::Nearest).is_err(), "population 1 does not exist");
+}

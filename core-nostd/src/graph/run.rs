@@ -14,7 +14,7 @@ use super::{GraphConfig, LambdaSource, Layout, PopLayout, Source, MAX_POPULATION
 use crate::arith::{sat_i32, shift_nearest, shr_nearest};
 use crate::checksum::Fnv;
 use crate::error::{ConfigError, Field};
-use crate::format::{Weight, WeightStore, JAC_FRAC};
+use crate::format::{Rounding, Weight, WeightStore, JAC_FRAC};
 use crate::layer::{row_of, Buffers, Csr, LayerMut, LayerScalars, OpCounts, Signal};
 use crate::net::{StepReport, Timestep};
 use crate::readout::{Feedback, ReadoutBuffers, ReadoutMut, Target};
@@ -102,6 +102,8 @@ pub struct GraphMut<'a> {
     lay: Layout,
     topo: [Option<Csr<'a>>; MAX_POPULATIONS],
     b: GraphBuffers<'a>,
+    /// Weight-update rounding per population ([`GraphMut::set_rounding`]).
+    rounding: [Rounding; MAX_POPULATIONS],
 }
 
 impl PoolBuffers<'_> {
@@ -172,7 +174,7 @@ impl<'a> GraphMut<'a> {
         for (t, s) in topo.iter_mut().zip(topology) {
             *t = *s;
         }
-        let mut g = GraphMut { cfg, lay, topo, b };
+        let mut g = GraphMut { cfg, lay, topo, b, rounding: [Rounding::Stochastic; MAX_POPULATIONS] };
         // The readout's buffers are checked by building it once.
         g.readout()?;
         Ok(g)
@@ -186,6 +188,26 @@ impl<'a> GraphMut<'a> {
     /// The pooled layout.
     pub fn layout(&self) -> &Layout {
         &self.lay
+    }
+
+    /// How population `pop`'s weight (and bias) updates are rounded in [`GraphMut::step`]'s online
+    /// learning and in [`GraphMut::apply`] ([`Rounding`]; default [`Rounding::Stochastic`], bit for bit
+    /// the rule before this setting existed), for the life of this `GraphMut` (a new view starts at the
+    /// default). [`LayerMut::set_rounding`] on the population's view does the work. Fails if `pop` is not
+    /// a population.
+    pub fn set_rounding(&mut self, pop: usize, rounding: Rounding) -> Result<(), ConfigError> {
+        match self.rounding.get_mut(pop).filter(|_| pop < self.lay.populations) {
+            Some(r) => {
+                *r = rounding;
+                Ok(())
+            }
+            None => Err(ConfigError::OutOfRange {
+                field: Field::Population,
+                value: pop as i64,
+                min: 0,
+                max: self.lay.populations as i64 - 1,
+            }),
+        }
     }
 
     /// The datapath of population `p` (for inspection or phase-by-phase driving).
@@ -368,6 +390,7 @@ impl<'a> GraphMut<'a> {
         let cfg = self.cfg;
         let lay = self.lay;
         let topo = self.topo;
+        let rounding = self.rounding;
         let GraphBuffers { pool, readout, fb, hist, hist_count, active, spikes, delta, scalars } = &mut self.b;
         let (np, depth, stride, inputs) = (lay.populations, lay.depth, lay.hist_stride, cfg.inputs as usize);
         let learn = cfg.learn;
@@ -518,6 +541,7 @@ impl<'a> GraphMut<'a> {
                 Sig::Lambda(o) => Signal::Lambda(&external[o..o + l.neurons]),
             };
             let Some(mut v) = pool.view(cfg, &lay, topo[p], p) else { continue };
+            v.set_rounding(rounding[p]);
             match &mut mode {
                 GraphUpdate::Online => ops.add(&v.learn(signal)),
                 GraphUpdate::Accumulate(acc) => {
@@ -542,6 +566,7 @@ impl<'a> GraphMut<'a> {
         for p in 0..self.lay.populations {
             let l = self.lay.pops[p];
             if let Some(mut v) = self.b.pool.view(self.cfg, &self.lay, self.topo[p], p) {
+                v.set_rounding(self.rounding[p]);
                 c.add(&v.apply_accumulated(&mut acc[l.acc_off..l.acc_off + l.acc_len])?);
             }
         }

@@ -2,6 +2,11 @@
 //! `PROFILED` more between two marker functions. `firmware/profile.sh` single-steps QEMU with an exec
 //! trace, counts the executed PCs between the markers and attributes them to the core's phases through
 //! the inlining debug info (toolchain.md §3 method B). Not part of CI (it takes ~1 min).
+//!
+//! The window is chosen at build time: `PROFILE_FROM` (steps run before the first marker, default 300)
+//! and `PROFILE_STEPS` (steps between the markers, default 20), e.g. `PROFILE_FROM=1 PROFILE_STEPS=3 bash
+//! firmware/profile.sh` profiles steps 1–3 (index from 0, as in BENCH.md's `WORST` line). A value that is
+//! not a decimal number fails the build.
 #![no_std]
 #![no_main]
 
@@ -14,9 +19,32 @@ use plasticore_firmware::{exit, ReferenceNet, REFERENCE_IMAGE};
 
 static NET: Mutex<RefCell<ReferenceNet>> = Mutex::new(RefCell::new(ReferenceNet::new()));
 
-const WARMUP: u32 = 300;
-/// Steps between the markers.
-const PROFILED: u32 = 20;
+/// Steps run before the first marker (build-time `PROFILE_FROM`, default 300).
+const WARMUP: u32 = parse_or(option_env!("PROFILE_FROM"), 300);
+/// Steps between the markers (build-time `PROFILE_STEPS`, default 20).
+const PROFILED: u32 = parse_or(option_env!("PROFILE_STEPS"), 20);
+
+/// A decimal number from a build-time variable, or `default` if unset; anything else stops the build
+/// (a const panic is a compile error, never a run-time one).
+const fn parse_or(v: Option<&str>, default: u32) -> u32 {
+    let Some(s) = v else { return default };
+    let b = s.as_bytes();
+    assert!(!b.is_empty(), "PROFILE_FROM / PROFILE_STEPS must be a decimal number");
+    let mut n: u32 = 0;
+    let mut i = 0;
+    while i < b.len() {
+        assert!(b[i].is_ascii_digit(), "PROFILE_FROM / PROFILE_STEPS must be a decimal number");
+        n = match n.checked_mul(10) {
+            Some(m) => match m.checked_add((b[i] - b'0') as u32) {
+                Some(m) => m,
+                None => panic!("PROFILE_FROM / PROFILE_STEPS out of range"),
+            },
+            None => panic!("PROFILE_FROM / PROFILE_STEPS out of range"),
+        };
+        i += 1;
+    }
+    n
+}
 
 #[no_mangle]
 #[inline(never)]

@@ -1,0 +1,151 @@
+//! The narrow listed weight update with columns grouped by the top bits of their random word: a pair
+//! whose stochastically rounded update is provably 0 is never visited.
+//!
+//! In the online update a synapse (i, j) moves by d = ⌊(x_i·G_j + r_ij) / 2³²⌋ with
+//! r_ij = `row_key_i ^ (column word_j ≪ 16)` ([`super::narrow_pair`]). The top [`BITS`] bits of r_ij are
+//! the XOR of the row key's and the column word's top bits, so they are known per (row, bucket of
+//! columns) without touching a pair. With P the largest |x_i·G_j| over a row and one sign of G
+//! (P < 2³² is the common case: most updates are sub-LSB):
+//!
+//! * G > 0: 0 ≤ x·G ≤ P, so d ≠ 0 needs r ≥ 2³² − P. A bucket whose r's top bits are u has
+//!   r < (u + 1)·2^(32−BITS), so every u < ⌊(2³² − P) / 2^(32−BITS)⌋ gives d = 0.
+//! * G < 0: −P ≤ x·G < 0, so d ≠ 0 (then d < 0) needs r < P. Every u ≥ ⌈P / 2^(32−BITS)⌉ has
+//!   r ≥ P and gives d = 0.
+//!
+//! The buckets left are visited pair by pair with the same arithmetic as the plain listed loop
+//! ([`super::narrow_pair`]), so the weights, the saturation count and the random words are those of the
+//! dense loop bit for bit (`tests/properties.rs` and `tests/learning.rs` compare them); only the order in
+//! which a row's distinct weights are written changes, and no weight is written twice. On the reference
+//! image this visits about one pair in five of the listed ones (`firmware/BENCH.md`).
+//!
+//! Storage: the listed columns stay in `grad[..k]` ([`super::Listed`]), sorted there in place by bucket;
+//! the 2·2^BITS + 1 bucket bounds live on the stack.
+
+use super::{narrow_pair, rng, WeightStore};
+
+/// Bits of the random word that select a bucket (16 buckets per sign of G).
+pub(super) const BITS: u32 = 5;
+const B: usize = 1 << BITS;
+
+/// The bucket of a listed entry: sign of G (positive first) then the top [`BITS`] bits of its column
+/// word (bits 44..48 of a [`super::Listed`]).
+#[inline(always)]
+fn bucket(e: i64) -> usize {
+    let neg = ((e as i32) < 0) as usize;
+    (neg << BITS) | ((e >> (48 - BITS)) as usize & (B - 1))
+}
+
+/// Sort `list` (narrow [`super::Listed`] entries, |G| < 2³¹) by [`bucket`] in place (a one-pass
+/// counting sort that swaps each entry into its bucket's next free slot: O(k), no scratch) and return
+/// the bucket bounds and the largest |G| of each sign (positive, negative).
+#[inline(always)]
+pub(super) fn group(list: &mut [i64]) -> ([u32; 2 * B + 1], [u32; 2]) {
+    let mut start = [0u32; 2 * B + 1];
+    let mut gmax = [0u32; 2];
+    for &e in list.iter() {
+        start[bucket(e) + 1] += 1;
+        let g = e as i32;
+        let s = (g < 0) as usize;
+        gmax[s] = gmax[s].max(g.unsigned_abs());
+    }
+    for b in 0..2 * B {
+        start[b + 1] += start[b];
+    }
+    let mut next = start;
+    for b in 0..2 * B {
+        // Invariant: list[start[b]..next[b]] holds entries of bucket b; every swap places one entry
+        // in its final bucket, so the loop runs at most k times in all.
+        while next[b] < start[b + 1] {
+            let i = next[b] as usize;
+            let Some(&e) = list.get(i) else { break };
+            let t = bucket(e);
+            if t == b {
+                next[b] += 1;
+            } else {
+                list.swap(i, next[t] as usize);
+                next[t] += 1;
+            }
+        }
+    }
+    (start, gmax)
+}
+
+/// ⌈|G|max / 2¹⁵⌉ for [`span`] (≤ 2¹⁶ since |G| < 2³¹).
+#[inline(always)]
+pub(super) fn coarse(gmax: u32) -> u32 {
+    gmax.div_ceil(1 << 15)
+}
+
+/// How many consecutive buckets a row with trace `x` must visit for one sign of G, as a power of two
+/// (0: none). With P = x·|G|max, the buckets that can hold a non-zero update number
+/// c = ⌈P / 2^(32−BITS)⌉ (module docs); `gq` = [`coarse`]`(|G|max)` bounds P from above by x·gq·2¹⁵ in
+/// 32 bits (x < 2¹⁶, gq ≤ 2¹⁶), and rounding c up to a power of two turns the visited set, a block of
+/// u's with equal top bits, into one block of bucket indices after the XOR with the row key's bits.
+/// Both roundings only add buckets, never drop one.
+#[inline(always)]
+fn span(x: u16, gq: u32) -> usize {
+    let p = (x as u32).wrapping_mul(gq); // < 2³²: x ≤ 2¹⁶ − 1, gq ≤ 2¹⁶
+    let c = p.div_ceil(1 << (17 - BITS)) as usize;
+    if c >= B {
+        B
+    } else if c == 0 {
+        0
+    } else {
+        c.next_power_of_two()
+    }
+}
+
+/// The rows of the narrow listed update over the sorted columns (see the module docs): for each row
+/// with ε^x ≠ 0, the pairs of the one block of buckets per sign of G where the update can be non-zero.
+/// `gq` is [`coarse`] of the largest |G| of each sign. Returns the rows with ε^x ≠ 0. Out of line so
+/// that on a register-poor core the allocator sees only this loop's live values.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn learn_bucketed_narrow<W: WeightStore>(
+    weights: &mut [W],
+    xtrace: &[u16],
+    n: usize,
+    list: &[i64],
+    start: &[u32; 2 * B + 1],
+    gq: [u32; 2],
+    uk: u32,
+    wmax: i32,
+    sat: &mut u32,
+) -> u32 {
+    let mut rows = 0;
+    for (i, (row, &x)) in weights.chunks_exact_mut(n.max(1)).zip(xtrace).enumerate() {
+        if x == 0 {
+            continue;
+        }
+        rows += 1;
+        let key = rng::row_key_in(uk, i as u32);
+        let k = (key >> (32 - BITS)) as usize;
+        let xl = x as i32 as i64;
+        // G > 0: the top c bucket values u ∈ [B − c, B) (all ones in the top bits), i.e. the block of
+        // bucket indices u ^ k starting at (k ^ (B − 1)) with its low log2(c) bits cleared.
+        let c = span(x, gq[0]);
+        if c != 0 {
+            let a = (k ^ (B - 1)) & !(c - 1);
+            visit(row, list, start[a], start[a + c], xl, key, wmax, sat);
+        }
+        // G < 0: u ∈ [0, c), the block starting at k with its low log2(c) bits cleared.
+        let c = span(x, gq[1]);
+        if c != 0 {
+            let a = B + (k & !(c - 1));
+            visit(row, list, start[a], start[a + c], xl, key, wmax, sat);
+        }
+    }
+    rows
+}
+
+/// The pairs `list[s..e]` of one row, each with [`narrow_pair`]'s arithmetic.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn visit<W: WeightStore>(row: &mut [W], list: &[i64], s: u32, e: u32, x: i64, key: u32, wmax: i32, sat: &mut u32) {
+    let Some(entries) = list.get(s as usize..e as usize) else { return };
+    for &entry in entries {
+        if !narrow_pair(row, entry, x, key, wmax, sat) {
+            return;
+        }
+    }
+}
