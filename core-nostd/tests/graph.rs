@@ -679,3 +679,31 @@ fn graph_rounding_is_set_per_population() {
     let (_, mut g) = pair(Feedback::Symmetric);
     assert!(g.view().unwrap().set_rounding(1, plasticore_core::Rounding::Nearest).is_err(), "population 1 does not exist");
 }
+
+/// `GraphMut::set_readout_rounding` reaches the readout's weight loop: an explicit Stochastic run equals
+/// the default bit for bit and Truncate moves fewer readout weights. Mutation tried: the setter not
+/// applied in `GraphMut::step` (Truncate = Stochastic there, fails).
+#[test]
+fn graph_readout_rounding_reaches_the_readout() {
+    fn run(mode: Option<plasticore_core::Rounding>) -> Vec<Weight> {
+        let (_, mut g) = pair(Feedback::Symmetric);
+        let mut rng = XorShift32::new(5);
+        let one = 1i32 << 16;
+        let mut v = g.view().unwrap();
+        if let Some(m) = mode {
+            v.set_readout_rounding(m);
+        }
+        for t in 0..30u32 {
+            let ev = events(&mut rng, (t % 2) as usize);
+            v.step(Timestep(t), &ev, Target::Values(&[one, -one / 2]), &[], GraphUpdate::Online).unwrap();
+        }
+        v.readout().unwrap().weights().to_vec()
+    }
+    let (_, mut init) = pair(Feedback::Symmetric);
+    let w0 = init.view().unwrap().readout().unwrap().weights().to_vec();
+    let moved = |w: &[Weight]| w.iter().zip(&w0).filter(|(a, b)| a != b).count();
+    let stochastic = run(None);
+    assert_eq!(run(Some(plasticore_core::Rounding::Stochastic)), stochastic, "explicit Stochastic = default");
+    assert!(moved(&stochastic) > 0, "the stochastic run must learn the readout");
+    assert!(moved(&run(Some(plasticore_core::Rounding::Truncate))) < moved(&stochastic), "Truncate must reach the readout's loop");
+}

@@ -104,6 +104,8 @@ pub struct GraphMut<'a> {
     b: GraphBuffers<'a>,
     /// Weight-update rounding per population ([`GraphMut::set_rounding`]).
     rounding: [Rounding; MAX_POPULATIONS],
+    /// Weight-update rounding of the readout ([`GraphMut::set_readout_rounding`]).
+    readout_rounding: Rounding,
 }
 
 impl PoolBuffers<'_> {
@@ -174,7 +176,7 @@ impl<'a> GraphMut<'a> {
         for (t, s) in topo.iter_mut().zip(topology) {
             *t = *s;
         }
-        let mut g = GraphMut { cfg, lay, topo, b, rounding: [Rounding::Stochastic; MAX_POPULATIONS] };
+        let mut g = GraphMut { cfg, lay, topo, b, rounding: [Rounding::Stochastic; MAX_POPULATIONS], readout_rounding: Rounding::Stochastic };
         // The readout's buffers are checked by building it once.
         g.readout()?;
         Ok(g)
@@ -210,6 +212,13 @@ impl<'a> GraphMut<'a> {
         }
     }
 
+    /// How the readout's weight updates are rounded (online and in [`GraphMut::apply`]), for the life of
+    /// this `GraphMut`, as [`GraphMut::set_rounding`] for a population ([`ReadoutMut::set_rounding`] does
+    /// the work).
+    pub fn set_readout_rounding(&mut self, rounding: Rounding) {
+        self.readout_rounding = rounding;
+    }
+
     /// The datapath of population `p` (for inspection or phase-by-phase driving).
     pub fn population(&mut self, p: usize) -> Result<LayerMut<'_>, ConfigError> {
         let topo = self.topo.get(p).copied().flatten();
@@ -225,7 +234,9 @@ impl<'a> GraphMut<'a> {
     pub fn readout(&mut self) -> Result<ReadoutMut<'_>, ConfigError> {
         let ro = &self.cfg.readout;
         let n = self.lay.pops[ro.source as usize].neurons;
-        readout_view(&mut self.b.readout, &ro.config, n, ro.outputs as usize)
+        let mut r = readout_view(&mut self.b.readout, &ro.config, n, ro.outputs as usize)?;
+        r.set_rounding(self.readout_rounding);
+        Ok(r)
     }
 
     /// Start a new sequence: neuron states, traces, readout state and the spike history are cleared;
@@ -391,6 +402,7 @@ impl<'a> GraphMut<'a> {
         let lay = self.lay;
         let topo = self.topo;
         let rounding = self.rounding;
+        let readout_rounding = self.readout_rounding;
         let GraphBuffers { pool, readout, fb, hist, hist_count, active, spikes, delta, scalars } = &mut self.b;
         let (np, depth, stride, inputs) = (lay.populations, lay.depth, lay.hist_stride, cfg.inputs as usize);
         let learn = cfg.learn;
@@ -460,6 +472,7 @@ impl<'a> GraphMut<'a> {
         let src = ro.source as usize;
         let sl = lay.pops[src];
         let mut r = readout_view(readout, &ro.config, sl.neurons, ro.outputs as usize)?;
+        r.set_rounding(readout_rounding);
         let n_src = hist_count[crow + 1 + src] as usize;
         let sbase = row + inputs + sl.neuron_off;
         ops.add(&r.integrate(&hist[sbase..sbase + n_src], learn));

@@ -39,7 +39,7 @@ pub struct SweepArgs {
     /// Fractional bits of the state V, g, a, r (comma-separated, 8..=24).
     #[arg(long, value_delimiter = ',', default_value = "12,16", value_parser = clap::value_parser!(u8).range(8..=24))]
     pub state_frac: Vec<u8>,
-    /// Weight-update rounding (comma-separated; only `stochastic` on this build).
+    /// Weight-update rounding (comma-separated: stochastic, nearest, truncate).
     #[arg(long, value_delimiter = ',', default_value = "stochastic")]
     pub rounding: Vec<RoundingMode>,
     /// On-chip learning (comma-separated: on, off).

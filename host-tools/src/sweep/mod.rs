@@ -45,8 +45,7 @@ pub enum SweepError {
     Grid(String),
     /// A rounding mode this build's core does not implement.
     #[error(
-        "rounding `{0}` is not available yet: the core rounds weight updates stochastically only \
-         (plasticore_core::Rounding is not merged); run with --rounding stochastic"
+        "rounding `{0}` is not implemented by this build's core (sweep::rounding::AVAILABLE)"
     )]
     Unavailable(&'static str),
     /// The network or the task does not fit the sweep, or a format refused a value.

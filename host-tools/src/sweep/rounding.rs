@@ -1,26 +1,24 @@
 //! The rounding axis of the sweep: how the core rounds a weight update into the weight format.
 //!
-//! Wiring point. The core rounds weight updates stochastically today (`es-d-rtrl.md` §8.2). A selectable
-//! mode (`plasticore_core::Rounding { Stochastic, Nearest, Truncate }` with `GraphMut::set_rounding(pop,
-//! mode)`) is being added on another branch. When it lands, this file changes in two places and nowhere
-//! else: [`AVAILABLE`] lists all three modes, and [`apply`]'s marked line calls
-//! `g.set_rounding(0, mode.into())` (with a `From<RoundingMode>` for the core's enum next to it). Until
-//! then the sweep refuses the other two modes before it runs anything (`Grid::validate`, and again per
-//! point): no figure is produced for a mode the datapath does not implement.
+//! The core's `plasticore_core::Rounding` (`es-d-rtrl.md` §8.2 is the stochastic default): [`apply`] sets
+//! it on the hidden population (`GraphMut::set_rounding`) and on the readout
+//! (`GraphMut::set_readout_rounding`), so a point's mode governs every learnt weight. [`AVAILABLE`] lists
+//! the modes this build implements (all three); a mode outside it would be refused before anything runs
+//! (`Grid::validate`, and again per point): no figure is produced for a mode the datapath lacks.
 use super::SweepError;
 use plasticore_core::graph::GraphMut;
 
 /// The modes the core on this build implements.
-pub const AVAILABLE: &[RoundingMode] = &[RoundingMode::Stochastic];
+pub const AVAILABLE: &[RoundingMode] = &[RoundingMode::Stochastic, RoundingMode::Nearest, RoundingMode::Truncate];
 
 /// Rounding of weight updates (ΔW into the weight's format).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
 pub enum RoundingMode {
     /// Stochastic rounding with the core's counter-based random words (unbiased).
     Stochastic,
-    /// Round to nearest.
+    /// Round to nearest, ties away from zero (no random word).
     Nearest,
-    /// Truncate (toward −∞).
+    /// Truncate toward zero (no random word; a sub-LSB update is lost).
     Truncate,
 }
 
@@ -54,11 +52,21 @@ impl RoundingMode {
     }
 }
 
-/// Set population 0's weight-update rounding on `g` (the one place the axis reaches the core).
+impl From<RoundingMode> for plasticore_core::Rounding {
+    fn from(m: RoundingMode) -> Self {
+        match m {
+            RoundingMode::Stochastic => plasticore_core::Rounding::Stochastic,
+            RoundingMode::Nearest => plasticore_core::Rounding::Nearest,
+            RoundingMode::Truncate => plasticore_core::Rounding::Truncate,
+        }
+    }
+}
+
+/// Set the weight-update rounding of population 0 and of the readout on `g` (the one place the axis
+/// reaches the core).
 pub fn apply(g: &mut GraphMut<'_>, mode: RoundingMode) -> Result<(), SweepError> {
     mode.check()?;
-    // wiring: `g.set_rounding(0, mode.into()).map_err(|e| SweepError::Config(e.to_string()))?;` — today
-    // the only available mode is the core's fixed (stochastic) rounding, so there is nothing to set.
-    let _ = g;
+    g.set_rounding(0, mode.into()).map_err(|e| SweepError::Config(e.to_string()))?;
+    g.set_readout_rounding(mode.into());
     Ok(())
 }
