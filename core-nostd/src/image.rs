@@ -639,12 +639,13 @@ impl<'a> Image<'a> {
     /// entry inside the image between the table and the trailer, offsets ascending without overlap,
     /// reserved flag bits clear, no kind twice, no unknown critical kind, every required kind present.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, ImageError> {
-        Self::parse_envelope(bytes, VERSION, &KINDS)
+        Self::parse_envelope(bytes, VERSION, &KINDS, &[SECTION_STIMULUS])
     }
 
     /// The envelope check of [`Image::parse`] for `version` with the known section `kinds` (at most 32;
     /// every kind but [`SECTION_STIMULUS`] required). Shared with the graph image (version 2).
-    pub(crate) fn parse_envelope(bytes: &'a [u8], expected_version: u16, kinds: &[u16]) -> Result<Self, ImageError> {
+    /// `kinds`: the known section kinds; every one not in `optional` must be present.
+    pub(crate) fn parse_envelope(bytes: &'a [u8], expected_version: u16, kinds: &[u16], optional: &[u16]) -> Result<Self, ImageError> {
         if bytes.len() < HEADER_LEN + CRC_LEN {
             return Err(ImageError::Truncated { needed: HEADER_LEN + CRC_LEN, found: bytes.len() });
         }
@@ -699,7 +700,7 @@ impl<'a> Image<'a> {
             }
         }
         for (p, &k) in kinds.iter().enumerate() {
-            if k != SECTION_STIMULUS && seen & (1 << p) == 0 {
+            if !optional.contains(&k) && seen & (1 << p) == 0 {
                 return Err(ImageError::MissingSection(k));
             }
         }

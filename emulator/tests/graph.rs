@@ -135,7 +135,7 @@ fn build(s: &Shape) -> Case {
             2 => LambdaSource::RandomFeedback { seed: 77 + p as u32 },
             _ => LambdaSource::External,
         };
-        pops.push(Population { neurons: n, layer: layer(model, presyn, 1000 + p as u32, 3 + (p as u8 % 3)), lambda, bias: plasticore_core::graph::BiasMode::None }).unwrap();
+        pops.push(Population { neurons: n, layer: layer(model, presyn, 1000 + p as u32, 3 + (p as u8 % 3)), lambda, bias: plasticore_core::graph::BiasMode::None, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
     }
     let mut projs: heapless::Vec<Projection, 16> = heapless::Vec::new();
     for p in 0..np {

@@ -45,9 +45,10 @@
 //! ```
 
 use super::{
-    BiasMode, GraphConfig, Graph, LambdaSource, Layout, Population, Projection, ReadoutSpec, Source, MAX_POPULATIONS,
-    MAX_PROJECTIONS,
+    BiasMode, GraphConfig, Graph, LambdaSource, Layout, ParamMode, Population, Projection, ReadoutSpec, Source,
+    MAX_POPULATIONS, MAX_PROJECTIONS,
 };
+use crate::neuron::{NeuronParams, ParamSlot};
 use crate::error::{check_range, ConfigError, Field};
 use crate::format::Weight;
 use crate::image::{
@@ -73,18 +74,24 @@ pub const SECTION_GRAPH_READOUT: u16 = 10;
 pub const SECTION_POPULATION_WEIGHTS: u16 = 11;
 /// Readout weights: `neurons of the source × outputs` i16, row-major by neuron.
 pub const SECTION_GRAPH_READOUT_WEIGHTS: u16 = 12;
+/// Per-neuron threshold and decays of the populations with [`ParamMode::PerNeuron`] (12 bytes per
+/// neuron); critical, present exactly when some population has them.
+pub const SECTION_NEURON_PARAMS: u16 = 13;
 
 const GRAPH_LEN: usize = 16;
 const POP_FIXED_LEN: usize = 12;
 const PROJ_LEN: usize = 12;
 const GRAPH_READOUT_LEN: usize = 4 + READOUT_LEN;
-const KINDS: [u16; 7] = [
+const PARAM_LEN: usize = 12;
+/// Known kinds, in the order the writer lays them out (the last two only when present).
+const KINDS: [u16; 8] = [
     SECTION_GRAPH,
     SECTION_POPULATIONS,
     SECTION_PROJECTIONS,
     SECTION_GRAPH_READOUT,
     SECTION_POPULATION_WEIGHTS,
     SECTION_GRAPH_READOUT_WEIGHTS,
+    SECTION_NEURON_PARAMS,
     SECTION_STIMULUS,
 ];
 
@@ -104,6 +111,8 @@ pub struct PopulationDesc {
     pub compressed: bool,
     /// Per-neuron bias: none, fixed or learnt (its values follow the population's weights).
     pub bias: BiasMode,
+    /// Per-neuron threshold and decays (their values are in [`SECTION_NEURON_PARAMS`]).
+    pub params: ParamMode,
 }
 
 /// Everything a graph image says about a network, before validation ([`GraphDesc::config`]).
@@ -144,6 +153,7 @@ impl GraphDesc {
             lambda: lambda_of(d.feedback),
             compressed: false,
             bias: BiasMode::None,
+            params: ParamMode::Shared,
         });
         let mut projections = heapless::Vec::new();
         let _ = projections.push(Projection { source: Source::Input { first: 0, width: d.inputs }, target: 0, delay: 0, learn: true });
@@ -184,7 +194,7 @@ impl GraphDesc {
                 return Err(ConfigError::SizeMismatch { field: Field::States, expected: states, found: pd.states as usize });
             }
             // Same capacity as `self.populations`: cannot fail.
-            let _ = populations.push(Population { neurons: pd.neurons, layer, lambda: pd.lambda, bias: pd.bias });
+            let _ = populations.push(Population { neurons: pd.neurons, layer, lambda: pd.lambda, bias: pd.bias, params: pd.params });
         }
         Ok(GraphConfig {
             inputs: self.inputs,
@@ -194,6 +204,11 @@ impl GraphDesc {
             window: self.window,
             learn: self.learn,
         })
+    }
+
+    /// Σ neurons of the populations with per-neuron parameters (saturating).
+    pub fn param_neurons(&self) -> usize {
+        self.populations.iter().filter(|p| p.params == ParamMode::PerNeuron).fold(0usize, |a, p| a.saturating_add(p.neurons as usize))
     }
 
     fn population(&self, p: usize) -> Result<&PopulationDesc, ImageError> {
@@ -266,6 +281,8 @@ pub struct PooledSizes {
     pub readout: usize,
     /// Biases: Σ neurons (entries of populations without a bias stay 0).
     pub bias: usize,
+    /// Per-neuron parameter slots: Σ neurons of the populations with [`ParamMode::PerNeuron`].
+    pub params: usize,
 }
 
 /// Caller storage for [`GraphImage::load_pooled`] (lengths exactly [`GraphImage::pooled_sizes`]).
@@ -280,6 +297,8 @@ pub struct PooledStorage<'b> {
     pub readout: &'b mut [Weight],
     /// The pooled bias buffer of [`super::PoolBuffers`] (population p at `Layout::pops[p].neuron_off`).
     pub bias: &'b mut [i32],
+    /// The pooled parameter slots of [`super::PoolBuffers`] (population p at `Layout::pops[p].param_off`).
+    pub params: &'b mut [ParamSlot],
 }
 
 /// What [`GraphImage::load_pooled`] validated: the description, its configuration and layout, and where
@@ -350,13 +369,35 @@ impl Iterator for Biases<'_> {
 
 impl ExactSizeIterator for Biases<'_> {}
 
+/// Iterator over the stored [`NeuronParams`] of one population (threshold i32, decay u32, adapt u32
+/// each; borrows the image).
+#[derive(Clone, Copy, Debug)]
+pub struct ParamValues<'a> {
+    b: &'a [u8],
+}
+
+impl Iterator for ParamValues<'_> {
+    type Item = NeuronParams;
+    fn next(&mut self) -> Option<NeuronParams> {
+        let (x, rest) = self.b.split_first_chunk::<12>()?;
+        self.b = rest;
+        let w = |i: usize| [x[i], x[i + 1], x[i + 2], x[i + 3]];
+        Some(NeuronParams { threshold: i32::from_le_bytes(w(0)), decay: u32::from_le_bytes(w(4)), adapt: u32::from_le_bytes(w(8)) })
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.b.len() / PARAM_LEN, Some(self.b.len() / PARAM_LEN))
+    }
+}
+
+impl ExactSizeIterator for ParamValues<'_> {}
+
 impl<'a> GraphImage<'a> {
     /// Check envelope, length, CRC-32 and section table (version 2), or parse a version-1 image.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, ImageError> {
         if bytes.get(4..6) == Some(&image::VERSION.to_le_bytes()[..]) {
             return Ok(GraphImage { img: Image::parse(bytes)?, v1: true });
         }
-        Ok(GraphImage { img: Image::parse_envelope(bytes, VERSION, &KINDS)?, v1: false })
+        Ok(GraphImage { img: Image::parse_envelope(bytes, VERSION, &KINDS, &[SECTION_STIMULUS, SECTION_NEURON_PARAMS])?, v1: false })
     }
 
     /// Format version of the image (1 or 2).
@@ -439,10 +480,16 @@ impl<'a> GraphImage<'a> {
                 2 => BiasMode::Learned,
                 v => return Err(r.bad(at, v as u32)),
             };
-            r.zero16()?;
+            let at = r.pos;
+            let params = match r.u8()? {
+                0 => ParamMode::Shared,
+                1 => ParamMode::PerNeuron,
+                v => return Err(r.bad(at, v as u32)),
+            };
+            r.zero8()?;
             let layer = read_layer(&mut r)?;
             // np ≤ MAX_POPULATIONS: cannot fail.
-            let _ = populations.push(PopulationDesc { neurons, states, layer, lambda, compressed, bias });
+            let _ = populations.push(PopulationDesc { neurons, states, layer, lambda, compressed, bias, params });
         }
         r.end()?;
 
@@ -498,14 +545,41 @@ impl<'a> GraphImage<'a> {
             }));
         }
         r.end()?;
-        Ok(GraphDesc {
+        let desc = GraphDesc {
             inputs,
             populations,
             projections,
             readout: ReadoutSpec { source, outputs, config },
             window,
             learn: flags & 1 != 0,
-        })
+        };
+        // NEURON_PARAMS: present exactly when some population has per-neuron parameters.
+        let k = SECTION_NEURON_PARAMS;
+        let need = desc.param_neurons().saturating_mul(PARAM_LEN);
+        match self.img.section(k) {
+            None if need == 0 => {}
+            None => return Err(ImageError::MissingSection(k)),
+            Some(_) if need == 0 => return Err(ConfigError::Inconsistent { field: Field::Image, with: Field::Population }.into()),
+            Some(s) if s.len() != need => return Err(bad_len(k, need, s.len())),
+            Some(_) => {}
+        }
+        Ok(desc)
+    }
+
+    /// The per-neuron threshold and decays of population `p` as stored (empty for a population with
+    /// shared parameters; values not yet validated, see [`ParamSlot::new`]).
+    pub fn population_params(&self, desc: &GraphDesc, p: usize) -> Result<ParamValues<'a>, ImageError> {
+        let pd = desc.population(p)?;
+        if self.v1 || pd.params == ParamMode::Shared {
+            return Ok(ParamValues { b: &[] });
+        }
+        let s = self.required(SECTION_NEURON_PARAMS)?;
+        let off = desc.populations[..p]
+            .iter()
+            .filter(|q| q.params == ParamMode::PerNeuron)
+            .fold(0usize, |a, q| a + q.neurons as usize * PARAM_LEN);
+        let len = pd.neurons as usize * PARAM_LEN;
+        s.get(off..off + len).map(|b| ParamValues { b }).ok_or(bad_len(SECTION_NEURON_PARAMS, off + len, s.len()))
     }
 
     /// Locate every population's block in the weight section; the blocks must fill it exactly.
@@ -608,6 +682,7 @@ impl<'a> GraphImage<'a> {
         }
         z.readout = self.readout_weights(desc)?.len();
         z.bias = desc.populations.iter().map(|p| p.neurons as usize).sum();
+        z.params = desc.param_neurons();
         Ok(z)
     }
 
@@ -615,9 +690,9 @@ impl<'a> GraphImage<'a> {
     /// [`GraphConfig::layout`]), capacities against the const generics, every weight against its range.
     /// `g` is modified only if all checks pass (then its configuration, state and every weight are
     /// replaced). A population with compressed rows gives [`ImageError::Compressed`].
-    pub fn load<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O: usize, const H: usize>(
+    pub fn load<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O: usize, const H: usize, const PN: usize>(
         &self,
-        g: &mut Graph<NEU, ST, AX, W, O, H>,
+        g: &mut Graph<NEU, ST, AX, W, O, H, PN>,
     ) -> Result<GraphDesc, ImageError> {
         let desc = self.desc()?;
         let cfg = desc.config()?;
@@ -636,8 +711,18 @@ impl<'a> GraphImage<'a> {
         }
         let rw = self.readout_weights(&desc)?;
         check_weights(rw, cfg.readout.config.formats.weight_max())?;
+        for (p, pop) in cfg.populations.iter().enumerate() {
+            for v in self.population_params(&desc, p)? {
+                ParamSlot::new(&pop.layer, v)?;
+            }
+        }
         // Capacities are checked by `configure`, which changes nothing on error.
         g.configure(cfg)?;
+        for p in 0..desc.populations.len() {
+            for (j, v) in self.population_params(&desc, p)?.enumerate() {
+                g.set_neuron_params(p, j, v)?;
+            }
+        }
         for p in 0..desc.populations.len() {
             let n = lay.pops[p].neurons;
             if let PopWeights::Dense(w) = self.population_weights(&desc, p)? {
@@ -685,6 +770,7 @@ impl<'a> GraphImage<'a> {
             (z.cols, out.cols.len()),
             (z.readout, out.readout.len()),
             (z.bias, out.bias.len()),
+            (z.params, out.params.len()),
         ];
         for (expected, found) in sizes {
             if expected != found {
@@ -744,6 +830,17 @@ impl<'a> GraphImage<'a> {
                 *d = b;
             }
         }
+        for (p, pop) in config.populations.iter().enumerate() {
+            let l = layout.pops[p];
+            if l.params == ParamMode::Shared {
+                continue;
+            }
+            let short = ConfigError::SizeMismatch { field: Field::Buffer, expected: l.param_off + l.neurons, found: out.params.len() };
+            let dst = out.params.get_mut(l.param_off..l.param_off + l.neurons).ok_or(short)?;
+            for (d, v) in dst.iter_mut().zip(self.population_params(&desc, p)?) {
+                *d = ParamSlot::new(&pop.layer, v)?;
+            }
+        }
         Ok(Loaded { desc, config, layout, csr })
     }
 }
@@ -785,7 +882,8 @@ fn block_len(w: &PopWeightsIn<'_>) -> usize {
 
 /// Bytes [`encode`] writes for `desc` with `weights` (and a stimulus section if `with_stimulus`).
 pub fn encoded_len(desc: &GraphDesc, weights: &[PopWeightsIn<'_>], with_stimulus: bool) -> usize {
-    let sections = if with_stimulus { 7 } else { 6 };
+    let params = desc.param_neurons().saturating_mul(PARAM_LEN);
+    let sections = 6 + with_stimulus as usize + (params > 0) as usize;
     let biases = bias_bytes(desc);
     let pops = desc.populations.iter().fold(0usize, |a, p| a.saturating_add(POP_FIXED_LEN + layer_len(&p.layer)));
     let blocks = weights.iter().fold(0usize, |a, w| a.saturating_add(block_len(w)));
@@ -802,6 +900,7 @@ pub fn encoded_len(desc: &GraphDesc, weights: &[PopWeightsIn<'_>], with_stimulus
         .saturating_add(blocks)
         .saturating_add(biases)
         .saturating_add(readout)
+        .saturating_add(params)
 }
 
 fn bias_bytes(desc: &GraphDesc) -> usize {
@@ -818,6 +917,21 @@ pub fn encode(
     desc: &GraphDesc,
     weights: &[PopWeightsIn<'_>],
     biases: &[&[i32]],
+    readout: &[Weight],
+    stimulus: Option<&Stimulus>,
+    out: &mut [u8],
+) -> Result<usize, ImageError> {
+    encode_with_params(desc, weights, biases, &[], readout, stimulus, out)
+}
+
+/// [`encode`] with the per-neuron threshold and decays: one slice per population, of its neuron count
+/// if it has [`ParamMode::PerNeuron`], else empty (or no slices at all when no population has them).
+/// Every value is validated by [`ParamSlot::new`] for its population first.
+pub fn encode_with_params(
+    desc: &GraphDesc,
+    weights: &[PopWeightsIn<'_>],
+    biases: &[&[i32]],
+    params: &[&[NeuronParams]],
     readout: &[Weight],
     stimulus: Option<&Stimulus>,
     out: &mut [u8],
@@ -865,6 +979,19 @@ pub fn encode(
             return Err(ConfigError::SizeMismatch { field: Field::Neurons, expected: want, found: b.len() }.into());
         }
     }
+    let with_params = desc.param_neurons() > 0;
+    if !(params.is_empty() && !with_params) && params.len() != np {
+        return Err(ConfigError::SizeMismatch { field: Field::Population, expected: np, found: params.len() }.into());
+    }
+    for ((pd, pop), v) in desc.populations.iter().zip(&cfg.populations).zip(params) {
+        let want = if pd.params == ParamMode::Shared { 0 } else { pd.neurons as usize };
+        if v.len() != want {
+            return Err(ConfigError::SizeMismatch { field: Field::Neurons, expected: want, found: v.len() }.into());
+        }
+        for x in v.iter() {
+            ParamSlot::new(&pop.layer, *x)?;
+        }
+    }
     if let Some(&Stimulus { steps, .. }) = stimulus.filter(|s| s.steps > MAX_STEPS) {
         return Err(ImageError::TooManySteps { steps });
     }
@@ -873,7 +1000,7 @@ pub fn encode(
         return Err(ConfigError::OutOfRange { field: Field::Image, value: total as i64, min: 0, max: u32::MAX as i64 }.into());
     }
     let out = out.get_mut(..total).ok_or(ImageError::BufferTooSmall { needed: total })?;
-    let count = if stimulus.is_some() { 7 } else { 6 };
+    let count = 6 + with_params as usize + stimulus.is_some() as usize;
     let mut w = Wr { b: out, pos: 0 };
     w.put(&MAGIC);
     w.u16(VERSION);
@@ -889,10 +1016,12 @@ pub fn encode(
         GRAPH_READOUT_LEN,
         weights_len,
         2 * readout.len(),
+        desc.param_neurons() * PARAM_LEN,
         STIMULUS_LEN,
     ];
+    let present = [true, true, true, true, true, true, with_params, stimulus.is_some()];
     let mut off = HEADER_LEN + count * ENTRY_LEN;
-    for (kind, len) in KINDS.iter().zip(lens).take(count) {
+    for ((kind, len), _) in KINDS.iter().zip(lens).zip(present).filter(|(_, p)| *p) {
         w.u16(*kind);
         w.u16(if *kind == SECTION_STIMULUS { 0 } else { FLAG_CRITICAL });
         w.u32(off as u32);
@@ -922,7 +1051,11 @@ pub fn encode(
             BiasMode::Fixed => 1,
             BiasMode::Learned => 2,
         };
-        w.put(&[p.compressed as u8, bias, 0, 0]);
+        let pm = match p.params {
+            ParamMode::Shared => 0,
+            ParamMode::PerNeuron => 1,
+        };
+        w.put(&[p.compressed as u8, bias, pm, 0]);
         write_layer(&mut w, &p.layer);
     }
     // PROJECTIONS
@@ -967,6 +1100,12 @@ pub fn encode(
     // READOUT_WEIGHTS
     for x in readout {
         w.put(&x.0.to_le_bytes());
+    }
+    // NEURON_PARAMS
+    for v in params.iter().flat_map(|v| v.iter()) {
+        w.i32(v.threshold);
+        w.u32(v.decay);
+        w.u32(v.adapt);
     }
     if let Some(s) = stimulus {
         write_stimulus(&mut w, s);

@@ -41,6 +41,10 @@ pub struct PoolBuffers<'a> {
     pub grad: &'a mut [i64],
     /// Per-neuron biases (Σ neurons; entries of populations without a bias are unused).
     pub bias: &'a mut [i32],
+    /// Per-neuron thresholds and decays ([`Layout::param_slots`]: the neurons of the populations with
+    /// [`super::ParamMode::PerNeuron`] only, population p at `PopLayout::param_off`; each slot built by
+    /// [`crate::neuron::ParamSlot::new`] for its population's configuration).
+    pub params: &'a mut [crate::neuron::ParamSlot],
     /// Counters, one per population.
     pub scalars: &'a mut [LayerScalars],
 }
@@ -132,6 +136,10 @@ impl PoolBuffers<'_> {
             let b = self.bias.get_mut(l.neuron_off..l.neuron_off + l.neurons)?;
             v.set_bias(b, l.bias == super::BiasMode::Learned).ok()?;
         }
+        if l.params == super::ParamMode::PerNeuron {
+            let s = self.params.get(l.param_off..l.param_off + l.neurons)?;
+            v.set_neuron_params_trusted(s).ok()?;
+        }
         Some(v)
     }
 }
@@ -162,6 +170,7 @@ impl<'a> GraphMut<'a> {
         check(f, lay.neurons, p.grad.len())?;
         check(f, lay.populations, p.scalars.len())?;
         check(f, lay.neurons, p.bias.len())?;
+        check(f, lay.param_slots, p.params.len())?;
         check(f, lay.neurons, b.fb.len())?;
         check(f, lay.hist_len(), b.hist.len())?;
         check(f, lay.hist_counts(), b.hist_count.len())?;
@@ -244,6 +253,14 @@ impl<'a> GraphMut<'a> {
     pub fn bias(&self, p: usize) -> &[i32] {
         match self.lay.pops.get(p).filter(|_| p < self.lay.populations) {
             Some(l) => self.b.pool.bias.get(l.neuron_off..l.neuron_off + l.neurons).unwrap_or(&[]),
+            None => &[],
+        }
+    }
+
+    /// Per-neuron parameter slots of population `p` (empty for a population with shared parameters).
+    pub fn neuron_params(&self, p: usize) -> &[crate::neuron::ParamSlot] {
+        match self.lay.pops.get(p).filter(|_| p < self.lay.populations && self.lay.pops[p].params == super::ParamMode::PerNeuron) {
+            Some(l) => self.b.pool.params.get(l.param_off..l.param_off + l.neurons).unwrap_or(&[]),
             None => &[],
         }
     }

@@ -50,7 +50,7 @@ impl GraphNetworkSpec {
             Feedback::Random { seed } => LambdaSource::RandomFeedback { seed },
             Feedback::External => LambdaSource::External,
         };
-        populations.push(Population { neurons: net.neurons as u16, layer: net.layer, lambda, bias: BiasMode::None }).map_err(|_| too_many())?;
+        populations.push(Population { neurons: net.neurons as u16, layer: net.layer, lambda, bias: BiasMode::None, params: plasticore_core::graph::ParamMode::Shared }).map_err(|_| too_many())?;
         let mut projections = heapless::Vec::new();
         if net.inputs > 0 {
             let p = Projection { source: Source::Input { first: 0, width: net.inputs as u16 }, target: 0, delay: 0, learn: true };
@@ -110,6 +110,11 @@ impl GraphNetworkSpec {
             return Err(EmuError::Network(format!(
                 "population {p} has a bias ({:?}); the emulated chip does not place per-neuron biases yet (core-nostd's Graph runs them)",
                 self.config.populations[p].bias
+            )));
+        }
+        if let Some(p) = self.config.populations.iter().position(|p| p.params != plasticore_core::graph::ParamMode::Shared) {
+            return Err(EmuError::Network(format!(
+                "population {p} has per-neuron thresholds and decays; the emulated chip does not place them yet (core-nostd's Graph runs them)"
             )));
         }
         if lay.neurons > 1 << 16 {

@@ -24,7 +24,7 @@ use plasticore_core::graph::{
 use plasticore_core::image::{LayerDesc, NeuronDesc, PresynDesc, RunSummary, Runner, Stimulus, TargetRule};
 use plasticore_core::layer::{Csr, LayerScalars, LearningRate, Saturations};
 use plasticore_core::net::LossWindow;
-use plasticore_core::neuron::{AlifParams, LifParams, Reset, SurrogateParams, Synapse};
+use plasticore_core::neuron::{AlifParams, LifParams, ParamSlot, Reset, SurrogateParams, Synapse};
 use plasticore_core::presyn::{DepressionParams, FacilitationParams};
 use plasticore_core::readout::{Loss, ReadoutBuffers, ReadoutConfig};
 
@@ -228,6 +228,7 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
                 lambda,
                 compressed: o.sparse,
                 bias: if has_bias { BiasMode::Learned } else { BiasMode::None },
+                params: graph::ParamMode::Shared,
             })
             .map_err(|_| anyhow!("too many layers"))?;
         let source = if l == 0 { Source::Input { first: 0, width: inputs } } else { Source::Population(l as u8 - 1) };
@@ -345,7 +346,7 @@ pub fn info(img: &GraphImage<'_>) -> Result<()> {
         let per_neuron = 4 * pd.states as usize + 16;
         let lb = 2 * axons + per_neuron * n;
         println!(
-            "  population {p}: {n} neurons, {} ({} states), weights {}-bit (weight_frac {}), λ {}, bias {}, {store}, {axons} axons, {synapses} synapses",
+            "  population {p}: {n} neurons, {} ({} states), weights {}-bit (weight_frac {}), λ {}, bias {}, thresholds/decays {}, {store}, {axons} axons, {synapses} synapses",
             model_name(&pd.layer),
             pd.states,
             f.weight_bits,
@@ -355,6 +356,10 @@ pub fn info(img: &GraphImage<'_>) -> Result<()> {
                 BiasMode::None => "none",
                 BiasMode::Fixed => "fixed",
                 BiasMode::Learned => "learnt",
+            },
+            match pd.params {
+                graph::ParamMode::Shared => "shared",
+                graph::ParamMode::PerNeuron => "per neuron (32 B/neuron)",
             }
         );
         println!(
@@ -397,7 +402,8 @@ pub fn info(img: &GraphImage<'_>) -> Result<()> {
         let mut cs = vec![0u16; z.cols];
         let mut ro = vec![Weight(0); z.readout];
         let mut bias = vec![0i32; z.bias];
-        img.load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro, bias: &mut bias })
+        let mut params = vec![ParamSlot::EMPTY; z.params];
+        img.load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro, bias: &mut bias, params: &mut params })
             .map_err(|e| anyhow!("{e}"))
     }) {
         Ok(_) => println!("  configuration: valid"),
@@ -421,6 +427,7 @@ struct Pool {
     psi: Vec<i32>,
     grad: Vec<i64>,
     bias: Vec<i32>,
+    params: Vec<ParamSlot>,
     sc: Vec<LayerScalars>,
     ro: Vec<Weight>,
     r: Vec<i32>,
@@ -439,7 +446,7 @@ struct Pool {
 }
 
 impl Pool {
-    fn new(cfg: &GraphConfig, topo: &[Option<Csr<'_>>], w: Vec<Weight>, ro: Vec<Weight>, bias: Vec<i32>) -> Result<Pool> {
+    fn new(cfg: &GraphConfig, topo: &[Option<Csr<'_>>], w: Vec<Weight>, ro: Vec<Weight>, bias: Vec<i32>, params: Vec<ParamSlot>) -> Result<Pool> {
         let l = cfg.layout(topo).map_err(|e| anyhow!("{e}"))?;
         let o = cfg.readout.outputs as usize;
         Ok(Pool {
@@ -453,6 +460,7 @@ impl Pool {
             psi: vec![0; l.neurons],
             grad: vec![0; l.neurons],
             bias,
+            params,
             sc: vec![LayerScalars::default(); l.populations],
             ro,
             r: vec![0; o],
@@ -484,6 +492,7 @@ impl Pool {
                 psi: &mut self.psi,
                 grad: &mut self.grad,
                 bias: &mut self.bias,
+                params: &mut self.params,
                 scalars: &mut self.sc,
             },
             readout: ReadoutBuffers {
@@ -518,12 +527,13 @@ pub fn run(bytes: &[u8]) -> Result<RunSummary> {
     let z = img.pooled_sizes(&d).map_err(|e| anyhow!("{e}"))?;
     let (mut w, mut rs, mut cs, mut ro) = (vec![Weight(0); z.weights], vec![0u32; z.row_start], vec![0u16; z.cols], vec![Weight(0); z.readout]);
     let mut bias = vec![0i32; z.bias];
+    let mut params = vec![ParamSlot::EMPTY; z.params];
     let l = img
-        .load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro, bias: &mut bias })
+        .load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro, bias: &mut bias, params: &mut params })
         .map_err(|e| anyhow!("{e}"))?;
     let np = l.desc.populations.len();
     let topo = l.topology(&rs, &cs);
-    let mut pool = Pool::new(&l.config, &topo[..np], w, ro, bias)?;
+    let mut pool = Pool::new(&l.config, &topo[..np], w, ro, bias, params)?;
     let mut g = pool.view(&l.config, &topo[..np])?;
     let mut input = vec![0u16; l.config.inputs as usize];
     let mut values = vec![0i32; l.config.readout.outputs as usize];
@@ -544,6 +554,7 @@ pub fn preset_graph2(steps: Option<u32>, learn: bool) -> Result<Vec<u8>> {
         lambda: LambdaSource::Symmetric,
         compressed: false,
         bias: BiasMode::None,
+        params: graph::ParamMode::Shared,
     };
     let mut populations = heapless::Vec::new();
     let mut projections = heapless::Vec::new();
