@@ -836,7 +836,7 @@ impl<'a> Image<'a> {
         if s.len() != expected {
             return Err(ImageError::SectionLength { kind, expected, found: s.len() });
         }
-        Ok(Weights { b: s })
+        Ok(Weights { b: s, narrow: false })
     }
 
     /// Validate everything and load it into `net`: configuration (through the core's constructors),
@@ -997,17 +997,23 @@ fn check_weights(w: Weights<'_>, max: i32) -> Result<(), ImageError> {
     Ok(())
 }
 
-/// Iterator over the i16 weight mantissas of a weight section (borrows the image).
+/// Iterator over the weight mantissas of a weight section (borrows the image): i16 each, or i8 each
+/// for a graph population stored with one byte per synapse (image version 2), both read as [`Weight`].
 #[derive(Clone, Copy, Debug)]
 pub struct Weights<'a> {
     pub(crate) b: &'a [u8],
+    pub(crate) narrow: bool,
 }
 
 impl Iterator for Weights<'_> {
     type Item = Weight;
     fn next(&mut self) -> Option<Weight> {
-        match self.b {
-            [lo, hi, rest @ ..] => {
+        match (self.narrow, self.b) {
+            (true, [x, rest @ ..]) => {
+                self.b = rest;
+                Some(Weight(*x as i8 as i16))
+            }
+            (false, [lo, hi, rest @ ..]) => {
                 let w = Weight(i16::from_le_bytes([*lo, *hi]));
                 self.b = rest;
                 Some(w)
@@ -1016,7 +1022,8 @@ impl Iterator for Weights<'_> {
         }
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.b.len() / 2, Some(self.b.len() / 2))
+        let n = if self.narrow { self.b.len() } else { self.b.len() / 2 };
+        (n, Some(n))
     }
 }
 

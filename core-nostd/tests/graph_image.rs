@@ -20,6 +20,7 @@ use plasticore_core::image::{self, Image, ImageError, LayerDesc, NeuronDesc, Pre
 use plasticore_core::layer::{Csr, LayerScalars, LearningRate, Saturations};
 use plasticore_core::net::{LossWindow, Net};
 use plasticore_core::neuron::{AlifParams, LifParams, LoihiParams, NeuronParams, ParamSlot, Reset, SurrogateParams, Synapse};
+use plasticore_core::error::{ConfigError, Field};
 use plasticore_core::graph::ParamMode;
 use plasticore_core::presyn::{DepressionParams, FacilitationParams};
 use plasticore_core::readout::{Loss, ReadoutBuffers, ReadoutConfig};
@@ -289,7 +290,7 @@ fn random_graph(seed: u32) -> RandomGraph {
             _ => BiasMode::Learned,
         };
         populations
-            .push(PopulationDesc { neurons: 2 + pick(&mut r, 9) as u16, states, layer: l, lambda, compressed: pick(&mut r, 2) == 0, bias, params: ParamMode::Shared })
+            .push(PopulationDesc { neurons: 2 + pick(&mut r, 9) as u16, states, layer: l, lambda, compressed: pick(&mut r, 2) == 0, bias, params: ParamMode::Shared, narrow_weights: false })
             .unwrap();
     }
     let f = Formats::DEFAULT;
@@ -352,6 +353,8 @@ fn random_graph(seed: u32) -> RandomGraph {
     let mut r2 = XorShift32::new(seed.wrapping_mul(0x9E37_79B9) | 1);
     let mut params = Vec::new();
     for pd in desc.populations.iter_mut() {
+        // One-byte weight storage for some 8-bit populations.
+        pd.narrow_weights = pd.layer.formats.weight_bits <= 8 && pick(&mut r2, 2) == 0;
         if pick(&mut r2, 3) != 0 {
             params.push(Vec::new());
             continue;
@@ -385,10 +388,12 @@ fn random_graph(seed: u32) -> RandomGraph {
     RandomGraph { desc, weights, biases, params, readout, stim }
 }
 
-/// The same graph with shared parameters everywhere (the per-neuron arrays dropped).
+/// The same graph with shared parameters and two-byte weights everywhere (the per-neuron arrays
+/// dropped): what the generator made before those existed.
 fn shared(mut g: RandomGraph) -> RandomGraph {
     for pd in g.desc.populations.iter_mut() {
         pd.params = ParamMode::Shared;
+        pd.narrow_weights = false;
     }
     g.params = vec![Vec::new(); g.desc.populations.len()];
     g
@@ -747,6 +752,49 @@ fn an_image_loaded_into_a_used_graph_runs_like_a_fresh_load() {
     assert_eq!(run(&mut fresh), want);
 }
 
+type Dense16 = Graph<64, 192, 256, 4096, 4, 2048, 64>;
+type Dense8 = Graph<64, 192, 256, 4096, 4, 2048, 64, plasticore_core::format::Weight8>;
+
+/// 8-bit weight storage (one byte per synapse) runs every dense random graph whose populations have
+/// ≤ 8-bit weights to the same bits as 16-bit storage (checksum and report at every step, learning on),
+/// and refuses a graph with a 16-bit population without touching itself.
+#[test]
+fn eight_bit_weight_storage_runs_like_sixteen_bit_storage() {
+    let (mut compared, mut refused) = (0, 0);
+    for seed in 0..200 {
+        let g = random_graph(seed);
+        if g.desc.populations.iter().any(|p| p.compressed) {
+            continue;
+        }
+        let bytes = encode(&g, true);
+        let img = GraphImage::parse(&bytes).unwrap();
+        let (mut a, mut b): (Box<Dense16>, Box<Dense8>) = (Box::default(), Box::default());
+        if g.desc.populations.iter().any(|p| p.layer.formats.weight_bits > 8) {
+            assert!(matches!(img.load(&mut b), Err(ImageError::Config(ConfigError::OutOfRange { field: Field::WeightBits, .. }))));
+            assert!(b.config().is_none(), "seed {seed}: a refused load configured the graph");
+            refused += 1;
+            continue;
+        }
+        img.load(&mut a).unwrap();
+        img.load(&mut b).unwrap();
+        let (mut va, mut vb) = (a.view().unwrap(), b.view().unwrap());
+        let (mut ra, mut rb) = (Runner::new(g.stim), Runner::new(g.stim));
+        let mut input = vec![0u16; g.desc.inputs as usize];
+        let mut values = vec![0i32; g.desc.readout.outputs as usize];
+        for t in 0..g.stim.steps {
+            let x = graph::step_graph(&mut ra, &mut va, &mut input, &mut values).unwrap();
+            let y = graph::step_graph(&mut rb, &mut vb, &mut input, &mut values).unwrap();
+            assert_eq!(x, y, "seed {seed} step {t}");
+            assert_eq!(va.checksum(), vb.checksum(), "seed {seed} step {t}");
+        }
+        for p in 0..g.desc.populations.len() {
+            assert!(va.weights(p).iter().zip(vb.weights(p)).all(|(x, y)| x.0 as i32 == y.0 as i32), "seed {seed} population {p}");
+        }
+        compared += 1;
+    }
+    assert!(compared >= 10 && refused >= 5, "{compared} graphs compared, {refused} refused");
+}
+
 #[test]
 fn writer_refuses_invalid_graphs() {
     let g = (0..).map(|s| shared(random_graph(s))).find(|g| g.desc.populations.len() >= 2).unwrap();
@@ -818,6 +866,10 @@ fn fuzz_seeds() {
     let by_pops = |n: usize, compressed: bool| {
         (0..).map(|s| shared(random_graph(s))).find(|g| g.desc.populations.len() == n && g.desc.populations.iter().any(|p| p.compressed) == compressed).unwrap()
     };
+    let narrow = (0..)
+        .map(random_graph)
+        .find(|g| g.desc.populations.len() == 2 && g.desc.populations.iter().all(|p| p.narrow_weights) && g.desc.populations.iter().any(|p| p.compressed))
+        .unwrap();
     let with_params = (0..)
         .map(random_graph)
         .find(|g| g.desc.populations.len() == 2 && g.desc.populations.iter().all(|p| p.params == ParamMode::PerNeuron))
@@ -829,6 +881,7 @@ fn fuzz_seeds() {
         ("v2_four_pop_compressed.pcimg", encode(&by_pops(4, true), true)),
         ("v1_lif_recurrent.pcimg", v1_image(plasticore_core::readout::Feedback::Symmetric)),
         ("v2_two_pop_neuron_params.pcimg", encode(&with_params, true)),
+        ("v2_narrow_weights.pcimg", encode(&narrow, true)),
     ];
     // A per-neuron decay above 1.0 (the first neuron's `decay` field, top byte) and a per-neuron
     // parameter flag on a population whose values are not in the image.

@@ -50,7 +50,7 @@ use super::{
 };
 use crate::neuron::{NeuronParams, ParamSlot};
 use crate::error::{check_range, ConfigError, Field};
-use crate::format::Weight;
+use crate::format::{Weight, WeightStore};
 use crate::image::{
     self, crc32, layer_len, read_layer, read_readout, write_layer, write_readout, write_stimulus, Image, ImageError,
     LayerDesc, NetDesc, Rd, Stimulus, Weights, Wr, CRC_LEN, ENTRY_LEN, FLAG_CRITICAL, HEADER_LEN, MAGIC,
@@ -113,6 +113,8 @@ pub struct PopulationDesc {
     pub bias: BiasMode,
     /// Per-neuron threshold and decays (their values are in [`SECTION_NEURON_PARAMS`]).
     pub params: ParamMode,
+    /// Weights stored with one byte per synapse (i8; needs `weight_bits` ≤ 8), instead of two (i16).
+    pub narrow_weights: bool,
 }
 
 /// Everything a graph image says about a network, before validation ([`GraphDesc::config`]).
@@ -154,6 +156,7 @@ impl GraphDesc {
             compressed: false,
             bias: BiasMode::None,
             params: ParamMode::Shared,
+            narrow_weights: false,
         });
         let mut projections = heapless::Vec::new();
         let _ = projections.push(Projection { source: Source::Input { first: 0, width: d.inputs }, target: 0, delay: 0, learn: true });
@@ -192,6 +195,9 @@ impl GraphDesc {
             let states = layer.neuron.states();
             if pd.states as usize != states {
                 return Err(ConfigError::SizeMismatch { field: Field::States, expected: states, found: pd.states as usize });
+            }
+            if pd.narrow_weights {
+                check_range(Field::WeightBits, layer.formats.weight_bits as i64, 2, 8)?;
             }
             // Same capacity as `self.populations`: cannot fail.
             let _ = populations.push(Population { neurons: pd.neurons, layer, lambda: pd.lambda, bias: pd.bias, params: pd.params });
@@ -232,12 +238,13 @@ pub struct GraphImage<'a> {
 }
 
 /// Compressed rows of one population as stored: `axons + 1` row starts (u32), then one column (u16) and
-/// one weight mantissa (i16) per synapse, all little-endian, read in place.
+/// one weight mantissa (i16, or i8 with one-byte weights) per synapse, all little-endian, read in place.
 #[derive(Clone, Copy, Debug)]
 pub struct CsrRows<'a> {
     row_start: &'a [u8],
     cols: &'a [u8],
     weights: &'a [u8],
+    narrow: bool,
 }
 
 impl<'a> CsrRows<'a> {
@@ -255,7 +262,7 @@ impl<'a> CsrRows<'a> {
     }
     /// The weight mantissa of every synapse.
     pub fn weights(&self) -> Weights<'a> {
-        Weights { b: self.weights }
+        Weights { b: self.weights, narrow: self.narrow }
     }
 }
 
@@ -286,9 +293,10 @@ pub struct PooledSizes {
 }
 
 /// Caller storage for [`GraphImage::load_pooled`] (lengths exactly [`GraphImage::pooled_sizes`]).
-pub struct PooledStorage<'b> {
-    /// The pooled weight buffer of [`super::GraphBuffers`] (population p at `Layout::pops[p].weight_off`).
-    pub weights: &'b mut [Weight],
+pub struct PooledStorage<'b, W: WeightStore = Weight> {
+    /// The pooled weight buffer of [`super::GraphBuffers`] (population p at `Layout::pops[p].weight_off`),
+    /// 16- or 8-bit storage (8-bit: every population's `weight_bits` ≤ 8, else a configuration error).
+    pub weights: &'b mut [W],
     /// Row starts of the compressed populations, concatenated in population order.
     pub row_start: &'b mut [u32],
     /// Columns of the compressed populations, concatenated in population order.
@@ -486,10 +494,15 @@ impl<'a> GraphImage<'a> {
                 1 => ParamMode::PerNeuron,
                 v => return Err(r.bad(at, v as u32)),
             };
-            r.zero8()?;
+            let at = r.pos;
+            let narrow_weights = match r.u8()? {
+                0 => false,
+                1 => true,
+                v => return Err(r.bad(at, v as u32)),
+            };
             let layer = read_layer(&mut r)?;
             // np ≤ MAX_POPULATIONS: cannot fail.
-            let _ = populations.push(PopulationDesc { neurons, states, layer, lambda, compressed, bias, params });
+            let _ = populations.push(PopulationDesc { neurons, states, layer, lambda, compressed, bias, params, narrow_weights });
         }
         r.end()?;
 
@@ -590,6 +603,7 @@ impl<'a> GraphImage<'a> {
         let mut off = 0usize;
         for (p, pd) in desc.populations.iter().enumerate() {
             let axons = desc.axons(p);
+            let wb = if pd.narrow_weights { 1 } else { 2 };
             let len = if pd.compressed {
                 let rs = axons.checked_add(1).and_then(|a| a.checked_mul(4)).ok_or(bad_len(k, usize::MAX, s.len()))?;
                 let last = off.saturating_add(rs);
@@ -597,9 +611,9 @@ impl<'a> GraphImage<'a> {
                     return Err(bad_len(k, last, s.len()));
                 }
                 let nnz = image::le32(s, last - 4) as usize;
-                nnz.checked_mul(4).and_then(|b| b.checked_add(rs)).ok_or(bad_len(k, usize::MAX, s.len()))?
+                nnz.checked_mul(2 + wb).and_then(|b| b.checked_add(rs)).ok_or(bad_len(k, usize::MAX, s.len()))?
             } else {
-                axons.checked_mul(pd.neurons as usize).and_then(|n| n.checked_mul(2)).ok_or(bad_len(k, usize::MAX, s.len()))?
+                axons.checked_mul(pd.neurons as usize).and_then(|n| n.checked_mul(wb)).ok_or(bad_len(k, usize::MAX, s.len()))?
             };
             let bias = if pd.bias == BiasMode::None { 0 } else { 4 * pd.neurons as usize };
             let end = off.checked_add(len).and_then(|e| e.checked_add(bias)).ok_or(bad_len(k, usize::MAX, s.len()))?;
@@ -627,15 +641,17 @@ impl<'a> GraphImage<'a> {
         let (s, blocks) = self.blocks(desc)?;
         let (off, len) = blocks[p];
         let b = s.get(off..off + len).unwrap_or(&[]);
+        let narrow = pd.narrow_weights;
         if !pd.compressed {
-            return Ok(PopWeights::Dense(Weights { b }));
+            return Ok(PopWeights::Dense(Weights { b, narrow }));
         }
         let rs = (desc.axons(p) + 1) * 4;
-        let nnz = (len - rs) / 4;
+        let nnz = (len - rs) / (2 + if narrow { 1 } else { 2 });
         Ok(PopWeights::Compressed(CsrRows {
             row_start: b.get(..rs).unwrap_or(&[]),
             cols: b.get(rs..rs + 2 * nnz).unwrap_or(&[]),
             weights: b.get(rs + 2 * nnz..).unwrap_or(&[]),
+            narrow,
         }))
     }
 
@@ -664,7 +680,7 @@ impl<'a> GraphImage<'a> {
         if s.len() != expected {
             return Err(bad_len(k, expected, s.len()));
         }
-        Ok(Weights { b: s })
+        Ok(Weights { b: s, narrow: false })
     }
 
     /// Sizes of the pooled buffers [`GraphImage::load_pooled`] needs for this image.
@@ -690,9 +706,18 @@ impl<'a> GraphImage<'a> {
     /// [`GraphConfig::layout`]), capacities against the const generics, every weight against its range.
     /// `g` is modified only if all checks pass (then its configuration, state and every weight are
     /// replaced). A population with compressed rows gives [`ImageError::Compressed`].
-    pub fn load<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O: usize, const H: usize, const PN: usize>(
+    pub fn load<
+        const NEU: usize,
+        const ST: usize,
+        const AX: usize,
+        const W: usize,
+        const O: usize,
+        const H: usize,
+        const PN: usize,
+        WS: WeightStore,
+    >(
         &self,
-        g: &mut Graph<NEU, ST, AX, W, O, H, PN>,
+        g: &mut Graph<NEU, ST, AX, W, O, H, PN, WS>,
     ) -> Result<GraphDesc, ImageError> {
         let desc = self.desc()?;
         let cfg = desc.config()?;
@@ -760,9 +785,12 @@ impl<'a> GraphImage<'a> {
     /// topology (`Csr::validate` per compressed population); every weight is checked against its range
     /// as it is copied. Build the datapath with [`super::GraphMut::new`]`(&loaded.config,
     /// &loaded.topology(row_start, cols), buffers)`.
-    pub fn load_pooled(&self, out: PooledStorage<'_>) -> Result<Loaded, ImageError> {
+    pub fn load_pooled<W: WeightStore>(&self, out: PooledStorage<'_, W>) -> Result<Loaded, ImageError> {
         let desc = self.desc()?;
         let config = desc.config()?;
+        for pop in &config.populations {
+            check_range(Field::WeightBits, pop.layer.formats.weight_bits as i64, 2, W::BITS as i64)?;
+        }
         let z = self.pooled_sizes(&desc)?;
         let sizes = [
             (z.weights, out.weights.len()),
@@ -814,7 +842,7 @@ impl<'a> GraphImage<'a> {
             let short = ConfigError::SizeMismatch { field: Field::Buffer, expected: l.weight_off + l.weights, found: out.weights.len() };
             for (d, x) in out.weights.get_mut(l.weight_off..l.weight_off + l.weights).ok_or(short)?.iter_mut().zip(w) {
                 check_range(Field::Weight, x.0 as i64, -max, max)?;
-                *d = x;
+                *d = W::from_clamped(x.0 as i32);
             }
         }
         let max = config.readout.config.formats.weight_max() as i64;
@@ -871,12 +899,21 @@ pub enum PopWeightsIn<'a> {
     },
 }
 
-fn block_len(w: &PopWeightsIn<'_>) -> usize {
+/// Bytes of one population's weight block with `wb` bytes per weight (2, or 1 for one-byte weights).
+fn block_len(w: &PopWeightsIn<'_>, wb: usize) -> usize {
     match w {
-        PopWeightsIn::Dense(ws) => ws.len().saturating_mul(2),
+        PopWeightsIn::Dense(ws) => ws.len().saturating_mul(wb),
         PopWeightsIn::Compressed { row_start, cols, .. } => {
-            row_start.len().saturating_mul(4).saturating_add(cols.len().saturating_mul(4))
+            row_start.len().saturating_mul(4).saturating_add(cols.len().saturating_mul(2 + wb))
         }
+    }
+}
+
+fn weight_bytes(desc: &GraphDesc, p: usize) -> usize {
+    if desc.populations.get(p).is_some_and(|pd| pd.narrow_weights) {
+        1
+    } else {
+        2
     }
 }
 
@@ -886,7 +923,7 @@ pub fn encoded_len(desc: &GraphDesc, weights: &[PopWeightsIn<'_>], with_stimulus
     let sections = 6 + with_stimulus as usize + (params > 0) as usize;
     let biases = bias_bytes(desc);
     let pops = desc.populations.iter().fold(0usize, |a, p| a.saturating_add(POP_FIXED_LEN + layer_len(&p.layer)));
-    let blocks = weights.iter().fold(0usize, |a, w| a.saturating_add(block_len(w)));
+    let blocks = weights.iter().enumerate().fold(0usize, |a, (p, w)| a.saturating_add(block_len(w, weight_bytes(desc, p))));
     let n_ro = desc.populations.get(desc.readout.source as usize).map_or(0, |p| p.neurons as usize);
     let readout = n_ro.saturating_mul(desc.readout.outputs as usize).saturating_mul(2);
     (HEADER_LEN
@@ -1008,7 +1045,7 @@ pub fn encode_with_params(
     w.u32(total as u32);
     w.u32(0);
     let pops_len = desc.populations.iter().map(|p| POP_FIXED_LEN + layer_len(&p.layer)).sum::<usize>();
-    let weights_len = weights.iter().map(block_len).sum::<usize>() + bias_bytes(desc);
+    let weights_len = weights.iter().enumerate().map(|(p, w)| block_len(w, weight_bytes(desc, p))).sum::<usize>() + bias_bytes(desc);
     let lens = [
         GRAPH_LEN,
         pops_len,
@@ -1055,7 +1092,7 @@ pub fn encode_with_params(
             ParamMode::Shared => 0,
             ParamMode::PerNeuron => 1,
         };
-        w.put(&[p.compressed as u8, bias, pm, 0]);
+        w.put(&[p.compressed as u8, bias, pm, p.narrow_weights as u8]);
         write_layer(&mut w, &p.layer);
     }
     // PROJECTIONS
@@ -1075,10 +1112,20 @@ pub fn encode_with_params(
     write_readout(&mut w, &desc.readout.config, Feedback::Symmetric);
     // POPULATION_WEIGHTS (each population's biases after its weights)
     for (p, pw) in weights.iter().enumerate() {
+        // One-byte weights: the mantissa's low byte (it fits: weight_bits ≤ 8 and every weight was
+        // range-checked above).
+        let narrow = weight_bytes(desc, p) == 1;
+        let put = |w: &mut Wr<'_>, x: &Weight| {
+            if narrow {
+                w.put(&[x.0 as i8 as u8]);
+            } else {
+                w.put(&x.0.to_le_bytes());
+            }
+        };
         match pw {
             PopWeightsIn::Dense(ws) => {
                 for x in ws.iter() {
-                    w.put(&x.0.to_le_bytes());
+                    put(&mut w, x);
                 }
             }
             PopWeightsIn::Compressed { row_start, cols, weights } => {
@@ -1089,7 +1136,7 @@ pub fn encode_with_params(
                     w.u16(*c);
                 }
                 for x in weights.iter() {
-                    w.put(&x.0.to_le_bytes());
+                    put(&mut w, x);
                 }
             }
         }

@@ -20,9 +20,11 @@ use crate::net::{StepReport, Timestep};
 use crate::readout::{Feedback, ReadoutBuffers, ReadoutMut, Target};
 
 /// The per-population buffers, pooled: population p uses the ranges of its [`PopLayout`].
-pub struct PoolBuffers<'a> {
-    /// Weights (Σ of each population's weights; row-major by axon, or CSR order).
-    pub weights: &'a mut [Weight],
+pub struct PoolBuffers<'a, W: WeightStore = Weight> {
+    /// Weights (Σ of each population's weights; row-major by axon, or CSR order), 16-bit
+    /// ([`Weight`]) or 8-bit ([`crate::format::Weight8`], one byte per synapse: every population's
+    /// `weight_bits` must then be ≤ 8).
+    pub weights: &'a mut [W],
     /// Neuron states (Σ neurons × states).
     pub state: &'a mut [i32],
     /// ẽ^f (Σ neurons × states).
@@ -60,9 +62,9 @@ pub struct GraphScalars {
 }
 
 /// Every buffer of a graph (lengths from [`Layout`]).
-pub struct GraphBuffers<'a> {
+pub struct GraphBuffers<'a, W: WeightStore = Weight> {
     /// Per-population storage.
-    pub pool: PoolBuffers<'a>,
+    pub pool: PoolBuffers<'a, W>,
     /// Readout storage (`readout_weights` weights, `outputs` r/e/scratch, readout-source ε^o).
     pub readout: ReadoutBuffers<'a>,
     /// Σ_k B_kj·e_k per neuron (Σ neurons), Q.`signal_frac` of its population.
@@ -101,17 +103,17 @@ enum Sig {
 }
 
 /// The datapath of a whole graph over borrowed buffers.
-pub struct GraphMut<'a> {
+pub struct GraphMut<'a, W: WeightStore = Weight> {
     cfg: &'a GraphConfig,
     lay: Layout,
     topo: [Option<Csr<'a>>; MAX_POPULATIONS],
-    b: GraphBuffers<'a>,
+    b: GraphBuffers<'a, W>,
 }
 
-impl PoolBuffers<'_> {
+impl<W: WeightStore> PoolBuffers<'_, W> {
     /// The [`LayerMut`] of population `p` (None only if the pool does not hold it, which
     /// [`GraphMut::new`] rules out).
-    fn view<'s>(&'s mut self, cfg: &'s GraphConfig, lay: &Layout, topo: Option<Csr<'s>>, p: usize) -> Option<LayerMut<'s>> {
+    fn view<'s>(&'s mut self, cfg: &'s GraphConfig, lay: &Layout, topo: Option<Csr<'s>>, p: usize) -> Option<LayerMut<'s, W>> {
         let l = lay.pops.get(p).filter(|_| p < lay.populations)?;
         let lc = &cfg.populations.get(p)?.layer;
         let ns = l.neurons * l.states;
@@ -152,11 +154,16 @@ fn check(field: Field, expected: usize, found: usize) -> Result<(), ConfigError>
     }
 }
 
-impl<'a> GraphMut<'a> {
+impl<'a, W: WeightStore> GraphMut<'a, W> {
     /// Validate `cfg` with `topology` (see [`GraphConfig::layout`]) and check every buffer length against
     /// the layout. After this, [`GraphMut::step`] fails only on a wrong external-λ length.
-    pub fn new(cfg: &'a GraphConfig, topology: &[Option<Csr<'a>>], b: GraphBuffers<'a>) -> Result<Self, ConfigError> {
+    pub fn new(cfg: &'a GraphConfig, topology: &[Option<Csr<'a>>], b: GraphBuffers<'a, W>) -> Result<Self, ConfigError> {
         let lay = cfg.layout(topology)?;
+        // The weight storage must hold every population's mantissas (8-bit storage: weight_bits ≤ 8).
+        if let Some(p) = cfg.populations.iter().find(|p| p.layer.formats.weight_bits > W::BITS) {
+            let wb = p.layer.formats.weight_bits as i64;
+            return Err(ConfigError::OutOfRange { field: Field::WeightBits, value: wb, min: 2, max: W::BITS as i64 });
+        }
         let p = &b.pool;
         let f = Field::Buffer;
         check(f, lay.weights, p.weights.len())?;
@@ -198,7 +205,7 @@ impl<'a> GraphMut<'a> {
     }
 
     /// The datapath of population `p` (for inspection or phase-by-phase driving).
-    pub fn population(&mut self, p: usize) -> Result<LayerMut<'_>, ConfigError> {
+    pub fn population(&mut self, p: usize) -> Result<LayerMut<'_, W>, ConfigError> {
         let topo = self.topo.get(p).copied().flatten();
         self.b.pool.view(self.cfg, &self.lay, topo, p).ok_or(ConfigError::OutOfRange {
             field: Field::Population,
@@ -242,7 +249,7 @@ impl<'a> GraphMut<'a> {
     }
 
     /// Weights of population `p` (row-major by axon, or CSR order).
-    pub fn weights(&self, p: usize) -> &[Weight] {
+    pub fn weights(&self, p: usize) -> &[W] {
         match self.lay.pops.get(p).filter(|_| p < self.lay.populations) {
             Some(l) => self.b.pool.weights.get(l.weight_off..l.weight_off + l.weights).unwrap_or(&[]),
             None => &[],
@@ -328,8 +335,9 @@ impl<'a> GraphMut<'a> {
                 p.etrace.get(l.state_off..l.state_off + ns).unwrap_or(&[]),
                 p.xtrace.get(l.axon_off..l.axon_off + l.axons).unwrap_or(&[]),
             );
+            // As i16 whatever the storage: 8-bit storage hashes like 16-bit storage of the same mantissas.
             for w in slices.0 {
-                h.write(&w.0.to_le_bytes());
+                h.write(&(w.get() as i16).to_le_bytes());
             }
             for v in slices.1.iter().chain(slices.2) {
                 h.write(&v.to_le_bytes());
@@ -644,9 +652,9 @@ pub fn backprop_finish(fb: &mut i32, sum: i64, shift: i32) {
 }
 
 /// What one delay-0 projection p → m contributes to p's backprop.
-struct BackpropIn<'s> {
+struct BackpropIn<'s, W: WeightStore> {
     topo: Option<Csr<'s>>,
-    weights: &'s [Weight],
+    weights: &'s [W],
     lm: &'s PopLayout,
     block: usize,
     /// Exponent from Q.(weight_frac_m + sf_m) to Q.sf_p.
@@ -656,7 +664,7 @@ struct BackpropIn<'s> {
 
 /// fb_p[j] += Σ_i W_{j→i}·δ_m[i] for the source neurons j with ψ ≠ 0 (the others have λ = 0 whatever
 /// fb is): exact i64 sum, then **nearest** to Q.sf_p, **saturating** i32.
-fn backprop_rows(b: &BackpropIn<'_>, psi_p: &[i32], fb: &mut [i32], ops: &mut OpCounts) {
+fn backprop_rows<W: WeightStore>(b: &BackpropIn<'_, W>, psi_p: &[i32], fb: &mut [i32], ops: &mut OpCounts) {
     for (j, f) in fb.iter_mut().enumerate() {
         if psi_p.get(j).copied().unwrap_or(0) == 0 {
             continue;

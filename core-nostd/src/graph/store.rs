@@ -4,7 +4,7 @@
 use super::run::{GraphBuffers, GraphMut, GraphScalars, PoolBuffers};
 use super::{GraphConfig, Layout, MAX_DELAY, MAX_POPULATIONS};
 use crate::error::{check_range, ConfigError, Field};
-use crate::format::Weight;
+use crate::format::{Weight, WeightStore};
 use crate::layer::{LayerScalars, Saturations};
 use crate::neuron::{NeuronParams, ParamSlot};
 use crate::readout::ReadoutBuffers;
@@ -20,7 +20,10 @@ const HIST_COUNTS: usize = (MAX_DELAY as usize + 1) * (1 + MAX_POPULATIONS);
 /// Σ axons × neurons per population), `O` readout outputs and `H` spike-history entries
 /// ((longest delay + 1) × (inputs + NEU)), and `PN` per-neuron parameter slots (Σ neurons of the
 /// populations with [`super::ParamMode::PerNeuron`], 32 bytes each; default 0, so a graph without
-/// per-neuron parameters spends no memory on them). [`Graph::configure`] checks that a configuration fits.
+/// per-neuron parameters spends no memory on them). `WS` is the weight storage: [`Weight`] (2 bytes per
+/// synapse, the default) or [`crate::format::Weight8`] (1 byte per synapse; every population's
+/// `weight_bits` ≤ 8, the same bits as 16-bit storage of the same mantissas). [`Graph::configure`]
+/// checks that a configuration fits.
 pub struct Graph<
     const NEU: usize,
     const ST: usize,
@@ -29,10 +32,11 @@ pub struct Graph<
     const O: usize,
     const H: usize,
     const PN: usize = 0,
+    WS: WeightStore = Weight,
 > {
     cfg: heapless::Vec<GraphConfig, 1>,
     lay: heapless::Vec<Layout, 1>,
-    weights: [Weight; W],
+    weights: [WS; W],
     state: [i32; ST],
     etrace: [i32; ST],
     xtrace: [u16; AX],
@@ -60,23 +64,23 @@ pub struct Graph<
     gs: GraphScalars,
 }
 
-impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O: usize, const H: usize, const PN: usize>
-    Default for Graph<NEU, ST, AX, W, O, H, PN>
+impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O: usize, const H: usize, const PN: usize, WS: WeightStore>
+    Default for Graph<NEU, ST, AX, W, O, H, PN, WS>
 {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O: usize, const H: usize, const PN: usize>
-    Graph<NEU, ST, AX, W, O, H, PN>
+impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O: usize, const H: usize, const PN: usize, WS: WeightStore>
+    Graph<NEU, ST, AX, W, O, H, PN, WS>
 {
     /// An unconfigured, zeroed graph (all-zero bytes: a `static` of it lands in `.bss`).
     pub const fn new() -> Self {
         Graph {
             cfg: heapless::Vec::new(),
             lay: heapless::Vec::new(),
-            weights: [Weight(0); W],
+            weights: [WS::ZERO; W],
             state: [0; ST],
             etrace: [0; ST],
             xtrace: [0; AX],
@@ -117,6 +121,9 @@ impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O
         fits(Field::Outputs, cfg.readout.outputs as usize, O)?;
         fits(Field::Buffer, lay.hist_len(), H)?;
         fits(Field::Neurons, lay.param_slots, PN)?;
+        for pop in &cfg.populations {
+            check_range(Field::WeightBits, pop.layer.formats.weight_bits as i64, 2, WS::BITS as i64)?;
+        }
         self.cfg.clear();
         self.lay.clear();
         // A fresh start: the learning-step counters (which seed stochastic rounding) and the chip-effect
@@ -161,7 +168,7 @@ impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O
         check_range(Field::Neurons, neuron as i64, 0, l.neurons as i64 - 1)?;
         let max = cfg.populations[p].layer.formats.weight_max() as i64;
         check_range(Field::Weight, w.0 as i64, -max, max)?;
-        self.weights[l.weight_off + axon * l.neurons + neuron] = w;
+        self.weights[l.weight_off + axon * l.neurons + neuron] = WS::from_clamped(w.0 as i32);
         Ok(())
     }
 
@@ -214,7 +221,7 @@ impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O
     }
 
     /// The datapath over this graph's storage (fails only if it was never configured).
-    pub fn view(&mut self) -> Result<GraphMut<'_>, ConfigError> {
+    pub fn view(&mut self) -> Result<GraphMut<'_, WS>, ConfigError> {
         let (cfg, lay) = match (self.cfg.first(), self.lay.first()) {
             (Some(c), Some(l)) => (c, *l),
             _ => return Err(ConfigError::NotConfigured),

@@ -229,6 +229,7 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
                 compressed: o.sparse,
                 bias: if has_bias { BiasMode::Learned } else { BiasMode::None },
                 params: graph::ParamMode::Shared,
+                narrow_weights: false,
             })
             .map_err(|_| anyhow!("too many layers"))?;
         let source = if l == 0 { Source::Input { first: 0, width: inputs } } else { Source::Population(l as u8 - 1) };
@@ -337,9 +338,10 @@ pub fn info(img: &GraphImage<'_>) -> Result<()> {
     for (p, pd) in d.populations.iter().enumerate() {
         let axons = d.axons(p);
         let f = pd.layer.formats;
+        let wbytes = if pd.narrow_weights { 1 } else { 2 };
         let (synapses, wb, store) = match img.population_weights(&d, p).map_err(|e| anyhow!("{e}"))? {
-            PopWeights::Dense(w) => (w.len(), 2 * w.len(), "dense".to_string()),
-            PopWeights::Compressed(c) => (c.synapses(), 4 * c.synapses() + 4 * (axons + 1), "compressed rows".to_string()),
+            PopWeights::Dense(w) => (w.len(), wbytes * w.len(), "dense".to_string()),
+            PopWeights::Compressed(c) => (c.synapses(), (2 + wbytes) * c.synapses() + 4 * (axons + 1), "compressed rows".to_string()),
         };
         // Learning state: ε^x 2 B per axon; ẽ^f 4 B per neuron state; ψ 4, gradient 8, Σ B·e 4 B per neuron.
         let n = pd.neurons as usize;
@@ -555,6 +557,7 @@ pub fn preset_graph2(steps: Option<u32>, learn: bool) -> Result<Vec<u8>> {
         compressed: false,
         bias: BiasMode::None,
         params: graph::ParamMode::Shared,
+        narrow_weights: false,
     };
     let mut populations = heapless::Vec::new();
     let mut projections = heapless::Vec::new();
