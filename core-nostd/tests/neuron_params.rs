@@ -116,9 +116,8 @@ impl Model {
         }
     }
     /// Neuron j's own values: thresholds over [0.5, 1.5) of the base, decays spread below it.
-    fn spread(self, j: usize, r: &mut XorShift32) -> NeuronParams {
+    fn spread(self, r: &mut XorShift32) -> NeuronParams {
         let b = self.base();
-        let _ = j;
         match self {
             Model::Loihi => NeuronParams {
                 threshold: 60 + (r.next_u32() % 200) as i32,
@@ -231,7 +230,7 @@ fn each_neuron_runs_with_its_own_threshold_and_decays() {
     const N: usize = 12;
     for m in MODELS {
         let mut r = XorShift32::new(31);
-        let values: Vec<NeuronParams> = (0..N).map(|j| m.spread(j, &mut r)).collect();
+        let values: Vec<NeuronParams> = (0..N).map(|_| m.spread(&mut r)).collect();
         let cfg = layer(m.kind(m.base()), 9);
         let slots: Vec<ParamSlot> = values.iter().map(|v| ParamSlot::new(&cfg, *v).unwrap()).collect();
         assert_eq!(slots.iter().map(ParamSlot::values).collect::<Vec<_>>(), values);
@@ -241,11 +240,11 @@ fn each_neuron_runs_with_its_own_threshold_and_decays() {
         let mut one: Vec<common::Owned> = (0..N).map(|_| owned(m, A, 1)).collect();
         let span = m.weight_span();
         for a in 0..A {
-            for j in 0..N {
+            for (j, o) in one.iter_mut().enumerate() {
                 let w = Weight(((r.next_u32() % (2 * span as u32 + 1)) as i32 - span / 3) as i16);
                 per.weights[a * N + j] = w;
                 base.weights[a * N + j] = w;
-                one[j].weights[a] = w;
+                o.weights[a] = w;
             }
         }
         let s = cfg.neuron.states();

@@ -1017,7 +1017,7 @@ pub fn encode_with_params(
         }
     }
     let with_params = desc.param_neurons() > 0;
-    if !(params.is_empty() && !with_params) && params.len() != np {
+    if (with_params || !params.is_empty()) && params.len() != np {
         return Err(ConfigError::SizeMismatch { field: Field::Population, expected: np, found: params.len() }.into());
     }
     for ((pd, pop), v) in desc.populations.iter().zip(&cfg.populations).zip(params) {
