@@ -213,6 +213,12 @@ G2_EMU="graph2 $(echo "$G2_EMU_OUT" | sed -n 's/^emulator RESULT/RESULT/p')"
   emulator: $G2_EMU
   m4:       $G2_FW"
 echo "ok: emulator == m4-graph == host on image graph2"
+# The same image in 8-bit weight storage (Graph<..., Weight8>): the same RESULT as 16-bit storage.
+G2W8_FW=$(grep '^graph2-w8 RESULT' "$TMP/m4-graph.log" | sed 's/^graph2-w8 /graph2 /' || true)
+[ "$G2W8_FW" = "$G2_HOST" ] || fail "m4-graph with 8-bit weight storage differs from the host on images/graph2.pcimg:
+  host: $G2_HOST
+  m4 (8-bit storage): $G2W8_FW"
+echo "ok: m4-graph with 8-bit weight storage == host on image graph2"
 grep -q '^BENCH graph2-learning' "$TMP/m4-graph.log" || fail "m4-graph printed no learning figure"
 data=$("$BIN/llvm-size" -A "$M4G" | awk '$1 == ".data" {print $2}')
 [ "${data:-0}" -le 256 ] || fail "m4-graph: .data is $data bytes (> 256): the graph static is no longer zero-initialised"
@@ -231,6 +237,8 @@ data=$("$BIN/llvm-size" -A "$M4G" | awk '$1 == ".data" {print $2}')
   sed -n 's/^BENCH \([a-z0-9.-]*\) steps=\([0-9]*\) systick_ticks=[0-9]* instructions=[0-9]* per_step=\([0-9]*\) weight_updates=\([0-9]*\) syn_ops=\([0-9]*\) spikes=\([0-9]*\).*/| \1 | \3 | \4 | \5 | \6 |/p' "$TMP/m4-graph.log"
   echo
   echo "RAM of the graph static: $(sed -n 's/^RAM graph2 graph_static_bytes=\([0-9]*\).*/\1/p' "$TMP/m4-graph.log") bytes."
+  echo "With 8-bit weight storage (\`Graph<..., 0, Weight8>\`, rows graph2-w8-*, same RESULT line as 16-bit storage,"
+  echo "checked above): RAM of the graph static $(sed -n 's/^RAM graph2-w8 graph_static_bytes=\([0-9]*\).*/\1/p' "$TMP/m4-graph.log") bytes."
 } >"$TMP/graph-bench.md"
 # ==== end of the graph-image block ==========================================================================
 

@@ -132,6 +132,8 @@ role!(
 pub trait WeightStore: Copy + Default + PartialEq + core::fmt::Debug {
     /// Bits of the storage type (the largest `weight_bits` it holds).
     const BITS: u8;
+    /// The zero mantissa (for `const` initialisers).
+    const ZERO: Self;
     /// The mantissa.
     fn get(self) -> i32;
     /// A mantissa already clamped to ±(2^(weight_bits−1) − 1) (so it fits; values outside wrap, which the
@@ -141,6 +143,7 @@ pub trait WeightStore: Copy + Default + PartialEq + core::fmt::Debug {
 
 impl WeightStore for Weight {
     const BITS: u8 = 16;
+    const ZERO: Self = Weight(0);
     #[inline(always)]
     fn get(self) -> i32 {
         self.0 as i32
@@ -153,6 +156,7 @@ impl WeightStore for Weight {
 
 impl WeightStore for Weight8 {
     const BITS: u8 = 8;
+    const ZERO: Self = Weight8(0);
     #[inline(always)]
     fn get(self) -> i32 {
         self.0 as i32

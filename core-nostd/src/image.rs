@@ -639,12 +639,13 @@ impl<'a> Image<'a> {
     /// entry inside the image between the table and the trailer, offsets ascending without overlap,
     /// reserved flag bits clear, no kind twice, no unknown critical kind, every required kind present.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, ImageError> {
-        Self::parse_envelope(bytes, VERSION, &KINDS)
+        Self::parse_envelope(bytes, VERSION, &KINDS, &[SECTION_STIMULUS])
     }
 
     /// The envelope check of [`Image::parse`] for `version` with the known section `kinds` (at most 32;
     /// every kind but [`SECTION_STIMULUS`] required). Shared with the graph image (version 2).
-    pub(crate) fn parse_envelope(bytes: &'a [u8], expected_version: u16, kinds: &[u16]) -> Result<Self, ImageError> {
+    /// `kinds`: the known section kinds; every one not in `optional` must be present.
+    pub(crate) fn parse_envelope(bytes: &'a [u8], expected_version: u16, kinds: &[u16], optional: &[u16]) -> Result<Self, ImageError> {
         if bytes.len() < HEADER_LEN + CRC_LEN {
             return Err(ImageError::Truncated { needed: HEADER_LEN + CRC_LEN, found: bytes.len() });
         }
@@ -699,7 +700,7 @@ impl<'a> Image<'a> {
             }
         }
         for (p, &k) in kinds.iter().enumerate() {
-            if k != SECTION_STIMULUS && seen & (1 << p) == 0 {
+            if !optional.contains(&k) && seen & (1 << p) == 0 {
                 return Err(ImageError::MissingSection(k));
             }
         }
@@ -835,7 +836,7 @@ impl<'a> Image<'a> {
         if s.len() != expected {
             return Err(ImageError::SectionLength { kind, expected, found: s.len() });
         }
-        Ok(Weights { b: s })
+        Ok(Weights { b: s, narrow: false })
     }
 
     /// Validate everything and load it into `net`: configuration (through the core's constructors),
@@ -996,17 +997,23 @@ fn check_weights(w: Weights<'_>, max: i32) -> Result<(), ImageError> {
     Ok(())
 }
 
-/// Iterator over the i16 weight mantissas of a weight section (borrows the image).
+/// Iterator over the weight mantissas of a weight section (borrows the image): i16 each, or i8 each
+/// for a graph population stored with one byte per synapse (image version 2), both read as [`Weight`].
 #[derive(Clone, Copy, Debug)]
 pub struct Weights<'a> {
     pub(crate) b: &'a [u8],
+    pub(crate) narrow: bool,
 }
 
 impl Iterator for Weights<'_> {
     type Item = Weight;
     fn next(&mut self) -> Option<Weight> {
-        match self.b {
-            [lo, hi, rest @ ..] => {
+        match (self.narrow, self.b) {
+            (true, [x, rest @ ..]) => {
+                self.b = rest;
+                Some(Weight(*x as i8 as i16))
+            }
+            (false, [lo, hi, rest @ ..]) => {
                 let w = Weight(i16::from_le_bytes([*lo, *hi]));
                 self.b = rest;
                 Some(w)
@@ -1015,7 +1022,8 @@ impl Iterator for Weights<'_> {
         }
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.b.len() / 2, Some(self.b.len() / 2))
+        let n = if self.narrow { self.b.len() } else { self.b.len() / 2 };
+        (n, Some(n))
     }
 }
 

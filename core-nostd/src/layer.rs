@@ -20,7 +20,7 @@ use crate::arith::{clamp_i64, sat_i32, shift_nearest, shr_nearest};
 use crate::error::{ConfigError, Field};
 use crate::format::{round_shift, round_shift_i128, Decay, Formats, Rounding, Weight, WeightStore, ACC_EFF_FRAC, EFF_FRAC, JAC_FRAC};
 use crate::format::{ROUND_NEAREST, ROUND_STOCHASTIC, ROUND_TRUNCATE};
-use crate::neuron::{Jacobian, LifInference, NeuronKind, NeuronModel, Reset};
+use crate::neuron::{Jacobian, LifInference, NeuronKind, NeuronModel, ParamSlot, Reset};
 use crate::presyn::{Presyn, PresynKind};
 use crate::rng;
 
@@ -289,6 +289,7 @@ pub struct LayerMut<'a, W: WeightStore = Weight> {
     bias: Option<&'a mut [i32]>,
     learn_bias: bool,
     rounding: Rounding,
+    params: Option<&'a [ParamSlot]>,
 }
 
 impl<'a, W: WeightStore> LayerMut<'a, W> {
@@ -364,7 +365,7 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         check(neurons, b.acc.len())?;
         check(neurons, b.psi.len())?;
         check(neurons, b.grad.len())?;
-        Ok(LayerMut { cfg, b, topo, axons, n: neurons, s, offset: neuron_offset, force_dense: false, plastic: axons, bias: None, learn_bias: false, rounding: Rounding::Stochastic })
+        Ok(LayerMut { cfg, b, topo, axons, n: neurons, s, offset: neuron_offset, force_dense: false, plastic: axons, bias: None, learn_bias: false, rounding: Rounding::Stochastic, params: None })
     }
 
     /// Always take the dense weight-update loop (for tests and benchmarks that check the sparse and dense
@@ -408,6 +409,40 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         self.bias = Some(bias);
         self.learn_bias = learn;
         Ok(())
+    }
+
+    /// Give every neuron its own threshold and decays ([`crate::neuron::params`]): one [`ParamSlot`] per
+    /// local neuron, each built by [`ParamSlot::new`] for this layer's configuration. `fire` then runs
+    /// the model's own update on neuron j's values, so ψ, the Jacobians D_t, D^f_t and hence ẽ^f and the
+    /// learning use them too; without this call (the default) the scalar values of the configuration
+    /// apply and `fire` takes its scalar loops unchanged. Fails if the length is not the neuron count or
+    /// a slot was not built for this neuron model (its LIF `adapt` must be 0; O(neurons) check).
+    pub fn set_neuron_params(&mut self, params: &'a [ParamSlot]) -> Result<(), ConfigError> {
+        if params.len() != self.n {
+            return Err(ConfigError::SizeMismatch { field: Field::Buffer, expected: self.n, found: params.len() });
+        }
+        if matches!(self.cfg.neuron, NeuronKind::Lif(_)) {
+            if let Some(s) = params.iter().find(|s| s.adapt != 0) {
+                return Err(ConfigError::OutOfRange { field: Field::Decay, value: s.adapt as i64, min: 0, max: 0 });
+            }
+        }
+        self.params = Some(params);
+        Ok(())
+    }
+
+    /// [`LayerMut::set_neuron_params`] without the O(neurons) model check, for owners whose slots were
+    /// built for this configuration (a graph's pooled storage); the length is still checked.
+    pub(crate) fn set_neuron_params_trusted(&mut self, params: &'a [ParamSlot]) -> Result<(), ConfigError> {
+        if params.len() != self.n {
+            return Err(ConfigError::SizeMismatch { field: Field::Buffer, expected: self.n, found: params.len() });
+        }
+        self.params = Some(params);
+        Ok(())
+    }
+
+    /// The per-neuron parameters, if given.
+    pub fn neuron_params(&self) -> Option<&[ParamSlot]> {
+        self.params
     }
 
     /// The bias, if one was given.
@@ -620,30 +655,54 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
     /// rest are counted in `OpCounts::spikes` but not listed) and return the counts with the number
     /// listed. If `learn`, also record ψ(v̂_t) and update ẽ^f (see [`update_etrace`]).
     pub fn fire(&mut self, learn: bool, spikes: &mut [u16]) -> (OpCounts, usize) {
-        // One loop per (model, learn, bias): the per-neuron body has no branch on any of them.
+        // One loop per (model, learn, bias, per-neuron parameters): the per-neuron body has no branch
+        // on any of them.
+        if self.params.is_some() {
+            return self.fire_per_neuron(learn, spikes);
+        }
         if self.bias.is_some() {
             return match (self.cfg.neuron, learn) {
-                (NeuronKind::Lif(m), true) => self.fire_with::<_, true, true>(&m, spikes),
-                (NeuronKind::Lif(m), false) => self.fire_with::<_, false, true>(&m, spikes),
-                (NeuronKind::Alif(m), true) => self.fire_with::<_, true, true>(&m, spikes),
-                (NeuronKind::Alif(m), false) => self.fire_with::<_, false, true>(&m, spikes),
-                (NeuronKind::LoihiCuba(m), true) => self.fire_with::<_, true, true>(&m, spikes),
-                (NeuronKind::LoihiCuba(m), false) => self.fire_with::<_, false, true>(&m, spikes),
+                (NeuronKind::Lif(m), true) => self.fire_with::<_, true, true, false>(&m, spikes),
+                (NeuronKind::Lif(m), false) => self.fire_with::<_, false, true, false>(&m, spikes),
+                (NeuronKind::Alif(m), true) => self.fire_with::<_, true, true, false>(&m, spikes),
+                (NeuronKind::Alif(m), false) => self.fire_with::<_, false, true, false>(&m, spikes),
+                (NeuronKind::LoihiCuba(m), true) => self.fire_with::<_, true, true, false>(&m, spikes),
+                (NeuronKind::LoihiCuba(m), false) => self.fire_with::<_, false, true, false>(&m, spikes),
             };
         }
         match (self.cfg.neuron, learn) {
-            (NeuronKind::Lif(m), true) => self.fire_with::<_, true, false>(&m, spikes),
+            (NeuronKind::Lif(m), true) => self.fire_with::<_, true, false, false>(&m, spikes),
             (NeuronKind::Lif(m), false) => match (m.inference(self.cfg.acc_frac()), m.states(), m.params().reset) {
                 (Some(f), 1, Reset::Soft) => self.fire_lif_inference::<1, false, true>(&f, spikes),
                 (Some(f), 1, Reset::Hard) => self.fire_lif_inference::<1, false, false>(&f, spikes),
                 (Some(f), _, Reset::Soft) => self.fire_lif_inference::<2, true, true>(&f, spikes),
                 (Some(f), _, Reset::Hard) => self.fire_lif_inference::<2, true, false>(&f, spikes),
-                (None, ..) => self.fire_with::<_, false, false>(&m, spikes),
+                (None, ..) => self.fire_with::<_, false, false, false>(&m, spikes),
             },
-            (NeuronKind::Alif(m), true) => self.fire_with::<_, true, false>(&m, spikes),
-            (NeuronKind::Alif(m), false) => self.fire_with::<_, false, false>(&m, spikes),
-            (NeuronKind::LoihiCuba(m), true) => self.fire_with::<_, true, false>(&m, spikes),
-            (NeuronKind::LoihiCuba(m), false) => self.fire_with::<_, false, false>(&m, spikes),
+            (NeuronKind::Alif(m), true) => self.fire_with::<_, true, false, false>(&m, spikes),
+            (NeuronKind::Alif(m), false) => self.fire_with::<_, false, false, false>(&m, spikes),
+            (NeuronKind::LoihiCuba(m), true) => self.fire_with::<_, true, false, false>(&m, spikes),
+            (NeuronKind::LoihiCuba(m), false) => self.fire_with::<_, false, false, false>(&m, spikes),
+        }
+    }
+
+    /// `fire` with per-neuron parameters: the general loop with each neuron's model from its slot
+    /// (out of line, so the scalar loops above are untouched by it).
+    #[inline(never)]
+    fn fire_per_neuron(&mut self, learn: bool, spikes: &mut [u16]) -> (OpCounts, usize) {
+        match (self.cfg.neuron, learn, self.bias.is_some()) {
+            (NeuronKind::Lif(m), true, false) => self.fire_with::<_, true, false, true>(&m, spikes),
+            (NeuronKind::Lif(m), false, false) => self.fire_with::<_, false, false, true>(&m, spikes),
+            (NeuronKind::Lif(m), true, true) => self.fire_with::<_, true, true, true>(&m, spikes),
+            (NeuronKind::Lif(m), false, true) => self.fire_with::<_, false, true, true>(&m, spikes),
+            (NeuronKind::Alif(m), true, false) => self.fire_with::<_, true, false, true>(&m, spikes),
+            (NeuronKind::Alif(m), false, false) => self.fire_with::<_, false, false, true>(&m, spikes),
+            (NeuronKind::Alif(m), true, true) => self.fire_with::<_, true, true, true>(&m, spikes),
+            (NeuronKind::Alif(m), false, true) => self.fire_with::<_, false, true, true>(&m, spikes),
+            (NeuronKind::LoihiCuba(m), true, false) => self.fire_with::<_, true, false, true>(&m, spikes),
+            (NeuronKind::LoihiCuba(m), false, false) => self.fire_with::<_, false, false, true>(&m, spikes),
+            (NeuronKind::LoihiCuba(m), true, true) => self.fire_with::<_, true, true, true>(&m, spikes),
+            (NeuronKind::LoihiCuba(m), false, true) => self.fire_with::<_, false, true, true>(&m, spikes),
         }
     }
 
@@ -695,7 +754,11 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
     }
 
     #[inline(always)]
-    fn fire_with<M: NeuronModel, const LEARN: bool, const BIAS: bool>(&mut self, m: &M, spikes: &mut [u16]) -> (OpCounts, usize) {
+    fn fire_with<M: NeuronModel + Copy, const LEARN: bool, const BIAS: bool, const PARAMS: bool>(
+        &mut self,
+        m0: &M,
+        spikes: &mut [u16],
+    ) -> (OpCounts, usize) {
         let learn = LEARN;
         let s = self.s;
         let acc_frac = self.cfg.acc_frac();
@@ -705,7 +768,20 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         let unit = unit_df(&self.cfg.formats);
         let mut sat_state = 0u32;
         let mut sat_e = 0u32;
+        let params = self.params.unwrap_or(&[]);
         for j in 0..self.n {
+            // Per-neuron parameters: the model with neuron j's values (a missing slot, impossible after
+            // `set_neuron_params`' length check, keeps the scalar ones).
+            let mj;
+            let m = if PARAMS {
+                mj = match params.get(j) {
+                    Some(s) => m0.with_slot(s),
+                    None => *m0,
+                };
+                &mj
+            } else {
+                m0
+            };
             let y = m.input(self.b.acc[j], acc_frac);
             self.b.acc[j] = 0;
             let st = &mut self.b.state[j * s..(j + 1) * s];

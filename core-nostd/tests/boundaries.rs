@@ -297,7 +297,7 @@ fn graph_step_rejects_a_target_of_the_wrong_length_before_the_step() {
         seed: 3,
     };
     let mut pops = heapless::Vec::new();
-    pops.push(Population { neurons: 8, layer: cfg, lambda: LambdaSource::Symmetric, bias: plasticore_core::graph::BiasMode::None }).unwrap();
+    pops.push(Population { neurons: 8, layer: cfg, lambda: LambdaSource::Symmetric, bias: plasticore_core::graph::BiasMode::None, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
     let mut projs = heapless::Vec::new();
     projs.push(Projection { source: Source::Input { first: 0, width: 4 }, target: 0, delay: 0, learn: true }).unwrap();
     let mut g = Box::new(Graph::<8, 8, 4, 32, 2, 24>::new());

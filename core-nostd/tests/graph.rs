@@ -57,7 +57,7 @@ fn pair(feedback: Feedback) -> (Box<TestNet>, Box<OneGraph>) {
         .unwrap();
     let mut g = Box::new(OneGraph::new());
     let mut pops = heapless::Vec::new();
-    pops.push(Population { neurons: H as u16, layer: lif_layer(11, 7), lambda: lambda_of(feedback), bias: BiasMode::None }).unwrap();
+    pops.push(Population { neurons: H as u16, layer: lif_layer(11, 7), lambda: lambda_of(feedback), bias: BiasMode::None, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
     let mut projs = heapless::Vec::new();
     projs.push(Projection { source: Source::Input { first: 0, width: I as u16 }, target: 0, delay: 0, learn: true }).unwrap();
     projs.push(Projection { source: Source::Population(0), target: 0, delay: 1, learn: true }).unwrap();
@@ -175,8 +175,8 @@ type TwoGraph = Graph<{ H1 + H2 }, { H1 + H2 }, { I + H1 + H2 }, { I * H1 + (H1 
 fn two_layer(l0: LambdaSource, l1: LambdaSource, learn0: bool) -> Box<TwoGraph> {
     let mut g = Box::new(TwoGraph::new());
     let mut pops = heapless::Vec::new();
-    pops.push(Population { neurons: H1 as u16, layer: lif_layer(21, 7), lambda: l0, bias: BiasMode::None }).unwrap();
-    pops.push(Population { neurons: H2 as u16, layer: lif_layer(22, 7), lambda: l1, bias: BiasMode::None }).unwrap();
+    pops.push(Population { neurons: H1 as u16, layer: lif_layer(21, 7), lambda: l0, bias: BiasMode::None, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
+    pops.push(Population { neurons: H2 as u16, layer: lif_layer(22, 7), lambda: l1, bias: BiasMode::None, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
     let mut projs = heapless::Vec::new();
     projs.push(Projection { source: Source::Input { first: 0, width: I as u16 }, target: 0, delay: 0, learn: learn0 }).unwrap();
     projs.push(Projection { source: Source::Population(0), target: 1, delay: 0, learn: true }).unwrap();
@@ -336,7 +336,7 @@ fn a_projection_delivers_after_its_delay() {
         const D: usize = MAX_DELAY as usize + 1;
         let mut g = Box::new(Graph::<1, 1, 1, 1, 1, { D * 2 }>::new());
         let mut pops = heapless::Vec::new();
-        pops.push(Population { neurons: 1, layer: lif_layer(1, 7), lambda: LambdaSource::Symmetric, bias: BiasMode::None }).unwrap();
+        pops.push(Population { neurons: 1, layer: lif_layer(1, 7), lambda: LambdaSource::Symmetric, bias: BiasMode::None, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
         let mut projs = heapless::Vec::new();
         projs.push(Projection { source: Source::Input { first: 0, width: 1 }, target: 0, delay, learn: false }).unwrap();
         g.configure(GraphConfig {
@@ -364,8 +364,8 @@ fn a_projection_delivers_after_its_delay() {
 
 fn base_config() -> GraphConfig {
     let mut pops = heapless::Vec::new();
-    pops.push(Population { neurons: 4, layer: lif_layer(1, 7), lambda: LambdaSource::Symmetric, bias: BiasMode::None }).unwrap();
-    pops.push(Population { neurons: 4, layer: lif_layer(2, 7), lambda: LambdaSource::Symmetric, bias: BiasMode::None }).unwrap();
+    pops.push(Population { neurons: 4, layer: lif_layer(1, 7), lambda: LambdaSource::Symmetric, bias: BiasMode::None, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
+    pops.push(Population { neurons: 4, layer: lif_layer(2, 7), lambda: LambdaSource::Symmetric, bias: BiasMode::None, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
     let mut projs = heapless::Vec::new();
     projs.push(Projection { source: Source::Input { first: 0, width: 4 }, target: 0, delay: 0, learn: true }).unwrap();
     projs.push(Projection { source: Source::Population(0), target: 1, delay: 0, learn: true }).unwrap();
@@ -432,7 +432,7 @@ fn external_lambda_of_the_wrong_length_is_an_error() {
 fn a_fixed_bias_drives_the_membrane_as_an_input_would() {
     let mut g = Box::new(Graph::<1, 1, 1, 1, 1, 2>::new());
     let mut pops = heapless::Vec::new();
-    pops.push(Population { neurons: 1, layer: lif_layer(1, 7), lambda: LambdaSource::Symmetric, bias: BiasMode::Fixed }).unwrap();
+    pops.push(Population { neurons: 1, layer: lif_layer(1, 7), lambda: LambdaSource::Symmetric, bias: BiasMode::Fixed, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
     let mut projs = heapless::Vec::new();
     projs.push(Projection { source: Source::Input { first: 0, width: 1 }, target: 0, delay: 0, learn: false }).unwrap();
     g.configure(GraphConfig {
@@ -580,7 +580,7 @@ type LoihiGraph = Graph<H, { 2 * H }, I, { I * H }, 2, { 2 * (I + H) }>;
 fn loihi_graph(layer: LayerConfig, bias: BiasMode) -> Box<LoihiGraph> {
     let mut g = Box::new(LoihiGraph::new());
     let mut pops = heapless::Vec::new();
-    pops.push(Population { neurons: H as u16, layer, lambda: LambdaSource::Symmetric, bias }).unwrap();
+    pops.push(Population { neurons: H as u16, layer, lambda: LambdaSource::Symmetric, bias, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
     let mut projs = heapless::Vec::new();
     projs.push(Projection { source: Source::Input { first: 0, width: I as u16 }, target: 0, delay: 0, learn: false }).unwrap();
     g.configure(GraphConfig {

@@ -6,6 +6,7 @@
 //!   step report at every step)?
 //! * compatibility: is a version-1 image read as a one-population graph whose run equals `Net`'s
 //!   (`RunSummary` bit for bit), and does the version-1 reader refuse version 2 naming the version?
+//!   Populations have per-neuron thresholds and decays (NEURON_PARAMS) in about a third of the cases.
 //! * integrity: is every single-bit flip and every truncation of a v2 image rejected?
 //! * robustness: do random edits with a recomputed CRC ever panic in parse / desc / load / a few steps?
 
@@ -18,7 +19,9 @@ use plasticore_core::graph::{
 use plasticore_core::image::{self, Image, ImageError, LayerDesc, NeuronDesc, PresynDesc, Runner, Stimulus, TargetRule};
 use plasticore_core::layer::{Csr, LayerScalars, LearningRate, Saturations};
 use plasticore_core::net::{LossWindow, Net};
-use plasticore_core::neuron::{AlifParams, LifParams, LoihiParams, Reset, SurrogateParams, Synapse};
+use plasticore_core::neuron::{AlifParams, LifParams, LoihiParams, NeuronParams, ParamSlot, Reset, SurrogateParams, Synapse};
+use plasticore_core::error::{ConfigError, Field};
+use plasticore_core::graph::ParamMode;
 use plasticore_core::presyn::{DepressionParams, FacilitationParams};
 use plasticore_core::readout::{Loss, ReadoutBuffers, ReadoutConfig};
 use plasticore_core::rng::XorShift32;
@@ -38,6 +41,7 @@ struct Pool {
     psi: Vec<i32>,
     grad: Vec<i64>,
     bias: Vec<i32>,
+    params: Vec<ParamSlot>,
     scalars: Vec<LayerScalars>,
     ro_weights: Vec<Weight>,
     ro_r: Vec<i32>,
@@ -70,6 +74,7 @@ impl Pool {
             psi: vec![0; l.neurons],
             grad: vec![0; l.neurons],
             bias: vec![0; l.neurons],
+            params: vec![ParamSlot::EMPTY; l.param_slots],
             scalars: vec![LayerScalars::default(); l.populations],
             ro_weights: vec![Weight(0); l.readout_weights],
             ro_r: vec![0; o],
@@ -101,6 +106,7 @@ impl Pool {
                 psi: &mut self.psi,
                 grad: &mut self.grad,
                 bias: &mut self.bias,
+                params: &mut self.params,
                 scalars: &mut self.scalars,
             },
             readout: ReadoutBuffers {
@@ -160,6 +166,8 @@ struct RandomGraph {
     weights: Vec<OwnedW>,
     /// Per population: its biases (empty without a bias).
     biases: Vec<Vec<i32>>,
+    /// Per population: its per-neuron threshold and decays (empty with shared parameters).
+    params: Vec<Vec<NeuronParams>>,
     readout: Vec<Weight>,
     stim: Stimulus,
 }
@@ -282,7 +290,7 @@ fn random_graph(seed: u32) -> RandomGraph {
             _ => BiasMode::Learned,
         };
         populations
-            .push(PopulationDesc { neurons: 2 + pick(&mut r, 9) as u16, states, layer: l, lambda, compressed: pick(&mut r, 2) == 0, bias })
+            .push(PopulationDesc { neurons: 2 + pick(&mut r, 9) as u16, states, layer: l, lambda, compressed: pick(&mut r, 2) == 0, bias, params: ParamMode::Shared, narrow_weights: false })
             .unwrap();
     }
     let f = Formats::DEFAULT;
@@ -339,14 +347,64 @@ fn random_graph(seed: u32) -> RandomGraph {
     let n_ro = desc.populations[ro_source as usize].neurons as usize;
     let readout = (0..n_ro * outputs as usize).map(|_| Weight(pick(&mut r, 81) as i16 - 40)).collect();
     let stim = Stimulus { seed: r.next_u32() | 1, rate: 1 << 30, steps: 40, target: TargetRule::GroupActivity, amplitude: 1 << 16 };
-    RandomGraph { desc, weights, biases, readout, stim }
+    // Per-neuron thresholds and decays, drawn from a second generator after everything else, so the
+    // graphs of the rest of the description are those of before they existed.
+    let mut desc = desc;
+    let mut r2 = XorShift32::new(seed.wrapping_mul(0x9E37_79B9) | 1);
+    let mut params = Vec::new();
+    for pd in desc.populations.iter_mut() {
+        // One-byte weight storage for some 8-bit populations.
+        pd.narrow_weights = pd.layer.formats.weight_bits <= 8 && pick(&mut r2, 2) == 0;
+        if pick(&mut r2, 3) != 0 {
+            params.push(Vec::new());
+            continue;
+        }
+        pd.params = ParamMode::PerNeuron;
+        let one = 1i64 << pd.layer.formats.decay_frac;
+        let th = 1i64 << pd.layer.formats.state_frac;
+        params.push(
+            (0..pd.neurons)
+                .map(|_| match pd.layer.neuron {
+                    // V_th in [0.5, 1.5), α_m in [0.75, 1.0), ρ in [0.9, 1.0).
+                    NeuronDesc::Lif(_) => NeuronParams {
+                        threshold: (th / 2 + pick(&mut r2, th as u32) as i64) as i32,
+                        decay: (one * 3 / 4 + pick(&mut r2, (one / 4) as u32) as i64) as u32,
+                        adapt: 0,
+                    },
+                    NeuronDesc::Alif(_) => NeuronParams {
+                        threshold: (th / 2 + pick(&mut r2, th as u32) as i64) as i32,
+                        decay: (one * 3 / 4 + pick(&mut r2, (one / 4) as u32) as i64) as u32,
+                        adapt: (one * 9 / 10 + pick(&mut r2, (one / 10) as u32) as i64) as u32,
+                    },
+                    NeuronDesc::LoihiCuba(_) => NeuronParams {
+                        threshold: 50 + pick(&mut r2, 500) as i32,
+                        decay: 100 + pick(&mut r2, 600),
+                        adapt: 200 + pick(&mut r2, 800),
+                    },
+                })
+                .collect(),
+        );
+    }
+    RandomGraph { desc, weights, biases, params, readout, stim }
+}
+
+/// The same graph with shared parameters and two-byte weights everywhere (the per-neuron arrays
+/// dropped): what the generator made before those existed.
+fn shared(mut g: RandomGraph) -> RandomGraph {
+    for pd in g.desc.populations.iter_mut() {
+        pd.params = ParamMode::Shared;
+        pd.narrow_weights = false;
+    }
+    g.params = vec![Vec::new(); g.desc.populations.len()];
+    g
 }
 
 fn encode(g: &RandomGraph, stim: bool) -> Vec<u8> {
     let ins: Vec<PopWeightsIn<'_>> = g.weights.iter().map(OwnedW::as_in).collect();
     let bs: Vec<&[i32]> = g.biases.iter().map(|b| &b[..]).collect();
+    let ps: Vec<&[NeuronParams]> = g.params.iter().map(|b| &b[..]).collect();
     let mut buf = vec![0u8; gimage::encoded_len(&g.desc, &ins, stim)];
-    let n = gimage::encode(&g.desc, &ins, &bs, &g.readout, stim.then_some(&g.stim), &mut buf).unwrap();
+    let n = gimage::encode_with_params(&g.desc, &ins, &bs, &ps, &g.readout, stim.then_some(&g.stim), &mut buf).unwrap();
     assert_eq!(n, buf.len());
     buf
 }
@@ -354,7 +412,7 @@ fn encode(g: &RandomGraph, stim: bool) -> Vec<u8> {
 /// Load an image into freshly allocated pooled buffers; returns the loaded description + the buffers.
 /// What `load_pooled` returns: the loaded description and the filled weights, row starts, columns and
 /// readout weights.
-type Pooled = (gimage::Loaded, Vec<Weight>, Vec<u32>, Vec<u16>, Vec<Weight>, Vec<i32>);
+type Pooled = (gimage::Loaded, Vec<Weight>, Vec<u32>, Vec<u16>, Vec<Weight>, Vec<i32>, Vec<ParamSlot>);
 
 fn load_pooled(bytes: &[u8]) -> Result<Pooled, ImageError> {
     let img = GraphImage::parse(bytes)?;
@@ -364,8 +422,10 @@ fn load_pooled(bytes: &[u8]) -> Result<Pooled, ImageError> {
     assert!(z.weights + z.cols + z.row_start + z.readout <= bytes.len() && z.bias <= 8 * 65535);
     let (mut w, mut rs, mut cs, mut ro) = (vec![Weight(0); z.weights], vec![0u32; z.row_start], vec![0u16; z.cols], vec![Weight(0); z.readout]);
     let mut bias = vec![0i32; z.bias];
-    let l = img.load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro, bias: &mut bias })?;
-    Ok((l, w, rs, cs, ro, bias))
+    assert!(z.params <= 8 * 65535);
+    let mut params = vec![ParamSlot::EMPTY; z.params];
+    let l = img.load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro, bias: &mut bias, params: &mut params })?;
+    Ok((l, w, rs, cs, ro, bias, params))
 }
 
 /// The graph built directly from the random description (no image involved).
@@ -379,6 +439,12 @@ fn direct_pool(g: &RandomGraph, cfg: &GraphConfig) -> Pool {
         pool.bias[off..off + b.len()].copy_from_slice(b);
         off += pd.neurons as usize;
     }
+    pool.params = cfg
+        .populations
+        .iter()
+        .zip(&g.params)
+        .flat_map(|(pop, v)| v.iter().map(|x| ParamSlot::new(&pop.layer, *x).unwrap()))
+        .collect();
     pool
 }
 
@@ -403,9 +469,10 @@ fn check_round_trip_and_run(seed: u32) -> u32 {
             _ => panic!("population {p}: storage kind changed"),
         }
         assert_eq!(img.population_bias(&d, p).unwrap().collect::<Vec<_>>(), g.biases[p], "population {p} biases");
+        assert_eq!(img.population_params(&d, p).unwrap().collect::<Vec<_>>(), g.params[p], "population {p} parameters");
     }
     // load into pooled buffers, re-encode from them: the same bytes.
-    let (l, w, rs, cs, ro, bias) = load_pooled(&bytes).unwrap();
+    let (l, w, rs, cs, ro, bias, params) = load_pooled(&bytes).unwrap();
     assert_eq!(l.config, cfg);
     let mut again = Vec::new();
     for p in 0..d.populations.len() {
@@ -425,7 +492,15 @@ fn check_round_trip_and_run(seed: u32) -> u32 {
         })
         .collect();
     assert_eq!(biases_again, g.biases);
-    assert_eq!(encode(&RandomGraph { desc: d.clone(), weights: again, biases: biases_again, readout: ro.clone(), stim: g.stim }, true), bytes);
+    let params_again: Vec<Vec<NeuronParams>> = (0..d.populations.len())
+        .map(|p| {
+            let lp = l.layout.pops[p];
+            if lp.params == ParamMode::Shared { Vec::new() } else { params[lp.param_off..lp.param_off + lp.neurons].iter().map(ParamSlot::values).collect() }
+        })
+        .collect();
+    assert_eq!(params_again, g.params);
+    let again = RandomGraph { desc: d.clone(), weights: again, biases: biases_again, params: params_again, readout: ro.clone(), stim: g.stim };
+    assert_eq!(encode(&again, true), bytes);
 
     // run both: the loaded graph and the original, step by step.
     let mut orig = direct_pool(&g, &cfg);
@@ -435,6 +510,7 @@ fn check_round_trip_and_run(seed: u32) -> u32 {
     loaded.weights = w.clone();
     loaded.ro_weights = ro.clone();
     loaded.bias = bias.clone();
+    loaded.params = params.clone();
     let topo_l = l.topology(&rs, &cs);
     let mut gl = loaded.view(&l.config, &topo_l[..d.populations.len()]);
     let (mut ro_run, mut rl_run) = (Runner::new(g.stim), Runner::new(g.stim));
@@ -458,6 +534,8 @@ fn random_graphs_cover_the_generator_space() {
     let (mut pops, mut models, mut compressed, mut dense, mut delays, mut rec, mut presyn, mut wide) =
         ([false; 4], [false; 3], false, false, false, false, [false; 3], false);
     let mut biases = [false; 3];
+    let mut per_neuron = [false; 3];
+    let mut shared_params = false;
     for s in 0..300 {
         let g = random_graph(s);
         g.desc.config().unwrap();
@@ -482,11 +560,21 @@ fn random_graphs_cover_the_generator_space() {
                 BiasMode::Fixed => 1,
                 BiasMode::Learned => 2,
             }] = true;
+            if pd.params == ParamMode::PerNeuron {
+                per_neuron[match pd.layer.neuron {
+                    NeuronDesc::Lif(_) => 0,
+                    NeuronDesc::Alif(_) => 1,
+                    NeuronDesc::LoihiCuba(_) => 2,
+                }] = true;
+            } else {
+                shared_params = true;
+            }
         }
         delays |= g.desc.projections.iter().any(|q| q.delay > 1);
     }
     assert!(pops.iter().all(|&x| x) && models.iter().all(|&x| x) && presyn.iter().all(|&x| x));
     assert!(compressed && dense && delays && rec && wide && biases.iter().all(|&x| x));
+    assert!(shared_params && per_neuron.iter().all(|&x| x), "per-neuron parameters of every model: {per_neuron:?}");
 }
 
 proptest! {
@@ -523,15 +611,16 @@ fn exercise(b: &[u8]) -> Result<(), ImageError> {
     let d = img.desc()?;
     let _ = d.config();
     let st = img.stimulus()?;
-    let mut dense: Box<Graph<64, 192, 256, 4096, 4, 2048>> = Box::default();
+    let mut dense: Box<Graph<64, 192, 256, 4096, 4, 2048, 64>> = Box::default();
     let _ = img.load(&mut dense);
-    let (l, w, rs, cs, ro, bias) = load_pooled(b)?;
+    let (l, w, rs, cs, ro, bias, params) = load_pooled(b)?;
     let topo = l.topology(&rs, &cs);
     let np = l.desc.populations.len();
     let mut pool = Pool::new(&l.config, &topo[..np]);
     pool.weights = w;
     pool.ro_weights = ro;
     pool.bias = bias;
+    pool.params = params;
     let mut g = pool.view(&l.config, &topo[..np]);
     let mut run = Runner::new(Stimulus { steps: 3, ..st.unwrap_or(Stimulus { seed: 1, rate: 1 << 30, steps: 3, target: TargetRule::GroupActivity, amplitude: 1 << 16 }) });
     let mut input = vec![0u16; l.config.inputs as usize];
@@ -663,9 +752,52 @@ fn an_image_loaded_into_a_used_graph_runs_like_a_fresh_load() {
     assert_eq!(run(&mut fresh), want);
 }
 
+type Dense16 = Graph<64, 192, 256, 4096, 4, 2048, 64>;
+type Dense8 = Graph<64, 192, 256, 4096, 4, 2048, 64, plasticore_core::format::Weight8>;
+
+/// 8-bit weight storage (one byte per synapse) runs every dense random graph whose populations have
+/// ≤ 8-bit weights to the same bits as 16-bit storage (checksum and report at every step, learning on),
+/// and refuses a graph with a 16-bit population without touching itself.
+#[test]
+fn eight_bit_weight_storage_runs_like_sixteen_bit_storage() {
+    let (mut compared, mut refused) = (0, 0);
+    for seed in 0..200 {
+        let g = random_graph(seed);
+        if g.desc.populations.iter().any(|p| p.compressed) {
+            continue;
+        }
+        let bytes = encode(&g, true);
+        let img = GraphImage::parse(&bytes).unwrap();
+        let (mut a, mut b): (Box<Dense16>, Box<Dense8>) = (Box::default(), Box::default());
+        if g.desc.populations.iter().any(|p| p.layer.formats.weight_bits > 8) {
+            assert!(matches!(img.load(&mut b), Err(ImageError::Config(ConfigError::OutOfRange { field: Field::WeightBits, .. }))));
+            assert!(b.config().is_none(), "seed {seed}: a refused load configured the graph");
+            refused += 1;
+            continue;
+        }
+        img.load(&mut a).unwrap();
+        img.load(&mut b).unwrap();
+        let (mut va, mut vb) = (a.view().unwrap(), b.view().unwrap());
+        let (mut ra, mut rb) = (Runner::new(g.stim), Runner::new(g.stim));
+        let mut input = vec![0u16; g.desc.inputs as usize];
+        let mut values = vec![0i32; g.desc.readout.outputs as usize];
+        for t in 0..g.stim.steps {
+            let x = graph::step_graph(&mut ra, &mut va, &mut input, &mut values).unwrap();
+            let y = graph::step_graph(&mut rb, &mut vb, &mut input, &mut values).unwrap();
+            assert_eq!(x, y, "seed {seed} step {t}");
+            assert_eq!(va.checksum(), vb.checksum(), "seed {seed} step {t}");
+        }
+        for p in 0..g.desc.populations.len() {
+            assert!(va.weights(p).iter().zip(vb.weights(p)).all(|(x, y)| x.0 as i32 == y.0 as i32), "seed {seed} population {p}");
+        }
+        compared += 1;
+    }
+    assert!(compared >= 10 && refused >= 5, "{compared} graphs compared, {refused} refused");
+}
+
 #[test]
 fn writer_refuses_invalid_graphs() {
-    let g = (0..).map(random_graph).find(|g| g.desc.populations.len() >= 2).unwrap();
+    let g = (0..).map(|s| shared(random_graph(s))).find(|g| g.desc.populations.len() >= 2).unwrap();
     let ins: Vec<PopWeightsIn<'_>> = g.weights.iter().map(OwnedW::as_in).collect();
     let bs: Vec<&[i32]> = g.biases.iter().map(|b| &b[..]).collect();
     let mut buf = vec![0u8; 1 << 16];
@@ -699,6 +831,21 @@ fn writer_refuses_invalid_graphs() {
     // The buffer too small.
     let n = gimage::encoded_len(&g.desc, &ins, false);
     assert_eq!(gimage::encode(&g.desc, &ins, &bs, &g.readout, None, &mut buf[..n - 1]), Err(ImageError::BufferTooSmall { needed: n }));
+    // Per-neuron parameters: missing, of the wrong length, or out of their model's range.
+    let g = (0..).map(random_graph).find(|g| g.desc.populations.iter().any(|p| p.params == ParamMode::PerNeuron)).unwrap();
+    let p = g.desc.populations.iter().position(|p| p.params == ParamMode::PerNeuron).unwrap();
+    let ins: Vec<PopWeightsIn<'_>> = g.weights.iter().map(OwnedW::as_in).collect();
+    let bs: Vec<&[i32]> = g.biases.iter().map(|b| &b[..]).collect();
+    assert!(matches!(gimage::encode(&g.desc, &ins, &bs, &g.readout, None, &mut buf), Err(ImageError::Config(_))));
+    let mut ps: Vec<&[NeuronParams]> = g.params.iter().map(|b| &b[..]).collect();
+    ps[p] = &ps[p][1..];
+    assert!(gimage::encode_with_params(&g.desc, &ins, &bs, &ps, &g.readout, None, &mut buf).is_err());
+    let mut bad = g.params.clone();
+    bad[p][0].decay = u32::MAX;
+    let ps: Vec<&[NeuronParams]> = bad.iter().map(|b| &b[..]).collect();
+    assert!(matches!(gimage::encode_with_params(&g.desc, &ins, &bs, &ps, &g.readout, None, &mut buf), Err(ImageError::Config(_))));
+    let ps: Vec<&[NeuronParams]> = g.params.iter().map(|b| &b[..]).collect();
+    assert!(gimage::encode_with_params(&g.desc, &ins, &bs, &ps, &g.readout, None, &mut buf).is_ok());
 }
 
 #[test]
@@ -715,16 +862,36 @@ fn random_round_trip_fixed_seeds() {
 /// writes (so they stay valid as the format evolves).
 #[test]
 fn fuzz_seeds() {
+    // The seeds of before per-neuron parameters existed keep their bytes (`shared`).
     let by_pops = |n: usize, compressed: bool| {
-        (0..).map(random_graph).find(|g| g.desc.populations.len() == n && g.desc.populations.iter().any(|p| p.compressed) == compressed).unwrap()
+        (0..).map(|s| shared(random_graph(s))).find(|g| g.desc.populations.len() == n && g.desc.populations.iter().any(|p| p.compressed) == compressed).unwrap()
     };
+    let narrow = (0..)
+        .map(random_graph)
+        .find(|g| g.desc.populations.len() == 2 && g.desc.populations.iter().all(|p| p.narrow_weights) && g.desc.populations.iter().any(|p| p.compressed))
+        .unwrap();
+    let with_params = (0..)
+        .map(random_graph)
+        .find(|g| g.desc.populations.len() == 2 && g.desc.populations.iter().all(|p| p.params == ParamMode::PerNeuron))
+        .unwrap();
     let mut seeds: Vec<(&str, Vec<u8>)> = vec![
         ("v2_one_pop_dense.pcimg", encode(&by_pops(1, false), true)),
         ("v2_two_pop_compressed.pcimg", encode(&by_pops(2, true), true)),
         ("v2_three_pop_dense_no_stimulus.pcimg", encode(&by_pops(3, false), false)),
         ("v2_four_pop_compressed.pcimg", encode(&by_pops(4, true), true)),
         ("v1_lif_recurrent.pcimg", v1_image(plasticore_core::readout::Feedback::Symmetric)),
+        ("v2_two_pop_neuron_params.pcimg", encode(&with_params, true)),
+        ("v2_narrow_weights.pcimg", encode(&narrow, true)),
     ];
+    // A per-neuron decay above 1.0 (the first neuron's `decay` field, top byte) and a per-neuron
+    // parameter flag on a population whose values are not in the image.
+    let pbase = encode(&with_params, true);
+    let pimg = GraphImage::parse(&pbase).unwrap();
+    let entry = |img: &GraphImage<'_>, kind: u16| (0..img.envelope().section_count()).map(|i| img.envelope().entry(i)).find(|e| e.kind == kind).unwrap();
+    let mut b = pbase.clone();
+    b[entry(&pimg, gimage::SECTION_NEURON_PARAMS).offset as usize + 7] = 0x7f;
+    fix_crc(&mut b);
+    seeds.push(("crcfix_neuron_params_decay_0x7f.bin", b));
     let base = encode(&by_pops(2, true), true);
     let img = GraphImage::parse(&base).unwrap();
     for (name, kind, at, v) in [
@@ -733,6 +900,8 @@ fn fuzz_seeds() {
         ("crcfix_projection_delay_16.bin", gimage::SECTION_PROJECTIONS, 3, 16),
         ("crcfix_readout_source_7.bin", gimage::SECTION_GRAPH_READOUT, 0, 7),
         ("crcfix_population_weights_byte3_0x7f.bin", gimage::SECTION_POPULATION_WEIGHTS, 3, 0x7f),
+        // Population 0's parameter mode (byte 10) set without a NEURON_PARAMS section.
+        ("crcfix_population_params_flag_1.bin", gimage::SECTION_POPULATIONS, 10, 1),
     ] {
         let e = (0..img.envelope().section_count()).map(|i| img.envelope().entry(i)).find(|e| e.kind == kind).unwrap();
         let mut b = base.clone();

@@ -60,3 +60,72 @@ fn one_byte_weights_halve_weight_memory() {
     assert_eq!(MemoryReport::bytes_per_neuron(n, &one), (two.traces + two.state).div_ceil(n));
     assert_eq!(two.traces + two.state, 2 * 192 + 4 * 128 + 4 * 128 + 12 * 192 + 16 * 128);
 }
+
+/// A graph with one-byte weight storage spends one byte per synapse: the owner is exactly `W` bytes
+/// smaller than with two-byte storage, and `Layout::memory` reports 1 B/synapse with the same O(N)
+/// learning state; per-neuron parameter slots cost 32 B each and nothing when `PN` = 0.
+#[test]
+fn a_graph_with_one_byte_weights_spends_one_byte_per_synapse() {
+    use plasticore_core::format::Weight8;
+    use plasticore_core::graph::Graph;
+    type G16 = Graph<160, 160, 224, 12288, 4, 800>;
+    type G8 = Graph<160, 160, 224, 12288, 4, 800, 0, Weight8>;
+    type G8p = Graph<160, 160, 224, 12288, 4, 800, 160, Weight8>;
+    assert_eq!(core::mem::size_of::<G16>() - core::mem::size_of::<G8>(), 12288);
+    assert_eq!(core::mem::size_of::<G8p>() - core::mem::size_of::<G8>(), 160 * 32);
+    assert_eq!(core::mem::size_of::<plasticore_core::neuron::ParamSlot>(), 32);
+    let lay = plasticore_core::graph::GraphConfig::layout(&two_layer(), &[]).unwrap();
+    let (one, two) = (lay.memory(1), lay.memory(2));
+    assert_eq!((one.weights, two.weights), (lay.weights, 2 * lay.weights));
+    assert_eq!((one.traces, one.state), (two.traces, two.state));
+    assert_eq!(MemoryReport::bytes_per_synapse(lay.weights, &one), 1);
+    assert_eq!(MemoryReport::bytes_per_neuron(lay.neurons, &one), (one.traces + one.state).div_ceil(lay.neurons));
+}
+
+/// 64 inputs → 96 LIF → 64 recurrent LIF (the firmware's graph2 shape), 8-bit weights.
+fn two_layer() -> plasticore_core::graph::GraphConfig {
+    use plasticore_core::graph::*;
+    use plasticore_core::prelude::*;
+    let f = Formats::DEFAULT;
+    let one = 1u32 << f.decay_frac;
+    let lif = Lif::new(
+        LifParams {
+            decay: Decay(one / 10 * 9),
+            threshold: Voltage(1 << f.state_frac),
+            reset: Reset::Soft,
+            detach_reset: false,
+            synapse: Synapse::Delta,
+            surrogate: SurrogateParams::paper(&f),
+        },
+        &f,
+    )
+    .unwrap();
+    let layer = LayerConfig {
+        formats: f,
+        neuron: NeuronKind::Lif(lif),
+        presyn: PresynKind::None,
+        trace_decay: Decay(one / 10 * 8),
+        learning_rate: LearningRate { mant: 1, shift: 6 },
+        seed: 1,
+    };
+    let mut pops = heapless::Vec::new();
+    for n in [96u16, 64] {
+        pops.push(Population { neurons: n, layer, lambda: LambdaSource::Symmetric, bias: BiasMode::None, params: ParamMode::Shared }).unwrap();
+    }
+    let mut projs = heapless::Vec::new();
+    projs.push(Projection { source: Source::Input { first: 0, width: 64 }, target: 0, delay: 0, learn: true }).unwrap();
+    projs.push(Projection { source: Source::Population(0), target: 1, delay: 0, learn: true }).unwrap();
+    projs.push(Projection { source: Source::Population(1), target: 1, delay: 1, learn: true }).unwrap();
+    GraphConfig {
+        inputs: 64,
+        populations: pops,
+        projections: projs,
+        readout: ReadoutSpec {
+            source: 1,
+            outputs: 4,
+            config: ReadoutConfig { formats: f, decay: Decay(one / 10 * 7), loss: Loss::Mse, learning_rate: LearningRate { mant: 1, shift: 8 }, seed: 2 },
+        },
+        window: LossWindow::ALWAYS,
+        learn: true,
+    }
+}

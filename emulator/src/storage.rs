@@ -184,6 +184,8 @@ impl GraphStore {
                 psi: &mut p.psi,
                 grad: &mut p.grad,
                 bias: &mut self.bias,
+                // Per-neuron parameters are rejected by `GraphNetworkSpec::validate`.
+                params: &mut [],
                 scalars: &mut self.scalars,
             },
             readout: self.readout.buffers(),

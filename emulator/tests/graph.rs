@@ -143,7 +143,7 @@ fn build(s: &Shape) -> Case {
             (1, _) | (_, 4) => BiasMode::Fixed,
             _ => BiasMode::Learned,
         };
-        pops.push(Population { neurons: n, layer: layer(model, presyn, 1000 + p as u32, 3 + (p as u8 % 3)), lambda, bias }).unwrap();
+        pops.push(Population { neurons: n, layer: layer(model, presyn, 1000 + p as u32, 3 + (p as u8 % 3)), lambda, bias, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
     }
     let mut projs: heapless::Vec<Projection, 16> = heapless::Vec::new();
     for p in 0..np {
@@ -696,8 +696,8 @@ fn a_bias_of_the_wrong_length_is_refused_by_name() {
 fn duplicate_input_events_are_dropped_as_graphmut_drops_them() {
     let f = Formats::DEFAULT;
     let mut pops = heapless::Vec::new();
-    pops.push(Population { neurons: 4, layer: layer(0, 0, 11, 4), lambda: LambdaSource::RandomFeedback { seed: 3 }, bias: BiasMode::Fixed }).unwrap();
-    pops.push(Population { neurons: 2, layer: layer(0, 0, 12, 4), lambda: LambdaSource::Symmetric, bias: BiasMode::None }).unwrap();
+    pops.push(Population { neurons: 4, layer: layer(0, 0, 11, 4), lambda: LambdaSource::RandomFeedback { seed: 3 }, bias: BiasMode::Fixed, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
+    pops.push(Population { neurons: 2, layer: layer(0, 0, 12, 4), lambda: LambdaSource::Symmetric, bias: BiasMode::None, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
     let mut projections = heapless::Vec::new();
     projections.push(Projection { source: Source::Input { first: 0, width: 4 }, target: 0, delay: 0, learn: true }).unwrap();
     projections.push(Projection { source: Source::Input { first: 0, width: 2 }, target: 1, delay: 0, learn: true }).unwrap();

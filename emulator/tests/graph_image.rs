@@ -27,7 +27,8 @@ fn host(bytes: &[u8]) -> RunSummary {
     let z = img.pooled_sizes(&d).unwrap();
     let (mut w, mut rs, mut cs, mut ro) = (vec![Weight(0); z.weights], vec![0u32; z.row_start], vec![0u16; z.cols], vec![Weight(0); z.readout]);
     let mut bias = vec![0i32; z.bias];
-    let l = img.load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro, bias: &mut bias }).unwrap();
+    let mut params = vec![plasticore_core::neuron::ParamSlot::EMPTY; z.params];
+    let l = img.load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro, bias: &mut bias, params: &mut params }).unwrap();
     let topo = l.topology(&rs, &cs);
     let np = l.desc.populations.len();
     let mut store = GraphStore::new(&l.layout, w, ro, l.config.readout.outputs as usize);

@@ -5,6 +5,7 @@ use plasticore_core::error::ConfigError;
 use plasticore_core::format::Weight;
 use plasticore_core::graph::{GraphBuffers, GraphConfig, GraphMut, GraphScalars, PoolBuffers};
 use plasticore_core::layer::{Csr, LayerScalars, Saturations};
+use plasticore_core::neuron::ParamSlot;
 use plasticore_core::readout::ReadoutBuffers;
 
 /// Pooled storage for any graph layout, on the heap.
@@ -19,6 +20,7 @@ pub struct HeapGraph {
     psi: Vec<i32>,
     grad: Vec<i64>,
     bias: Vec<i32>,
+    params: Vec<ParamSlot>,
     sc: Vec<LayerScalars>,
     ro: Vec<Weight>,
     r: Vec<i32>,
@@ -38,8 +40,9 @@ pub struct HeapGraph {
 
 impl HeapGraph {
     /// Buffers for `cfg` with `topo`, holding the pooled weights `w` (the layout's order), the readout
-    /// weights `ro` (neuron-major) and the biases (Σ neurons). Lengths are checked by [`HeapGraph::view`].
-    pub fn new(cfg: &GraphConfig, topo: &[Option<Csr<'_>>], w: Vec<Weight>, ro: Vec<Weight>, bias: Vec<i32>) -> Result<HeapGraph, ConfigError> {
+    /// weights `ro` (neuron-major), the biases (Σ neurons) and the per-neuron parameter records (empty when
+    /// no population has them, `graph::ParamMode`). Lengths are checked by [`HeapGraph::view`].
+    pub fn new(cfg: &GraphConfig, topo: &[Option<Csr<'_>>], w: Vec<Weight>, ro: Vec<Weight>, bias: Vec<i32>, params: Vec<ParamSlot>) -> Result<HeapGraph, ConfigError> {
         let l = cfg.layout(topo)?;
         let o = cfg.readout.outputs as usize;
         Ok(HeapGraph {
@@ -53,6 +56,7 @@ impl HeapGraph {
             psi: vec![0; l.neurons],
             grad: vec![0; l.neurons],
             bias,
+            params,
             sc: vec![LayerScalars::default(); l.populations],
             ro,
             r: vec![0; o],
@@ -85,6 +89,7 @@ impl HeapGraph {
                 psi: &mut self.psi,
                 grad: &mut self.grad,
                 bias: &mut self.bias,
+                params: &mut self.params,
                 scalars: &mut self.sc,
             },
             readout: ReadoutBuffers {

@@ -71,8 +71,8 @@ struct Pair {
 fn pair(mode: FMode, bias: BiasMode) -> Pair {
     let ro = ReadoutConfig { formats: FMT, decay: dec(KAPPA), loss: Loss::Mse, learning_rate: LearningRate { mant: 1, shift: 8 }, seed: 9 };
     let mut pops = heapless::Vec::new();
-    pops.push(Population { neurons: H1 as u16, layer: layer(1), lambda: LambdaSource::Symmetric, bias }).unwrap();
-    pops.push(Population { neurons: H2 as u16, layer: layer(2), lambda: LambdaSource::Symmetric, bias }).unwrap();
+    pops.push(Population { neurons: H1 as u16, layer: layer(1), lambda: LambdaSource::Symmetric, bias, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
+    pops.push(Population { neurons: H2 as u16, layer: layer(2), lambda: LambdaSource::Symmetric, bias, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
     let mut projs = heapless::Vec::new();
     projs.push(Projection { source: Source::Input { first: 0, width: I as u16 }, target: 0, delay: 0, learn: true }).unwrap();
     projs.push(Projection { source: Source::Population(0), target: 1, delay: 0, learn: true }).unwrap();

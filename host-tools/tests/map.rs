@@ -24,7 +24,7 @@ fn random_net(seed: u32, max_neurons: u16) -> GraphNetworkSpec {
     let mut projs = heapless::Vec::new();
     for p in 0..np {
         let neurons = 1 + r(max_neurons as u32) as u16;
-        pops.push(Population { neurons, layer: base.layer, lambda: LambdaSource::Symmetric, bias: BiasMode::None }).unwrap();
+        pops.push(Population { neurons, layer: base.layer, lambda: LambdaSource::Symmetric, bias: BiasMode::None, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
         let source = if p == 0 { Source::Input { first: 0, width: inputs } } else { Source::Population(p as u8 - 1) };
         projs.push(Projection { source, target: p as u8, delay: 0, learn: true }).unwrap();
         if r(2) == 0 {

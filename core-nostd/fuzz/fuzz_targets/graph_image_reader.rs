@@ -1,6 +1,6 @@
 //! Fuzz the graph-image reader (format version 2, and version 1 read as a graph): any byte string must
 //! give an `ImageError` or a loaded graph, never a panic — through parse, desc, config, stimulus, a dense
-//! `Graph` load, a pooled load (dense and compressed rows), `GraphMut::new` and a few `Runner` steps. As
+//! `Graph` load, a pooled load (dense and compressed rows, per-neuron thresholds and decays), `GraphMut::new` and a few `Runner` steps. As
 //! in `image_reader`, inputs whose first byte is odd get their length and CRC fixed first, so the fuzzer
 //! reaches the field decoders and the core's validation. Seeds: `fuzz/seeds-graph/` (written by
 //! `PLASTICORE_UPDATE_SEEDS=1 cargo test -p plasticore-core --test graph_image fuzz_seeds`).
@@ -12,6 +12,7 @@ use plasticore_core::graph::image::{GraphImage, PooledStorage};
 use plasticore_core::graph::{self, Graph, GraphBuffers, GraphMut, GraphScalars, PoolBuffers};
 use plasticore_core::image::{self, Runner, Stimulus, TargetRule};
 use plasticore_core::layer::{LayerScalars, Saturations};
+use plasticore_core::neuron::ParamSlot;
 use plasticore_core::readout::ReadoutBuffers;
 
 fuzz_target!(|data: &[u8]| {
@@ -34,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
         Err(_) => return,
     };
     let stim = Stimulus { steps: stim.steps.min(4), ..stim };
-    let mut dense: Box<Graph<32, 96, 128, 2048, 4, 1024>> = Box::default();
+    let mut dense: Box<Graph<32, 96, 128, 2048, 4, 1024, 32>> = Box::default();
     if img.load(&mut dense).is_ok() {
         if let Ok(mut v) = dense.view() {
             let mut values = vec![0i32; v.config().readout.outputs as usize];
@@ -45,7 +46,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(z) = img.pooled_sizes(&desc) else { return };
     let (mut w, mut rs, mut cs, mut ro) = (vec![Weight(0); z.weights], vec![0u32; z.row_start], vec![0u16; z.cols], vec![Weight(0); z.readout]);
     let mut bias = vec![0i32; z.bias];
-    let Ok(l) = img.load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro, bias: &mut bias }) else {
+    let mut params = vec![ParamSlot::EMPTY; z.params];
+    let Ok(l) = img.load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro, bias: &mut bias, params: &mut params }) else {
         return;
     };
     let lay = l.layout;
@@ -75,6 +77,7 @@ fuzz_target!(|data: &[u8]| {
             psi: &mut psi,
             grad: &mut grad,
             bias: &mut bias,
+            params: &mut params,
             scalars: &mut sc,
         },
         readout: ReadoutBuffers { weights: &mut ro, r: &mut r, otrace: &mut ot, err: &mut err, grad: &mut rg, sat: &mut sat, updates: &mut upd },

@@ -45,11 +45,12 @@
 //! ```
 
 use super::{
-    BiasMode, GraphConfig, Graph, LambdaSource, Layout, Population, Projection, ReadoutSpec, Source, MAX_POPULATIONS,
-    MAX_PROJECTIONS,
+    BiasMode, GraphConfig, Graph, LambdaSource, Layout, ParamMode, Population, Projection, ReadoutSpec, Source,
+    MAX_POPULATIONS, MAX_PROJECTIONS,
 };
+use crate::neuron::{NeuronParams, ParamSlot};
 use crate::error::{check_range, ConfigError, Field};
-use crate::format::Weight;
+use crate::format::{Weight, WeightStore};
 use crate::image::{
     self, crc32, layer_len, read_layer, read_readout, write_layer, write_readout, write_stimulus, Image, ImageError,
     LayerDesc, NetDesc, Rd, Stimulus, Weights, Wr, CRC_LEN, ENTRY_LEN, FLAG_CRITICAL, HEADER_LEN, MAGIC,
@@ -73,18 +74,24 @@ pub const SECTION_GRAPH_READOUT: u16 = 10;
 pub const SECTION_POPULATION_WEIGHTS: u16 = 11;
 /// Readout weights: `neurons of the source × outputs` i16, row-major by neuron.
 pub const SECTION_GRAPH_READOUT_WEIGHTS: u16 = 12;
+/// Per-neuron threshold and decays of the populations with [`ParamMode::PerNeuron`] (12 bytes per
+/// neuron); critical, present exactly when some population has them.
+pub const SECTION_NEURON_PARAMS: u16 = 13;
 
 const GRAPH_LEN: usize = 16;
 const POP_FIXED_LEN: usize = 12;
 const PROJ_LEN: usize = 12;
 const GRAPH_READOUT_LEN: usize = 4 + READOUT_LEN;
-const KINDS: [u16; 7] = [
+const PARAM_LEN: usize = 12;
+/// Known kinds, in the order the writer lays them out (the last two only when present).
+const KINDS: [u16; 8] = [
     SECTION_GRAPH,
     SECTION_POPULATIONS,
     SECTION_PROJECTIONS,
     SECTION_GRAPH_READOUT,
     SECTION_POPULATION_WEIGHTS,
     SECTION_GRAPH_READOUT_WEIGHTS,
+    SECTION_NEURON_PARAMS,
     SECTION_STIMULUS,
 ];
 
@@ -104,6 +111,10 @@ pub struct PopulationDesc {
     pub compressed: bool,
     /// Per-neuron bias: none, fixed or learnt (its values follow the population's weights).
     pub bias: BiasMode,
+    /// Per-neuron threshold and decays (their values are in [`SECTION_NEURON_PARAMS`]).
+    pub params: ParamMode,
+    /// Weights stored with one byte per synapse (i8; needs `weight_bits` ≤ 8), instead of two (i16).
+    pub narrow_weights: bool,
 }
 
 /// Everything a graph image says about a network, before validation ([`GraphDesc::config`]).
@@ -144,6 +155,8 @@ impl GraphDesc {
             lambda: lambda_of(d.feedback),
             compressed: false,
             bias: BiasMode::None,
+            params: ParamMode::Shared,
+            narrow_weights: false,
         });
         let mut projections = heapless::Vec::new();
         let _ = projections.push(Projection { source: Source::Input { first: 0, width: d.inputs }, target: 0, delay: 0, learn: true });
@@ -183,8 +196,11 @@ impl GraphDesc {
             if pd.states as usize != states {
                 return Err(ConfigError::SizeMismatch { field: Field::States, expected: states, found: pd.states as usize });
             }
+            if pd.narrow_weights {
+                check_range(Field::WeightBits, layer.formats.weight_bits as i64, 2, 8)?;
+            }
             // Same capacity as `self.populations`: cannot fail.
-            let _ = populations.push(Population { neurons: pd.neurons, layer, lambda: pd.lambda, bias: pd.bias });
+            let _ = populations.push(Population { neurons: pd.neurons, layer, lambda: pd.lambda, bias: pd.bias, params: pd.params });
         }
         Ok(GraphConfig {
             inputs: self.inputs,
@@ -194,6 +210,11 @@ impl GraphDesc {
             window: self.window,
             learn: self.learn,
         })
+    }
+
+    /// Σ neurons of the populations with per-neuron parameters (saturating).
+    pub fn param_neurons(&self) -> usize {
+        self.populations.iter().filter(|p| p.params == ParamMode::PerNeuron).fold(0usize, |a, p| a.saturating_add(p.neurons as usize))
     }
 
     fn population(&self, p: usize) -> Result<&PopulationDesc, ImageError> {
@@ -217,12 +238,13 @@ pub struct GraphImage<'a> {
 }
 
 /// Compressed rows of one population as stored: `axons + 1` row starts (u32), then one column (u16) and
-/// one weight mantissa (i16) per synapse, all little-endian, read in place.
+/// one weight mantissa (i16, or i8 with one-byte weights) per synapse, all little-endian, read in place.
 #[derive(Clone, Copy, Debug)]
 pub struct CsrRows<'a> {
     row_start: &'a [u8],
     cols: &'a [u8],
     weights: &'a [u8],
+    narrow: bool,
 }
 
 impl<'a> CsrRows<'a> {
@@ -240,7 +262,7 @@ impl<'a> CsrRows<'a> {
     }
     /// The weight mantissa of every synapse.
     pub fn weights(&self) -> Weights<'a> {
-        Weights { b: self.weights }
+        Weights { b: self.weights, narrow: self.narrow }
     }
 }
 
@@ -266,12 +288,15 @@ pub struct PooledSizes {
     pub readout: usize,
     /// Biases: Σ neurons (entries of populations without a bias stay 0).
     pub bias: usize,
+    /// Per-neuron parameter slots: Σ neurons of the populations with [`ParamMode::PerNeuron`].
+    pub params: usize,
 }
 
 /// Caller storage for [`GraphImage::load_pooled`] (lengths exactly [`GraphImage::pooled_sizes`]).
-pub struct PooledStorage<'b> {
-    /// The pooled weight buffer of [`super::GraphBuffers`] (population p at `Layout::pops[p].weight_off`).
-    pub weights: &'b mut [Weight],
+pub struct PooledStorage<'b, W: WeightStore = Weight> {
+    /// The pooled weight buffer of [`super::GraphBuffers`] (population p at `Layout::pops[p].weight_off`),
+    /// 16- or 8-bit storage (8-bit: every population's `weight_bits` ≤ 8, else a configuration error).
+    pub weights: &'b mut [W],
     /// Row starts of the compressed populations, concatenated in population order.
     pub row_start: &'b mut [u32],
     /// Columns of the compressed populations, concatenated in population order.
@@ -280,6 +305,8 @@ pub struct PooledStorage<'b> {
     pub readout: &'b mut [Weight],
     /// The pooled bias buffer of [`super::PoolBuffers`] (population p at `Layout::pops[p].neuron_off`).
     pub bias: &'b mut [i32],
+    /// The pooled parameter slots of [`super::PoolBuffers`] (population p at `Layout::pops[p].param_off`).
+    pub params: &'b mut [ParamSlot],
 }
 
 /// What [`GraphImage::load_pooled`] validated: the description, its configuration and layout, and where
@@ -350,13 +377,35 @@ impl Iterator for Biases<'_> {
 
 impl ExactSizeIterator for Biases<'_> {}
 
+/// Iterator over the stored [`NeuronParams`] of one population (threshold i32, decay u32, adapt u32
+/// each; borrows the image).
+#[derive(Clone, Copy, Debug)]
+pub struct ParamValues<'a> {
+    b: &'a [u8],
+}
+
+impl Iterator for ParamValues<'_> {
+    type Item = NeuronParams;
+    fn next(&mut self) -> Option<NeuronParams> {
+        let (x, rest) = self.b.split_first_chunk::<12>()?;
+        self.b = rest;
+        let w = |i: usize| [x[i], x[i + 1], x[i + 2], x[i + 3]];
+        Some(NeuronParams { threshold: i32::from_le_bytes(w(0)), decay: u32::from_le_bytes(w(4)), adapt: u32::from_le_bytes(w(8)) })
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.b.len() / PARAM_LEN, Some(self.b.len() / PARAM_LEN))
+    }
+}
+
+impl ExactSizeIterator for ParamValues<'_> {}
+
 impl<'a> GraphImage<'a> {
     /// Check envelope, length, CRC-32 and section table (version 2), or parse a version-1 image.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, ImageError> {
         if bytes.get(4..6) == Some(&image::VERSION.to_le_bytes()[..]) {
             return Ok(GraphImage { img: Image::parse(bytes)?, v1: true });
         }
-        Ok(GraphImage { img: Image::parse_envelope(bytes, VERSION, &KINDS)?, v1: false })
+        Ok(GraphImage { img: Image::parse_envelope(bytes, VERSION, &KINDS, &[SECTION_STIMULUS, SECTION_NEURON_PARAMS])?, v1: false })
     }
 
     /// Format version of the image (1 or 2).
@@ -439,10 +488,21 @@ impl<'a> GraphImage<'a> {
                 2 => BiasMode::Learned,
                 v => return Err(r.bad(at, v as u32)),
             };
-            r.zero16()?;
+            let at = r.pos;
+            let params = match r.u8()? {
+                0 => ParamMode::Shared,
+                1 => ParamMode::PerNeuron,
+                v => return Err(r.bad(at, v as u32)),
+            };
+            let at = r.pos;
+            let narrow_weights = match r.u8()? {
+                0 => false,
+                1 => true,
+                v => return Err(r.bad(at, v as u32)),
+            };
             let layer = read_layer(&mut r)?;
             // np ≤ MAX_POPULATIONS: cannot fail.
-            let _ = populations.push(PopulationDesc { neurons, states, layer, lambda, compressed, bias });
+            let _ = populations.push(PopulationDesc { neurons, states, layer, lambda, compressed, bias, params, narrow_weights });
         }
         r.end()?;
 
@@ -498,14 +558,41 @@ impl<'a> GraphImage<'a> {
             }));
         }
         r.end()?;
-        Ok(GraphDesc {
+        let desc = GraphDesc {
             inputs,
             populations,
             projections,
             readout: ReadoutSpec { source, outputs, config },
             window,
             learn: flags & 1 != 0,
-        })
+        };
+        // NEURON_PARAMS: present exactly when some population has per-neuron parameters.
+        let k = SECTION_NEURON_PARAMS;
+        let need = desc.param_neurons().saturating_mul(PARAM_LEN);
+        match self.img.section(k) {
+            None if need == 0 => {}
+            None => return Err(ImageError::MissingSection(k)),
+            Some(_) if need == 0 => return Err(ConfigError::Inconsistent { field: Field::Image, with: Field::Population }.into()),
+            Some(s) if s.len() != need => return Err(bad_len(k, need, s.len())),
+            Some(_) => {}
+        }
+        Ok(desc)
+    }
+
+    /// The per-neuron threshold and decays of population `p` as stored (empty for a population with
+    /// shared parameters; values not yet validated, see [`ParamSlot::new`]).
+    pub fn population_params(&self, desc: &GraphDesc, p: usize) -> Result<ParamValues<'a>, ImageError> {
+        let pd = desc.population(p)?;
+        if self.v1 || pd.params == ParamMode::Shared {
+            return Ok(ParamValues { b: &[] });
+        }
+        let s = self.required(SECTION_NEURON_PARAMS)?;
+        let off = desc.populations[..p]
+            .iter()
+            .filter(|q| q.params == ParamMode::PerNeuron)
+            .fold(0usize, |a, q| a + q.neurons as usize * PARAM_LEN);
+        let len = pd.neurons as usize * PARAM_LEN;
+        s.get(off..off + len).map(|b| ParamValues { b }).ok_or(bad_len(SECTION_NEURON_PARAMS, off + len, s.len()))
     }
 
     /// Locate every population's block in the weight section; the blocks must fill it exactly.
@@ -516,6 +603,7 @@ impl<'a> GraphImage<'a> {
         let mut off = 0usize;
         for (p, pd) in desc.populations.iter().enumerate() {
             let axons = desc.axons(p);
+            let wb = if pd.narrow_weights { 1 } else { 2 };
             let len = if pd.compressed {
                 let rs = axons.checked_add(1).and_then(|a| a.checked_mul(4)).ok_or(bad_len(k, usize::MAX, s.len()))?;
                 let last = off.saturating_add(rs);
@@ -523,9 +611,9 @@ impl<'a> GraphImage<'a> {
                     return Err(bad_len(k, last, s.len()));
                 }
                 let nnz = image::le32(s, last - 4) as usize;
-                nnz.checked_mul(4).and_then(|b| b.checked_add(rs)).ok_or(bad_len(k, usize::MAX, s.len()))?
+                nnz.checked_mul(2 + wb).and_then(|b| b.checked_add(rs)).ok_or(bad_len(k, usize::MAX, s.len()))?
             } else {
-                axons.checked_mul(pd.neurons as usize).and_then(|n| n.checked_mul(2)).ok_or(bad_len(k, usize::MAX, s.len()))?
+                axons.checked_mul(pd.neurons as usize).and_then(|n| n.checked_mul(wb)).ok_or(bad_len(k, usize::MAX, s.len()))?
             };
             let bias = if pd.bias == BiasMode::None { 0 } else { 4 * pd.neurons as usize };
             let end = off.checked_add(len).and_then(|e| e.checked_add(bias)).ok_or(bad_len(k, usize::MAX, s.len()))?;
@@ -553,15 +641,17 @@ impl<'a> GraphImage<'a> {
         let (s, blocks) = self.blocks(desc)?;
         let (off, len) = blocks[p];
         let b = s.get(off..off + len).unwrap_or(&[]);
+        let narrow = pd.narrow_weights;
         if !pd.compressed {
-            return Ok(PopWeights::Dense(Weights { b }));
+            return Ok(PopWeights::Dense(Weights { b, narrow }));
         }
         let rs = (desc.axons(p) + 1) * 4;
-        let nnz = (len - rs) / 4;
+        let nnz = (len - rs) / (2 + if narrow { 1 } else { 2 });
         Ok(PopWeights::Compressed(CsrRows {
             row_start: b.get(..rs).unwrap_or(&[]),
             cols: b.get(rs..rs + 2 * nnz).unwrap_or(&[]),
             weights: b.get(rs + 2 * nnz..).unwrap_or(&[]),
+            narrow,
         }))
     }
 
@@ -590,7 +680,7 @@ impl<'a> GraphImage<'a> {
         if s.len() != expected {
             return Err(bad_len(k, expected, s.len()));
         }
-        Ok(Weights { b: s })
+        Ok(Weights { b: s, narrow: false })
     }
 
     /// Sizes of the pooled buffers [`GraphImage::load_pooled`] needs for this image.
@@ -608,6 +698,7 @@ impl<'a> GraphImage<'a> {
         }
         z.readout = self.readout_weights(desc)?.len();
         z.bias = desc.populations.iter().map(|p| p.neurons as usize).sum();
+        z.params = desc.param_neurons();
         Ok(z)
     }
 
@@ -615,9 +706,18 @@ impl<'a> GraphImage<'a> {
     /// [`GraphConfig::layout`]), capacities against the const generics, every weight against its range.
     /// `g` is modified only if all checks pass (then its configuration, state and every weight are
     /// replaced). A population with compressed rows gives [`ImageError::Compressed`].
-    pub fn load<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O: usize, const H: usize>(
+    pub fn load<
+        const NEU: usize,
+        const ST: usize,
+        const AX: usize,
+        const W: usize,
+        const O: usize,
+        const H: usize,
+        const PN: usize,
+        WS: WeightStore,
+    >(
         &self,
-        g: &mut Graph<NEU, ST, AX, W, O, H>,
+        g: &mut Graph<NEU, ST, AX, W, O, H, PN, WS>,
     ) -> Result<GraphDesc, ImageError> {
         let desc = self.desc()?;
         let cfg = desc.config()?;
@@ -636,8 +736,18 @@ impl<'a> GraphImage<'a> {
         }
         let rw = self.readout_weights(&desc)?;
         check_weights(rw, cfg.readout.config.formats.weight_max())?;
+        for (p, pop) in cfg.populations.iter().enumerate() {
+            for v in self.population_params(&desc, p)? {
+                ParamSlot::new(&pop.layer, v)?;
+            }
+        }
         // Capacities are checked by `configure`, which changes nothing on error.
         g.configure(cfg)?;
+        for p in 0..desc.populations.len() {
+            for (j, v) in self.population_params(&desc, p)?.enumerate() {
+                g.set_neuron_params(p, j, v)?;
+            }
+        }
         for p in 0..desc.populations.len() {
             let n = lay.pops[p].neurons;
             if let PopWeights::Dense(w) = self.population_weights(&desc, p)? {
@@ -675,9 +785,12 @@ impl<'a> GraphImage<'a> {
     /// topology (`Csr::validate` per compressed population); every weight is checked against its range
     /// as it is copied. Build the datapath with [`super::GraphMut::new`]`(&loaded.config,
     /// &loaded.topology(row_start, cols), buffers)`.
-    pub fn load_pooled(&self, out: PooledStorage<'_>) -> Result<Loaded, ImageError> {
+    pub fn load_pooled<W: WeightStore>(&self, out: PooledStorage<'_, W>) -> Result<Loaded, ImageError> {
         let desc = self.desc()?;
         let config = desc.config()?;
+        for pop in &config.populations {
+            check_range(Field::WeightBits, pop.layer.formats.weight_bits as i64, 2, W::BITS as i64)?;
+        }
         let z = self.pooled_sizes(&desc)?;
         let sizes = [
             (z.weights, out.weights.len()),
@@ -685,6 +798,7 @@ impl<'a> GraphImage<'a> {
             (z.cols, out.cols.len()),
             (z.readout, out.readout.len()),
             (z.bias, out.bias.len()),
+            (z.params, out.params.len()),
         ];
         for (expected, found) in sizes {
             if expected != found {
@@ -728,7 +842,7 @@ impl<'a> GraphImage<'a> {
             let short = ConfigError::SizeMismatch { field: Field::Buffer, expected: l.weight_off + l.weights, found: out.weights.len() };
             for (d, x) in out.weights.get_mut(l.weight_off..l.weight_off + l.weights).ok_or(short)?.iter_mut().zip(w) {
                 check_range(Field::Weight, x.0 as i64, -max, max)?;
-                *d = x;
+                *d = W::from_clamped(x.0 as i32);
             }
         }
         let max = config.readout.config.formats.weight_max() as i64;
@@ -742,6 +856,17 @@ impl<'a> GraphImage<'a> {
             let dst = out.bias.get_mut(l.neuron_off..l.neuron_off + l.neurons).unwrap_or(&mut []);
             for (d, b) in dst.iter_mut().zip(self.population_bias(&desc, p)?) {
                 *d = b;
+            }
+        }
+        for (p, pop) in config.populations.iter().enumerate() {
+            let l = layout.pops[p];
+            if l.params == ParamMode::Shared {
+                continue;
+            }
+            let short = ConfigError::SizeMismatch { field: Field::Buffer, expected: l.param_off + l.neurons, found: out.params.len() };
+            let dst = out.params.get_mut(l.param_off..l.param_off + l.neurons).ok_or(short)?;
+            for (d, v) in dst.iter_mut().zip(self.population_params(&desc, p)?) {
+                *d = ParamSlot::new(&pop.layer, v)?;
             }
         }
         Ok(Loaded { desc, config, layout, csr })
@@ -774,21 +899,31 @@ pub enum PopWeightsIn<'a> {
     },
 }
 
-fn block_len(w: &PopWeightsIn<'_>) -> usize {
+/// Bytes of one population's weight block with `wb` bytes per weight (2, or 1 for one-byte weights).
+fn block_len(w: &PopWeightsIn<'_>, wb: usize) -> usize {
     match w {
-        PopWeightsIn::Dense(ws) => ws.len().saturating_mul(2),
+        PopWeightsIn::Dense(ws) => ws.len().saturating_mul(wb),
         PopWeightsIn::Compressed { row_start, cols, .. } => {
-            row_start.len().saturating_mul(4).saturating_add(cols.len().saturating_mul(4))
+            row_start.len().saturating_mul(4).saturating_add(cols.len().saturating_mul(2 + wb))
         }
+    }
+}
+
+fn weight_bytes(desc: &GraphDesc, p: usize) -> usize {
+    if desc.populations.get(p).is_some_and(|pd| pd.narrow_weights) {
+        1
+    } else {
+        2
     }
 }
 
 /// Bytes [`encode`] writes for `desc` with `weights` (and a stimulus section if `with_stimulus`).
 pub fn encoded_len(desc: &GraphDesc, weights: &[PopWeightsIn<'_>], with_stimulus: bool) -> usize {
-    let sections = if with_stimulus { 7 } else { 6 };
+    let params = desc.param_neurons().saturating_mul(PARAM_LEN);
+    let sections = 6 + with_stimulus as usize + (params > 0) as usize;
     let biases = bias_bytes(desc);
     let pops = desc.populations.iter().fold(0usize, |a, p| a.saturating_add(POP_FIXED_LEN + layer_len(&p.layer)));
-    let blocks = weights.iter().fold(0usize, |a, w| a.saturating_add(block_len(w)));
+    let blocks = weights.iter().enumerate().fold(0usize, |a, (p, w)| a.saturating_add(block_len(w, weight_bytes(desc, p))));
     let n_ro = desc.populations.get(desc.readout.source as usize).map_or(0, |p| p.neurons as usize);
     let readout = n_ro.saturating_mul(desc.readout.outputs as usize).saturating_mul(2);
     (HEADER_LEN
@@ -802,6 +937,7 @@ pub fn encoded_len(desc: &GraphDesc, weights: &[PopWeightsIn<'_>], with_stimulus
         .saturating_add(blocks)
         .saturating_add(biases)
         .saturating_add(readout)
+        .saturating_add(params)
 }
 
 fn bias_bytes(desc: &GraphDesc) -> usize {
@@ -818,6 +954,21 @@ pub fn encode(
     desc: &GraphDesc,
     weights: &[PopWeightsIn<'_>],
     biases: &[&[i32]],
+    readout: &[Weight],
+    stimulus: Option<&Stimulus>,
+    out: &mut [u8],
+) -> Result<usize, ImageError> {
+    encode_with_params(desc, weights, biases, &[], readout, stimulus, out)
+}
+
+/// [`encode`] with the per-neuron threshold and decays: one slice per population, of its neuron count
+/// if it has [`ParamMode::PerNeuron`], else empty (or no slices at all when no population has them).
+/// Every value is validated by [`ParamSlot::new`] for its population first.
+pub fn encode_with_params(
+    desc: &GraphDesc,
+    weights: &[PopWeightsIn<'_>],
+    biases: &[&[i32]],
+    params: &[&[NeuronParams]],
     readout: &[Weight],
     stimulus: Option<&Stimulus>,
     out: &mut [u8],
@@ -865,6 +1016,19 @@ pub fn encode(
             return Err(ConfigError::SizeMismatch { field: Field::Neurons, expected: want, found: b.len() }.into());
         }
     }
+    let with_params = desc.param_neurons() > 0;
+    if (with_params || !params.is_empty()) && params.len() != np {
+        return Err(ConfigError::SizeMismatch { field: Field::Population, expected: np, found: params.len() }.into());
+    }
+    for ((pd, pop), v) in desc.populations.iter().zip(&cfg.populations).zip(params) {
+        let want = if pd.params == ParamMode::Shared { 0 } else { pd.neurons as usize };
+        if v.len() != want {
+            return Err(ConfigError::SizeMismatch { field: Field::Neurons, expected: want, found: v.len() }.into());
+        }
+        for x in v.iter() {
+            ParamSlot::new(&pop.layer, *x)?;
+        }
+    }
     if let Some(&Stimulus { steps, .. }) = stimulus.filter(|s| s.steps > MAX_STEPS) {
         return Err(ImageError::TooManySteps { steps });
     }
@@ -873,7 +1037,7 @@ pub fn encode(
         return Err(ConfigError::OutOfRange { field: Field::Image, value: total as i64, min: 0, max: u32::MAX as i64 }.into());
     }
     let out = out.get_mut(..total).ok_or(ImageError::BufferTooSmall { needed: total })?;
-    let count = if stimulus.is_some() { 7 } else { 6 };
+    let count = 6 + with_params as usize + stimulus.is_some() as usize;
     let mut w = Wr { b: out, pos: 0 };
     w.put(&MAGIC);
     w.u16(VERSION);
@@ -881,7 +1045,7 @@ pub fn encode(
     w.u32(total as u32);
     w.u32(0);
     let pops_len = desc.populations.iter().map(|p| POP_FIXED_LEN + layer_len(&p.layer)).sum::<usize>();
-    let weights_len = weights.iter().map(block_len).sum::<usize>() + bias_bytes(desc);
+    let weights_len = weights.iter().enumerate().map(|(p, w)| block_len(w, weight_bytes(desc, p))).sum::<usize>() + bias_bytes(desc);
     let lens = [
         GRAPH_LEN,
         pops_len,
@@ -889,10 +1053,12 @@ pub fn encode(
         GRAPH_READOUT_LEN,
         weights_len,
         2 * readout.len(),
+        desc.param_neurons() * PARAM_LEN,
         STIMULUS_LEN,
     ];
+    let present = [true, true, true, true, true, true, with_params, stimulus.is_some()];
     let mut off = HEADER_LEN + count * ENTRY_LEN;
-    for (kind, len) in KINDS.iter().zip(lens).take(count) {
+    for ((kind, len), _) in KINDS.iter().zip(lens).zip(present).filter(|(_, p)| *p) {
         w.u16(*kind);
         w.u16(if *kind == SECTION_STIMULUS { 0 } else { FLAG_CRITICAL });
         w.u32(off as u32);
@@ -922,7 +1088,11 @@ pub fn encode(
             BiasMode::Fixed => 1,
             BiasMode::Learned => 2,
         };
-        w.put(&[p.compressed as u8, bias, 0, 0]);
+        let pm = match p.params {
+            ParamMode::Shared => 0,
+            ParamMode::PerNeuron => 1,
+        };
+        w.put(&[p.compressed as u8, bias, pm, p.narrow_weights as u8]);
         write_layer(&mut w, &p.layer);
     }
     // PROJECTIONS
@@ -942,10 +1112,20 @@ pub fn encode(
     write_readout(&mut w, &desc.readout.config, Feedback::Symmetric);
     // POPULATION_WEIGHTS (each population's biases after its weights)
     for (p, pw) in weights.iter().enumerate() {
+        // One-byte weights: the mantissa's low byte (it fits: weight_bits ≤ 8 and every weight was
+        // range-checked above).
+        let narrow = weight_bytes(desc, p) == 1;
+        let put = |w: &mut Wr<'_>, x: &Weight| {
+            if narrow {
+                w.put(&[x.0 as i8 as u8]);
+            } else {
+                w.put(&x.0.to_le_bytes());
+            }
+        };
         match pw {
             PopWeightsIn::Dense(ws) => {
                 for x in ws.iter() {
-                    w.put(&x.0.to_le_bytes());
+                    put(&mut w, x);
                 }
             }
             PopWeightsIn::Compressed { row_start, cols, weights } => {
@@ -956,7 +1136,7 @@ pub fn encode(
                     w.u16(*c);
                 }
                 for x in weights.iter() {
-                    w.put(&x.0.to_le_bytes());
+                    put(&mut w, x);
                 }
             }
         }
@@ -967,6 +1147,12 @@ pub fn encode(
     // READOUT_WEIGHTS
     for x in readout {
         w.put(&x.0.to_le_bytes());
+    }
+    // NEURON_PARAMS
+    for v in params.iter().flat_map(|v| v.iter()) {
+        w.i32(v.threshold);
+        w.u32(v.decay);
+        w.u32(v.adapt);
     }
     if let Some(s) = stimulus {
         write_stimulus(&mut w, s);

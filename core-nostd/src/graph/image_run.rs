@@ -11,12 +11,13 @@
 use super::{GraphMut, GraphUpdate, LambdaSource};
 use crate::error::{ConfigError, Field};
 use crate::image::{RunSummary, Runner, StepTarget};
+use crate::format::WeightStore;
 use crate::net::StepReport;
 use crate::readout::{Feedback, Target};
 
 /// Run one step of `g` driven by `run`. `input` is scratch of at least the graph's `inputs` entries,
 /// `values` of exactly its readout outputs. Fails only on wrong scratch lengths.
-pub fn step_graph(run: &mut Runner, g: &mut GraphMut<'_>, input: &mut [u16], values: &mut [i32]) -> Result<StepReport, ConfigError> {
+pub fn step_graph<W: WeightStore>(run: &mut Runner, g: &mut GraphMut<'_, W>, input: &mut [u16], values: &mut [i32]) -> Result<StepReport, ConfigError> {
     let cfg = g.config();
     let ext = cfg.inputs as usize;
     let outputs = cfg.readout.outputs as usize;
@@ -41,7 +42,7 @@ pub fn step_graph(run: &mut Runner, g: &mut GraphMut<'_>, input: &mut [u16], val
 }
 
 /// Run the remaining steps of `run`'s stimulus on `g` (scratch as [`step_graph`]).
-pub fn run_graph(run: &mut Runner, g: &mut GraphMut<'_>, input: &mut [u16], values: &mut [i32]) -> Result<RunSummary, ConfigError> {
+pub fn run_graph<W: WeightStore>(run: &mut Runner, g: &mut GraphMut<'_, W>, input: &mut [u16], values: &mut [i32]) -> Result<RunSummary, ConfigError> {
     while run.timestep().0 < run.stimulus().steps {
         step_graph(run, g, input, values)?;
     }
@@ -50,7 +51,7 @@ pub fn run_graph(run: &mut Runner, g: &mut GraphMut<'_>, input: &mut [u16], valu
 
 /// The run's summary with `g`'s checksum ([`GraphMut::checksum`]) and the saturations of every population
 /// and the readout.
-pub fn graph_summary(run: &Runner, g: &GraphMut<'_>) -> RunSummary {
+pub fn graph_summary<W: WeightStore>(run: &Runner, g: &GraphMut<'_, W>) -> RunSummary {
     let mut sat = g.readout_saturations().total();
     for p in 0..g.layout().populations {
         sat = sat.saturating_add(g.saturations(p).map_or(0, |s| s.total()));

@@ -55,6 +55,7 @@ mod store;
 pub use image_run::{graph_summary, run_graph, step_graph};
 pub use run::{backprop_finish, backprop_partial, backprop_shift, downstream_delta, GraphBuffers, GraphMut, GraphScalars, GraphUpdate, LamOf, PoolBuffers};
 pub use store::Graph;
+pub use crate::neuron::{NeuronParams, ParamSlot};
 
 use crate::error::{check_range, ConfigError, Field};
 use crate::layer::{Csr, LayerConfig};
@@ -127,6 +128,18 @@ pub enum BiasMode {
     Learned,
 }
 
+/// Whether a population's neurons have their own threshold and decays ([`crate::neuron::params`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ParamMode {
+    /// Every neuron uses the population's scalar values (the fire loop is the scalar one).
+    #[default]
+    Shared,
+    /// One [`crate::neuron::ParamSlot`] per neuron in the pooled storage
+    /// ([`crate::graph::PoolBuffers::params`]); a freshly configured [`Graph`] fills them with the scalar values.
+    PerNeuron,
+}
+
 /// A population of neurons.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -139,6 +152,8 @@ pub struct Population {
     pub lambda: LambdaSource,
     /// Per-neuron bias.
     pub bias: BiasMode,
+    /// Per-neuron threshold and decays, or the population's scalars.
+    pub params: ParamMode,
 }
 
 /// The readout of a graph.
@@ -195,6 +210,11 @@ pub struct PopLayout {
     pub dvdy: i32,
     /// Its bias mode.
     pub bias: BiasMode,
+    /// Whether its neurons have per-neuron parameters.
+    pub params: ParamMode,
+    /// First slot of its per-neuron parameters in the pooled slots (which hold only the populations
+    /// with [`ParamMode::PerNeuron`], in order).
+    pub param_off: usize,
     /// First entry of its part of a [`crate::graph::GraphUpdate::Accumulate`] accumulator.
     pub acc_off: usize,
     /// Entries of that part: its weights, then its neurons when the bias learns.
@@ -230,9 +250,27 @@ pub struct Layout {
     pub readout_weights: usize,
     /// Entries of an `Accumulate` accumulator: every population's part, then the readout's weights.
     pub accumulator: usize,
+    /// Per-neuron parameter slots: Σ neurons of the populations with [`ParamMode::PerNeuron`].
+    pub param_slots: usize,
 }
 
 impl Layout {
+    /// Bytes of the populations' storage ([`crate::layer::MemoryReport::layer_with`] summed over the
+    /// populations) with `weight_bytes` per synapse (2 for [`crate::format::Weight`], 1 for
+    /// [`crate::format::Weight8`]); a bias adds 4 bytes and per-neuron parameters 32 bytes per neuron to
+    /// `state`. The readout, spike history and scratch are not included.
+    pub fn memory(&self, weight_bytes: usize) -> crate::layer::MemoryReport {
+        let mut m = crate::layer::MemoryReport { weights: 0, traces: 0, state: 0 };
+        for l in &self.pops[..self.populations] {
+            let r = crate::layer::MemoryReport::layer_with(l.weights, l.axons, l.neurons, l.states, weight_bytes);
+            m.weights += r.weights;
+            m.traces += r.traces;
+            m.state += r.state + if l.bias != BiasMode::None { 4 * l.neurons } else { 0 };
+        }
+        m.state += core::mem::size_of::<crate::neuron::ParamSlot>() * self.param_slots;
+        m
+    }
+
     /// Entries of the spike-history buffer (depth × stride).
     pub fn hist_len(&self) -> usize {
         self.depth * self.hist_stride
@@ -285,7 +323,7 @@ impl GraphConfig {
             depth = depth.max(pr.delay as usize + 1);
         }
         let (mut n_off, mut s_off, mut a_off, mut w_off, mut acc_off) = (0usize, 0usize, 0usize, 0usize, 0usize);
-        let (mut max_a, mut max_n) = (0usize, 0usize);
+        let (mut max_a, mut max_n, mut param_off) = (0usize, 0usize, 0usize);
         for (p, pop) in self.populations.iter().enumerate() {
             let n = pop.neurons as usize;
             check_range(Field::Neurons, n as i64, 1, u16::MAX as i64)?;
@@ -327,10 +365,15 @@ impl GraphConfig {
                 weights,
                 dvdy: dvdy(&pop.layer),
                 bias: pop.bias,
+                params: pop.params,
+                param_off,
                 acc_off,
                 acc_len: weights + if pop.bias == BiasMode::Learned { n } else { 0 },
             };
             acc_off += pops[p].acc_len;
+            if pop.params == ParamMode::PerNeuron {
+                param_off += n;
+            }
             n_off += n;
             s_off += n * states;
             a_off += axons;
@@ -372,6 +415,7 @@ impl GraphConfig {
             max_neurons: max_n,
             readout_weights: n_ro * ro.outputs as usize,
             accumulator: acc_off + n_ro * ro.outputs as usize,
+            param_slots: param_off,
         })
     }
 }

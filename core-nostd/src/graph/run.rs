@@ -20,9 +20,11 @@ use crate::net::{StepReport, Timestep};
 use crate::readout::{Feedback, ReadoutBuffers, ReadoutMut, Target};
 
 /// The per-population buffers, pooled: population p uses the ranges of its [`PopLayout`].
-pub struct PoolBuffers<'a> {
-    /// Weights (Σ of each population's weights; row-major by axon, or CSR order).
-    pub weights: &'a mut [Weight],
+pub struct PoolBuffers<'a, W: WeightStore = Weight> {
+    /// Weights (Σ of each population's weights; row-major by axon, or CSR order), 16-bit
+    /// ([`Weight`]) or 8-bit ([`crate::format::Weight8`], one byte per synapse: every population's
+    /// `weight_bits` must then be ≤ 8).
+    pub weights: &'a mut [W],
     /// Neuron states (Σ neurons × states).
     pub state: &'a mut [i32],
     /// ẽ^f (Σ neurons × states).
@@ -41,6 +43,10 @@ pub struct PoolBuffers<'a> {
     pub grad: &'a mut [i64],
     /// Per-neuron biases (Σ neurons; entries of populations without a bias are unused).
     pub bias: &'a mut [i32],
+    /// Per-neuron thresholds and decays ([`Layout::param_slots`]: the neurons of the populations with
+    /// [`super::ParamMode::PerNeuron`] only, population p at `PopLayout::param_off`; each slot built by
+    /// [`crate::neuron::ParamSlot::new`] for its population's configuration).
+    pub params: &'a mut [crate::neuron::ParamSlot],
     /// Counters, one per population.
     pub scalars: &'a mut [LayerScalars],
 }
@@ -56,9 +62,9 @@ pub struct GraphScalars {
 }
 
 /// Every buffer of a graph (lengths from [`Layout`]).
-pub struct GraphBuffers<'a> {
+pub struct GraphBuffers<'a, W: WeightStore = Weight> {
     /// Per-population storage.
-    pub pool: PoolBuffers<'a>,
+    pub pool: PoolBuffers<'a, W>,
     /// Readout storage (`readout_weights` weights, `outputs` r/e/scratch, readout-source ε^o).
     pub readout: ReadoutBuffers<'a>,
     /// Σ_k B_kj·e_k per neuron (Σ neurons), Q.`signal_frac` of its population.
@@ -97,21 +103,21 @@ enum Sig {
 }
 
 /// The datapath of a whole graph over borrowed buffers.
-pub struct GraphMut<'a> {
+pub struct GraphMut<'a, W: WeightStore = Weight> {
     cfg: &'a GraphConfig,
     lay: Layout,
     topo: [Option<Csr<'a>>; MAX_POPULATIONS],
-    b: GraphBuffers<'a>,
+    b: GraphBuffers<'a, W>,
     /// Weight-update rounding per population ([`GraphMut::set_rounding`]).
     rounding: [Rounding; MAX_POPULATIONS],
     /// Weight-update rounding of the readout ([`GraphMut::set_readout_rounding`]).
     readout_rounding: Rounding,
 }
 
-impl PoolBuffers<'_> {
+impl<W: WeightStore> PoolBuffers<'_, W> {
     /// The [`LayerMut`] of population `p` (None only if the pool does not hold it, which
     /// [`GraphMut::new`] rules out).
-    fn view<'s>(&'s mut self, cfg: &'s GraphConfig, lay: &Layout, topo: Option<Csr<'s>>, p: usize) -> Option<LayerMut<'s>> {
+    fn view<'s>(&'s mut self, cfg: &'s GraphConfig, lay: &Layout, topo: Option<Csr<'s>>, p: usize) -> Option<LayerMut<'s, W>> {
         let l = lay.pops.get(p).filter(|_| p < lay.populations)?;
         let lc = &cfg.populations.get(p)?.layer;
         let ns = l.neurons * l.states;
@@ -136,6 +142,10 @@ impl PoolBuffers<'_> {
             let b = self.bias.get_mut(l.neuron_off..l.neuron_off + l.neurons)?;
             v.set_bias(b, l.bias == super::BiasMode::Learned).ok()?;
         }
+        if l.params == super::ParamMode::PerNeuron {
+            let s = self.params.get(l.param_off..l.param_off + l.neurons)?;
+            v.set_neuron_params_trusted(s).ok()?;
+        }
         Some(v)
     }
 }
@@ -148,11 +158,16 @@ fn check(field: Field, expected: usize, found: usize) -> Result<(), ConfigError>
     }
 }
 
-impl<'a> GraphMut<'a> {
+impl<'a, W: WeightStore> GraphMut<'a, W> {
     /// Validate `cfg` with `topology` (see [`GraphConfig::layout`]) and check every buffer length against
     /// the layout. After this, [`GraphMut::step`] fails only on a wrong external-λ length.
-    pub fn new(cfg: &'a GraphConfig, topology: &[Option<Csr<'a>>], b: GraphBuffers<'a>) -> Result<Self, ConfigError> {
+    pub fn new(cfg: &'a GraphConfig, topology: &[Option<Csr<'a>>], b: GraphBuffers<'a, W>) -> Result<Self, ConfigError> {
         let lay = cfg.layout(topology)?;
+        // The weight storage must hold every population's mantissas (8-bit storage: weight_bits ≤ 8).
+        if let Some(p) = cfg.populations.iter().find(|p| p.layer.formats.weight_bits > W::BITS) {
+            let wb = p.layer.formats.weight_bits as i64;
+            return Err(ConfigError::OutOfRange { field: Field::WeightBits, value: wb, min: 2, max: W::BITS as i64 });
+        }
         let p = &b.pool;
         let f = Field::Buffer;
         check(f, lay.weights, p.weights.len())?;
@@ -166,6 +181,7 @@ impl<'a> GraphMut<'a> {
         check(f, lay.neurons, p.grad.len())?;
         check(f, lay.populations, p.scalars.len())?;
         check(f, lay.neurons, p.bias.len())?;
+        check(f, lay.param_slots, p.params.len())?;
         check(f, lay.neurons, b.fb.len())?;
         check(f, lay.hist_len(), b.hist.len())?;
         check(f, lay.hist_counts(), b.hist_count.len())?;
@@ -220,7 +236,7 @@ impl<'a> GraphMut<'a> {
     }
 
     /// The datapath of population `p` (for inspection or phase-by-phase driving).
-    pub fn population(&mut self, p: usize) -> Result<LayerMut<'_>, ConfigError> {
+    pub fn population(&mut self, p: usize) -> Result<LayerMut<'_, W>, ConfigError> {
         let topo = self.topo.get(p).copied().flatten();
         self.b.pool.view(self.cfg, &self.lay, topo, p).ok_or(ConfigError::OutOfRange {
             field: Field::Population,
@@ -266,7 +282,7 @@ impl<'a> GraphMut<'a> {
     }
 
     /// Weights of population `p` (row-major by axon, or CSR order).
-    pub fn weights(&self, p: usize) -> &[Weight] {
+    pub fn weights(&self, p: usize) -> &[W] {
         match self.lay.pops.get(p).filter(|_| p < self.lay.populations) {
             Some(l) => self.b.pool.weights.get(l.weight_off..l.weight_off + l.weights).unwrap_or(&[]),
             None => &[],
@@ -277,6 +293,14 @@ impl<'a> GraphMut<'a> {
     pub fn bias(&self, p: usize) -> &[i32] {
         match self.lay.pops.get(p).filter(|_| p < self.lay.populations) {
             Some(l) => self.b.pool.bias.get(l.neuron_off..l.neuron_off + l.neurons).unwrap_or(&[]),
+            None => &[],
+        }
+    }
+
+    /// Per-neuron parameter slots of population `p` (empty for a population with shared parameters).
+    pub fn neuron_params(&self, p: usize) -> &[crate::neuron::ParamSlot] {
+        match self.lay.pops.get(p).filter(|_| p < self.lay.populations && self.lay.pops[p].params == super::ParamMode::PerNeuron) {
+            Some(l) => self.b.pool.params.get(l.param_off..l.param_off + l.neurons).unwrap_or(&[]),
             None => &[],
         }
     }
@@ -344,8 +368,9 @@ impl<'a> GraphMut<'a> {
                 p.etrace.get(l.state_off..l.state_off + ns).unwrap_or(&[]),
                 p.xtrace.get(l.axon_off..l.axon_off + l.axons).unwrap_or(&[]),
             );
+            // As i16 whatever the storage: 8-bit storage hashes like 16-bit storage of the same mantissas.
             for w in slices.0 {
-                h.write(&w.0.to_le_bytes());
+                h.write(&(w.get() as i16).to_le_bytes());
             }
             for v in slices.1.iter().chain(slices.2) {
                 h.write(&v.to_le_bytes());
@@ -665,9 +690,9 @@ pub fn backprop_finish(fb: &mut i32, sum: i64, shift: i32) {
 }
 
 /// What one delay-0 projection p → m contributes to p's backprop.
-struct BackpropIn<'s> {
+struct BackpropIn<'s, W: WeightStore> {
     topo: Option<Csr<'s>>,
-    weights: &'s [Weight],
+    weights: &'s [W],
     lm: &'s PopLayout,
     block: usize,
     /// Exponent from Q.(weight_frac_m + sf_m) to Q.sf_p.
@@ -677,7 +702,7 @@ struct BackpropIn<'s> {
 
 /// fb_p[j] += Σ_i W_{j→i}·δ_m[i] for the source neurons j with ψ ≠ 0 (the others have λ = 0 whatever
 /// fb is): exact i64 sum, then **nearest** to Q.sf_p, **saturating** i32.
-fn backprop_rows(b: &BackpropIn<'_>, psi_p: &[i32], fb: &mut [i32], ops: &mut OpCounts) {
+fn backprop_rows<W: WeightStore>(b: &BackpropIn<'_, W>, psi_p: &[i32], fb: &mut [i32], ops: &mut OpCounts) {
     for (j, f) in fb.iter_mut().enumerate() {
         if psi_p.get(j).copied().unwrap_or(0) == 0 {
             continue;

@@ -4,8 +4,9 @@
 use super::run::{GraphBuffers, GraphMut, GraphScalars, PoolBuffers};
 use super::{GraphConfig, Layout, MAX_DELAY, MAX_POPULATIONS};
 use crate::error::{check_range, ConfigError, Field};
-use crate::format::Weight;
+use crate::format::{Weight, WeightStore};
 use crate::layer::{LayerScalars, Saturations};
+use crate::neuron::{NeuronParams, ParamSlot};
 use crate::readout::ReadoutBuffers;
 
 const ZERO_SCALARS: LayerScalars = LayerScalars {
@@ -17,11 +18,25 @@ const HIST_COUNTS: usize = (MAX_DELAY as usize + 1) * (1 + MAX_POPULATIONS);
 /// A graph with pooled storage of at most `NEU` neurons in all, `ST` neuron-state entries (Σ neurons ×
 /// states), `AX` axons (Σ over populations of their incoming projections' widths), `W` weights (dense:
 /// Σ axons × neurons per population), `O` readout outputs and `H` spike-history entries
-/// ((longest delay + 1) × (inputs + NEU)). [`Graph::configure`] checks that a configuration fits.
-pub struct Graph<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O: usize, const H: usize> {
+/// ((longest delay + 1) × (inputs + NEU)), and `PN` per-neuron parameter slots (Σ neurons of the
+/// populations with [`super::ParamMode::PerNeuron`], 32 bytes each; default 0, so a graph without
+/// per-neuron parameters spends no memory on them). `WS` is the weight storage: [`Weight`] (2 bytes per
+/// synapse, the default) or [`crate::format::Weight8`] (1 byte per synapse; every population's
+/// `weight_bits` ≤ 8, the same bits as 16-bit storage of the same mantissas). [`Graph::configure`]
+/// checks that a configuration fits.
+pub struct Graph<
+    const NEU: usize,
+    const ST: usize,
+    const AX: usize,
+    const W: usize,
+    const O: usize,
+    const H: usize,
+    const PN: usize = 0,
+    WS: WeightStore = Weight,
+> {
     cfg: heapless::Vec<GraphConfig, 1>,
     lay: heapless::Vec<Layout, 1>,
-    weights: [Weight; W],
+    weights: [WS; W],
     state: [i32; ST],
     etrace: [i32; ST],
     xtrace: [u16; AX],
@@ -32,6 +47,7 @@ pub struct Graph<const NEU: usize, const ST: usize, const AX: usize, const W: us
     grad: [i64; NEU],
     fb: [i32; NEU],
     bias: [i32; NEU],
+    params: [ParamSlot; PN],
     scalars: [LayerScalars; MAX_POPULATIONS],
     ro_weights: [[Weight; O]; NEU],
     ro_r: [i32; O],
@@ -48,21 +64,23 @@ pub struct Graph<const NEU: usize, const ST: usize, const AX: usize, const W: us
     gs: GraphScalars,
 }
 
-impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O: usize, const H: usize> Default
-    for Graph<NEU, ST, AX, W, O, H>
+impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O: usize, const H: usize, const PN: usize, WS: WeightStore>
+    Default for Graph<NEU, ST, AX, W, O, H, PN, WS>
 {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O: usize, const H: usize> Graph<NEU, ST, AX, W, O, H> {
+impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O: usize, const H: usize, const PN: usize, WS: WeightStore>
+    Graph<NEU, ST, AX, W, O, H, PN, WS>
+{
     /// An unconfigured, zeroed graph (all-zero bytes: a `static` of it lands in `.bss`).
     pub const fn new() -> Self {
         Graph {
             cfg: heapless::Vec::new(),
             lay: heapless::Vec::new(),
-            weights: [Weight(0); W],
+            weights: [WS::ZERO; W],
             state: [0; ST],
             etrace: [0; ST],
             xtrace: [0; AX],
@@ -73,6 +91,7 @@ impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O
             grad: [0; NEU],
             fb: [0; NEU],
             bias: [0; NEU],
+            params: [ParamSlot::EMPTY; PN],
             scalars: [ZERO_SCALARS; MAX_POPULATIONS],
             ro_weights: [[Weight(0); O]; NEU],
             ro_r: [0; O],
@@ -101,6 +120,10 @@ impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O
         fits(Field::Weight, lay.weights, W)?;
         fits(Field::Outputs, cfg.readout.outputs as usize, O)?;
         fits(Field::Buffer, lay.hist_len(), H)?;
+        fits(Field::Neurons, lay.param_slots, PN)?;
+        for pop in &cfg.populations {
+            check_range(Field::WeightBits, pop.layer.formats.weight_bits as i64, 2, WS::BITS as i64)?;
+        }
         self.cfg.clear();
         self.lay.clear();
         // A fresh start: the learning-step counters (which seed stochastic rounding) and the chip-effect
@@ -109,6 +132,15 @@ impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O
         self.ro_sat = ZERO_SCALARS.sat;
         self.ro_updates = 0;
         self.gs = GraphScalars { head: 0, dropped: 0 };
+        // Per-neuron parameters start at the population's scalar values (built once per population: the
+        // scalars passed their constructor in `layout`, so this cannot fail; an error keeps the slots).
+        for (pop, l) in cfg.populations.iter().zip(&lay.pops) {
+            if pop.params == super::ParamMode::PerNeuron {
+                if let Ok(s) = ParamSlot::new(&pop.layer, NeuronParams::of(&pop.layer.neuron)) {
+                    self.params[l.param_off..l.param_off + l.neurons].fill(s);
+                }
+            }
+        }
         // Capacity 1 and just cleared: neither push can fail.
         let _ = self.cfg.push(cfg);
         let _ = self.lay.push(lay);
@@ -136,7 +168,7 @@ impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O
         check_range(Field::Neurons, neuron as i64, 0, l.neurons as i64 - 1)?;
         let max = cfg.populations[p].layer.formats.weight_max() as i64;
         check_range(Field::Weight, w.0 as i64, -max, max)?;
-        self.weights[l.weight_off + axon * l.neurons + neuron] = w;
+        self.weights[l.weight_off + axon * l.neurons + neuron] = WS::from_clamped(w.0 as i32);
         Ok(())
     }
 
@@ -151,6 +183,24 @@ impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O
         }
         check_range(Field::Neurons, neuron as i64, 0, l.neurons as i64 - 1)?;
         self.bias[l.neuron_off + neuron] = b;
+        Ok(())
+    }
+
+    /// Set the threshold and decays of `neuron` in population `p` (units: [`crate::neuron::params`]),
+    /// validated for the population's model and formats; the population must have
+    /// [`super::ParamMode::PerNeuron`]. On error nothing changes.
+    pub fn set_neuron_params(&mut self, p: usize, neuron: usize, v: NeuronParams) -> Result<(), ConfigError> {
+        let (cfg, lay) = match (self.cfg.first(), self.lay.first()) {
+            (Some(c), Some(l)) => (c, l),
+            _ => return Err(ConfigError::NotConfigured),
+        };
+        check_range(Field::Population, p as i64, 0, lay.populations as i64 - 1)?;
+        let l = lay.pops[p];
+        if l.params != super::ParamMode::PerNeuron {
+            return Err(ConfigError::Unsupported { field: Field::Population });
+        }
+        check_range(Field::Neurons, neuron as i64, 0, l.neurons as i64 - 1)?;
+        self.params[l.param_off + neuron] = ParamSlot::new(&cfg.populations[p].layer, v)?;
         Ok(())
     }
 
@@ -171,7 +221,7 @@ impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O
     }
 
     /// The datapath over this graph's storage (fails only if it was never configured).
-    pub fn view(&mut self) -> Result<GraphMut<'_>, ConfigError> {
+    pub fn view(&mut self) -> Result<GraphMut<'_, WS>, ConfigError> {
         let (cfg, lay) = match (self.cfg.first(), self.lay.first()) {
             (Some(c), Some(l)) => (c, *l),
             _ => return Err(ConfigError::NotConfigured),
@@ -190,6 +240,7 @@ impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O
                 psi: &mut self.psi[..lay.neurons],
                 grad: &mut self.grad[..lay.neurons],
                 bias: &mut self.bias[..lay.neurons],
+                params: &mut self.params[..lay.param_slots],
                 scalars: &mut self.scalars[..lay.populations],
             },
             readout: ReadoutBuffers {

@@ -62,6 +62,10 @@ impl Alif {
         &self.p
     }
 
+    pub(crate) fn surrogate(&self) -> &super::Surrogate {
+        &self.c.sur
+    }
+
     #[inline(always)]
     fn dist(&self, v: i64, a: i64) -> i64 {
         v - self.p.threshold.0 as i64 - shr_nearest(self.p.beta.0 as i64 * a, self.c.sf)
@@ -145,6 +149,16 @@ impl NeuronModel for Alif {
         let d1 = self.dist(v as i64, a as i64);
         let psi = if learning { self.c.sur.psi(d1) } else { 0 };
         Fired { spike: d1 > 0, psi, saturated: sat }
+    }
+
+    #[inline(always)]
+    fn with_slot(&self, s: &super::ParamSlot) -> Self {
+        let mut m = *self;
+        m.p.threshold = Voltage(s.threshold);
+        m.p.decay = Decay(s.decay);
+        m.p.adapt_decay = Decay(s.adapt);
+        m.c.sur = m.c.sur.with_reciprocal(s.inv_delta_q32, s.zero_from);
+        m
     }
 
 }

@@ -62,6 +62,10 @@ impl Lif {
         &self.p
     }
 
+    pub(crate) fn surrogate(&self) -> &super::Surrogate {
+        &self.c.sur
+    }
+
     /// The loop-invariant constants of an inference step (no Jacobian, no ψ) for a layer whose
     /// dendritic sums are in Q.`acc_frac` weight units, when the common case holds: the input shift
     /// `state_frac − weight_frac − acc_frac` is in 0..32 (so [`NeuronModel::input`] is a plain left
@@ -196,6 +200,16 @@ impl NeuronModel for Lif {
         }
         let psi = if learning { self.c.sur.psi(v as i64 - th) } else { 0 };
         Fired { spike: v as i64 > th, psi, saturated: sat }
+    }
+
+    #[inline(always)]
+    fn with_slot(&self, s: &super::ParamSlot) -> Self {
+        let mut m = *self;
+        m.p.threshold = Voltage(s.threshold);
+        m.p.decay = Decay(s.decay);
+        m.jac_leak = s.jac_leak;
+        m.c.sur = m.c.sur.with_reciprocal(s.inv_delta_q32, s.zero_from);
+        m
     }
 
 }

@@ -126,6 +126,10 @@ impl LoihiCuba {
         &self.p
     }
 
+    pub(crate) fn surrogate(&self) -> &Surrogate {
+        &self.sur
+    }
+
     /// θ = vth ≪ 6 (raw units).
     pub fn threshold(&self) -> i32 {
         self.theta
@@ -175,6 +179,23 @@ impl NeuronModel for LoihiCuba {
         st[1] = u;
         st[0] = if spike { 0 } else { v as i32 };
         Fired { spike, psi, saturated: sat }
+    }
+
+    /// `vth`, `dv`, `du` of one compartment. The values are **clamped** to their register ranges first (a
+    /// slot validated for Loihi is already inside them; one built for another model then cannot
+    /// underflow the decay complements).
+    #[inline(always)]
+    fn with_slot(&self, s: &super::ParamSlot) -> Self {
+        let mut m = *self;
+        let vth = (s.threshold as u32).min(131_071);
+        m.p.vth_mant = vth;
+        m.p.dv = s.decay.min(4095) as u16;
+        m.p.du = s.adapt.min(4095) as u16;
+        m.kv = 4096 - m.p.dv as u32;
+        m.ku = 4096 - (m.p.du as u32 + 1);
+        m.theta = (vth << 6) as i32;
+        m.sur = m.sur.with_reciprocal(s.inv_delta_q32, s.zero_from);
+        m
     }
 
 }

@@ -17,12 +17,14 @@
 pub mod alif;
 pub mod lif;
 pub mod loihi;
+pub mod params;
 pub mod surrogate;
 
 pub use alif::{Alif, AlifParams};
 pub use lif::{Lif, LifParams};
 pub(crate) use lif::LifInference;
 pub use loihi::{LoihiCuba, LoihiParams, Wrap24};
+pub use params::{NeuronParams, ParamSlot};
 pub use surrogate::{Surrogate, SurrogateParams};
 
 use crate::format::Decay;
@@ -89,6 +91,13 @@ pub trait NeuronModel {
     fn update_biased(&self, st: &mut [i32], y: i64, b: i32, jac: Option<&mut Jacobian>) -> Fired {
         self.update(st, y.saturating_add(b as i64), jac)
     }
+    /// This model with one neuron's threshold and decays ([`ParamSlot`], validated for this model and
+    /// formats); every other parameter is kept. No arithmetic beyond field copies (and Loihi's two
+    /// decay complements), so [`NeuronModel::update`] on the result is the scalar arithmetic on the
+    /// neuron's values.
+    fn with_slot(&self, s: &ParamSlot) -> Self
+    where
+        Self: Sized;
 }
 
 /// The neuron model of a layer: a plain enum so a layer's model is chosen at run time and dispatched once

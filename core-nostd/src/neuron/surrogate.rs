@@ -112,6 +112,20 @@ impl Surrogate {
         crate::arith::shr_nearest((x as i64).saturating_mul(self.inv_delta_q32 as i64), self.gf + 4)
     }
 
+    /// The Q.32 reciprocal of Δ and the smallest |d| with ψ = 0 (what a per-neuron threshold changes).
+    pub(crate) fn reciprocal(&self) -> (u64, u64) {
+        (self.inv_delta_q32, self.zero_from)
+    }
+
+    /// This surrogate with another Δ's reciprocal and zero bound (from [`Surrogate::reciprocal`] of a
+    /// surrogate validated with the same amplitude, width and formats).
+    #[inline(always)]
+    pub(crate) fn with_reciprocal(mut self, inv_delta_q32: u64, zero_from: u64) -> Self {
+        self.inv_delta_q32 = inv_delta_q32;
+        self.zero_from = zero_from;
+        self
+    }
+
     /// Fractional bits of ψ (`signal_frac`).
     pub fn signal_frac(&self) -> u32 {
         self.gf

@@ -33,8 +33,9 @@ pub fn spec_from_image(bytes: &[u8]) -> Result<(GraphNetworkSpec, Option<Stimulu
     let z = img.pooled_sizes(&desc).map_err(img_err)?;
     let (mut w, mut rs, mut cs, mut ro) = (vec![Weight(0); z.weights], vec![0u32; z.row_start], vec![0u16; z.cols], vec![Weight(0); z.readout]);
     let mut bias = vec![0i32; z.bias];
+    let mut params = vec![plasticore_core::neuron::ParamSlot::EMPTY; z.params];
     let loaded = img
-        .load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro, bias: &mut bias })
+        .load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro, bias: &mut bias, params: &mut params })
         .map_err(img_err)?;
     let lay = loaded.layout;
     let np = lay.populations;

@@ -56,7 +56,7 @@ impl GraphNetworkSpec {
             Feedback::Random { seed } => LambdaSource::RandomFeedback { seed },
             Feedback::External => LambdaSource::External,
         };
-        populations.push(Population { neurons: net.neurons as u16, layer: net.layer, lambda, bias: BiasMode::None }).map_err(|_| too_many())?;
+        populations.push(Population { neurons: net.neurons as u16, layer: net.layer, lambda, bias: BiasMode::None, params: plasticore_core::graph::ParamMode::Shared }).map_err(|_| too_many())?;
         let mut projections = heapless::Vec::new();
         if net.inputs > 0 {
             let p = Projection { source: Source::Input { first: 0, width: net.inputs as u16 }, target: 0, delay: 0, learn: true };
@@ -124,6 +124,11 @@ impl GraphNetworkSpec {
                     pop.bias
                 )));
             }
+        }
+        if let Some(p) = self.config.populations.iter().position(|p| p.params != plasticore_core::graph::ParamMode::Shared) {
+            return Err(EmuError::Network(format!(
+                "population {p} has per-neuron thresholds and decays; the emulated chip does not place them yet (core-nostd's Graph runs them)"
+            )));
         }
         if lay.neurons > 1 << 16 {
             return Err(EmuError::Network(format!("{} neurons in all; the emulator's spike ids take at most 65536", lay.neurons)));

@@ -175,7 +175,7 @@ impl FixedNet {
         };
         let too_big = |x: usize, w: &str| u16::try_from(x).map_err(|_| SweepError::Config(format!("{w} = {x} exceeds 65535")));
         let mut pops = heapless::Vec::new();
-        let _ = pops.push(Population { neurons: too_big(l.n, "neurons")?, layer, lambda: LambdaSource::Symmetric, bias: BiasMode::None });
+        let _ = pops.push(Population { neurons: too_big(l.n, "neurons")?, layer, lambda: LambdaSource::Symmetric, bias: BiasMode::None, params: plasticore_core::graph::ParamMode::Shared });
         let mut projs = heapless::Vec::new();
         let _ = projs.push(Projection { source: Source::Input { first: 0, width: too_big(l.n_in, "inputs")? }, target: 0, delay: 0, learn: true });
         if l.recurrent {
@@ -194,7 +194,7 @@ impl FixedNet {
         let w = wm.into_iter().map(|m| Weight(m as i16)).collect();
         let ro = rm.into_iter().map(|m| Weight(m as i16)).collect();
         let neurons = l.n;
-        let store = HeapGraph::new(&config, &[None], w, ro, vec![0; neurons]).map_err(cfg_err("graph"))?;
+        let store = HeapGraph::new(&config, &[None], w, ro, vec![0; neurons], Vec::new()).map_err(cfg_err("graph"))?;
         Ok(FixedNet { config, store, clipped: ws.clipped + rs.clipped })
     }
 

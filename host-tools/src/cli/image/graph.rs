@@ -24,7 +24,7 @@ use plasticore_core::graph::{
 use plasticore_core::image::{LayerDesc, NeuronDesc, PresynDesc, RunSummary, Runner, Stimulus, TargetRule};
 use plasticore_core::layer::LearningRate;
 use plasticore_core::net::LossWindow;
-use plasticore_core::neuron::{AlifParams, LifParams, Reset, SurrogateParams, Synapse};
+use plasticore_core::neuron::{AlifParams, LifParams, ParamSlot, Reset, SurrogateParams, Synapse};
 use plasticore_core::presyn::{DepressionParams, FacilitationParams};
 use plasticore_core::readout::{Loss, ReadoutConfig};
 use plasticore::graph_heap::HeapGraph;
@@ -253,6 +253,8 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
                 lambda,
                 compressed: o.sparse,
                 bias: if has_bias { BiasMode::Learned } else { BiasMode::None },
+                params: graph::ParamMode::Shared,
+                narrow_weights: false,
             })
             .map_err(|_| anyhow!("too many layers"))?;
         let source = if l == 0 { Source::Input { first: 0, width: inputs } } else { Source::Population(l as u8 - 1) };
@@ -372,16 +374,17 @@ pub fn info(img: &GraphImage<'_>) -> Result<()> {
     for (p, pd) in d.populations.iter().enumerate() {
         let axons = d.axons(p);
         let f = pd.layer.formats;
+        let wbytes = if pd.narrow_weights { 1 } else { 2 };
         let (synapses, wb, store) = match img.population_weights(&d, p).map_err(|e| anyhow!("{e}"))? {
-            PopWeights::Dense(w) => (w.len(), 2 * w.len(), "dense".to_string()),
-            PopWeights::Compressed(c) => (c.synapses(), 4 * c.synapses() + 4 * (axons + 1), "compressed rows".to_string()),
+            PopWeights::Dense(w) => (w.len(), wbytes * w.len(), "dense".to_string()),
+            PopWeights::Compressed(c) => (c.synapses(), (2 + wbytes) * c.synapses() + 4 * (axons + 1), "compressed rows".to_string()),
         };
         // Learning state: ε^x 2 B per axon; ẽ^f 4 B per neuron state; ψ 4, gradient 8, Σ B·e 4 B per neuron.
         let n = pd.neurons as usize;
         let per_neuron = 4 * pd.states as usize + 16;
         let lb = 2 * axons + per_neuron * n;
         println!(
-            "  population {p}: {n} neurons, {} ({} states), weights {}-bit (weight_frac {}), λ {}, bias {}, {store}, {axons} axons, {synapses} synapses",
+            "  population {p}: {n} neurons, {} ({} states), weights {}-bit (weight_frac {}), λ {}, bias {}, thresholds/decays {}, {store}, {axons} axons, {synapses} synapses",
             model_name(&pd.layer),
             pd.states,
             f.weight_bits,
@@ -391,6 +394,10 @@ pub fn info(img: &GraphImage<'_>) -> Result<()> {
                 BiasMode::None => "none",
                 BiasMode::Fixed => "fixed",
                 BiasMode::Learned => "learnt",
+            },
+            match pd.params {
+                graph::ParamMode::Shared => "shared",
+                graph::ParamMode::PerNeuron => "per neuron (32 B/neuron)",
             }
         );
         println!(
@@ -433,7 +440,8 @@ pub fn info(img: &GraphImage<'_>) -> Result<()> {
         let mut cs = vec![0u16; z.cols];
         let mut ro = vec![Weight(0); z.readout];
         let mut bias = vec![0i32; z.bias];
-        img.load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro, bias: &mut bias })
+        let mut params = vec![ParamSlot::EMPTY; z.params];
+        img.load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro, bias: &mut bias, params: &mut params })
             .map_err(|e| anyhow!("{e}"))
     }) {
         Ok(_) => println!("  configuration: valid"),
@@ -454,12 +462,13 @@ pub fn run(bytes: &[u8]) -> Result<RunSummary> {
     let z = img.pooled_sizes(&d).map_err(|e| anyhow!("{e}"))?;
     let (mut w, mut rs, mut cs, mut ro) = (vec![Weight(0); z.weights], vec![0u32; z.row_start], vec![0u16; z.cols], vec![Weight(0); z.readout]);
     let mut bias = vec![0i32; z.bias];
+    let mut params = vec![ParamSlot::EMPTY; z.params];
     let l = img
-        .load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro, bias: &mut bias })
+        .load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro, bias: &mut bias, params: &mut params })
         .map_err(|e| anyhow!("{e}"))?;
     let np = l.desc.populations.len();
     let topo = l.topology(&rs, &cs);
-    let mut pool = HeapGraph::new(&l.config, &topo[..np], w, ro, bias).map_err(|e| anyhow!("{e}"))?;
+    let mut pool = HeapGraph::new(&l.config, &topo[..np], w, ro, bias, params).map_err(|e| anyhow!("{e}"))?;
     let mut g = pool.view(&l.config, &topo[..np]).map_err(|e| anyhow!("{e}"))?;
     let mut input = vec![0u16; l.config.inputs as usize];
     let mut values = vec![0i32; l.config.readout.outputs as usize];
@@ -480,6 +489,8 @@ pub fn preset_graph2(steps: Option<u32>, learn: bool) -> Result<Vec<u8>> {
         lambda: LambdaSource::Symmetric,
         compressed: false,
         bias: BiasMode::None,
+        params: graph::ParamMode::Shared,
+        narrow_weights: false,
     };
     let mut populations = heapless::Vec::new();
     let mut projections = heapless::Vec::new();

@@ -222,12 +222,13 @@ pub fn with_core<R>(img: &NetImage, f: impl FnOnce(&mut Core<'_>) -> Result<R>) 
     let z = gi.pooled_sizes(&d).map_err(|e| anyhow!("{e}"))?;
     let (mut w, mut rs, mut cs, mut ro) = (vec![Weight(0); z.weights], vec![0u32; z.row_start], vec![0u16; z.cols], vec![Weight(0); z.readout]);
     let mut bias = vec![0i32; z.bias];
+    let mut params = vec![plasticore_core::neuron::ParamSlot::EMPTY; z.params];
     let l = gi
-        .load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro, bias: &mut bias })
+        .load_pooled(PooledStorage { weights: &mut w, row_start: &mut rs, cols: &mut cs, readout: &mut ro, bias: &mut bias, params: &mut params })
         .map_err(|e| anyhow!("{e}"))?;
     let np = l.desc.populations.len();
     let topo = l.topology(&rs, &cs);
-    let mut pool = HeapGraph::new(&l.config, &topo[..np], w, ro, bias).map_err(|e| anyhow!("{e}"))?;
+    let mut pool = HeapGraph::new(&l.config, &topo[..np], w, ro, bias, params).map_err(|e| anyhow!("{e}"))?;
     let g = pool.view(&l.config, &topo[..np]).map_err(|e| anyhow!("{e}"))?;
     f(&mut Core { g })
 }
