@@ -128,6 +128,9 @@ pub struct GraphStore {
     pub fb: Vec<i32>,
     /// Per-neuron biases in pool order (GraphMut reads the entries of populations whose `BiasMode` is not `None`; zero until the caller sets them).
     pub bias: Vec<i32>,
+    /// Per-neuron parameter records (`Layout::param_slots`: the populations with
+    /// `ParamMode::PerNeuron`, in pool order; empty slots until the caller sets them).
+    pub params: Vec<plasticore_core::neuron::ParamSlot>,
     /// Spike history.
     pub hist: Vec<u16>,
     /// History counts.
@@ -156,6 +159,7 @@ impl GraphStore {
             readout: ReadoutStore::new(readout_weights, n_ro, outputs),
             fb: vec![0; lay.neurons],
             bias: vec![0; lay.neurons],
+            params: vec![plasticore_core::neuron::ParamSlot::EMPTY; lay.param_slots],
             hist: vec![0; lay.hist_len()],
             hist_count: vec![0; lay.hist_counts()],
             active: vec![0; lay.max_axons],
@@ -185,7 +189,7 @@ impl GraphStore {
                 grad: &mut p.grad,
                 bias: &mut self.bias,
                 // Per-neuron parameters are rejected by `GraphNetworkSpec::validate`.
-                params: &mut [],
+                params: &mut self.params,
                 scalars: &mut self.scalars,
             },
             readout: self.readout.buffers(),

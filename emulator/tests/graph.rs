@@ -216,7 +216,7 @@ fn build(s: &Shape) -> Case {
     let n_ro = lay.pops[readout_src].neurons;
     let readout_weights = (0..n_ro * s.outputs as usize).map(|_| Weight(((rng.next_u32() % 61) as i32 - 30) as i16)).collect();
     let bias = config.populations.iter().map(|p| random_bias(p, &mut rng)).collect();
-    let spec = GraphNetworkSpec { config, weights, readout_weights, bias, learn_epoch: s.epoch };
+    let spec = GraphNetworkSpec { config, weights, readout_weights, bias, params: Vec::new(), learn_epoch: s.epoch };
     let ext_len: usize = spec.config.populations.iter().filter(|p| p.lambda == LambdaSource::External).map(|p| p.neurons as usize).sum();
     let one = 1i32 << 16;
     let steps = (0..s.steps)
@@ -723,6 +723,7 @@ fn duplicate_input_events_are_dropped_as_graphmut_drops_them() {
         weights: vec![PopWeights::Dense(vec![w(60); 16]), PopWeights::Sparse(p1)],
         readout_weights: vec![w(20), w(-20)],
         bias: vec![vec![1 << f.state_frac; 4], Vec::new()],
+        params: Vec::new(),
         learn_epoch: 1,
     };
     let steps = (0..12i32).map(|t| (vec![0u16, 0, 0], vec![(t % 3 - 1) << 15], Vec::new())).collect();

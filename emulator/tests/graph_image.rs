@@ -22,6 +22,11 @@ fn image(name: &str) -> Vec<u8> {
 
 /// The host: `GraphMut` over pooled buffers, the image's stimulus through `run_graph`.
 fn host(bytes: &[u8]) -> RunSummary {
+    host_with(bytes, None)
+}
+
+/// [`host`] with the image's learning switch overridden when `learn` is given.
+fn host_with(bytes: &[u8], learn: Option<bool>) -> RunSummary {
     let img = GraphImage::parse(bytes).unwrap();
     let d = img.desc().unwrap();
     let z = img.pooled_sizes(&d).unwrap();
@@ -33,7 +38,12 @@ fn host(bytes: &[u8]) -> RunSummary {
     let np = l.desc.populations.len();
     let mut store = GraphStore::new(&l.layout, w, ro, l.config.readout.outputs as usize);
     store.bias = bias;
-    let mut g = store.view(&l.config, &topo[..np]).unwrap();
+    store.params = params;
+    let mut cfg = l.config.clone();
+    if let Some(on) = learn {
+        cfg.learn = on;
+    }
+    let mut g = store.view(&cfg, &topo[..np]).unwrap();
     g.reset_state();
     let mut input = vec![0u16; l.config.inputs as usize];
     let mut values = vec![0i32; l.config.readout.outputs as usize];
@@ -42,7 +52,15 @@ fn host(bytes: &[u8]) -> RunSummary {
 
 /// The emulated chip: `loihi`, every population split over several cores, `threads` workers.
 fn emulated(bytes: &[u8], threads: usize) -> (RunSummary, GraphEmulator) {
-    let (spec, stim) = spec_from_image(bytes).unwrap();
+    emulated_with(bytes, threads, None)
+}
+
+/// [`emulated`] with the image's learning switch overridden when `learn` is given.
+fn emulated_with(bytes: &[u8], threads: usize, learn: Option<bool>) -> (RunSummary, GraphEmulator) {
+    let (mut spec, stim) = spec_from_image(bytes).unwrap();
+    if let Some(on) = learn {
+        spec.config.learn = on;
+    }
     let chip = presets::loihi();
     let m = split_mapping(&chip, &spec).unwrap();
     let opts = EmuOptions { threads, timing: false, strict: false };
@@ -74,5 +92,27 @@ fn version_1_images_run_on_the_emulated_chip_to_the_recorded_results() {
         let line = results.lines().find(|l| l.starts_with(&format!("{name} RESULT"))).unwrap_or_else(|| panic!("no {name} in results.txt"));
         let (got, _) = emulated(&image(&format!("{name}.pcimg")), 1);
         assert_eq!(format!("{name} {got}"), line);
+    }
+}
+
+/// Per-neuron thresholds and decays on the emulated chip (`GraphNetworkSpec::params`, each core's slice
+/// given to `LayerMut::set_neuron_params`): the fuzz corpus's two-population image with per-neuron
+/// records (LIF + STP with a fixed bias, ALIF + STD with a learnt bias, 8-bit weights, compressed rows,
+/// delays) runs to the host's RESULT line with every population split over cores, learning off (as the
+/// image says) and on, 1 and 3 threads. Mutation tried: `PopCore::view` not setting the records (the
+/// neurons then use the model's scalars): fails.
+#[test]
+fn per_neuron_parameters_run_on_the_emulated_chip_as_on_the_host() {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../core-nostd/fuzz/seeds-graph/v2_two_pop_neuron_params.pcimg");
+    let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e} (the committed seed image is missing)", p.display()));
+    let (spec, _) = spec_from_image(&bytes).unwrap();
+    assert!(spec.params.iter().all(|v| !v.is_empty()), "both populations carry per-neuron records");
+    for learn in [false, true] {
+        let want = host_with(&bytes, Some(learn));
+        for threads in [1, 3] {
+            let (got, e) = emulated_with(&bytes, threads, Some(learn));
+            assert_eq!(got.to_string(), want.to_string(), "learn {learn}, {threads} threads");
+            assert!(e.mapping().cores.iter().filter(|s| s.population == 1).count() >= 2, "population 1 split over cores");
+        }
     }
 }

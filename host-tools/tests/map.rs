@@ -68,7 +68,7 @@ fn random_net(seed: u32, max_neurons: u16) -> GraphNetworkSpec {
     }
     let n_ro = lay.pops[np - 1].neurons;
     let readout_weights = (0..n_ro * outputs as usize).map(|_| Weight(r(61) as i16 - 30)).collect();
-    let spec = GraphNetworkSpec { config, weights, readout_weights, bias: Vec::new(), learn_epoch: 0 };
+    let spec = GraphNetworkSpec { config, weights, readout_weights, bias: Vec::new(), params: Vec::new(), learn_epoch: 0 };
     spec.validate().expect("valid spec");
     spec
 }

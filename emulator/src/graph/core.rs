@@ -65,6 +65,9 @@ pub struct PopCore {
     pub(crate) bias_mode: BiasMode,
     /// Biases of its neurons (empty with `BiasMode::None`), given to `LayerMut::set_bias`.
     pub(crate) bias: Vec<i32>,
+    /// Per-neuron thresholds and decays of its neurons (empty when the population shares its model's),
+    /// given to `LayerMut::set_neuron_params`.
+    pub(crate) params: Vec<plasticore_core::neuron::ParamSlot>,
 }
 
 /// How many events of one incoming projection a core keeps this step, so that its active list is
@@ -136,6 +139,7 @@ impl PopCore {
             acc_w: Vec::new(),
             bias_mode: spec.config.populations[population].bias,
             bias: spec.bias_slice(population, first, len).to_vec(),
+            params: spec.params_slice(population, first, len).to_vec(),
         };
         c.view()?.reset_state();
         Ok(c)
@@ -153,6 +157,9 @@ impl PopCore {
         v.set_plastic_axons(self.plastic);
         if self.bias_mode != BiasMode::None {
             v.set_bias(&mut self.bias, self.bias_mode == BiasMode::Learned)?;
+        }
+        if !self.params.is_empty() {
+            v.set_neuron_params(&self.params)?;
         }
         Ok(v)
     }

@@ -41,6 +41,7 @@ pub fn spec_from_image(bytes: &[u8]) -> Result<(GraphNetworkSpec, Option<Stimulu
     let np = lay.populations;
     let mut weights = Vec::with_capacity(np);
     let mut biases = Vec::with_capacity(np);
+    let mut pparams = Vec::with_capacity(np);
     for p in 0..np {
         let l = lay.pops[p];
         let pw = w.get(l.weight_off..l.weight_off + l.weights).unwrap_or(&[]).to_vec();
@@ -57,8 +58,14 @@ pub fn spec_from_image(bytes: &[u8]) -> Result<(GraphNetworkSpec, Option<Stimulu
         } else {
             bias.get(l.neuron_off..l.neuron_off + l.neurons).unwrap_or(&[]).to_vec()
         });
+        pparams.push(if l.params == plasticore_core::graph::ParamMode::Shared {
+            Vec::new()
+        } else {
+            params.get(l.param_off..l.param_off + l.neurons).unwrap_or(&[]).to_vec()
+        });
     }
-    let spec = GraphNetworkSpec { config: loaded.config, weights, readout_weights: ro, bias: biases, learn_epoch: 1 };
+    let pparams = if pparams.iter().all(Vec::is_empty) { Vec::new() } else { pparams };
+    let spec = GraphNetworkSpec { config: loaded.config, weights, readout_weights: ro, bias: biases, params: pparams, learn_epoch: 1 };
     spec.validate()?;
     Ok((spec, img.stimulus().map_err(img_err)?))
 }

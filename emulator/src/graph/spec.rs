@@ -36,6 +36,11 @@ pub struct GraphNetworkSpec {
     /// its ES-D-RTRL gradient on the core holding the neuron (`GraphMut`'s bits). An empty `Vec` (no
     /// entry at all) means no population has a bias.
     pub bias: Vec<Vec<i32>>,
+    /// Per-neuron thresholds and decays, one entry per population: empty for a population with
+    /// `ParamMode::Shared`, one validated `ParamSlot` per neuron with `ParamMode::PerNeuron` (what
+    /// `LayerMut::set_neuron_params` takes; constant, so not in snapshots). An empty `Vec` means no
+    /// population has them.
+    pub params: Vec<Vec<plasticore_core::neuron::ParamSlot>>,
     /// Learning epoch in timesteps: 0 or 1 = online; k > 1 = accumulate every step and apply after every
     /// timestep t with (t + 1) mod k = 0 (as `GraphUpdate::Accumulate` + `GraphMut::apply`).
     pub learn_epoch: u32,
@@ -87,7 +92,7 @@ impl GraphNetworkSpec {
         } else {
             PopWeights::Dense(net.weights.clone())
         };
-        let spec = GraphNetworkSpec { config, weights: vec![weights], readout_weights: ro.weights.clone(), bias: Vec::new(), learn_epoch: net.learn_epoch };
+        let spec = GraphNetworkSpec { config, weights: vec![weights], readout_weights: ro.weights.clone(), bias: Vec::new(), params: Vec::new(), learn_epoch: net.learn_epoch };
         spec.validate()?;
         Ok(spec)
     }
@@ -125,10 +130,18 @@ impl GraphNetworkSpec {
                 )));
             }
         }
-        if let Some(p) = self.config.populations.iter().position(|p| p.params != plasticore_core::graph::ParamMode::Shared) {
-            return Err(EmuError::Network(format!(
-                "population {p} has per-neuron thresholds and decays; the emulated chip does not place them yet (core-nostd's Graph runs them)"
-            )));
+        if !self.params.is_empty() && self.params.len() != np {
+            return Err(EmuError::Network(format!("{} per-neuron parameter arrays for {np} populations", self.params.len())));
+        }
+        for (p, pop) in self.config.populations.iter().enumerate() {
+            let found = self.params.get(p).map_or(0, Vec::len);
+            let want = if pop.params == plasticore_core::graph::ParamMode::Shared { 0 } else { pop.neurons as usize };
+            if found != want {
+                return Err(EmuError::Network(format!(
+                    "population {p}: parameter mode {:?} takes {want} per-neuron parameter records, found {found}",
+                    pop.params
+                )));
+            }
         }
         if lay.neurons > 1 << 16 {
             return Err(EmuError::Network(format!("{} neurons in all; the emulator's spike ids take at most 65536", lay.neurons)));
@@ -179,6 +192,12 @@ impl GraphNetworkSpec {
             return Err(EmuError::Network(format!("readout weight {} outside ±{wmax}", x.0)));
         }
         Ok(lay)
+    }
+
+    /// The per-neuron parameter records of neurons `first..first + len` of population `p` (empty when it
+    /// shares its model's scalars).
+    pub fn params_slice(&self, p: usize, first: usize, len: usize) -> &[plasticore_core::neuron::ParamSlot] {
+        self.params.get(p).and_then(|b| b.get(first..first + len)).unwrap_or(&[])
     }
 
     /// The biases of neurons `first..first + len` of population `p` (empty without a bias).

@@ -35,6 +35,13 @@ impl NetImage {
         let img = GraphImage::parse(&bytes).map_err(e(path))?;
         let desc = img.desc().map_err(e(path))?;
         desc.config().map_err(e(path))?;
+        if let Some(p) = desc.populations.iter().position(|p| p.params != plasticore_core::graph::ParamMode::Shared) {
+            // `run`/`compare` rewrite the image after learning and do not carry the NEURON_PARAMS section yet
+            anyhow::bail!(
+                "image {}: population {p} has per-neuron thresholds and decays, which run and compare do not carry yet (image run and emulate --image run it)",
+                path.display()
+            );
+        }
         let mut weights = Vec::new();
         let mut biases = Vec::new();
         for p in 0..desc.populations.len() {
@@ -85,7 +92,7 @@ impl NetImage {
             })
             .collect();
         let bias = if self.biases.iter().any(|b| !b.is_empty()) { self.biases.clone() } else { Vec::new() };
-        Ok(GraphNetworkSpec { config: self.config()?, weights, readout_weights: self.readout.clone(), bias, learn_epoch: 0 })
+        Ok(GraphNetworkSpec { config: self.config()?, weights, readout_weights: self.readout.clone(), bias, params: Vec::new(), learn_epoch: 0 })
     }
 
     /// Replace population `p`'s weights by `w` (dense: axons × neurons; compressed: the stored synapses in
