@@ -154,6 +154,37 @@ fn train_quantize_run_with_on_chip_learning_stays_within_the_stated_gap_of_float
     let _ = std::fs::remove_dir_all(&d);
 }
 
+/// `quantize -o` at a chosen format configuration: 8-bit traces and a Q.12 state are written into the
+/// image (`image info`) and the image learns on the chip. Mutation tried: `FromFloat::base` ignoring
+/// `trace_bits` (the image says 16-bit traces: fails).
+#[test]
+fn quantize_writes_the_chosen_trace_and_state_formats() {
+    let d = tmpdir("formats");
+    train(&d, &["--n-rec", "32"]);
+    quantize(&d, &["--trace-bits", "8", "--state-frac", "12", "--frac-max", "12"]);
+    let info = ok(bin().args(["image", "info", &s(&d.join("net.pcimg"))]).output().unwrap(), "image info");
+    let pop = info.lines().find(|l| l.trim_start().starts_with("population 0:")).expect("population line");
+    assert!(pop.contains("state Q.12, ε^x 8-bit Q.4"), "{pop}");
+    let out = ok(
+        bin()
+            .args(["run", "--image", &s(&d.join("net.pcimg")), "--events", &fixture("digits500-train-50.npz"), "--limit", "10", "--learn"])
+            .output()
+            .unwrap(),
+        "run",
+    );
+    assert!(json(&out)["learning_weight_updates_per_step"].as_f64().unwrap() > 0.0, "{out}");
+    let (code, err) = {
+        let o = bin()
+            .args(["quantize", "--net", &s(&d.join("train_digits_net.json")), "--events", &fixture("digits500-test-50.npz"), "--trace-bits", "4", "-o", &s(&d.join("x.pcimg"))])
+            .output()
+            .unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.starts_with("error:") && err.contains("--trace-bits") && err.trim_end().lines().count() == 1, "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
 #[test]
 fn chip_and_core_backends_give_the_same_bits() {
     same_bits("backends", &["--n-rec", "32"], false, false);

@@ -65,6 +65,12 @@ enum ImageCmd {
         /// Drop the float network's biases instead of converting them (learnt biases, Q.state_frac).
         #[arg(long)]
         drop_bias: bool,
+        /// Bits of the input traces ε^x (`--from-float`; binary point min(8, bits − 4)).
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u8).range(6..=16))]
+        trace_bits: u8,
+        /// Fractional bits of the state and the biases (`--from-float`).
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u8).range(8..=24))]
+        state_frac: u8,
         /// Output file.
         #[arg(long)]
         out: PathBuf,
@@ -313,7 +319,7 @@ fn host_compare<const P: usize, const N: usize, const O: usize, const S: usize>(
 /// Run `plasticore image`.
 pub fn run(a: ImageArgs) -> Result<()> {
     match a.cmd {
-        ImageCmd::Write { from_float: Some(path), out, steps, no_learn, weight_bits, lambda, trace_decay, lr_shift, readout_lr_shift, sparse, drop_bias, .. } => {
+        ImageCmd::Write { from_float: Some(path), out, steps, no_learn, weight_bits, lambda, trace_decay, lr_shift, readout_lr_shift, sparse, drop_bias, trace_bits, state_frac, .. } => {
             let lambda = match lambda.as_str() {
                 "symmetric" => plasticore_core::graph::LambdaSource::Symmetric,
                 "random" => plasticore_core::graph::LambdaSource::RandomFeedback { seed: 0xFEED_0001 },
@@ -330,6 +336,8 @@ pub fn run(a: ImageArgs) -> Result<()> {
                 learn: !no_learn,
                 steps: steps.unwrap_or(1000),
                 fracs: None,
+                trace_bits,
+                state_frac,
             };
             let (bytes, note) = graph::build_from_float(&path, &o)?;
             write_atomic(&out, &bytes)?;

@@ -82,6 +82,12 @@ pub struct QuantizeArgs {
     /// Image: learning off.
     #[arg(long)]
     no_learn: bool,
+    /// Image: bits of the input traces ε^x (binary point min(8, bits − 4)).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u8).range(6..=16))]
+    trace_bits: u8,
+    /// Image: fractional bits of the state and the biases.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u8).range(8..=24))]
+    state_frac: u8,
 }
 
 /// The learning-signal source named on the command line.
@@ -207,6 +213,8 @@ pub fn run(a: QuantizeArgs) -> anyhow::Result<()> {
                 learn: !a.no_learn,
                 steps: st.steps as u32,
                 fracs: Some((pop_fracs[..nl].to_vec(), ro_frac)),
+                trace_bits: a.trace_bits,
+                state_frac: a.state_frac,
             };
             let conv = super::image::graph::from_float(&net, &o).with_context(|| format!("converting {}", a.net.display()))?;
             let bytes = super::image::graph::encode_converted(&conv, o.steps)?;

@@ -51,6 +51,27 @@ pub struct FromFloat {
     /// the searched per-projection points reduced to one per population); `None`: the simple scale.
     /// Weights beyond the range at a given point saturate at ±(2^(bits−1) − 1).
     pub fracs: Option<(Vec<u8>, u8)>,
+    /// Bits of the input traces ε^x (their binary point: `sweep::grid::trace_frac`, min(8, bits − 4)).
+    pub trace_bits: u8,
+    /// Fractional bits of the state (V, g, a, r) and the biases.
+    pub state_frac: u8,
+}
+
+impl FromFloat {
+    /// The number formats every population and the readout start from: `Formats::DEFAULT` with the
+    /// chosen weight bits, trace bits (and their binary point) and state binary point, validated.
+    pub fn base(&self) -> Result<Formats> {
+        let f = Formats {
+            weight_bits: self.weight_bits,
+            state_frac: self.state_frac,
+            trace_bits: self.trace_bits,
+            trace_frac: plasticore::sweep::grid::trace_frac(self.trace_bits),
+            weight_frac: 0,
+            ..Formats::DEFAULT
+        };
+        f.validate().map_err(|e| anyhow!("formats (--trace-bits {}, --state-frac {}): {e}", self.trace_bits, self.state_frac))?;
+        Ok(f)
+    }
 }
 
 /// One population's weights, owned.
@@ -103,8 +124,8 @@ fn chosen_frac(o: &FromFloat, l: Option<usize>) -> Result<Option<u8>> {
         Some(l) => *pops.get(l).ok_or_else(|| anyhow!("no weight_frac given for population {l}"))?,
         None => *ro,
     };
-    if f > 15.min(Formats::DEFAULT.state_frac) {
-        bail!("weight_frac {f} is outside 0..={}", 15.min(Formats::DEFAULT.state_frac));
+    if f > 15.min(o.state_frac) {
+        bail!("weight_frac {f} is outside 0..={}", 15.min(o.state_frac));
     }
     Ok(Some(f))
 }
@@ -137,6 +158,7 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
     if !(2..=16).contains(&o.weight_bits) {
         bail!("--weight-bits {} is outside 2..=16", o.weight_bits);
     }
+    let base = o.base()?;
     let cfg = &saved.config;
     let layers = &cfg.layers;
     if layers.len() > graph::MAX_POPULATIONS {
@@ -157,14 +179,14 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
         // Biases: learnt, in the input units y of the model (Q.state_frac), nearest.
         let has_bias = lp.b.iter().any(|b| *b != 0.0) && !o.drop_bias;
         let bias_vals: Vec<i32> = if has_bias {
-            let one = (1u64 << Formats::DEFAULT.state_frac) as f64;
+            let one = (1u64 << o.state_frac) as f64;
             lp.b.iter()
                 .map(|b| {
                     let m = (b * one).round();
                     if m.is_finite() && m.abs() <= i32::MAX as f64 {
                         Ok(m as i32)
                     } else {
-                        Err(anyhow!("layer {l}: bias {b} does not fit Q.{} in i32", Formats::DEFAULT.state_frac))
+                        Err(anyhow!("layer {l}: bias {b} does not fit Q.{} in i32", o.state_frac))
                     }
                 })
                 .collect::<Result<_>>()?
@@ -178,10 +200,10 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
         let maxw = lp.w.iter().fold(0f64, |m, w| m.max(w.abs()));
         let frac = match chosen_frac(o, Some(l))? {
             Some(f) => f,
-            None => simple_frac(maxw, o.weight_bits, Formats::DEFAULT.state_frac)?,
+            None => simple_frac(maxw, o.weight_bits, o.state_frac)?,
         };
         fracs.push(frac);
-        let f = Formats { weight_bits: o.weight_bits, weight_frac: frac, ..Formats::DEFAULT };
+        let f = Formats { weight_frac: frac, ..base };
         let threshold = f.voltage(fx(nm.v_th, "v_th")?, Field::Threshold).map_err(|e| anyhow!("layer {l} v_th: {e}"))?;
         let sur = SurrogateParams {
             amplitude: f.signal(fx(nm.surrogate.height, "surrogate height")?, Field::Surrogate)?,
@@ -284,9 +306,9 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
     let maxv = saved.params.readout.iter().fold(0f64, |m, w| m.max(w.abs()));
     let rfrac = match chosen_frac(o, None)? {
         Some(f) => f,
-        None => simple_frac(maxv, o.weight_bits, Formats::DEFAULT.state_frac)?,
+        None => simple_frac(maxv, o.weight_bits, o.state_frac)?,
     };
-    let rf = Formats { weight_bits: o.weight_bits, weight_frac: rfrac, ..Formats::DEFAULT };
+    let rf = Formats { weight_frac: rfrac, ..base };
     let readout = ReadoutSpec {
         source: layers.len() as u8 - 1,
         outputs: u16::try_from(n_out).map_err(|_| anyhow!("{n_out} outputs exceed 65535"))?,
@@ -384,11 +406,14 @@ pub fn info(img: &GraphImage<'_>) -> Result<()> {
         let per_neuron = 4 * pd.states as usize + 16;
         let lb = 2 * axons + per_neuron * n;
         println!(
-            "  population {p}: {n} neurons, {} ({} states), weights {}-bit (weight_frac {}), λ {}, bias {}, thresholds/decays {}, {store}, {axons} axons, {synapses} synapses",
+            "  population {p}: {n} neurons, {} ({} states), weights {}-bit (weight_frac {}), state Q.{}, ε^x {}-bit Q.{}, λ {}, bias {}, thresholds/decays {}, {store}, {axons} axons, {synapses} synapses",
             model_name(&pd.layer),
             pd.states,
             f.weight_bits,
             f.weight_frac,
+            f.state_frac,
+            f.trace_bits,
+            f.trace_frac,
             lambda_name(pd.lambda),
             match pd.bias {
                 BiasMode::None => "none",
