@@ -166,7 +166,7 @@ pub fn uniform_layers(saved: &SavedNet) -> Result<SavedNet, QuantizeError> {
             if let Some(&x) = a.iter().find(|&&x| x.to_bits() != a[0].to_bits()) {
                 let (lo, hi) = a.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
                 return Err(err(format!(
-                    "{name} differs across its {} neurons ({lo:e} .. {hi:e}, e.g. {} and {x}); the fixed-point core holds one {name} per population until per-neuron arrays reach core-nostd",
+                    "{name} differs across its {} neurons ({lo:e} .. {hi:e}, e.g. {} and {x}); this converter writes one {name} per population (core-nostd's per-neuron thresholds and decays, graph::ParamMode, are not filled from a float network yet)",
                     a.len(),
                     a[0]
                 )));
