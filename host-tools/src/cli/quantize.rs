@@ -137,8 +137,9 @@ impl<C: Calibration> Calibration for Progress<'_, C> {
 /// Run the subcommand.
 pub fn run(a: QuantizeArgs) -> anyhow::Result<()> {
     let net = SavedNet::load(&a.net).with_context(|| format!("network file {}", a.net.display()))?;
-    // per-neuron (v2) populations: uniform ones become the built-in LIF, others are refused (one place)
-    let net = plasticore::quantize::float_net::uniform_layers(&net).with_context(|| format!("network file {}", a.net.display()))?;
+    // per-neuron (v2) populations: uniform ones become the built-in LIF, differing α_m/θ per-neuron
+    // records, what the core cannot hold is refused (one place)
+    let net = plasticore::quantize::float_net::core_layers(&net).with_context(|| format!("network file {}", a.net.display()))?;
     let (set, spikes, st) = crate::cli::events::read_binned(&a.events, a.sensor, Binning { dt_us: a.dt_us, steps: a.steps })?;
     let n_in = net.config.n_in();
     anyhow::ensure!(
