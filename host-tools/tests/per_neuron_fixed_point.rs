@@ -386,6 +386,38 @@ fn chip_and_core_learn_the_same_bits_on_a_per_neuron_image() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
+/// An MSE readout (what `nir import` gives: NIR carries no loss) learns from class labels through their
+/// one-hot vectors (`backend::ClassTargets`): `run --learn` changes its weights, chip and core learn the
+/// same bits, and `compare --learn` gives the float twin the same one-hot targets (its gradient check passes).
+#[test]
+fn an_mse_readout_learns_one_hot_targets_on_chip_core_and_float() {
+    let d = tmpdir("mse");
+    let (net, sn) = import_fixture(&d);
+    assert_eq!(sn.config.loss, LossKind::Mse, "the fixture imports with an MSE readout");
+    let img = d.join("net.pcimg");
+    ok(&["image", "write", "--from-float", &s(&net), "--out", &s(&img), "--lr-shift", "8", "--readout-lr-shift", "10"]);
+    let before = std::fs::read(&img).unwrap();
+    let mut learnt = Vec::new();
+    for be in ["chip", "core"] {
+        let o = d.join(format!("{be}.pcimg"));
+        ok(&[
+            "run", "--image", &s(&img), "--events", &s(&fixture("digits500-train-50.npz")), "--limit", "20", "--epochs", "1", "--learn",
+            "--backend", be, "-o", &s(&o),
+        ]);
+        learnt.push(std::fs::read(&o).unwrap());
+    }
+    assert!(learnt[0] != before, "an MSE readout learnt nothing from the labels");
+    assert!(learnt[0] == learnt[1], "learnt images differ between chip and core");
+    let out = ok(&[
+        "compare", "--net", &s(&net), "--image", &s(&img), "--events", &s(&fixture("digits500-train-50.npz")), "--limit", "10", "--test-events",
+        &s(&fixture("digits500-test-50.npz")), "--grad-samples", "4", "--learn",
+    ]);
+    let j = json(&out);
+    assert_eq!(j["grad_cosine_fixed_float_esd_pass"], true, "{j}");
+    assert!(j["weight_drift_pass"] == true, "{j}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
 /// End to end (module documentation): the imported fixture's per-neuron θ_j and β_j reach the chip —
 /// membranes within ½·2^-16/(1 − β_j) of the float reference while spikes agree — and replacing every
 /// neuron's record by the population mean changes the chip's spike counts.

@@ -47,7 +47,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use plasticore::reference::algo::{sequence_grad, Algorithm, OnlineOptions};
 use plasticore::reference::io::{ModelSpec, SavedNet};
-use plasticore::reference::net::{NetConfig, Output, Params, Sequence, Target as FTarget};
+use plasticore::reference::net::{LossKind, NetConfig, Output, Params, Sequence, Target as FTarget};
 use plasticore::reference::onchip::{DeepOptions, Feedback, OnChip, OnChipConfig, UpdateMode};
 use plasticore::quantize::float_net::{core_layers, with_per_neuron};
 use plasticore_core::graph::{BiasMode, LambdaSource, ParamMode};
@@ -103,6 +103,11 @@ fn dense(w: &OwnedWeights) -> Result<&[plasticore_core::format::Weight]> {
 /// dequantized, and the image's rule constants.
 fn float_twin(saved: &SavedNet, img: &NetImage) -> Result<(NetConfig<ModelSpec>, Params<f64>, OnChipConfig)> {
     let mut cfg = saved.config.clone();
+    // the image's readout rule is what the fixed side runs (an MSE readout learns one-hot targets)
+    cfg.loss = match img.desc.readout.config.loss {
+        plasticore_core::readout::Loss::Mse => LossKind::Mse,
+        plasticore_core::readout::Loss::CrossEntropy => LossKind::CrossEntropy,
+    };
     let np = img.desc.populations.len();
     ensure!(cfg.layers.len() == np, "the network has {} layers, the image {np} populations", cfg.layers.len());
     ensure!(matches!(cfg.output, Output::LeakyReadout { .. }), "only a leaky readout has a fixed-point counterpart");
@@ -146,20 +151,29 @@ fn float_twin(saved: &SavedNet, img: &NetImage) -> Result<(NetConfig<ModelSpec>,
     Ok((cfg, p, oc))
 }
 
-fn sequence(s: &Sample, n_in: usize) -> Sequence {
+/// The float target of a labelled step, as the fixed backends give it (`backend::ClassTargets`): the
+/// class for cross-entropy, its one-hot vector for MSE.
+fn class_target(cfg: &NetConfig<ModelSpec>, label: usize) -> FTarget {
+    match cfg.loss {
+        LossKind::CrossEntropy => FTarget::Class(label),
+        LossKind::Mse => FTarget::Values((0..cfg.n_out()).map(|k| if k == label { 1.0 } else { 0.0 }).collect()),
+    }
+}
+
+fn sequence(cfg: &NetConfig<ModelSpec>, s: &Sample, n_in: usize) -> Sequence {
     Sequence {
         inputs: (0..s.steps.len()).map(|t| s.dense(t, n_in)).collect(),
-        targets: s.loss.iter().map(|&l| l.then_some(FTarget::Class(s.label))).collect(),
+        targets: s.loss.iter().map(|&l| l.then(|| class_target(cfg, s.label))).collect(),
     }
 }
 
 /// Float sample: class, and per step per population the spikes (as neuron lists).
-fn float_sample(f: &mut OnChip<ModelSpec>, s: &Sample, n_in: usize, learn: bool) -> Result<(usize, Vec<Vec<Vec<u16>>>)> {
+fn float_sample(f: &mut OnChip<ModelSpec>, cfg: &NetConfig<ModelSpec>, s: &Sample, n_in: usize, learn: bool) -> Result<(usize, Vec<Vec<Vec<u16>>>)> {
     f.reset();
     let no = f.output().len().max(1);
     let mut score = vec![0.0f64; 0];
     let mut trace = Vec::with_capacity(s.steps.len());
-    let tgt = FTarget::Class(s.label);
+    let tgt = class_target(cfg, s.label);
     for t in 0..s.steps.len() {
         let target = (learn && s.loss[t]).then_some(&tgt);
         f.step(&s.dense(t, n_in), target, None).map_err(|e| anyhow!("float: {e}"))?;
@@ -209,7 +223,7 @@ pub fn run(a: CompareArgs) -> Result<()> {
     let mut l1 = vec![0.0f64; np + 1];
     for s in learn_set {
         fl.reset();
-        let tgt = FTarget::Class(s.label);
+        let tgt = class_target(&cfg, s.label);
         for t in 0..s.steps.len() {
             let before = fl.params.clone();
             fl.step(&s.dense(t, n_in), s.loss[t].then_some(&tgt), None).map_err(|e| anyhow!("float: {e}"))?;
@@ -223,7 +237,7 @@ pub fn run(a: CompareArgs) -> Result<()> {
     let sr_noise = (0..=np).map(|l| img.weight_lsb((l < np).then_some(l)) * l1[l]).sum::<f64>().sqrt();
     let mut float = Side { classes: Vec::new(), traces: Vec::new() };
     for s in eval {
-        let (c, tr) = float_sample(&mut fl, s, n_in, false)?;
+        let (c, tr) = float_sample(&mut fl, &cfg, s, n_in, false)?;
         float.classes.push(c);
         float.traces.push(tr);
         bar.inc(1);
@@ -234,7 +248,7 @@ pub fn run(a: CompareArgs) -> Result<()> {
     let mut orig = OnChip::with_deep(saved.config.clone(), saved.params.clone(), oc.clone(), DeepOptions::default()).map_err(|e| anyhow!("float: {e}"))?;
     let mut orig_right = 0usize;
     for s in eval {
-        orig_right += (float_sample(&mut orig, s, n_in, false)?.0 == s.label) as usize;
+        orig_right += (float_sample(&mut orig, &cfg, s, n_in, false)?.0 == s.label) as usize;
         bar.inc(1);
     }
 
@@ -279,9 +293,9 @@ pub fn run(a: CompareArgs) -> Result<()> {
     for (s, gf) in eval[..gs].iter().zip(&grads_fixed) {
         let mut f = OnChip::with_deep(cfg.clone(), p_twin.clone(), OnChipConfig { mode: UpdateMode::Accumulate, ..oc.clone() }, DeepOptions::default())
             .map_err(|e| anyhow!("float: {e}"))?;
-        float_sample(&mut f, s, n_in, true)?;
+        float_sample(&mut f, &cfg, s, n_in, true)?;
         bar.inc(1);
-        let (_, g) = sequence_grad(&cfg, &p_twin, Algorithm::Bptt, OnlineOptions::default(), &sequence(s, n_in)).map_err(|e| anyhow!("BPTT: {e}"))?;
+        let (_, g) = sequence_grad(&cfg, &p_twin, Algorithm::Bptt, OnlineOptions::default(), &sequence(&cfg, s, n_in)).map_err(|e| anyhow!("BPTT: {e}"))?;
         bar.inc(1);
         for (l, gfl) in gf.iter().enumerate() {
             // summed over samples into one flat vector, populations in order

@@ -174,13 +174,6 @@ pub fn run(a: RunArgs) -> Result<()> {
         anyhow::bail!("{}: label {} but the image's readout has {no} outputs", d.source, s.label);
     }
     ensure!(!d.train.is_empty(), "{}: no samples", d.source);
-    if a.learn && img.desc.readout.config.loss == plasticore_core::readout::Loss::Mse {
-        // the core's readout takes a class target with cross-entropy only; say so rather than learn nothing
-        eprintln!(
-            "warning: image {}: the readout's loss is MSE, which learns from value targets, not the class labels `run` gives: no weight will change",
-            a.image.display()
-        );
-    }
     let total = (a.epochs * (d.train.len() + d.test.len()) + d.test.len()) as u64;
     let bar = ProgressBar::new(total);
     bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} samples [{elapsed}<{eta}]")?);
