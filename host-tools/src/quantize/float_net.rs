@@ -170,7 +170,7 @@ pub fn core_layers(saved: &SavedNet) -> Result<SavedNet, QuantizeError> {
         let ModelSpec::PerNeuron(pn) = &c.neuron else {
             continue;
         };
-        let err = |field: &str, m: String| QuantizeError::Calibration(format!("layer {l} (per-neuron population): {field}: {m}"));
+        let err = |field: &str, problem: String| QuantizeError::Unconvertible { layer: l, field: field.into(), problem };
         let n = pn.n();
         pn.validate(n).map_err(|e| err("arrays", e))?;
         if n == 0 {
