@@ -197,6 +197,7 @@ fn free_path_accepts_sparse_and_refuses_contended_batches() {
 
 /// Replays every step's packets on a cycle-loop mesh and compares with what the emulator reported.
 struct Replay {
+    energy: plasticore_emu::chip::EnergyModel,
     general: MeshSim,
     free: MeshSim,
     steps: u32,
@@ -226,6 +227,14 @@ impl Observer for Replay {
         assert_eq!((st.delayed, st.delay_cycles, st.blocked), (r.delayed_packets, r.delay_cycles, r.blocked), "step {step}");
         // The step's cycles: slowest core, then the drain to the last arrival, then the barrier.
         assert_eq!(r.drain.0, st.last_arrival.0.saturating_sub(r.slowest_core.0), "step {step}: drain");
+        // The NoC energy: every link in order, then the within-tile deliveries, to the bit.
+        let e = &self.energy;
+        let mut noc = 0.0;
+        for (i, &n) in links.iter().enumerate() {
+            noc += n as f64 * if i % 4 < 2 { e.hop_ew_pj } else { e.hop_ns_pj };
+        }
+        noc += locals.iter().sum::<u64>() as f64 * e.local_pj;
+        assert_eq!(r.energy.noc.to_bits(), noc.to_bits(), "step {step}: NoC energy");
         self.steps += 1;
         self.packets += v.packets.len() as u64;
         self.crossing += del.iter().filter(|d| d.hops_ew + d.hops_ns > 0).count() as u64;
@@ -240,6 +249,7 @@ fn w1_replayed(core_neurons: u32, threads: usize) -> Replay {
     let opts = EmuOptions { threads, ..EmuOptions::default() };
     let (mut emu, _, _) = w1::place(chip.clone(), 1000, opts, 3, 1).unwrap();
     let mut rep = Replay {
+        energy: chip.energy,
         general: MeshSim::new(chip.mesh, chip.noc),
         free: MeshSim::new(chip.mesh, chip.noc),
         steps: 0,
