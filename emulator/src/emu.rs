@@ -80,6 +80,8 @@ pub struct Emulator {
     lam: Vec<i32>,
     route_end: Vec<u64>,
     fire_end: Vec<u64>,
+    /// Spike packets each hidden core sent this step.
+    spike_packets: Vec<u32>,
     ro_timing: RoTiming,
     noc_stats: RoundStats,
 }
@@ -169,6 +171,7 @@ impl Emulator {
             lam: vec![0; net.neurons],
             route_end: vec![0; n_cores],
             fire_end: vec![0; n_cores],
+            spike_packets: vec![0; n_cores],
             ro_timing: RoTiming::default(),
             noc_stats: RoundStats::default(),
             mapping,
@@ -325,6 +328,7 @@ impl Emulator {
             let fire = self.fire_cycles(&ops.fire);
             let mut tt = deliver + integrate + fire;
             self.fire_end[ci] = tt;
+            let before = self.packets.len();
             for &j in c.spikes() {
                 let g = (c.first + j as usize) as u16;
                 self.spikes.push(g);
@@ -343,6 +347,7 @@ impl Emulator {
                 }
             }
             self.route_end[ci] = tt;
+            self.spike_packets[ci] = (self.packets.len() - before) as u32;
         }
         self.link_load.iter_mut().for_each(|x| *x = 0);
         self.local_load.iter_mut().for_each(|x| *x = 0);
@@ -583,7 +588,7 @@ impl Emulator {
                 let l = self.learn_cycles(&o.learn, o.learn_rows, c.len);
                 let l_start = r_end.max(fb_arr[ci]);
                 let l_end = l_start + l;
-                let pk = self.packets[..n_spike_packets].iter().filter(|p| p.src as usize / stride == ci).count() as u32;
+                let pk = self.spike_packets[ci];
                 let active = o.fire.spikes.min(o.fire.neuron_updates) as f64;
                 let inactive = o.fire.neuron_updates as f64 - active;
                 let traces_i = (o.integrate.trace_updates + o.integrate.presyn_updates) as f64;
@@ -658,9 +663,16 @@ impl Emulator {
                     *a += b;
                 }
             }
+            // Links in order; an idle link adds 0 · pJ = +0, which leaves the sum as it is (energies are
+            // finite and ≥ 0), so runs of idle links are skipped.
             let mut noc = 0.0;
-            for (i, &n) in self.link_load.iter().enumerate() {
-                noc += n as f64 * if i % 4 < 2 { e.hop_ew_pj } else { e.hop_ns_pj };
+            for (c, chunk) in self.link_load.chunks(8).enumerate() {
+                if chunk.iter().all(|&n| n == 0) {
+                    continue;
+                }
+                for (j, &n) in chunk.iter().enumerate() {
+                    noc += n as f64 * if (c * 8 + j) % 4 < 2 { e.hop_ew_pj } else { e.hop_ns_pj };
+                }
             }
             noc += self.local_load.iter().sum::<u64>() as f64 * e.local_pj;
             eb.noc = noc;
