@@ -13,7 +13,7 @@
 use plasticore_core::format::{Decay, Efficacy, Formats, Signal, Voltage, Weight};
 use plasticore_core::graph::image::{self as gimage, GraphDesc, GraphImage, PopWeights, PopWeightsIn, PopulationDesc, PooledStorage};
 use plasticore_core::graph::{
-    self, BiasMode, Graph, GraphBuffers, GraphConfig, GraphMut, GraphScalars, LambdaSource, PoolBuffers, Projection, ReadoutSpec,
+    self, BiasMode, Graph, GraphBuffers, GraphConfig, GraphMut, GraphScalars, LambdaSource, PoolBuffers, Projection, ProjPresyn, ReadoutSpec,
     Source, MAX_DELAY,
 };
 use plasticore_core::image::{self, Image, ImageError, LayerDesc, NeuronDesc, PresynDesc, Runner, Stimulus, TargetRule};
@@ -68,8 +68,8 @@ impl Pool {
             state: vec![0; l.states],
             etrace: vec![0; l.states],
             xtrace: vec![0; l.axons],
-            presyn: vec![[0; 2]; l.axons],
-            efficacy: vec![0; l.axons],
+            presyn: vec![[0; 2]; l.presyn],
+            efficacy: vec![0; l.presyn],
             acc: vec![0; l.neurons],
             psi: vec![0; l.neurons],
             grad: vec![0; l.neurons],
@@ -252,23 +252,23 @@ fn random_graph(seed: u32) -> RandomGraph {
     for p in 0..np as u8 {
         let learn = pick(&mut r, 4) != 0;
         if p == 0 {
-            add(Projection { source: Source::Input { first: 0, width: inputs }, target: 0, delay: pick(&mut r, 3) as u8, learn });
+            add(Projection { source: Source::Input { first: 0, width: inputs }, target: 0, delay: pick(&mut r, 3) as u8, learn, shift: 0, presyn: ProjPresyn::Inherit });
         } else {
             let delay = if pick(&mut r, 2) == 0 { 0 } else { 1 + pick(&mut r, MAX_DELAY as u32) as u8 };
-            add(Projection { source: Source::Population(p - 1), target: p, delay, learn });
+            add(Projection { source: Source::Population(p - 1), target: p, delay, learn, shift: 0, presyn: ProjPresyn::Inherit });
             if pick(&mut r, 2) == 0 {
                 let first = pick(&mut r, inputs as u32) as u16;
                 let width = 1 + pick(&mut r, (inputs - first) as u32) as u16;
-                add(Projection { source: Source::Input { first, width }, target: p, delay: pick(&mut r, 4) as u8, learn: pick(&mut r, 2) == 0 });
+                add(Projection { source: Source::Input { first, width }, target: p, delay: pick(&mut r, 4) as u8, learn: pick(&mut r, 2) == 0, shift: 0, presyn: ProjPresyn::Inherit });
             }
             if pick(&mut r, 4) == 0 {
                 // A backward edge needs a delay of at least 1.
                 let to = pick(&mut r, p as u32) as u8;
-                add(Projection { source: Source::Population(p), target: to, delay: 1 + pick(&mut r, 3) as u8, learn: pick(&mut r, 2) == 0 });
+                add(Projection { source: Source::Population(p), target: to, delay: 1 + pick(&mut r, 3) as u8, learn: pick(&mut r, 2) == 0, shift: 0, presyn: ProjPresyn::Inherit });
             }
         }
         if pick(&mut r, 2) == 0 {
-            add(Projection { source: Source::Population(p), target: p, delay: 1 + pick(&mut r, MAX_DELAY as u32) as u8, learn: true });
+            add(Projection { source: Source::Population(p), target: p, delay: 1 + pick(&mut r, MAX_DELAY as u32) as u8, learn: true, shift: 0, presyn: ProjPresyn::Inherit });
         }
     }
     let ro_source = if pick(&mut r, 3) == 0 { pick(&mut r, np as u32) as u8 } else { np as u8 - 1 };
@@ -803,7 +803,7 @@ fn writer_refuses_invalid_graphs() {
     let mut buf = vec![0u8; 1 << 16];
     // A delay-0 edge backwards in the update order.
     let mut d = g.desc.clone();
-    d.projections.push(Projection { source: Source::Population(1), target: 0, delay: 0, learn: true }).ok();
+    d.projections.push(Projection { source: Source::Population(1), target: 0, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit }).ok();
     assert!(gimage::encode(&d, &ins, &bs, &g.readout, None, &mut buf).is_err());
     // Wrong number of weight blocks.
     assert!(gimage::encode(&g.desc, &ins[..1], &bs, &g.readout, None, &mut buf).is_err());

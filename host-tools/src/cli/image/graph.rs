@@ -19,7 +19,7 @@ use plasticore_core::error::Field;
 use plasticore_core::format::{Decay, Efficacy, Formats, Weight};
 use plasticore_core::graph::image::{self as gimage, GraphDesc, GraphImage, PopWeights, PopWeightsIn, PopulationDesc, PooledStorage};
 use plasticore_core::graph::{
-    self, BiasMode, LambdaSource, Projection, ReadoutSpec, Source,
+    self, BiasMode, LambdaSource, Projection, ProjPresyn, ReadoutSpec, Source,
 };
 use plasticore_core::image::{LayerDesc, NeuronDesc, PresynDesc, RunSummary, Runner, Stimulus, TargetRule};
 use plasticore_core::layer::LearningRate;
@@ -281,9 +281,9 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
             .map_err(|_| anyhow!("too many layers"))?;
         let source = if l == 0 { Source::Input { first: 0, width: inputs } } else { Source::Population(l as u8 - 1) };
         let mut push = |p: Projection| projections.push(p).map_err(|_| anyhow!("more than {} projections", graph::MAX_PROJECTIONS));
-        push(Projection { source, target: l as u8, delay: 0, learn: true })?;
+        push(Projection { source, target: l as u8, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit })?;
         if lc.recurrent {
-            push(Projection { source: Source::Population(l as u8), target: l as u8, delay: 1, learn: true })?;
+            push(Projection { source: Source::Population(l as u8), target: l as u8, delay: 1, learn: true, shift: 0, presyn: ProjPresyn::Inherit })?;
         }
         biases.push(bias_vals);
         let nn = lc.n;
@@ -523,9 +523,9 @@ pub fn preset_graph2(steps: Option<u32>, learn: bool) -> Result<Vec<u8>> {
         populations.push(p).map_err(|_| anyhow!("populations"))?;
     }
     for p in [
-        Projection { source: Source::Input { first: 0, width: 64 }, target: 0, delay: 0, learn: true },
-        Projection { source: Source::Population(0), target: 1, delay: 0, learn: true },
-        Projection { source: Source::Population(1), target: 1, delay: 1, learn: true },
+        Projection { source: Source::Input { first: 0, width: 64 }, target: 0, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit },
+        Projection { source: Source::Population(0), target: 1, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit },
+        Projection { source: Source::Population(1), target: 1, delay: 1, learn: true, shift: 0, presyn: ProjPresyn::Inherit },
     ] {
         projections.push(p).map_err(|_| anyhow!("projections"))?;
     }
