@@ -1,6 +1,7 @@
 //! Graph networks on the emulated chip: the emulator equals `plasticore_core::graph::GraphMut` run
 //! directly, bit for bit, on random graphs (1–4 populations, feed-forward and recurrent, delays, dense
-//! and compressed, LIF / ALIF / Loihi CUBA, STD / STP, fixed and learnt biases, every learning-signal
+//! and compressed, LIF / ALIF / Loihi CUBA, STD / STP per population or per projection, per-projection
+//! weight shifts, fixed and learnt biases, every learning-signal
 //! source, online and learning epochs), for random mappings and 1, 2 and 3 threads, down to the image
 //! checksum; routing reaches exactly the cores
 //! holding a spike's targets; splitting a population changes cycles and energy, never bits; mapping
@@ -174,6 +175,21 @@ fn build(s: &Shape) -> Case {
             _ => delay,
         };
         projs.push(Projection { source, target: tgt as u8, delay, learn, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
+    }
+    // Per-projection formats: a random weight shift (0 half of the time), and onto a population without a
+    // population-wide STD/STP (Loihi CUBA takes none) a random STD/STP of its own or none.
+    let d = |x: f64| Formats::DEFAULT.decay(fx(x), Field::Decay).unwrap();
+    for q in projs.iter_mut() {
+        q.shift = [0, 0, 1, 2, 3, 0][(rng.next_u32() % 6) as usize];
+        let t = &pops[q.target as usize];
+        if matches!(t.layer.presyn, PresynKind::None) && !matches!(t.layer.neuron, NeuronKind::LoihiCuba(_)) {
+            q.presyn = match rng.next_u32() % 4 {
+                0 => ProjPresyn::Inherit,
+                1 => ProjPresyn::None,
+                2 => ProjPresyn::Depression(DepressionParams { decay: d(0.75), u: Efficacy(24000) }),
+                _ => ProjPresyn::Facilitation(FacilitationParams { decay_f: d(0.6), decay_d: d(0.85), u: Efficacy(12000) }),
+            };
+        }
     }
     let readout_src = s.readout_src as usize % np;
     for p in 0..np {
