@@ -187,3 +187,79 @@ fn a_shifted_row_learns_the_unshifted_update_scaled_by_two_to_the_minus_shift() 
     // And the shifted weights are not just the truncated ones (sub-LSB updates move in expectation).
     assert!(ws.iter().zip(&w0).any(|(&b, &a)| b != a / (1 << s)));
 }
+
+const H0: usize = 16;
+const H1: usize = 12;
+/// Inputs (16) → population 0 (16) → population 1 (12, delay 0) → readout (2).
+type G2<WS> = Graph<{ H0 + H1 }, { H0 + H1 }, { I + H0 }, { I * H0 + H0 * H1 }, 2, { I + H0 + H1 }, 0, WS>;
+
+fn deep(weight_bits: u8, s: u8) -> GraphConfig {
+    let layer = LayerConfig { learning_rate: LearningRate { mant: 1, shift: 40 }, ..lif(weight_bits) };
+    let mut populations = heapless::Vec::new();
+    for n in [H0, H1] {
+        populations.push(Population { neurons: n as u16, layer, lambda: LambdaSource::Symmetric, bias: BiasMode::None, params: ParamMode::Shared }).unwrap();
+    }
+    let mut projections = heapless::Vec::new();
+    projections.push(Projection::new(Source::Input { first: 0, width: I as u16 }, 0, 0, true)).unwrap();
+    projections.push(Projection { shift: s, ..Projection::new(Source::Population(0), 1, 0, true) }).unwrap();
+    let readout = ReadoutConfig { formats: Formats::DEFAULT, decay: d("0.7"), loss: Loss::Mse, learning_rate: LearningRate { mant: 1, shift: 8 }, seed: 3 };
+    GraphConfig {
+        inputs: I as u16,
+        populations,
+        projections,
+        readout: ReadoutSpec { source: 1, outputs: 2, config: readout },
+        window: LossWindow::ALWAYS,
+        learn: true,
+    }
+}
+
+#[test]
+fn symmetric_backprop_uses_the_effective_weights_of_a_shifted_projection() {
+    // Population 0's λ comes through the shifted projection 0 → 1 (m·2^s) and the readout. With η =
+    // 2⁻⁴⁰ and truncation no population weight ever moves, so the 8-bit shifted graph and the 12-bit
+    // graph with weights m·2^s stay identical, and population 0's Σ W·δ must be equal every step.
+    let s = 2u8;
+    let mut a: Box<G2<Weight8>> = Box::default();
+    let mut b: Box<G2<Weight>> = Box::default();
+    a.configure(deep(8, s)).unwrap();
+    b.configure(deep(12, 0)).unwrap();
+    let mut rng = XorShift32::new(23);
+    for ax in 0..I {
+        for j in 0..H0 {
+            let w = Weight((rng.next_u32() % 121) as i16 - 50);
+            a.set_weight(0, ax, j, w).unwrap();
+            b.set_weight(0, ax, j, w).unwrap();
+        }
+    }
+    for ax in 0..H0 {
+        for j in 0..H1 {
+            let m = (rng.next_u32() % 61) as i32 - 25;
+            a.set_weight(1, ax, j, Weight(m as i16)).unwrap();
+            b.set_weight(1, ax, j, Weight((m << s) as i16)).unwrap();
+        }
+    }
+    for j in 0..H1 {
+        for k in 0..2 {
+            let w = Weight((rng.next_u32() % 41) as i16 - 20);
+            a.set_readout_weight(j, k, w).unwrap();
+            b.set_readout_weight(j, k, w).unwrap();
+        }
+    }
+    let (mut ga, mut gb) = (a.view().unwrap(), b.view().unwrap());
+    for p in 0..2 {
+        ga.set_rounding(p, Rounding::Truncate).unwrap();
+        gb.set_rounding(p, Rounding::Truncate).unwrap();
+    }
+    let one = 1i32 << 16;
+    let mut nonzero = 0usize;
+    for t in 0..200u32 {
+        let ev: Vec<u16> = (0..I as u16).filter(|_| rng.chance(u32::MAX / 3)).collect();
+        let target = if (t / 20) % 2 == 0 { [one, -one] } else { [-one, one] };
+        ga.step(Timestep(t), &ev, Target::Values(&target), &[], GraphUpdate::Online).unwrap();
+        gb.step(Timestep(t), &ev, Target::Values(&target), &[], GraphUpdate::Online).unwrap();
+        assert_eq!(ga.feedback(0), gb.feedback(0), "step {t}: population 0's backprop");
+        assert_eq!(ga.state(1), gb.state(1), "step {t}");
+        nonzero += ga.feedback(0).iter().filter(|&&f| f != 0).count();
+    }
+    assert!(nonzero > 100, "population 0 got a learning signal only {nonzero} times");
+}
