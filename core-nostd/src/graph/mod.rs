@@ -7,7 +7,13 @@
 //!   population) to a **target** population, after an axonal **delay** of 0..=[`MAX_DELAY`] timesteps,
 //!   and is plastic or frozen. Its synapses are one block of rows in the target's weight matrix (dense or
 //!   compressed rows, [`crate::layer::Csr`]); its input traces ε^x are those rows' traces (§4.3: layer l's
-//!   ε^x uses layer l−1's spikes).
+//!   ε^x uses layer l−1's spikes). It has its own **weight shift** s ([`Projection::shift`], §8.2: a
+//!   stored mantissa m is m·2^s LSBs of the target's weight format) and its own **STD/STP**
+//!   ([`Projection::presyn`], §1.5; [`ProjPresyn::Inherit`] takes the target's [`LayerConfig::presyn`],
+//!   the one choice before per-projection kinds). A population whose projections all have shift 0 and
+//!   its own STD/STP runs the `LayerMut` loops unchanged; otherwise its projections become
+//!   [`crate::layer::AxonGroup`]s ([`GraphConfig::axon_groups`], [`PopLayout::grouped`]) and STD/STP
+//!   state exists only for the axons of projections that have it ([`Layout::presyn`]).
 //! * One **readout** reads any population.
 //!
 //! Each population is run by the same [`crate::layer::LayerMut`] phases as a single layer, over a slice
@@ -43,9 +49,10 @@
 //! * [`LambdaSource::External`]: λ written by the host or a neighbouring core, passed to the step.
 //!
 //! Rounding and overflow of the backprop: δ_m = λ_m·c_m (Q.signal_frac × Q3.28 → Q.signal_frac,
-//! **nearest**, **saturating** i32); the sum Σ W·δ in i64 (|W| < 2¹⁵, |δ| < 2³¹, at most 2¹⁶ terms per
-//! row: exact), then → Q.signal_frac by the source projection's `weight_frac` (**nearest**,
-//! **saturating** i32).
+//! **nearest**, **saturating** i32); the sum Σ m·δ of the stored mantissas in i64 (|m| < 2¹⁵, |δ| < 2³¹,
+//! at most 2¹⁶ terms per row: exact), then → Q.signal_frac by the target's `weight_frac` minus the
+//! projection's weight shift s (the effective weights m·2^s; **nearest** for a right shift, a left shift
+//! **saturating** at the i64 range, then **saturating** i32).
 
 pub mod image;
 mod image_run;
