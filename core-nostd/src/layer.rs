@@ -297,9 +297,9 @@ pub struct LayerMut<'a, W: WeightStore = Weight> {
     /// Per-range weight shift and STD/STP ([`LayerMut::set_axon_groups`]); `None`: shift 0 and the
     /// configuration's STD/STP on every axon (the loops as before groups existed).
     groups: Option<&'a [AxonGroup]>,
-    /// Extra fractional bits of the dendritic sum: the configuration's [`LayerConfig::acc_frac`], or
-    /// with groups [`crate::format::ACC_EFF_FRAC`] if any group has STD/STP, else 0.
-    frac: u32,
+    /// Whether the dendritic sum has [`ACC_EFF_FRAC`] extra fractional bits: the configuration has
+    /// STD/STP ([`LayerConfig::acc_frac`]), or with groups any group has it ([`LayerMut::acc_frac`]).
+    fractional: bool,
 }
 
 impl<'a, W: WeightStore> LayerMut<'a, W> {
@@ -380,7 +380,7 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         check(neurons, b.acc.len())?;
         check(neurons, b.psi.len())?;
         check(neurons, b.grad.len())?;
-        Ok(LayerMut { cfg, b, topo, axons, n: neurons, s, offset: neuron_offset, force_dense: false, plastic: axons, bias: None, learn_bias: false, rounding: Rounding::Stochastic, params: None, groups: None, frac: cfg.acc_frac() })
+        Ok(LayerMut { cfg, b, topo, axons, n: neurons, s, offset: neuron_offset, force_dense: false, plastic: axons, bias: None, learn_bias: false, rounding: Rounding::Stochastic, params: None, groups: None, fractional: !matches!(cfg.presyn, PresynKind::None) })
     }
 
     /// Always take the dense weight-update loop (for tests and benchmarks that check the sparse and dense
@@ -479,7 +479,8 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
     /// `row_key(seed ^ SALT_BIAS, step, axons)` and the global neuron (or the layer's other
     /// [`Rounding`] of G_j·2^trace_frac·2^lsb·2⁻³²); exact in i128.
     fn learn_bias_online(&mut self) -> u32 {
-        let (Some(bias), Some(sh)) = (self.bias.as_deref_mut(), Self::lsb_shift_of(self.cfg, self.frac)) else { return 0 };
+        let frac = self.acc_frac();
+        let (Some(bias), Some(sh)) = (self.bias.as_deref_mut(), Self::lsb_shift_of(self.cfg, frac)) else { return 0 };
         let tf = self.cfg.formats.trace_frac as u32;
         let key = rng::row_key(self.cfg.seed ^ rng::SALT_BIAS, self.b.scalars.updates, self.axons as u32);
         let mut sat = 0u32;
@@ -517,6 +518,18 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         row_of(self.topo, self.b.weights, self.n, self.axons, axon)
     }
 
+    /// Extra fractional bits of the dendritic sum: [`ACC_EFF_FRAC`] (12) when the configuration, or with
+    /// groups any group, has STD/STP, else 0. A value known to be one of the two (not a loaded number),
+    /// so the fire loops fold it as they did with [`LayerConfig::acc_frac`].
+    #[inline(always)]
+    pub fn acc_frac(&self) -> u32 {
+        if self.fractional {
+            ACC_EFF_FRAC
+        } else {
+            0
+        }
+    }
+
     /// The configuration.
     pub fn config(&self) -> &LayerConfig {
         self.cfg
@@ -547,8 +560,8 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
     /// rounded **stochastically**, see [`rng::decay_stochastic`]; sum **saturating** at 2^trace_bits − 1). Only rows of active axons are read. Axon ids ≥ `axons`, and events beyond the
     /// first `axons` valid ones, are dropped and counted; a repeated axon adds its row once per event.
     pub fn integrate(&mut self, active: &[u16], learn: bool) -> OpCounts {
-        if let Some(groups) = self.groups {
-            return self.integrate_grouped(groups, active, learn);
+        if self.groups.is_some() {
+            return self.integrate_grouped(active, learn);
         }
         let mut c = OpCounts::default();
         let n = self.n;
@@ -693,7 +706,7 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         }
         match (self.cfg.neuron, learn) {
             (NeuronKind::Lif(m), true) => self.fire_with::<_, true, false, false>(&m, spikes),
-            (NeuronKind::Lif(m), false) => match (m.inference(self.frac), m.states(), m.params().reset) {
+            (NeuronKind::Lif(m), false) => match (m.inference(self.acc_frac()), m.states(), m.params().reset) {
                 (Some(f), 1, Reset::Soft) => self.fire_lif_inference::<1, false, true>(&f, spikes),
                 (Some(f), 1, Reset::Hard) => self.fire_lif_inference::<1, false, false>(&f, spikes),
                 (Some(f), _, Reset::Soft) => self.fire_lif_inference::<2, true, true>(&f, spikes),
@@ -782,7 +795,7 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
     ) -> (OpCounts, usize) {
         let learn = LEARN;
         let s = self.s;
-        let acc_frac = self.frac;
+        let acc_frac = self.acc_frac();
         let mut c = OpCounts { neuron_updates: self.n as u32, ..OpCounts::default() };
         let mut listed = 0usize;
         let mut jac = Jacobian::default();
@@ -925,18 +938,18 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         if active_cols == 0 {
             return OpCounts::default();
         }
+        if let Some(groups) = self.groups {
+            return self.learn_grouped(groups, active_cols, narrow);
+        }
         let biases = if self.learns_bias() { self.learn_bias_online() } else { 0 };
         // One loop per (width, rounding mode): the per-pair body has no branch on either.
-        let (sat, pairs) = match (self.groups, narrow, self.rounding) {
-            (Some(groups), ..) => self.learn_grouped(groups, active_cols, narrow),
-            (None, narrow, rounding) => match (narrow, rounding) {
+        let (sat, pairs) = match (narrow, self.rounding) {
             (true, Rounding::Stochastic) => self.learn_rows::<true, ROUND_STOCHASTIC>(active_cols),
             (false, Rounding::Stochastic) => self.learn_rows::<false, ROUND_STOCHASTIC>(active_cols),
             (true, Rounding::Nearest) => self.learn_rows_apart::<true, ROUND_NEAREST>(active_cols),
             (false, Rounding::Nearest) => self.learn_rows_apart::<false, ROUND_NEAREST>(active_cols),
             (true, Rounding::Truncate) => self.learn_rows_apart::<true, ROUND_TRUNCATE>(active_cols),
             (false, Rounding::Truncate) => self.learn_rows_apart::<false, ROUND_TRUNCATE>(active_cols),
-            },
         };
         self.b.scalars.sat.weight = self.b.scalars.sat.weight.saturating_add(sat);
         OpCounts { weight_updates: pairs + biases, ..OpCounts::default() }
@@ -1122,7 +1135,8 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         // The bias: b += acc·2^lsb·2⁻¹⁶ rounded **stochastically** (or by the layer's mode),
         // **saturating** (counted).
         let mode = self.rounding;
-        if let (Some(bias), Some(sh)) = (self.bias.as_deref_mut(), Self::lsb_shift_of(self.cfg, self.frac)) {
+        let frac = self.acc_frac();
+        if let (Some(bias), Some(sh)) = (self.bias.as_deref_mut(), Self::lsb_shift_of(self.cfg, frac)) {
             let key = rng::row_key(self.cfg.seed ^ rng::SALT_APPLY ^ rng::SALT_BIAS, upd, self.axons as u32);
             for (j, (b, a)) in bias.iter_mut().zip(acc_b.iter_mut()).enumerate() {
                 if *a == 0 {

@@ -82,6 +82,8 @@ fn state_of(groups: &[AxonGroup], a: usize) -> Option<usize> {
 }
 
 /// Initial STD/STP state of every group that has one.
+#[cold]
+#[inline(never)]
 pub(super) fn reset_presyn(groups: &[AxonGroup], presyn: &mut [[i32; 2]]) {
     for g in groups {
         let init = match g.presyn {
@@ -159,7 +161,7 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
             return Err(ConfigError::AccumulatorOverflow { axons: self.axons, weight_bits: self.cfg.formats.weight_bits });
         }
         self.groups = Some(groups);
-        self.frac = frac;
+        self.fractional = any;
         Ok(())
     }
 
@@ -169,8 +171,12 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
     }
 
     /// [`LayerMut::integrate`] with groups (module docs): the same events, drops and order as without.
-    pub(super) fn integrate_grouped(&mut self, groups: &[AxonGroup], active: &[u16], learn: bool) -> OpCounts {
+    /// Out of line and cold, so that the default loops' code (the firmware's) is not changed by it.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn integrate_grouped(&mut self, active: &[u16], learn: bool) -> OpCounts {
         let mut c = OpCounts::default();
+        let Some(groups) = self.groups else { return c };
         let n = self.n;
         // STD/STP: mark the active axons that have it in the sign bit of slot 0 (a duplicate marks once),
         // then step every axon of every group with STD/STP once.
@@ -191,7 +197,7 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
             }
             c.presyn_updates += g.width() as u32;
         }
-        let one = 1i32 << self.frac;
+        let one = 1i32 << self.acc_frac();
         let mut taken = 0usize;
         for &a in active {
             let a = a as usize;
@@ -280,16 +286,22 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         }
     }
 
-    /// The weight loops of [`LayerMut::learn`] with groups, per (width, rounding mode).
-    pub(super) fn learn_grouped(&mut self, groups: &[AxonGroup], active_cols: usize, narrow: bool) -> (u32, u32) {
-        match (narrow, self.rounding) {
+    /// [`LayerMut::learn`]'s bias update and weight loops with groups, per (width, rounding mode). Out of
+    /// line and cold, as [`LayerMut::integrate_grouped`].
+    #[cold]
+    #[inline(never)]
+    pub(super) fn learn_grouped(&mut self, groups: &[AxonGroup], active_cols: usize, narrow: bool) -> OpCounts {
+        let biases = if self.learns_bias() { self.learn_bias_online() } else { 0 };
+        let (sat, pairs) = match (narrow, self.rounding) {
             (true, Rounding::Stochastic) => self.learn_grouped_rows::<true, ROUND_STOCHASTIC>(groups, active_cols),
             (false, Rounding::Stochastic) => self.learn_grouped_rows::<false, ROUND_STOCHASTIC>(groups, active_cols),
             (true, Rounding::Nearest) => self.learn_grouped_rows::<true, ROUND_NEAREST>(groups, active_cols),
             (false, Rounding::Nearest) => self.learn_grouped_rows::<false, ROUND_NEAREST>(groups, active_cols),
             (true, Rounding::Truncate) => self.learn_grouped_rows::<true, ROUND_TRUNCATE>(groups, active_cols),
             (false, Rounding::Truncate) => self.learn_grouped_rows::<false, ROUND_TRUNCATE>(groups, active_cols),
-        }
+        };
+        self.b.scalars.sat.weight = self.b.scalars.sat.weight.saturating_add(sat);
+        OpCounts { weight_updates: pairs + biases, ..OpCounts::default() }
     }
 
     /// Every row with ε^x ≠ 0, group by group with its shift: compressed rows visit their listed
@@ -355,6 +367,8 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
     }
 
     /// The weight part of [`LayerMut::apply_accumulated`] with groups, per rounding mode.
+    #[cold]
+    #[inline(never)]
     pub(super) fn apply_rows_grouped(&mut self, acc: &mut [i32]) -> (u32, u32) {
         let Some(groups) = self.groups else { return (0, 0) };
         match self.rounding {
