@@ -452,9 +452,15 @@ impl GraphConfig {
                         if pass {
                             plastic = axons;
                         }
-                        check_range(Field::WeightShift, pr.shift as i64, 0, crate::layer::MAX_WEIGHT_SHIFT as i64)?;
-                        let kind = self.projection_presyn(q)?;
-                        grouped |= pr.shift != 0 || kind != pop.layer.presyn;
+                        // The common case (shift 0, inherited STD/STP) without the checks below.
+                        let kind = if pr.shift == 0 && matches!(pr.presyn, ProjPresyn::Inherit) {
+                            pop.layer.presyn
+                        } else {
+                            check_range(Field::WeightShift, pr.shift as i64, 0, crate::layer::MAX_WEIGHT_SHIFT as i64)?;
+                            let kind = self.projection_presyn(q)?;
+                            grouped |= pr.shift != 0 || kind != pop.layer.presyn;
+                            kind
+                        };
                         if !matches!(kind, PresynKind::None) {
                             presyn += width;
                             any_presyn = true;

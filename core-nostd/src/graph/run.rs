@@ -198,7 +198,7 @@ impl<'a, W: WeightStore> GraphMut<'a, W> {
         for (t, s) in topo.iter_mut().zip(topology) {
             *t = *s;
         }
-        let groups = cfg.axon_groups(&lay);
+        let groups = if lay.pops[..lay.populations].iter().any(|l| l.grouped) { cfg.axon_groups(&lay) } else { [AxonGroup::EMPTY; MAX_PROJECTIONS] };
         let mut g = GraphMut { cfg, lay, topo, b, rounding: [Rounding::Stochastic; MAX_POPULATIONS], readout_rounding: Rounding::Stochastic, groups };
         // The readout's buffers are checked by building it once, and every grouped population's axon
         // groups (the dendritic-sum bound was proven by `layout`) by building its view once.
