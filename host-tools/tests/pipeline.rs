@@ -121,6 +121,8 @@ fn quantize_writes_the_points_it_reports_and_names_a_population_that_goes_silent
         assert_eq!(img["projection_fracs_written"][n].as_i64().unwrap(), searched(n).clamp(0, 15), "{n}");
         shifts.push(s as u64);
     }
+    // (this network's input projection searched a point below the recurrent one's: a shift is exercised)
+    assert!(shifts.iter().any(|&s| s > 0), "every projection searched the same point: {shifts:?}");
     assert_eq!(image_shifts(&d.join("net.pcimg")), shifts);
     // binary point 15 at 8 bits: every weight clips at ±127·2⁻¹⁵ ≈ 0.0039 and the hidden population goes
     // silent, named in the report and on stderr (at point 0 it survives: 881 of 2048 input weights round
