@@ -102,6 +102,11 @@ LIF2="$("$PC" nir import ../shared/nir-examples/lif_2layer.nir -o "$NIR_OUT/lif2
 case "$LIF2" in *"float-net v2"*) ;; *) echo "FAIL: lif_2layer did not import as v2: $LIF2"; exit 1 ;; esac
 "$PC" nir export "$NIR_OUT/lif2.json" -o "$NIR_OUT/lif2.nir"
 python3 -c 'import sys, nir; g = nir.read(sys.argv[1]); assert len(g.nodes["lif0"].tau) == 20; print("ok: per-neuron export loads in nir", sorted(g.nodes))' "$NIR_OUT/lif2.nir"
+# per-neuron θ and β to fixed point (issue 10): the shipped example → per-neuron records → host = chip
+"$PC" nir import host-tools/tests/fixtures/nir/per_neuron_2layer.nir -o "$NIR_OUT/pn.json"
+"$PC" image write --from-float "$NIR_OUT/pn.json" --out "$NIR_OUT/pn.pcimg" --steps 300
+[ "$("$PC" image info "$NIR_OUT/pn.pcimg" | grep -c 'thresholds/decays per neuron')" = 2 ] || { echo "FAIL: per_neuron_2layer has no per-neuron records"; exit 1; }
+"$PC" image run "$NIR_OUT/pn.pcimg" --emulator loihi
 python3 scripts/nir_snntorch_style.py "$NIR_OUT/snn.nir"
 "$PC" nir import "$NIR_OUT/snn.nir" --dt 1e-4 -o "$NIR_OUT/snn.json"
 printf 't,channel\n0,3\n0,17\n2,40\n5,3\n' > "$NIR_OUT/events.csv"

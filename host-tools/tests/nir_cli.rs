@@ -74,12 +74,13 @@ fn import_export_info_round_trip() {
 fn refusals_and_missing_dt_are_clear() {
     let d = tmpdir("refuse");
     let net = d.join("x.json").display().to_string();
-    // per-neuron τ and v_reset = −0.1: imported as v2; the fixed-point conversion refuses it by name
+    // per-neuron τ and v_reset = −0.1: imported as v2; the fixed-point conversion takes the per-neuron τ
+    // (per-neuron records) but refuses the v_reset by layer and field
     let (ok, out, err) = run(&["nir", "import", &ex("lif_2layer.nir"), "-o", &net]);
     assert!(ok && out.contains("plasticore-float-net v2"), "{out}{err}");
     let img = d.join("x.pcimg").display().to_string();
     let (ok, _, err) = run(&["image", "write", "--from-float", &net, "--out", &img]);
-    assert!(!ok && err.contains("layer 0") && err.contains("alpha_m differs"), "{err}");
+    assert!(!ok && err.contains("layer 0") && err.contains("v_reset"), "{err}");
     assert!(!PathBuf::from(&img).exists(), "nothing written on refusal");
     std::fs::remove_file(&net).unwrap();
     let (ok, _, err) = run(&["nir", "import", &ex("all_primitives.nir"), "-o", &net]);

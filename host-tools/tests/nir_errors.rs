@@ -418,7 +418,7 @@ fn snntorch_style_flat_recurrent_export_is_accepted() {
     assert_eq!(s.version, 2);
     assert!(matches!(&s.config.layers[0].neuron, plasticore::reference::io::ModelSpec::PerNeuron(p)
         if p.spiking.as_ref().unwrap().reset == plasticore::reference::per_neuron::PnReset::SubtractUndecayed));
-    let e = plasticore::quantize::float_net::uniform_layers(&s).unwrap_err();
+    let e = plasticore::quantize::float_net::core_layers(&s).unwrap_err();
     assert!(e.to_string().contains("undecayed"), "{e}");
     let d2 = lower(
         &back.graph,

@@ -1,6 +1,6 @@
 //! `plasticore-float-net` v2: NIR populations with per-neuron arrays import without averaging and the
 //! float reference runs them exactly (bit for bit against hand-written simulations and the NIR
-//! simulator); v1 files still load; the fixed-point conversion refuses differing per-neuron values by
+//! simulator); v1 files still load; the fixed-point conversion refuses what the core cannot hold by
 //! layer and parameter and converts uniform ones; bad arrays (wrong length, NaN, inf) are named.
 // the hand-written simulations index several arrays with the same t, j, as the equations do
 #![allow(clippy::needless_range_loop)]
@@ -10,7 +10,7 @@ use plasticore::nir::h5::{self, Entry, FloatWidth, Tree, Value};
 use plasticore::nir::lower::{lower, Method, Options, ResetMechanism, UNIT_GAIN_SNAP};
 use plasticore::nir::sim::{run, Trace};
 use plasticore::nir::NirError;
-use plasticore::quantize::float_net::uniform_layers;
+use plasticore::quantize::float_net::core_layers;
 use plasticore::reference::io::{ModelSpec, SavedNet};
 use plasticore::reference::net::{forward_step, NetState, Output, StepRecord};
 use plasticore::reference::per_neuron::PnReset;
@@ -361,14 +361,22 @@ fn bad_per_neuron_datasets_are_named_by_node_and_dataset() {
     assert_eq!(checked, 60);
 }
 
-/// The fixed-point side (`image write --from-float`, `quantize`): differing per-neuron values are refused
-/// naming the layer and the parameter; uniform arrays convert to the built-in LIF, which runs exactly as
-/// the per-neuron layer did (spikes identical).
+/// The fixed-point side (`image write --from-float`, `quantize`): what the core cannot hold (v_reset ≠ 0,
+/// a non-spiking layer) is refused naming the layer and the parameter; differing α_m stay a per-neuron
+/// layer (per-neuron records, `per_neuron_fixed_point.rs`); uniform arrays convert to the built-in LIF,
+/// which runs exactly as the per-neuron layer did (spikes identical).
 #[test]
-fn fixed_point_conversion_refuses_differing_and_converts_uniform_arrays() {
+fn fixed_point_conversion_refuses_what_the_core_cannot_hold_and_converts_uniform_arrays() {
     let pn = to_saved_net(&lower(&load("lif_2layer.nir").graph, EULER).unwrap(), "lif").unwrap();
-    let e = uniform_layers(&pn).unwrap_err().to_string();
-    assert!(e.contains("layer 0") && e.contains("alpha_m differs across its 20 neurons"), "{e}");
+    // per-neuron τ converts (per-neuron records), its v_reset = −0.1 does not
+    let e = core_layers(&pn).unwrap_err().to_string();
+    assert!(e.contains("layer 0") && e.contains("v_reset"), "{e}");
+    let mut z = pn.clone();
+    if let ModelSpec::PerNeuron(p) = &mut z.config.layers[0].neuron {
+        p.spiking.as_mut().unwrap().v_reset.iter_mut().for_each(|y| *y = 0.0);
+    }
+    let c = core_layers(&z).unwrap();
+    assert!(matches!(&c.config.layers[0].neuron, ModelSpec::PerNeuron(p) if p.gain_m.iter().all(|&g| g == 1.0)), "differing α_m stay per neuron, gains folded");
     // make every array uniform (first neuron's values, v_reset 0): converts
     let mut u = pn.clone();
     for c in &mut u.config.layers {
@@ -385,7 +393,7 @@ fn fixed_point_conversion_refuses_differing_and_converts_uniform_arrays() {
             sp.v_reset.iter_mut().for_each(|y| *y = 0.0);
         }
     }
-    let b = uniform_layers(&u).unwrap();
+    let b = core_layers(&u).unwrap();
     assert!(b.config.layers.iter().all(|c| matches!(c.neuron, ModelSpec::Builtin(_))));
     assert_eq!(b.version, 1);
     let x = spikes(300, 64, 0.2, 9);
@@ -407,10 +415,10 @@ fn fixed_point_conversion_refuses_differing_and_converts_uniform_arrays() {
     if let ModelSpec::PerNeuron(p) = &mut r.config.layers[1].neuron {
         p.spiking.as_mut().unwrap().v_reset.iter_mut().for_each(|y| *y = -0.1);
     }
-    let e = uniform_layers(&r).unwrap_err().to_string();
+    let e = core_layers(&r).unwrap_err().to_string();
     assert!(e.contains("layer 1") && e.contains("v_reset"), "{e}");
     let ff = to_saved_net(&lower(&load("ff_cubalif_li.nir").graph, EULER).unwrap(), "ff").unwrap();
-    let e = uniform_layers(&ff).unwrap_err().to_string();
+    let e = core_layers(&ff).unwrap_err().to_string();
     assert!(e.contains("layer 1") && e.contains("non-spiking"), "{e}");
 }
 
@@ -484,7 +492,7 @@ fn on_chip_rule_learns_per_neuron_layers() {
         sp.v_reset.iter_mut().for_each(|y| *y = 0.0);
     }
     let uniform = one_layer(&uc, &p0.w, &p0.b);
-    let builtin = uniform_layers(&uniform).unwrap();
+    let builtin = core_layers(&uniform).unwrap();
     let cfg = OnChipConfig { alpha: 0.9, eta: 1e-2, eta_o: 1e-2, feedback: Feedback::Symmetric, mode: UpdateMode::Online };
     let x = spikes(300, 64, 0.2, 5);
     let learn = |s: &SavedNet| {

@@ -334,3 +334,32 @@ fn compare_float_and_fixed_passes_every_stated_tolerance() {
     assert!(j["weight_drift_norm_float"].as_f64().unwrap() > 0.0 && j["weight_drift_norm_fixed"].as_f64().unwrap() > 0.0);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// `run` and `quantize` read event files through one reader (`cli::events::read_binned`): an event file
+/// with no samples is refused by both, by name, before anything is learnt or written.
+#[test]
+fn an_event_file_without_samples_is_refused_by_run_and_quantize() {
+    let d = tmpdir("empty-events");
+    let empty = d.join("empty.csv");
+    std::fs::write(&empty, "sample,label,t,channel\n").unwrap();
+    let o = bin().args(["image", "write", "--preset", "graph2", "--out", &s(&d.join("g2.pcimg"))]).output().unwrap();
+    assert!(o.status.success());
+    let o = bin()
+        .args(["train", "--task", "digits", "--data", &fixture("digits-500.csv.gz"), "--iters", "1", "--batch", "4", "--n-rec", "8"])
+        .args(["--steps", "10", "--eval-every", "1", "--seed", "1", "--out", &s(&d)])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let runs: [Vec<String>; 2] = [
+        ["run", "--image", &s(&d.join("g2.pcimg")), "--events", &s(&empty), "--sensor", "64"].map(String::from).to_vec(),
+        ["quantize", "--net", &s(&d.join("train_digits_net.json")), "--events", &s(&empty), "--sensor", "64"].map(String::from).to_vec(),
+    ];
+    for args in &runs {
+        let o = bin().args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains("empty.csv") && err.contains("no samples"), "{args:?}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}

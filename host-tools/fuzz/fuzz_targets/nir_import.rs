@@ -6,7 +6,7 @@ use plasticore::nir::float_net::to_saved_net;
 use plasticore::nir::graph::NirFile;
 use plasticore::nir::lower::{lower, Method, Options, ResetMechanism};
 use plasticore::nir::sim::Sim;
-use plasticore::quantize::float_net::uniform_layers;
+use plasticore::quantize::float_net::{core_form, core_layers};
 use plasticore::reference::io::ModelSpec;
 use plasticore::reference::net::{forward_step, NetState, StepRecord};
 
@@ -39,8 +39,15 @@ fuzz_target!(|data: &[u8]| {
         {
             if let Ok(s) = &saved {
                 // the float-net (v1 or v2 per-neuron; to_saved_net validated it as a file) run by the
-                // reference, and turned toward fixed point (uniform per-neuron layers convert, others are refused)
-                let _ = uniform_layers(s);
+                // reference, and turned toward fixed point (per-neuron layers into the core's form, with
+                // per-neuron α_m and θ where they differ, or refused by layer and field)
+                if let Ok(c) = core_layers(s) {
+                    for l in &c.config.layers {
+                        if let ModelSpec::PerNeuron(pn) = &l.neuron {
+                            let _ = core_form(pn);
+                        }
+                    }
+                }
                 let mut st = NetState::<f64>::new(&s.config);
                 let mut rec = StepRecord::default();
                 let u = vec![1.0; s.config.n_in()];

@@ -2,7 +2,12 @@
 //! network and inputs, with the same learning rule (`reference::onchip::OnChip`, deep Symmetric signals,
 //! online updates — the rule the core implements). The float side runs the image's own weights (and
 //! biases) dequantized, with the image's trace decay and learning rates; its neuron constants (decays,
-//! threshold, surrogate) are the float file's, which the image holds rounded to nearest in Q.24 / Q.16.
+//! threshold, surrogate) are the float file's, which the image holds rounded to nearest in Q.24 / Q.16 —
+//! except a population with per-neuron records (`ParamMode::PerNeuron`), whose float twin is a per-neuron
+//! layer with every neuron's α_m and θ dequantized from the image (decay·2^−decay_frac,
+//! threshold·2^−state_frac: exact in f64). The file goes through `quantize::float_net::core_layers`
+//! first, as `image write --from-float` and `quantize` did (gains folded into the weights the image
+//! holds).
 //! So what differs is the fixed-point arithmetic (states, traces, roundings; stochastic weight rounding
 //! when learning), not the weight quantization, which `quantize` reports; the original float network's
 //! accuracy is printed beside it.
@@ -42,9 +47,10 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use plasticore::reference::algo::{sequence_grad, Algorithm, OnlineOptions};
 use plasticore::reference::io::{ModelSpec, SavedNet};
-use plasticore::reference::net::{NetConfig, Output, Params, Sequence, Target as FTarget};
+use plasticore::reference::net::{LossKind, NetConfig, Output, Params, Sequence, Target as FTarget};
 use plasticore::reference::onchip::{DeepOptions, Feedback, OnChip, OnChipConfig, UpdateMode};
-use plasticore_core::graph::{BiasMode, LambdaSource};
+use plasticore::quantize::float_net::{core_layers, with_per_neuron};
+use plasticore_core::graph::{BiasMode, LambdaSource, ParamMode};
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -96,13 +102,18 @@ fn dense(w: &OwnedWeights) -> Result<&[plasticore_core::format::Weight]> {
 /// The float twin of the image: the file's configuration with the image's weights (and biases)
 /// dequantized, and the image's rule constants.
 fn float_twin(saved: &SavedNet, img: &NetImage) -> Result<(NetConfig<ModelSpec>, Params<f64>, OnChipConfig)> {
-    let cfg = saved.config.clone();
+    let mut cfg = saved.config.clone();
+    // the image's readout rule is what the fixed side runs (an MSE readout learns one-hot targets)
+    cfg.loss = match img.desc.readout.config.loss {
+        plasticore_core::readout::Loss::Mse => LossKind::Mse,
+        plasticore_core::readout::Loss::CrossEntropy => LossKind::CrossEntropy,
+    };
     let np = img.desc.populations.len();
     ensure!(cfg.layers.len() == np, "the network has {} layers, the image {np} populations", cfg.layers.len());
     ensure!(matches!(cfg.output, Output::LeakyReadout { .. }), "only a leaky readout has a fixed-point counterpart");
     ensure!(cfg.n_in() == img.desc.inputs as usize, "the network has {} inputs, the image {}", cfg.n_in(), img.desc.inputs);
     let mut p = Params::zeros(&cfg);
-    for (l, (pd, c)) in img.desc.populations.iter().zip(&cfg.layers).enumerate() {
+    for (l, (pd, c)) in img.desc.populations.iter().zip(&saved.config.layers).enumerate() {
         ensure!(pd.neurons as usize == c.n, "layer {l}: {} neurons in the network, {} in the image", c.n, pd.neurons);
         ensure!(pd.lambda == LambdaSource::Symmetric, "population {l}: compare runs the Symmetric learning signal (the image has {:?})", pd.lambda);
         let w = dense(&img.weights[l])?;
@@ -111,6 +122,12 @@ fn float_twin(saved: &SavedNet, img: &NetImage) -> Result<(NetConfig<ModelSpec>,
         let lsb = img.axon_lsbs(l)?;
         let n = pd.neurons as usize;
         p.layers[l].w = w.iter().enumerate().map(|(k, m)| m.0 as f64 * lsb[k / n.max(1)]).collect();
+        if pd.params == ParamMode::PerNeuron {
+            let f = pd.layer.formats;
+            let (dl, sl) = (2f64.powi(-(f.decay_frac as i32)), 2f64.powi(-(f.state_frac as i32)));
+            let (am, th): (Vec<f64>, Vec<f64>) = img.params[l].iter().map(|v| (v.decay as f64 * dl, v.threshold as f64 * sl)).unzip();
+            cfg.layers[l].neuron = with_per_neuron(&c.neuron, am, th).map_err(|e| anyhow!("layer {l} (per-neuron records in the image): {e}"))?;
+        }
         if pd.bias != BiasMode::None {
             let sf = 2f64.powi(pd.layer.formats.state_frac as i32);
             p.layers[l].b = img.biases[l].iter().map(|&b| b as f64 / sf).collect();
@@ -136,20 +153,29 @@ fn float_twin(saved: &SavedNet, img: &NetImage) -> Result<(NetConfig<ModelSpec>,
     Ok((cfg, p, oc))
 }
 
-fn sequence(s: &Sample, n_in: usize) -> Sequence {
+/// The float target of a labelled step, as the fixed backends give it (`backend::ClassTargets`): the
+/// class for cross-entropy, its one-hot vector for MSE.
+fn class_target(cfg: &NetConfig<ModelSpec>, label: usize) -> FTarget {
+    match cfg.loss {
+        LossKind::CrossEntropy => FTarget::Class(label),
+        LossKind::Mse => FTarget::Values((0..cfg.n_out()).map(|k| if k == label { 1.0 } else { 0.0 }).collect()),
+    }
+}
+
+fn sequence(cfg: &NetConfig<ModelSpec>, s: &Sample, n_in: usize) -> Sequence {
     Sequence {
         inputs: (0..s.steps.len()).map(|t| s.dense(t, n_in)).collect(),
-        targets: s.loss.iter().map(|&l| l.then_some(FTarget::Class(s.label))).collect(),
+        targets: s.loss.iter().map(|&l| l.then(|| class_target(cfg, s.label))).collect(),
     }
 }
 
 /// Float sample: class, and per step per population the spikes (as neuron lists).
-fn float_sample(f: &mut OnChip<ModelSpec>, s: &Sample, n_in: usize, learn: bool) -> Result<(usize, Vec<Vec<Vec<u16>>>)> {
+fn float_sample(f: &mut OnChip<ModelSpec>, cfg: &NetConfig<ModelSpec>, s: &Sample, n_in: usize, learn: bool) -> Result<(usize, Vec<Vec<Vec<u16>>>)> {
     f.reset();
     let no = f.output().len().max(1);
     let mut score = vec![0.0f64; 0];
     let mut trace = Vec::with_capacity(s.steps.len());
-    let tgt = FTarget::Class(s.label);
+    let tgt = class_target(cfg, s.label);
     for t in 0..s.steps.len() {
         let target = (learn && s.loss[t]).then_some(&tgt);
         f.step(&s.dense(t, n_in), target, None).map_err(|e| anyhow!("float: {e}"))?;
@@ -172,6 +198,8 @@ struct Side {
 /// Run the subcommand.
 pub fn run(a: CompareArgs) -> Result<()> {
     let saved = SavedNet::load(&a.net).with_context(|| format!("network file {}", a.net.display()))?;
+    // what the image was converted from (per-neuron layers in the core's form)
+    let saved = core_layers(&saved).with_context(|| format!("network file {}", a.net.display()))?;
     let mut img = NetImage::read(&a.image)?;
     img.desc.learn = true; // the gradient and learning passes need it; inference passes give no target
     let (cfg, p_twin, oc) = float_twin(&saved, &img).with_context(|| format!("{} against {}", a.net.display(), a.image.display()))?;
@@ -197,7 +225,7 @@ pub fn run(a: CompareArgs) -> Result<()> {
     let mut l1 = vec![0.0f64; np + 1];
     for s in learn_set {
         fl.reset();
-        let tgt = FTarget::Class(s.label);
+        let tgt = class_target(&cfg, s.label);
         for t in 0..s.steps.len() {
             let before = fl.params.clone();
             fl.step(&s.dense(t, n_in), s.loss[t].then_some(&tgt), None).map_err(|e| anyhow!("float: {e}"))?;
@@ -220,17 +248,18 @@ pub fn run(a: CompareArgs) -> Result<()> {
     let sr_noise = (0..=np).map(|l| Ok(max_lsb(l)? * l1[l])).sum::<Result<f64>>()?.sqrt();
     let mut float = Side { classes: Vec::new(), traces: Vec::new() };
     for s in eval {
-        let (c, tr) = float_sample(&mut fl, s, n_in, false)?;
+        let (c, tr) = float_sample(&mut fl, &cfg, s, n_in, false)?;
         float.classes.push(c);
         float.traces.push(tr);
         bar.inc(1);
     }
     let p_float_end = fl.params.clone();
-    // the original float network, inference only (what quantization costs, for reference)
-    let mut orig = OnChip::with_deep(cfg.clone(), saved.params.clone(), oc.clone(), DeepOptions::default()).map_err(|e| anyhow!("float: {e}"))?;
+    // the original float network (its own constants and weights), inference only (what quantization
+    // costs, for reference)
+    let mut orig = OnChip::with_deep(saved.config.clone(), saved.params.clone(), oc.clone(), DeepOptions::default()).map_err(|e| anyhow!("float: {e}"))?;
     let mut orig_right = 0usize;
     for s in eval {
-        orig_right += (float_sample(&mut orig, s, n_in, false)?.0 == s.label) as usize;
+        orig_right += (float_sample(&mut orig, &cfg, s, n_in, false)?.0 == s.label) as usize;
         bar.inc(1);
     }
 
@@ -279,9 +308,9 @@ pub fn run(a: CompareArgs) -> Result<()> {
     for (s, gf) in eval[..gs].iter().zip(&grads_fixed) {
         let mut f = OnChip::with_deep(cfg.clone(), p_twin.clone(), OnChipConfig { mode: UpdateMode::Accumulate, ..oc.clone() }, DeepOptions::default())
             .map_err(|e| anyhow!("float: {e}"))?;
-        float_sample(&mut f, s, n_in, true)?;
+        float_sample(&mut f, &cfg, s, n_in, true)?;
         bar.inc(1);
-        let (_, g) = sequence_grad(&cfg, &p_twin, Algorithm::Bptt, OnlineOptions::default(), &sequence(s, n_in)).map_err(|e| anyhow!("BPTT: {e}"))?;
+        let (_, g) = sequence_grad(&cfg, &p_twin, Algorithm::Bptt, OnlineOptions::default(), &sequence(&cfg, s, n_in)).map_err(|e| anyhow!("BPTT: {e}"))?;
         bar.inc(1);
         for (l, gfl) in gf.iter().enumerate() {
             // summed over samples into one flat vector, populations in order

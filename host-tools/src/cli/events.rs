@@ -7,7 +7,17 @@ use plasticore::events::bins::{to_spikes, Binning};
 use plasticore::events::digits::{rate_coded, RateCoding};
 use plasticore::events::{self, Sensor};
 use plasticore::tasks::digits;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// Read a labelled event file and bin it into spikes, for the commands that learn or evaluate on it:
+/// refuses an empty file and one whose binning yields no steps, with the file's name in every error.
+pub(crate) fn read_binned(path: &Path, sensor: Option<Sensor>, binning: Binning) -> anyhow::Result<(events::EventSet, Vec<events::bins::SpikeSample>, events::bins::BinStats)> {
+    let set = events::read(path, sensor)?;
+    anyhow::ensure!(!set.samples.is_empty(), "event file {}: no samples", path.display());
+    let (spikes, st) = to_spikes(&set, binning).with_context(|| format!("event file {}", path.display()))?;
+    anyhow::ensure!(st.steps > 0, "event file {}: no events, so no steps", path.display());
+    Ok((set, spikes, st))
+}
 
 /// Arguments of `events`.
 #[derive(Args)]

@@ -40,8 +40,9 @@ enum ImageCmd {
         /// (a graph image, version 2: 64 → 96 LIF → 64 recurrent LIF → 4, the two-layer firmware image).
         #[arg(long, required_unless_present = "from_float", conflicts_with = "from_float")]
         preset: Option<String>,
-        /// A float network file (`plasticore-float-net` v1, from `plasticore train`): written as a graph
-        /// image (version 2) with the simple per-population power-of-two weight scale.
+        /// A float network file (`plasticore-float-net` v1 from `plasticore train`, or v2 from `nir
+        /// import`: per-neuron θ and β become per-neuron records): written as a graph image (version 2)
+        /// with the simple per-population power-of-two weight scale.
         #[arg(long)]
         from_float: Option<PathBuf>,
         /// Weight bits of the graph image (`--from-float`), 2..=16.

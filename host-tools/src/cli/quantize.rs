@@ -17,8 +17,8 @@
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use plasticore::events::bins::{to_spikes, Binning};
-use plasticore::events::{self, Sensor};
+use plasticore::events::bins::Binning;
+use plasticore::events::Sensor;
 use plasticore::quantize::float_net::{projections, FloatNet};
 use plasticore::quantize::search::{evaluate, search, SearchConfig, Verdict};
 use plasticore::quantize::weights::{no_clip_frac, quantize};
@@ -148,9 +148,10 @@ impl<C: Calibration> Calibration for Progress<'_, C> {
 /// Run the subcommand.
 pub fn run(a: QuantizeArgs) -> anyhow::Result<()> {
     let net = SavedNet::load(&a.net).with_context(|| format!("network file {}", a.net.display()))?;
-    // per-neuron (v2) populations: uniform ones become the built-in LIF, others are refused (one place)
-    let net = plasticore::quantize::float_net::uniform_layers(&net).with_context(|| format!("network file {}", a.net.display()))?;
-    let set = events::read(&a.events, a.sensor)?;
+    // per-neuron (v2) populations: uniform ones become the built-in LIF, differing α_m/θ per-neuron
+    // records, what the core cannot hold is refused (one place)
+    let net = plasticore::quantize::float_net::core_layers(&net).with_context(|| format!("network file {}", a.net.display()))?;
+    let (set, spikes, st) = crate::cli::events::read_binned(&a.events, a.sensor, Binning { dt_us: a.dt_us, steps: a.steps })?;
     let n_in = net.config.n_in();
     anyhow::ensure!(
         set.sensor.channels() == n_in as u64,
@@ -160,9 +161,6 @@ pub fn run(a: QuantizeArgs) -> anyhow::Result<()> {
         set.sensor.channels(),
         n_in
     );
-    anyhow::ensure!(!set.samples.is_empty(), "event file {}: no samples", a.events.display());
-    let (spikes, st) = to_spikes(&set, Binning { dt_us: a.dt_us, steps: a.steps }).with_context(|| format!("event file {}", a.events.display()))?;
-    anyhow::ensure!(st.steps > 0, "event file {}: no events, so no steps", a.events.display());
     let loss_steps = a.loss_steps.unwrap_or((st.steps / 4).max(1)).clamp(1, st.steps);
     let trials: Vec<(Sequence, usize)> = labelled_trials(&spikes, st.steps, n_in, loss_steps).into_iter().map(|t| (t.seq, t.label)).collect();
     let calib: Vec<Vec<Vec<f64>>> = trials.iter().take(a.calib.max(1)).map(|t| t.0.inputs.clone()).collect();

@@ -129,7 +129,7 @@ fn session(b: &mut dyn Backend, img: &NetImage, d: &data::Data, a: &RunArgs, bar
         ));
         epochs.push(Epoch { epoch: e, train: Some(tr), test: te });
     }
-    let mut learnt = NetImage { desc: img.desc.clone(), weights: img.weights.clone(), biases: img.biases.clone(), readout: b.readout_weights(), stimulus: img.stimulus };
+    let mut learnt = NetImage { desc: img.desc.clone(), weights: img.weights.clone(), biases: img.biases.clone(), params: img.params.clone(), readout: b.readout_weights(), stimulus: img.stimulus };
     for p in 0..np {
         learnt.set_weights(p, b.weights(p))?;
         let bias = b.biases(p);

@@ -8,7 +8,8 @@
 //! holds: population 0 fed by the whole input, population p > 0 by population p − 1 (delay 0), each
 //! optionally by itself with delay 1, the readout reading the last population; LIF neurons without
 //! STD/STP (ALIF, Loihi CUBA and STD/STP have no NIR node). Everything else is an error naming the
-//! population or projection.
+//! population or projection. A population with per-neuron records (`ParamMode::PerNeuron`) exports as a
+//! per-neuron (v2) layer with every neuron's α_m and θ dequantized the same way.
 //!
 //! The image has no dt: the caller gives the chip's step (`nir export --dt-ms`, default 1 ms, the
 //! float-net convention). Metadata: the float export's (`dt`, `discretisation`, `reset_mechanism`, …)
@@ -26,8 +27,7 @@ use crate::reference::net::{LayerConfig, LayerParams, LossKind, NetConfig, Outpu
 use crate::reference::scalar::Surrogate;
 use plasticore_core::format::Formats;
 use plasticore_core::graph::image::{GraphImage, PopWeights};
-use plasticore_core::graph::ProjPresyn;
-use plasticore_core::graph::{BiasMode, Source};
+use plasticore_core::graph::{BiasMode, ParamMode, ProjPresyn, Source};
 use plasticore_core::image::{NeuronDesc, PresynDesc};
 use plasticore_core::neuron::{Reset, Synapse as CSynapse};
 use plasticore_core::readout::Loss;
@@ -179,8 +179,24 @@ pub fn saved_net_from_image(bytes: &[u8], dt_ms: f64) -> Result<(SavedNet, serde
             "decay_mantissa": lp.decay.0, "threshold_mantissa": lp.threshold.0,
             "reset": format!("{:?}", lp.reset), "synapse": syn_meta,
             "bias": format!("{:?}", pd.bias), "trace_decay_mantissa": pd.layer.trace_decay.0,
+            "per_neuron_thresholds_and_decays": pd.params == ParamMode::PerNeuron,
         }));
-        layers.push(LayerConfig { n_in, n, recurrent, neuron: ModelSpec::Builtin(nn), presyn: Presyn::None });
+        // per-neuron records (`ParamMode::PerNeuron`): a per-neuron layer with every neuron's α_m and θ
+        // dequantized (exact in f64), never the population's scalar fields alone
+        let neuron = if pd.params == ParamMode::PerNeuron {
+            let (am, th): (Vec<f64>, Vec<f64>) = img
+                .population_params(&desc, p)
+                .map_err(|e| bad(name.clone(), e.to_string()))?
+                .map(|v| (v.decay as f64 * dq, v.threshold as f64 * pow2(f.state_frac)))
+                .unzip();
+            if am.len() != n {
+                return Err(bad(name, format!("{} per-neuron records for {n} neurons", am.len())));
+            }
+            crate::quantize::float_net::with_per_neuron(&ModelSpec::Builtin(nn), am, th).map_err(|e| bad(name.clone(), e))?
+        } else {
+            ModelSpec::Builtin(nn)
+        };
+        layers.push(LayerConfig { n_in, n, recurrent, neuron, presyn: Presyn::None });
         params.push(LayerParams { w, b });
     }
     let ro = desc.readout;
@@ -195,7 +211,7 @@ pub fn saved_net_from_image(bytes: &[u8], dt_ms: f64) -> Result<(SavedNet, serde
         .map(|x| x.0 as f64 * pow2(rf.weight_frac))
         .collect();
     let kappa = ro.config.decay.0 as f64 * pow2(rf.decay_frac);
-    let saved = SavedNet {
+    let mut saved = SavedNet {
         format: FORMAT.into(),
         version: 1,
         task: "image-export".into(),
@@ -212,6 +228,7 @@ pub fn saved_net_from_image(bytes: &[u8], dt_ms: f64) -> Result<(SavedNet, serde
         params: Params { layers: params, readout },
         metrics: serde_json::json!({}),
     };
+    saved.version = saved.required_version();
     let bytes = serde_json::to_vec(&saved).map_err(|e| bad("image".into(), e.to_string()))?;
     SavedNet::from_slice(&bytes).map_err(|e| bad("image".into(), format!("the dequantized network does not validate: {e}")))?;
     let meta = serde_json::json!({

@@ -107,6 +107,16 @@ pub enum QuantizeError {
     /// The calibration failed or broke its contract.
     #[error("calibration: {0}")]
     Calibration(String),
+    /// A float layer the fixed-point core cannot hold ([`float_net::core_layers`]).
+    #[error("layer {layer} (per-neuron population): {field}: {problem}")]
+    Unconvertible {
+        /// Layer index.
+        layer: usize,
+        /// The field (or array) at fault.
+        field: String,
+        /// What is wrong with it.
+        problem: String,
+    },
 }
 
 #[cfg(test)]

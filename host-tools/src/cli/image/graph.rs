@@ -8,6 +8,9 @@
 //! `LayerConfig::formats`), so a float layer's feed-forward and recurrent projections share it; the
 //! readout gets its own. Decays, thresholds and STD/STP parameters convert **nearest** into their
 //! formats (`Formats::decay`, `voltage`, `signal`); a value a format cannot hold is an error naming it.
+//! A per-neuron float layer whose α_m or θ differ across neurons (`quantize::float_net::core_layers`)
+//! becomes a `ParamMode::PerNeuron` population: every neuron's θ_j and α_m,j go through the same two
+//! conversions into its `NeuronParams` record (the population's scalar fields hold neuron 0's values).
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -24,7 +27,7 @@ use plasticore_core::graph::{
 use plasticore_core::image::{LayerDesc, NeuronDesc, PresynDesc, RunSummary, Runner, Stimulus, TargetRule};
 use plasticore_core::layer::LearningRate;
 use plasticore_core::net::LossWindow;
-use plasticore_core::neuron::{AlifParams, LifParams, ParamSlot, Reset, SurrogateParams, Synapse};
+use plasticore_core::neuron::{AlifParams, LifParams, NeuronParams, ParamSlot, Reset, SurrogateParams, Synapse};
 use plasticore_core::presyn::{DepressionParams, FacilitationParams};
 use plasticore_core::readout::{Loss, ReadoutConfig};
 use plasticore::graph_heap::HeapGraph;
@@ -146,6 +149,9 @@ pub struct Converted {
     pub weights: Vec<OwnedWeights>,
     /// Biases per population (empty without).
     pub biases: Vec<Vec<i32>>,
+    /// Per-neuron threshold and decay per population (empty for a `ParamMode::Shared` one; no entry at
+    /// all when no population has them).
+    pub params: Vec<Vec<NeuronParams>>,
     /// Readout weights.
     pub readout: Vec<Weight>,
     /// `weight_frac` per population.
@@ -179,6 +185,7 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
     let mut weights = Vec::new();
     let mut biases = Vec::new();
     let mut fracs = Vec::new();
+    let mut params = Vec::new();
     for (l, (lc, lp)) in layers.iter().zip(&saved.params.layers).enumerate() {
         // Biases: learnt, in the input units y of the model (Q.state_frac), nearest.
         let has_bias = lp.b.iter().any(|b| *b != 0.0) && !o.drop_bias;
@@ -198,8 +205,16 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
             Vec::new()
         };
         let n = u16::try_from(lc.n).map_err(|_| anyhow!("layer {l}: {} neurons exceed 65535", lc.n))?;
-        let ModelSpec::Builtin(nm) = lc.neuron else {
-            bail!("layer {l}: only the built-in LIF/ALIF models have a fixed-point counterpart (GIF and COBA E/I do not)");
+        // a per-neuron layer in the core form (`quantize::float_net::core_layers`): neuron 0's values as
+        // the population's scalars, every neuron's α_m and θ as its per-neuron record
+        let (nm, per_neuron) = match &lc.neuron {
+            ModelSpec::Builtin(nm) => (*nm, None),
+            ModelSpec::PerNeuron(pn) => {
+                let (nm, a, t) = plasticore::quantize::float_net::core_form(pn)
+                    .map_err(|e| anyhow!("layer {l} (per-neuron population): {e} (convert it with quantize::float_net::core_layers first)"))?;
+                (nm, Some((a, t)))
+            }
+            _ => bail!("layer {l}: only the built-in LIF/ALIF models and per-neuron LIF populations have a fixed-point counterpart (GIF and COBA E/I do not)"),
         };
         let maxw = lp.w.iter().fold(0f64, |m, w| m.max(w.abs()));
         let frac = match chosen_frac(o, Some(l))? {
@@ -233,6 +248,22 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
             ResetMode::Hard => Reset::Hard,
         };
         let dm = decay(&f, nm.alpha_m, "alpha_m")?;
+        // Per neuron: θ_j → Q.state_frac and α_m,j → Q.decay_frac with the scalar path's conversions
+        // (`Formats::voltage`, `Formats::decay`: f64 → I32F32, then nearest), checked by `ParamSlot::new`
+        // when encoded.
+        let pn_vals: Vec<NeuronParams> = match &per_neuron {
+            None => Vec::new(),
+            Some((a, t)) => a
+                .iter()
+                .zip(t)
+                .enumerate()
+                .map(|(j, (&am, &th))| -> Result<NeuronParams> {
+                    let threshold = f.voltage(fx(th, "v_th")?, Field::Threshold).map_err(|e| anyhow!("layer {l} neuron {j} v_th = {th}: {e}"))?;
+                    let d = decay(&f, am, "alpha_m").map_err(|e| anyhow!("layer {l} neuron {j}: {e}"))?;
+                    Ok(NeuronParams { threshold: threshold.0, decay: d.0, adapt: 0 })
+                })
+                .collect::<Result<_>>()?,
+        };
         let (neuron, states) = match nm.kind {
             FKind::Lif => (
                 NeuronDesc::Lif(LifParams { decay: dm, threshold, reset, detach_reset: nm.detach_reset, synapse, surrogate: sur }),
@@ -276,6 +307,13 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
             learning_rate: LearningRate { mant: 1, shift: o.lr_shift.0 },
             seed: 0x5EED_0100 + l as u32,
         };
+        if !pn_vals.is_empty() {
+            // every record through the core's own check, named by layer and neuron (the encoder checks again)
+            let lc = layer.config().map_err(|e| anyhow!("layer {l}: {e}"))?;
+            for (j, v) in pn_vals.iter().enumerate() {
+                ParamSlot::new(&lc, *v).map_err(|e| anyhow!("layer {l} neuron {j} (θ {}, α_m {}): {e}", v.threshold, v.decay))?;
+            }
+        }
         let lambda = match o.lambda {
             LambdaSource::RandomFeedback { seed } => LambdaSource::RandomFeedback { seed: seed.wrapping_add(l as u32) },
             x => x,
@@ -288,10 +326,11 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
                 lambda,
                 compressed: o.sparse,
                 bias: if has_bias { BiasMode::Learned } else { BiasMode::None },
-                params: graph::ParamMode::Shared,
+                params: if per_neuron.is_some() { graph::ParamMode::PerNeuron } else { graph::ParamMode::Shared },
                 narrow_weights: false,
             })
             .map_err(|_| anyhow!("too many layers"))?;
+        params.push(pn_vals);
         let source = if l == 0 { Source::Input { first: 0, width: inputs } } else { Source::Population(l as u8 - 1) };
         let mut push = |p: Projection| projections.push(p).map_err(|_| anyhow!("more than {} projections", graph::MAX_PROJECTIONS));
         push(Projection { source, target: l as u8, delay: 0, learn: true, shift: s_in, presyn: ProjPresyn::Inherit })?;
@@ -338,7 +377,10 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
     };
     let ro_w = saved.params.readout.iter().map(|&w| quantize(w, rfrac, o.weight_bits)).collect();
     let desc = GraphDesc { inputs, populations, projections, readout, window: LossWindow::ALWAYS, learn: o.learn };
-    Ok(Converted { desc, weights, biases, readout: ro_w, fracs, readout_frac: rfrac })
+    if params.iter().all(Vec::is_empty) {
+        params.clear();
+    }
+    Ok(Converted { desc, weights, biases, params, readout: ro_w, fracs, readout_frac: rfrac })
 }
 
 /// Encode a converted network as a version-2 image with a seeded group-activity stimulus of `steps`.
@@ -346,8 +388,9 @@ pub fn encode_converted(c: &Converted, steps: u32) -> Result<Vec<u8>> {
     let stim = Stimulus { seed: 1, rate: 429_496_730, steps, target: TargetRule::GroupActivity, amplitude: 1 << 16 };
     let ins: Vec<PopWeightsIn<'_>> = c.weights.iter().map(OwnedWeights::as_in).collect();
     let bs: Vec<&[i32]> = c.biases.iter().map(|b| &b[..]).collect();
+    let ps: Vec<&[NeuronParams]> = c.params.iter().map(|p| &p[..]).collect();
     let mut buf = vec![0u8; gimage::encoded_len(&c.desc, &ins, true)];
-    let n = gimage::encode(&c.desc, &ins, &bs, &c.readout, Some(&stim), &mut buf).map_err(|e| anyhow!("{e}"))?;
+    let n = gimage::encode_with_params(&c.desc, &ins, &bs, &ps, &c.readout, Some(&stim), &mut buf).map_err(|e| anyhow!("{e}"))?;
     buf.truncate(n);
     Ok(buf)
 }
@@ -355,8 +398,9 @@ pub fn encode_converted(c: &Converted, steps: u32) -> Result<Vec<u8>> {
 /// Encode a float network file into a version-2 image with a seeded group-activity stimulus.
 pub fn build_from_float(path: &Path, o: &FromFloat) -> Result<(Vec<u8>, String)> {
     let saved = SavedNet::load(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    // per-neuron (v2) populations: uniform ones become the built-in LIF, others are refused (one place)
-    let saved = plasticore::quantize::float_net::uniform_layers(&saved).with_context(|| format!("converting {}", path.display()))?;
+    // per-neuron (v2) populations: uniform ones become the built-in LIF, differing α_m/θ per-neuron
+    // records, what the core cannot hold is refused (one place)
+    let saved = plasticore::quantize::float_net::core_layers(&saved).with_context(|| format!("converting {}", path.display()))?;
     let conv = from_float(&saved, o).with_context(|| format!("converting {}", path.display()))?;
     let buf = encode_converted(&conv, o.steps)?;
     let (fracs, rfrac) = (&conv.fracs, conv.readout_frac);

@@ -11,7 +11,7 @@ use plasticore_core::graph::image::{GraphImage, PooledStorage};
 use plasticore_core::graph::{GraphMut, GraphUpdate};
 use plasticore_core::layer::Saturations;
 use plasticore_core::net::Timestep;
-use plasticore_core::readout::Target;
+use plasticore_core::readout::{Loss, ReadoutConfig, Target};
 use plasticore_emu::graph::GraphEmulator;
 use plasticore_emu::observe::{Observer, Stats, StepView};
 use plasticore_emu::{ChipDesc, EmuOptions};
@@ -36,6 +36,31 @@ pub trait Backend {
     fn saturations(&self) -> Saturations;
     /// Count the following steps as learning (true) or inference (the chip keeps two sets of figures).
     fn set_learning(&mut self, _on: bool) {}
+}
+
+/// How a class label becomes the readout's target. Cross-entropy takes the class itself; an MSE readout
+/// (what `nir import` gives, NIR carrying no loss) is trained towards the label's one-hot vector: 1.0
+/// (2^`signal_frac`, `Target::Values`' format) at the class and 0 at every other output, the usual
+/// regression target for classification. Accuracy is the argmax of the outputs either way.
+#[derive(Clone, Debug)]
+pub struct ClassTargets(Option<Vec<Vec<i32>>>);
+
+impl ClassTargets {
+    /// The targets of a readout with `outputs` units trained with `cfg.loss`.
+    pub fn new(cfg: &ReadoutConfig, outputs: usize) -> Self {
+        let one = 1i32 << cfg.formats.signal_frac.min(30);
+        Self((cfg.loss == Loss::Mse).then(|| (0..outputs).map(|c| (0..outputs).map(|k| if k == c { one } else { 0 }).collect()).collect()))
+    }
+
+    /// The target of a step with label `label` (`None`: no target). A label without an output is
+    /// refused by the callers before a run starts; here it becomes a target the readout rejects.
+    pub fn of(&self, label: Option<u16>) -> Target<'_> {
+        match (label, &self.0) {
+            (None, _) => Target::None,
+            (Some(c), None) => Target::Class(c),
+            (Some(c), Some(v)) => v.get(c as usize).map_or(Target::Class(c), |t| Target::Values(t)),
+        }
+    }
 }
 
 /// Counts per phase of a run, on top of the emulator's `Stats`.
@@ -71,6 +96,7 @@ pub struct Chip {
     /// Which of the two the next steps count into.
     pub learning_now: bool,
     topo: Vec<Option<(Vec<u32>, Vec<u16>)>>,
+    targets: ClassTargets,
 }
 
 impl Chip {
@@ -94,7 +120,8 @@ impl Chip {
                 OwnedWeights::Csr(r, c, _) => Some((r.clone(), c.clone())),
             })
             .collect();
-        Ok(Chip { emu, learning: Counts::default(), inference: Counts::default(), learning_now: false, topo })
+        let targets = ClassTargets::new(&img.desc.readout.config, img.desc.readout.outputs as usize);
+        Ok(Chip { emu, learning: Counts::default(), inference: Counts::default(), learning_now: false, topo, targets })
     }
 }
 
@@ -103,7 +130,7 @@ impl Backend for Chip {
         self.emu.reset_state().map_err(|e| anyhow!("emulator: {e}"))
     }
     fn step(&mut self, t: u32, input: &[u16], target: Option<u16>) -> Result<()> {
-        let tg = target.map_or(Target::None, Target::Class);
+        let tg = self.targets.of(target);
         let obs = if self.learning_now { &mut self.learning } else { &mut self.inference };
         self.emu.step(Timestep(t), input, tg, &[], obs).map_err(|e| anyhow!("emulator: {e}"))?;
         Ok(())
@@ -148,6 +175,7 @@ impl Backend for Chip {
 /// core-nostd's `GraphMut` over heap buffers.
 pub struct Core<'a> {
     g: GraphMut<'a>,
+    targets: ClassTargets,
 }
 
 impl Backend for Core<'_> {
@@ -156,7 +184,7 @@ impl Backend for Core<'_> {
         Ok(())
     }
     fn step(&mut self, t: u32, input: &[u16], target: Option<u16>) -> Result<()> {
-        let tg = target.map_or(Target::None, Target::Class);
+        let tg = self.targets.of(target);
         self.g.step(Timestep(t), input, tg, &[], GraphUpdate::Online).map_err(|e| anyhow!("core: {e}"))?;
         Ok(())
     }
@@ -200,7 +228,7 @@ impl Core<'_> {
         let mut acc = vec![0i32; lay.accumulator];
         self.g.reset_state();
         for (t, (input, &l)) in steps.iter().zip(loss).enumerate() {
-            let tg = if l { Target::Class(label) } else { Target::None };
+            let tg = self.targets.of(l.then_some(label));
             self.g.step(Timestep(t as u32), input, tg, &[], GraphUpdate::Accumulate(&mut acc)).map_err(|e| anyhow!("core: {e}"))?;
         }
         let cfg = self.g.config();
@@ -230,5 +258,6 @@ pub fn with_core<R>(img: &NetImage, f: impl FnOnce(&mut Core<'_>) -> Result<R>) 
     let topo = l.topology(&rs, &cs);
     let mut pool = HeapGraph::new(&l.config, &topo[..np], w, ro, bias, params).map_err(|e| anyhow!("{e}"))?;
     let g = pool.view(&l.config, &topo[..np]).map_err(|e| anyhow!("{e}"))?;
-    f(&mut Core { g })
+    let targets = ClassTargets::new(&img.desc.readout.config, img.desc.readout.outputs as usize);
+    f(&mut Core { g, targets })
 }

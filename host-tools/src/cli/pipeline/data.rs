@@ -5,8 +5,8 @@
 //! rule of `train` (`reference::train::accuracy`). Event files carry no loss window: the last
 //! `loss_steps` steps (default steps / 4, as `train --task digits`) are the loss steps.
 use anyhow::{anyhow, bail, ensure, Context, Result};
-use plasticore::events::bins::{to_spikes, Binning};
-use plasticore::events::{self, Sensor};
+use plasticore::events::bins::Binning;
+use plasticore::events::Sensor;
 use plasticore::tasks::{digits, evidence::EvidenceConfig, Trial};
 use std::path::{Path, PathBuf};
 
@@ -89,12 +89,9 @@ fn from_trial(t: &Trial) -> Sample {
 }
 
 fn read_events(path: &Path, a: &DataArgs) -> Result<(Vec<Sample>, usize)> {
-    let set = events::read(path, a.sensor)?;
-    ensure!(!set.samples.is_empty(), "event file {}: no samples", path.display());
+    let (set, spikes, st) = crate::cli::events::read_binned(path, a.sensor, Binning { dt_us: a.dt_us, steps: a.steps })?;
     let channels = set.sensor.channels();
     ensure!(channels <= 65_536, "event file {}: {channels} channels", path.display());
-    let (spikes, st) = to_spikes(&set, Binning { dt_us: a.dt_us, steps: a.steps }).with_context(|| format!("event file {}", path.display()))?;
-    ensure!(st.steps > 0, "event file {}: no events, so no steps", path.display());
     let ls = a.loss_steps.unwrap_or((st.steps / 4).max(1));
     ensure!((1..=st.steps).contains(&ls), "--loss-steps {ls} is outside 1..={}", st.steps);
     let v = spikes

@@ -1,11 +1,14 @@
 //! A graph image (version 2, or version 1 read as a one-population graph) held in owned vectors: read,
-//! turned into the emulator's `GraphNetworkSpec`, written back with learnt weights (atomically).
+//! turned into the emulator's `GraphNetworkSpec`, written back with learnt weights (atomically). Per-neuron
+//! thresholds and decays (`ParamMode::PerNeuron`, the NEURON_PARAMS section) are carried: read, handed to
+//! the chip as `GraphNetworkSpec::params` and to the core through the re-encoded image, written back.
 use crate::cli::image::graph::OwnedWeights;
 use anyhow::{anyhow, ensure, Result};
 use plasticore_core::format::Weight;
 use plasticore_core::graph::image::{self as gimage, GraphDesc, GraphImage, PopWeights, PopWeightsIn};
 use plasticore_core::graph::{BiasMode, GraphConfig};
 use plasticore_core::image::Stimulus;
+use plasticore_core::neuron::{NeuronParams, ParamSlot};
 use plasticore_emu::graph::{GraphNetworkSpec, PopWeights as EmuWeights};
 use plasticore_emu::network::SparseWeights;
 use std::path::Path;
@@ -18,6 +21,8 @@ pub struct NetImage {
     pub weights: Vec<OwnedWeights>,
     /// Biases per population (empty for a population without).
     pub biases: Vec<Vec<i32>>,
+    /// Per-neuron threshold and decays per population (empty for a `ParamMode::Shared` one).
+    pub params: Vec<Vec<NeuronParams>>,
     /// Readout weights.
     pub readout: Vec<Weight>,
     /// The image's stimulus section, kept when written back.
@@ -35,25 +40,20 @@ impl NetImage {
         let img = GraphImage::parse(&bytes).map_err(e(path))?;
         let desc = img.desc().map_err(e(path))?;
         desc.config().map_err(e(path))?;
-        if let Some(p) = desc.populations.iter().position(|p| p.params != plasticore_core::graph::ParamMode::Shared) {
-            // `run`/`compare` rewrite the image after learning and do not carry the NEURON_PARAMS section yet
-            anyhow::bail!(
-                "image {}: population {p} has per-neuron thresholds and decays, which run and compare do not carry yet (image run and emulate --image run it)",
-                path.display()
-            );
-        }
         let mut weights = Vec::new();
         let mut biases = Vec::new();
+        let mut params = Vec::new();
         for p in 0..desc.populations.len() {
             weights.push(match img.population_weights(&desc, p).map_err(e(path))? {
                 PopWeights::Dense(w) => OwnedWeights::Dense(w.collect()),
                 PopWeights::Compressed(c) => OwnedWeights::Csr(c.row_start().collect(), c.cols().collect(), c.weights().collect()),
             });
             biases.push(if desc.populations[p].bias == BiasMode::None { Vec::new() } else { img.population_bias(&desc, p).map_err(e(path))?.collect() });
+            params.push(img.population_params(&desc, p).map_err(e(path))?.collect::<Vec<_>>());
         }
         let readout = img.readout_weights(&desc).map_err(e(path))?.collect();
         let stimulus = img.stimulus().map_err(e(path))?;
-        let me = NetImage { desc, weights, biases, readout, stimulus };
+        let me = NetImage { desc, weights, biases, params, readout, stimulus };
         me.encode().map_err(|err| anyhow!("image {}: {err}", path.display()))?; // full validation (ranges, rows)
         Ok(me)
     }
@@ -68,8 +68,9 @@ impl NetImage {
         let ins: Vec<PopWeightsIn<'_>> = self.weights.iter().map(OwnedWeights::as_in).collect();
         let any_bias = self.biases.iter().any(|b| !b.is_empty());
         let bs: Vec<&[i32]> = if any_bias { self.biases.iter().map(|b| &b[..]).collect() } else { Vec::new() };
+        let ps: Vec<&[NeuronParams]> = if self.params.iter().any(|p| !p.is_empty()) { self.params.iter().map(|p| &p[..]).collect() } else { Vec::new() };
         let mut buf = vec![0u8; gimage::encoded_len(&self.desc, &ins, self.stimulus.is_some())];
-        let n = gimage::encode(&self.desc, &ins, &bs, &self.readout, self.stimulus.as_ref(), &mut buf).map_err(|e| anyhow!("{e}"))?;
+        let n = gimage::encode_with_params(&self.desc, &ins, &bs, &ps, &self.readout, self.stimulus.as_ref(), &mut buf).map_err(|e| anyhow!("{e}"))?;
         buf.truncate(n);
         Ok(buf)
     }
@@ -92,7 +93,20 @@ impl NetImage {
             })
             .collect();
         let bias = if self.biases.iter().any(|b| !b.is_empty()) { self.biases.clone() } else { Vec::new() };
-        Ok(GraphNetworkSpec { config: self.config()?, weights, readout_weights: self.readout.clone(), bias, params: Vec::new(), learn_epoch: 0 })
+        let config = self.config()?;
+        // one validated slot per neuron of a per-neuron population (the core's `ParamSlot::new`, as the
+        // image loader builds them for the core backend)
+        let params = if self.params.iter().any(|p| !p.is_empty()) {
+            self.params
+                .iter()
+                .zip(&config.populations)
+                .enumerate()
+                .map(|(p, (v, pop))| v.iter().map(|&x| ParamSlot::new(&pop.layer, x).map_err(|e| anyhow!("population {p}: {e}"))).collect::<Result<Vec<_>>>())
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            Vec::new()
+        };
+        Ok(GraphNetworkSpec { config, weights, readout_weights: self.readout.clone(), bias, params, learn_epoch: 0 })
     }
 
     /// Replace population `p`'s weights by `w` (dense: axons × neurons; compressed: the stored synapses in
