@@ -59,6 +59,8 @@ pub enum Field {
     Population,
     /// A projection of a graph (index, count, source or target).
     Projection,
+    /// A projection's weight shift (`layer::MAX_WEIGHT_SHIFT`).
+    WeightShift,
     /// An axonal delay.
     Delay,
     /// A learning-signal source.
@@ -113,6 +115,14 @@ pub enum ConfigError {
         /// Weight bits.
         weight_bits: u8,
     },
+    /// With the weight shifts of its projections, the dendritic sum of a population could overflow its
+    /// 32-bit accumulator: `projection` has the largest shift (the one to lower), `shift` is its value.
+    ProjectionOverflow {
+        /// Projection index in the graph.
+        projection: u8,
+        /// Its weight shift.
+        shift: u8,
+    },
 }
 
 impl fmt::Display for Field {
@@ -144,6 +154,7 @@ impl fmt::Display for Field {
             Field::Image => "network image",
             Field::Population => "population",
             Field::Projection => "projection",
+            Field::WeightShift => "weight shift",
             Field::Delay => "axonal delay",
             Field::Feedback => "learning-signal source",
             Field::Target => "target",
@@ -167,6 +178,10 @@ impl fmt::Display for ConfigError {
             ConfigError::AccumulatorOverflow { axons, weight_bits } => write!(
                 f,
                 "{axons} axons of {weight_bits}-bit weights could overflow the 32-bit dendritic accumulator"
+            ),
+            ConfigError::ProjectionOverflow { projection, shift } => write!(
+                f,
+                "projection {projection}: its weight shift {shift} could overflow the 32-bit dendritic accumulator of its target population"
             ),
         }
     }

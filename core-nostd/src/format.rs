@@ -17,7 +17,8 @@
 //! | ψ, error e, learning signal λ | [`Signal`] | i32 | Q.`signal_frac` 8–24 (16) | saturate | nearest |
 //! | Jacobian entries D, D^f | i32 | i32 | Q3.28 ([`JAC_FRAC`]), computed per step | saturate | nearest |
 //! | STD/STP efficacies x, u | [`Efficacy`] | i32 | Q.16 ([`EFF_FRAC`]), in [0, 1] | clamp to [0, 1] | nearest |
-//! | dendritic sum Σ w | i32 | i32 | weight LSBs (·2^-12 with STD/STP) | proven not to overflow at config | exact |
+//! | per-projection weight shift s (graph projection, [`crate::layer::AxonGroup`]) | u8 | u8 | 0..=15: a mantissa m of the projection is m·2^s weight LSBs, w = m·2^(s − `weight_frac`) | rejected at config | online update ΔW·2^−s: stochastic with the shift folded into the one right shift (⌊(⌊x·G/2^s⌋ + r)/2³²⌋, expectation exact to 2⁻³² LSB), or nearest / truncate of x·G·2^−(32+s); apply: acc·2^−(16+s) with a (16+s)-bit random word |
+//! | dendritic sum Σ w | i32 | i32 | weight LSBs (·2^-12 with STD/STP on any axon of the layer); a shifted row adds (m·x)·2^s | proven not to overflow at config (axons · max\|m\| · 2^(largest s) · 2^frac < 2³¹) | exact |
 //! | weight-update accumulator | i32 | i32 | weight LSB·2^-16 | saturate, counted | nearest |
 //!
 //! Every product is formed in i64 (or i128 for the O(N) learning-rate scaling) before it is rounded.

@@ -26,7 +26,9 @@ use crate::rng;
 
 mod buckets;
 mod frozen;
+mod groups;
 pub use frozen::{compact_weights, FrozenCsr, RowHint};
+pub use groups::{AxonGroup, MAX_AXON_GROUPS, MAX_WEIGHT_SHIFT};
 
 /// Learning rate η = `mant` · 2^-`shift` (ReckOn-style shift-based rate, no multiplier needed when
 /// `mant` is a power of two).
@@ -180,7 +182,9 @@ pub enum Signal<'a> {
 
 /// Mutable borrows of every buffer of a layer (or of a core's slice of one). Lengths are checked by
 /// [`LayerMut::new`]: `axons` rows × `neurons` columns of weights, `neurons × states` state and ẽ^f,
-/// `axons` ε^x, STD/STP states and efficacies, `neurons` accumulators, ψ and gradient factors.
+/// `axons` ε^x, STD/STP states and efficacies (`axons` of each, or fewer — none without STD/STP — for a
+/// layer whose axon groups say which axons have them, [`LayerMut::set_axon_groups`]), `neurons`
+/// accumulators, ψ and gradient factors.
 pub struct Buffers<'a, W: WeightStore = Weight> {
     /// Weights, row-major by presynaptic axon (`weights[axon * neurons + j]`).
     pub weights: &'a mut [W],
@@ -290,6 +294,12 @@ pub struct LayerMut<'a, W: WeightStore = Weight> {
     learn_bias: bool,
     rounding: Rounding,
     params: Option<&'a [ParamSlot]>,
+    /// Per-range weight shift and STD/STP ([`LayerMut::set_axon_groups`]); `None`: shift 0 and the
+    /// configuration's STD/STP on every axon (the loops as before groups existed).
+    groups: Option<&'a [AxonGroup]>,
+    /// Whether the dendritic sum has [`ACC_EFF_FRAC`] extra fractional bits: the configuration has
+    /// STD/STP ([`LayerConfig::acc_frac`]), or with groups any group has it ([`LayerMut::acc_frac`]).
+    fractional: bool,
 }
 
 impl<'a, W: WeightStore> LayerMut<'a, W> {
@@ -360,12 +370,17 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         check(neurons * s, b.state.len())?;
         check(neurons * s, b.etrace.len())?;
         check(axons, b.xtrace.len())?;
-        check(axons, b.presyn.len())?;
-        check(axons, b.efficacy.len())?;
+        // STD/STP state: one per axon with the configuration's STD/STP; without it the buffers may be
+        // shorter (a graph gives only the axons of its projections with STD/STP, set by
+        // `set_axon_groups`, which checks their length), but never longer than the axons.
+        if !matches!(cfg.presyn, PresynKind::None) || b.presyn.len() > axons {
+            check(axons, b.presyn.len())?;
+        }
+        check(b.presyn.len(), b.efficacy.len())?;
         check(neurons, b.acc.len())?;
         check(neurons, b.psi.len())?;
         check(neurons, b.grad.len())?;
-        Ok(LayerMut { cfg, b, topo, axons, n: neurons, s, offset: neuron_offset, force_dense: false, plastic: axons, bias: None, learn_bias: false, rounding: Rounding::Stochastic, params: None })
+        Ok(LayerMut { cfg, b, topo, axons, n: neurons, s, offset: neuron_offset, force_dense: false, plastic: axons, bias: None, learn_bias: false, rounding: Rounding::Stochastic, params: None, groups: None, fractional: !matches!(cfg.presyn, PresynKind::None) })
     }
 
     /// Always take the dense weight-update loop (for tests and benchmarks that check the sparse and dense
@@ -464,7 +479,8 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
     /// `row_key(seed ^ SALT_BIAS, step, axons)` and the global neuron (or the layer's other
     /// [`Rounding`] of G_j·2^trace_frac·2^lsb·2⁻³²); exact in i128.
     fn learn_bias_online(&mut self) -> u32 {
-        let (Some(bias), Some(sh)) = (self.bias.as_deref_mut(), Self::lsb_shift_of(self.cfg)) else { return 0 };
+        let frac = self.acc_frac();
+        let (Some(bias), Some(sh)) = (self.bias.as_deref_mut(), Self::lsb_shift_of(self.cfg, frac)) else { return 0 };
         let tf = self.cfg.formats.trace_frac as u32;
         let key = rng::row_key(self.cfg.seed ^ rng::SALT_BIAS, self.b.scalars.updates, self.axons as u32);
         let mut sat = 0u32;
@@ -486,8 +502,7 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         moved
     }
 
-    fn lsb_shift_of(cfg: &LayerConfig) -> Option<u32> {
-        let f = cfg.acc_frac();
+    fn lsb_shift_of(cfg: &LayerConfig, f: u32) -> Option<u32> {
         let one = match cfg.neuron {
             NeuronKind::Lif(m) => m.input(1 << f, f),
             NeuronKind::Alif(m) => m.input(1 << f, f),
@@ -503,6 +518,18 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         row_of(self.topo, self.b.weights, self.n, self.axons, axon)
     }
 
+    /// Extra fractional bits of the dendritic sum: [`ACC_EFF_FRAC`] (12) when the configuration, or with
+    /// groups any group, has STD/STP, else 0. A value known to be one of the two (not a loaded number),
+    /// so the fire loops fold it as they did with [`LayerConfig::acc_frac`].
+    #[inline(always)]
+    pub fn acc_frac(&self) -> u32 {
+        if self.fractional {
+            ACC_EFF_FRAC
+        } else {
+            0
+        }
+    }
+
     /// The configuration.
     pub fn config(&self) -> &LayerConfig {
         self.cfg
@@ -516,6 +543,10 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         self.b.acc.fill(0);
         self.b.psi.fill(0);
         self.b.efficacy.fill(0);
+        if let Some(groups) = self.groups {
+            groups::reset_presyn(groups, self.b.presyn);
+            return;
+        }
         let init = match self.cfg.presyn {
             PresynKind::None => [0, 0],
             PresynKind::Depression(m) => m.init(),
@@ -529,6 +560,9 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
     /// rounded **stochastically**, see [`rng::decay_stochastic`]; sum **saturating** at 2^trace_bits − 1). Only rows of active axons are read. Axon ids ≥ `axons`, and events beyond the
     /// first `axons` valid ones, are dropped and counted; a repeated axon adds its row once per event.
     pub fn integrate(&mut self, active: &[u16], learn: bool) -> OpCounts {
+        if self.groups.is_some() {
+            return self.integrate_grouped(active, learn);
+        }
         let mut c = OpCounts::default();
         let n = self.n;
         let fractional = !matches!(self.cfg.presyn, PresynKind::None);
@@ -672,7 +706,7 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         }
         match (self.cfg.neuron, learn) {
             (NeuronKind::Lif(m), true) => self.fire_with::<_, true, false, false>(&m, spikes),
-            (NeuronKind::Lif(m), false) => match (m.inference(self.cfg.acc_frac()), m.states(), m.params().reset) {
+            (NeuronKind::Lif(m), false) => match (m.inference(self.acc_frac()), m.states(), m.params().reset) {
                 (Some(f), 1, Reset::Soft) => self.fire_lif_inference::<1, false, true>(&f, spikes),
                 (Some(f), 1, Reset::Hard) => self.fire_lif_inference::<1, false, false>(&f, spikes),
                 (Some(f), _, Reset::Soft) => self.fire_lif_inference::<2, true, true>(&f, spikes),
@@ -761,7 +795,7 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
     ) -> (OpCounts, usize) {
         let learn = LEARN;
         let s = self.s;
-        let acc_frac = self.cfg.acc_frac();
+        let acc_frac = self.acc_frac();
         let mut c = OpCounts { neuron_updates: self.n as u32, ..OpCounts::default() };
         let mut listed = 0usize;
         let mut jac = Jacobian::default();
@@ -903,6 +937,9 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         let (active_cols, narrow) = self.grad_factors(signal);
         if active_cols == 0 {
             return OpCounts::default();
+        }
+        if let Some(groups) = self.groups {
+            return self.learn_grouped(groups, active_cols, narrow);
         }
         let biases = if self.learns_bias() { self.learn_bias_online() } else { 0 };
         // One loop per (width, rounding mode): the per-pair body has no branch on either.
@@ -1090,6 +1127,7 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         let upd = self.b.scalars.updates;
         // One loop per rounding mode (no branch on it per synapse).
         let (mut sat, mut count) = match self.rounding {
+            _ if self.groups.is_some() => self.apply_rows_grouped(acc),
             Rounding::Stochastic => self.apply_rows::<ROUND_STOCHASTIC>(acc),
             Rounding::Nearest => self.apply_rows::<ROUND_NEAREST>(acc),
             Rounding::Truncate => self.apply_rows::<ROUND_TRUNCATE>(acc),
@@ -1097,7 +1135,8 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         // The bias: b += acc·2^lsb·2⁻¹⁶ rounded **stochastically** (or by the layer's mode),
         // **saturating** (counted).
         let mode = self.rounding;
-        if let (Some(bias), Some(sh)) = (self.bias.as_deref_mut(), Self::lsb_shift_of(self.cfg)) {
+        let frac = self.acc_frac();
+        if let (Some(bias), Some(sh)) = (self.bias.as_deref_mut(), Self::lsb_shift_of(self.cfg, frac)) {
             let key = rng::row_key(self.cfg.seed ^ rng::SALT_APPLY ^ rng::SALT_BIAS, upd, self.axons as u32);
             for (j, (b, a)) in bias.iter_mut().zip(acc_b.iter_mut()).enumerate() {
                 if *a == 0 {

@@ -286,7 +286,7 @@ fn a_network_reloaded_from_an_image_runs_as_a_fresh_one() {
 /// `GraphMut::step` checks the target at its entry as `Net::step` does (a one-population graph).
 #[test]
 fn graph_step_rejects_a_target_of_the_wrong_length_before_the_step() {
-    use plasticore_core::graph::{Graph, GraphConfig, GraphUpdate, LambdaSource, Population, Projection, ReadoutSpec, Source};
+    use plasticore_core::graph::{Graph, GraphConfig, GraphUpdate, LambdaSource, Population, Projection, ProjPresyn, ReadoutSpec, Source};
     let cfg = lif_config(Formats::DEFAULT, 0.9, None, Reset::Soft, false);
     let f = Formats::DEFAULT;
     let ro = ReadoutConfig {
@@ -299,7 +299,7 @@ fn graph_step_rejects_a_target_of_the_wrong_length_before_the_step() {
     let mut pops = heapless::Vec::new();
     pops.push(Population { neurons: 8, layer: cfg, lambda: LambdaSource::Symmetric, bias: plasticore_core::graph::BiasMode::None, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
     let mut projs = heapless::Vec::new();
-    projs.push(Projection { source: Source::Input { first: 0, width: 4 }, target: 0, delay: 0, learn: true }).unwrap();
+    projs.push(Projection { source: Source::Input { first: 0, width: 4 }, target: 0, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
     let mut g = Box::new(Graph::<8, 8, 4, 32, 2, 24>::new());
     g.configure(GraphConfig {
         inputs: 4,

@@ -5,7 +5,7 @@ mod common;
 
 use fixed::types::I32F32;
 use plasticore_core::graph::{BiasMode, 
-    Graph, GraphConfig, GraphUpdate, LambdaSource, Population, Projection, ReadoutSpec, Source, MAX_DELAY,
+    Graph, GraphConfig, GraphUpdate, LambdaSource, Population, Projection, ProjPresyn, ReadoutSpec, Source, MAX_DELAY,
 };
 use plasticore_core::prelude::*;
 use plasticore_core::rng::XorShift32;
@@ -59,8 +59,8 @@ fn pair(feedback: Feedback) -> (Box<TestNet>, Box<OneGraph>) {
     let mut pops = heapless::Vec::new();
     pops.push(Population { neurons: H as u16, layer: lif_layer(11, 7), lambda: lambda_of(feedback), bias: BiasMode::None, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
     let mut projs = heapless::Vec::new();
-    projs.push(Projection { source: Source::Input { first: 0, width: I as u16 }, target: 0, delay: 0, learn: true }).unwrap();
-    projs.push(Projection { source: Source::Population(0), target: 0, delay: 1, learn: true }).unwrap();
+    projs.push(Projection { source: Source::Input { first: 0, width: I as u16 }, target: 0, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
+    projs.push(Projection { source: Source::Population(0), target: 0, delay: 1, learn: true, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
     g.configure(GraphConfig {
         inputs: I as u16,
         populations: pops,
@@ -178,9 +178,9 @@ fn two_layer(l0: LambdaSource, l1: LambdaSource, learn0: bool) -> Box<TwoGraph> 
     pops.push(Population { neurons: H1 as u16, layer: lif_layer(21, 7), lambda: l0, bias: BiasMode::None, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
     pops.push(Population { neurons: H2 as u16, layer: lif_layer(22, 7), lambda: l1, bias: BiasMode::None, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
     let mut projs = heapless::Vec::new();
-    projs.push(Projection { source: Source::Input { first: 0, width: I as u16 }, target: 0, delay: 0, learn: learn0 }).unwrap();
-    projs.push(Projection { source: Source::Population(0), target: 1, delay: 0, learn: true }).unwrap();
-    projs.push(Projection { source: Source::Population(1), target: 1, delay: 1, learn: true }).unwrap();
+    projs.push(Projection { source: Source::Input { first: 0, width: I as u16 }, target: 0, delay: 0, learn: learn0, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
+    projs.push(Projection { source: Source::Population(0), target: 1, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
+    projs.push(Projection { source: Source::Population(1), target: 1, delay: 1, learn: true, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
     g.configure(GraphConfig {
         inputs: I as u16,
         populations: pops,
@@ -338,7 +338,7 @@ fn a_projection_delivers_after_its_delay() {
         let mut pops = heapless::Vec::new();
         pops.push(Population { neurons: 1, layer: lif_layer(1, 7), lambda: LambdaSource::Symmetric, bias: BiasMode::None, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
         let mut projs = heapless::Vec::new();
-        projs.push(Projection { source: Source::Input { first: 0, width: 1 }, target: 0, delay, learn: false }).unwrap();
+        projs.push(Projection { source: Source::Input { first: 0, width: 1 }, target: 0, delay, learn: false, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
         g.configure(GraphConfig {
             inputs: 1,
             populations: pops,
@@ -367,8 +367,8 @@ fn base_config() -> GraphConfig {
     pops.push(Population { neurons: 4, layer: lif_layer(1, 7), lambda: LambdaSource::Symmetric, bias: BiasMode::None, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
     pops.push(Population { neurons: 4, layer: lif_layer(2, 7), lambda: LambdaSource::Symmetric, bias: BiasMode::None, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
     let mut projs = heapless::Vec::new();
-    projs.push(Projection { source: Source::Input { first: 0, width: 4 }, target: 0, delay: 0, learn: true }).unwrap();
-    projs.push(Projection { source: Source::Population(0), target: 1, delay: 0, learn: true }).unwrap();
+    projs.push(Projection { source: Source::Input { first: 0, width: 4 }, target: 0, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
+    projs.push(Projection { source: Source::Population(0), target: 1, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
     GraphConfig {
         inputs: 4,
         populations: pops,
@@ -384,7 +384,7 @@ fn configuration_errors_name_the_field() {
     assert!(base_config().layout(&[]).is_ok());
     // A delay-0 edge backwards in the update order.
     let mut c = base_config();
-    c.projections.push(Projection { source: Source::Population(1), target: 0, delay: 0, learn: true }).unwrap();
+    c.projections.push(Projection { source: Source::Population(1), target: 0, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
     assert_eq!(c.layout(&[]), Err(ConfigError::Inconsistent { field: Field::Delay, with: Field::Population }));
     // The same edge with a delay is fine (recurrence through the delay).
     c.projections[2].delay = 1;
@@ -434,7 +434,7 @@ fn a_fixed_bias_drives_the_membrane_as_an_input_would() {
     let mut pops = heapless::Vec::new();
     pops.push(Population { neurons: 1, layer: lif_layer(1, 7), lambda: LambdaSource::Symmetric, bias: BiasMode::Fixed, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
     let mut projs = heapless::Vec::new();
-    projs.push(Projection { source: Source::Input { first: 0, width: 1 }, target: 0, delay: 0, learn: false }).unwrap();
+    projs.push(Projection { source: Source::Input { first: 0, width: 1 }, target: 0, delay: 0, learn: false, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
     g.configure(GraphConfig {
         inputs: 1,
         populations: pops,
@@ -582,7 +582,7 @@ fn loihi_graph(layer: LayerConfig, bias: BiasMode) -> Box<LoihiGraph> {
     let mut pops = heapless::Vec::new();
     pops.push(Population { neurons: H as u16, layer, lambda: LambdaSource::Symmetric, bias, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
     let mut projs = heapless::Vec::new();
-    projs.push(Projection { source: Source::Input { first: 0, width: I as u16 }, target: 0, delay: 0, learn: false }).unwrap();
+    projs.push(Projection { source: Source::Input { first: 0, width: I as u16 }, target: 0, delay: 0, learn: false, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
     g.configure(GraphConfig {
         inputs: I as u16,
         populations: pops,

@@ -13,7 +13,7 @@
 use plasticore_core::format::{Decay, Efficacy, Formats, Signal, Voltage, Weight};
 use plasticore_core::graph::image::{self as gimage, GraphDesc, GraphImage, PopWeights, PopWeightsIn, PopulationDesc, PooledStorage};
 use plasticore_core::graph::{
-    self, BiasMode, Graph, GraphBuffers, GraphConfig, GraphMut, GraphScalars, LambdaSource, PoolBuffers, Projection, ReadoutSpec,
+    self, BiasMode, Graph, GraphBuffers, GraphConfig, GraphMut, GraphScalars, LambdaSource, PoolBuffers, Projection, ProjPresyn, ReadoutSpec,
     Source, MAX_DELAY,
 };
 use plasticore_core::image::{self, Image, ImageError, LayerDesc, NeuronDesc, PresynDesc, Runner, Stimulus, TargetRule};
@@ -68,8 +68,8 @@ impl Pool {
             state: vec![0; l.states],
             etrace: vec![0; l.states],
             xtrace: vec![0; l.axons],
-            presyn: vec![[0; 2]; l.axons],
-            efficacy: vec![0; l.axons],
+            presyn: vec![[0; 2]; l.presyn],
+            efficacy: vec![0; l.presyn],
             acc: vec![0; l.neurons],
             psi: vec![0; l.neurons],
             grad: vec![0; l.neurons],
@@ -252,23 +252,23 @@ fn random_graph(seed: u32) -> RandomGraph {
     for p in 0..np as u8 {
         let learn = pick(&mut r, 4) != 0;
         if p == 0 {
-            add(Projection { source: Source::Input { first: 0, width: inputs }, target: 0, delay: pick(&mut r, 3) as u8, learn });
+            add(Projection { source: Source::Input { first: 0, width: inputs }, target: 0, delay: pick(&mut r, 3) as u8, learn, shift: 0, presyn: ProjPresyn::Inherit });
         } else {
             let delay = if pick(&mut r, 2) == 0 { 0 } else { 1 + pick(&mut r, MAX_DELAY as u32) as u8 };
-            add(Projection { source: Source::Population(p - 1), target: p, delay, learn });
+            add(Projection { source: Source::Population(p - 1), target: p, delay, learn, shift: 0, presyn: ProjPresyn::Inherit });
             if pick(&mut r, 2) == 0 {
                 let first = pick(&mut r, inputs as u32) as u16;
                 let width = 1 + pick(&mut r, (inputs - first) as u32) as u16;
-                add(Projection { source: Source::Input { first, width }, target: p, delay: pick(&mut r, 4) as u8, learn: pick(&mut r, 2) == 0 });
+                add(Projection { source: Source::Input { first, width }, target: p, delay: pick(&mut r, 4) as u8, learn: pick(&mut r, 2) == 0, shift: 0, presyn: ProjPresyn::Inherit });
             }
             if pick(&mut r, 4) == 0 {
                 // A backward edge needs a delay of at least 1.
                 let to = pick(&mut r, p as u32) as u8;
-                add(Projection { source: Source::Population(p), target: to, delay: 1 + pick(&mut r, 3) as u8, learn: pick(&mut r, 2) == 0 });
+                add(Projection { source: Source::Population(p), target: to, delay: 1 + pick(&mut r, 3) as u8, learn: pick(&mut r, 2) == 0, shift: 0, presyn: ProjPresyn::Inherit });
             }
         }
         if pick(&mut r, 2) == 0 {
-            add(Projection { source: Source::Population(p), target: p, delay: 1 + pick(&mut r, MAX_DELAY as u32) as u8, learn: true });
+            add(Projection { source: Source::Population(p), target: p, delay: 1 + pick(&mut r, MAX_DELAY as u32) as u8, learn: true, shift: 0, presyn: ProjPresyn::Inherit });
         }
     }
     let ro_source = if pick(&mut r, 3) == 0 { pick(&mut r, np as u32) as u8 } else { np as u8 - 1 };
@@ -385,12 +385,45 @@ fn random_graph(seed: u32) -> RandomGraph {
                 .collect(),
         );
     }
+    // Per-projection weight shifts and STD/STP, from a third generator (the rest of the graph is that of
+    // before they existed); kept only if the graph stays valid (a shift or an STD/STP of its own can
+    // overflow a population's dendritic sum, which `layout` refuses).
+    let mut r3 = XorShift32::new(seed.wrapping_mul(0x85EB_CA6B) | 1);
+    if pick(&mut r3, 3) != 0 {
+        let mut d2 = desc.clone();
+        for q in d2.projections.iter_mut() {
+            q.shift = [0, 0, 1, 3, 7][pick(&mut r3, 5) as usize];
+            let t = &d2.populations[q.target as usize].layer;
+            let one = 1u32 << t.formats.decay_frac;
+            if t.presyn == PresynDesc::None && !matches!(t.neuron, NeuronDesc::LoihiCuba(_)) {
+                q.presyn = match pick(&mut r3, 4) {
+                    0 => ProjPresyn::Inherit,
+                    1 => ProjPresyn::None,
+                    2 => ProjPresyn::Depression(DepressionParams { decay: Decay(one / 3), u: Efficacy(1 << 14) }),
+                    _ => ProjPresyn::Facilitation(FacilitationParams { decay_f: Decay(one / 2), decay_d: Decay(one / 4), u: Efficacy(1 << 13) }),
+                };
+            }
+        }
+        if d2.config().and_then(|c| c.layout(&[])).is_ok() {
+            desc = d2;
+        }
+    }
     RandomGraph { desc, weights, biases, params, readout, stim }
+}
+
+/// The same graph without per-projection formats (shift 0, STD/STP inherited).
+fn plain_formats(mut g: RandomGraph) -> RandomGraph {
+    for q in g.desc.projections.iter_mut() {
+        q.shift = 0;
+        q.presyn = ProjPresyn::Inherit;
+    }
+    g
 }
 
 /// The same graph with shared parameters and two-byte weights everywhere (the per-neuron arrays
 /// dropped): what the generator made before those existed.
-fn shared(mut g: RandomGraph) -> RandomGraph {
+fn shared(g: RandomGraph) -> RandomGraph {
+    let mut g = plain_formats(g);
     for pd in g.desc.populations.iter_mut() {
         pd.params = ParamMode::Shared;
         pd.narrow_weights = false;
@@ -536,6 +569,7 @@ fn random_graphs_cover_the_generator_space() {
     let mut biases = [false; 3];
     let mut per_neuron = [false; 3];
     let mut shared_params = false;
+    let (mut shifts, mut own_presyn) = (false, [false; 4]);
     for s in 0..300 {
         let g = random_graph(s);
         g.desc.config().unwrap();
@@ -571,7 +605,17 @@ fn random_graphs_cover_the_generator_space() {
             }
         }
         delays |= g.desc.projections.iter().any(|q| q.delay > 1);
+        for q in &g.desc.projections {
+            shifts |= q.shift > 0;
+            own_presyn[match q.presyn {
+                ProjPresyn::Inherit => 0,
+                ProjPresyn::None => 1,
+                ProjPresyn::Depression(_) => 2,
+                ProjPresyn::Facilitation(_) => 3,
+            }] = true;
+        }
     }
+    assert!(shifts && own_presyn.iter().all(|&x| x), "per-projection formats: shifts {shifts}, STD/STP kinds {own_presyn:?}");
     assert!(pops.iter().all(|&x| x) && models.iter().all(|&x| x) && presyn.iter().all(|&x| x));
     assert!(compressed && dense && delays && rec && wide && biases.iter().all(|&x| x));
     assert!(shared_params && per_neuron.iter().all(|&x| x), "per-neuron parameters of every model: {per_neuron:?}");
@@ -803,7 +847,7 @@ fn writer_refuses_invalid_graphs() {
     let mut buf = vec![0u8; 1 << 16];
     // A delay-0 edge backwards in the update order.
     let mut d = g.desc.clone();
-    d.projections.push(Projection { source: Source::Population(1), target: 0, delay: 0, learn: true }).ok();
+    d.projections.push(Projection { source: Source::Population(1), target: 0, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit }).ok();
     assert!(gimage::encode(&d, &ins, &bs, &g.readout, None, &mut buf).is_err());
     // Wrong number of weight blocks.
     assert!(gimage::encode(&g.desc, &ins[..1], &bs, &g.readout, None, &mut buf).is_err());
@@ -867,11 +911,11 @@ fn fuzz_seeds() {
         (0..).map(|s| shared(random_graph(s))).find(|g| g.desc.populations.len() == n && g.desc.populations.iter().any(|p| p.compressed) == compressed).unwrap()
     };
     let narrow = (0..)
-        .map(random_graph)
+        .map(|s| plain_formats(random_graph(s)))
         .find(|g| g.desc.populations.len() == 2 && g.desc.populations.iter().all(|p| p.narrow_weights) && g.desc.populations.iter().any(|p| p.compressed))
         .unwrap();
     let with_params = (0..)
-        .map(random_graph)
+        .map(|s| plain_formats(random_graph(s)))
         .find(|g| g.desc.populations.len() == 2 && g.desc.populations.iter().all(|p| p.params == ParamMode::PerNeuron))
         .unwrap();
     let mut seeds: Vec<(&str, Vec<u8>)> = vec![
@@ -883,6 +927,28 @@ fn fuzz_seeds() {
         ("v2_two_pop_neuron_params.pcimg", encode(&with_params, true)),
         ("v2_narrow_weights.pcimg", encode(&narrow, true)),
     ];
+    // Per-projection shifts and STD/STP (every kind) in the PROJECTION_FORMATS section, and a shift of
+    // 16 (above `MAX_WEIGHT_SHIFT`) and an unknown STD/STP tag in it.
+    let formats = (0..)
+        .map(random_graph)
+        .find(|g| {
+            let q = &g.desc.projections;
+            q.len() >= 3
+                && q.iter().any(|q| q.shift > 0)
+                && q.iter().any(|q| matches!(q.presyn, ProjPresyn::Depression(_) | ProjPresyn::Facilitation(_)))
+                && q.iter().any(|q| q.presyn == ProjPresyn::None)
+        })
+        .unwrap();
+    let fbase = encode(&formats, true);
+    seeds.push(("v2_projection_formats.pcimg", fbase.clone()));
+    let fimg = GraphImage::parse(&fbase).unwrap();
+    for (name, at, v) in [("crcfix_projection_shift_16.bin", 0usize, 16u8), ("crcfix_projection_presyn_tag_9.bin", 1, 9)] {
+        let mut b = fbase.clone();
+        let e = (0..fimg.envelope().section_count()).map(|i| fimg.envelope().entry(i)).find(|e| e.kind == gimage::SECTION_PROJECTION_FORMATS).unwrap();
+        b[e.offset as usize + at] = v;
+        fix_crc(&mut b);
+        seeds.push((name, b));
+    }
     // A per-neuron decay above 1.0 (the first neuron's `decay` field, top byte) and a per-neuron
     // parameter flag on a population whose values are not in the image.
     let pbase = encode(&with_params, true);

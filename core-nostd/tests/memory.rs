@@ -113,9 +113,9 @@ fn two_layer() -> plasticore_core::graph::GraphConfig {
         pops.push(Population { neurons: n, layer, lambda: LambdaSource::Symmetric, bias: BiasMode::None, params: ParamMode::Shared }).unwrap();
     }
     let mut projs = heapless::Vec::new();
-    projs.push(Projection { source: Source::Input { first: 0, width: 64 }, target: 0, delay: 0, learn: true }).unwrap();
-    projs.push(Projection { source: Source::Population(0), target: 1, delay: 0, learn: true }).unwrap();
-    projs.push(Projection { source: Source::Population(1), target: 1, delay: 1, learn: true }).unwrap();
+    projs.push(Projection { source: Source::Input { first: 0, width: 64 }, target: 0, delay: 0, learn: true, shift: 0, presyn: plasticore_core::graph::ProjPresyn::Inherit }).unwrap();
+    projs.push(Projection { source: Source::Population(0), target: 1, delay: 0, learn: true, shift: 0, presyn: plasticore_core::graph::ProjPresyn::Inherit }).unwrap();
+    projs.push(Projection { source: Source::Population(1), target: 1, delay: 1, learn: true, shift: 0, presyn: plasticore_core::graph::ProjPresyn::Inherit }).unwrap();
     GraphConfig {
         inputs: 64,
         populations: pops,

@@ -11,7 +11,7 @@
 mod common;
 
 use plasticore_core::graph::{
-    BiasMode, Graph, GraphConfig, GraphUpdate, LambdaSource, ParamMode, Population, Projection, ReadoutSpec, Source,
+    BiasMode, Graph, GraphConfig, GraphUpdate, LambdaSource, ParamMode, Population, Projection, ProjPresyn, ReadoutSpec, Source,
 };
 use plasticore_core::neuron::{NeuronParams, ParamSlot};
 use plasticore_core::prelude::*;
@@ -149,8 +149,8 @@ fn graph(m: Model, bias: BiasMode, params: ParamMode) -> Box<G> {
     let mut pops = heapless::Vec::new();
     pops.push(Population { neurons: H as u16, layer: layer(m.kind(m.base()), 5), lambda: LambdaSource::Symmetric, bias, params }).unwrap();
     let mut projs = heapless::Vec::new();
-    projs.push(Projection { source: Source::Input { first: 0, width: I as u16 }, target: 0, delay: 0, learn: true }).unwrap();
-    projs.push(Projection { source: Source::Population(0), target: 0, delay: 1, learn: true }).unwrap();
+    projs.push(Projection { source: Source::Input { first: 0, width: I as u16 }, target: 0, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
+    projs.push(Projection { source: Source::Population(0), target: 0, delay: 1, learn: true, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
     g.configure(GraphConfig {
         inputs: I as u16,
         populations: pops,

@@ -150,6 +150,9 @@ impl GraphStore {
     /// dense or in compressed-row order) and the readout's.
     pub fn new(lay: &plasticore_core::graph::Layout, weights: Vec<Weight>, readout_weights: Vec<Weight>, outputs: usize) -> Self {
         let mut pool = LayerStore::new(weights, lay.axons, lay.neurons, 1);
+        // STD/STP state only for the axons that have it.
+        pool.presyn = vec![[0; 2]; lay.presyn];
+        pool.efficacy = vec![0; lay.presyn];
         pool.state = vec![0; lay.states];
         pool.etrace = vec![0; lay.states];
         let n_ro = readout_weights.len().checked_div(outputs).unwrap_or(0);

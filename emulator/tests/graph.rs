@@ -1,6 +1,7 @@
 //! Graph networks on the emulated chip: the emulator equals `plasticore_core::graph::GraphMut` run
 //! directly, bit for bit, on random graphs (1–4 populations, feed-forward and recurrent, delays, dense
-//! and compressed, LIF / ALIF / Loihi CUBA, STD / STP, fixed and learnt biases, every learning-signal
+//! and compressed, LIF / ALIF / Loihi CUBA, STD / STP per population or per projection, per-projection
+//! weight shifts, fixed and learnt biases, every learning-signal
 //! source, online and learning epochs), for random mappings and 1, 2 and 3 threads, down to the image
 //! checksum; routing reaches exactly the cores
 //! holding a spike's targets; splitting a population changes cycles and energy, never bits; mapping
@@ -10,7 +11,7 @@ mod common;
 
 use common::fx;
 use plasticore_core::format::Weight;
-use plasticore_core::graph::{BiasMode, GraphConfig, GraphUpdate, LambdaSource, Population, Projection, ReadoutSpec, Source};
+use plasticore_core::graph::{BiasMode, GraphConfig, GraphUpdate, LambdaSource, Population, Projection, ProjPresyn, ReadoutSpec, Source};
 use plasticore_core::layer::{LayerConfig, LearningRate};
 use plasticore_core::net::{LossWindow, Timestep};
 use plasticore_core::prelude::*;
@@ -150,12 +151,12 @@ fn build(s: &Shape) -> Case {
         let first = (rng.next_u32() % s.inputs as u32) as u16;
         let width = 1 + (rng.next_u32() % (s.inputs - first) as u32) as u16;
         let delay = (rng.next_u32() % 3) as u8;
-        projs.push(Projection { source: Source::Input { first, width }, target: p as u8, delay, learn: !rng.next_u32().is_multiple_of(4) }).unwrap();
+        projs.push(Projection { source: Source::Input { first, width }, target: p as u8, delay, learn: !rng.next_u32().is_multiple_of(4), shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
     }
     // A feed-forward chain with delay 0 half of the time (so the Symmetric backprop crosses cores).
     for p in 1..np {
         if rng.next_u32().is_multiple_of(2) {
-            projs.push(Projection { source: Source::Population(p as u8 - 1), target: p as u8, delay: 0, learn: !rng.next_u32().is_multiple_of(4) }).unwrap();
+            projs.push(Projection { source: Source::Population(p as u8 - 1), target: p as u8, delay: 0, learn: !rng.next_u32().is_multiple_of(4), shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
         }
     }
     for &(src, tgt, delay, learn) in &s.edges {
@@ -173,7 +174,22 @@ fn build(s: &Shape) -> Case {
             Source::Population(q) if delay == 0 && q as usize >= tgt => 1,
             _ => delay,
         };
-        projs.push(Projection { source, target: tgt as u8, delay, learn }).unwrap();
+        projs.push(Projection { source, target: tgt as u8, delay, learn, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
+    }
+    // Per-projection formats: a random weight shift (0 half of the time), and onto a population without a
+    // population-wide STD/STP (Loihi CUBA takes none) a random STD/STP of its own or none.
+    let d = |x: f64| Formats::DEFAULT.decay(fx(x), Field::Decay).unwrap();
+    for q in projs.iter_mut() {
+        q.shift = [0, 0, 1, 2, 3, 0][(rng.next_u32() % 6) as usize];
+        let t = &pops[q.target as usize];
+        if matches!(t.layer.presyn, PresynKind::None) && !matches!(t.layer.neuron, NeuronKind::LoihiCuba(_)) {
+            q.presyn = match rng.next_u32() % 4 {
+                0 => ProjPresyn::Inherit,
+                1 => ProjPresyn::None,
+                2 => ProjPresyn::Depression(DepressionParams { decay: d(0.75), u: Efficacy(24000) }),
+                _ => ProjPresyn::Facilitation(FacilitationParams { decay_f: d(0.6), decay_d: d(0.85), u: Efficacy(12000) }),
+            };
+        }
     }
     let readout_src = s.readout_src as usize % np;
     for p in 0..np {
@@ -423,9 +439,9 @@ fn fixed_case() -> Case {
     };
     let mut c = build(&s);
     let cfg = &mut c.spec.config;
-    cfg.projections.push(Projection { source: Source::Population(0), target: 1, delay: 0, learn: true }).unwrap();
-    cfg.projections.push(Projection { source: Source::Population(0), target: 2, delay: 2, learn: true }).unwrap();
-    cfg.projections.push(Projection { source: Source::Population(2), target: 2, delay: 1, learn: false }).unwrap();
+    cfg.projections.push(Projection { source: Source::Population(0), target: 1, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
+    cfg.projections.push(Projection { source: Source::Population(0), target: 2, delay: 2, learn: true, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
+    cfg.projections.push(Projection { source: Source::Population(2), target: 2, delay: 1, learn: false, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
     let lay = cfg.layout(&[]).unwrap();
     let mut rng = XorShift32::new(4);
     let mut weights = Vec::new();
@@ -699,9 +715,9 @@ fn duplicate_input_events_are_dropped_as_graphmut_drops_them() {
     pops.push(Population { neurons: 4, layer: layer(0, 0, 11, 4), lambda: LambdaSource::RandomFeedback { seed: 3 }, bias: BiasMode::Fixed, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
     pops.push(Population { neurons: 2, layer: layer(0, 0, 12, 4), lambda: LambdaSource::Symmetric, bias: BiasMode::None, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
     let mut projections = heapless::Vec::new();
-    projections.push(Projection { source: Source::Input { first: 0, width: 4 }, target: 0, delay: 0, learn: true }).unwrap();
-    projections.push(Projection { source: Source::Input { first: 0, width: 2 }, target: 1, delay: 0, learn: true }).unwrap();
-    projections.push(Projection { source: Source::Population(0), target: 1, delay: 0, learn: true }).unwrap();
+    projections.push(Projection { source: Source::Input { first: 0, width: 4 }, target: 0, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
+    projections.push(Projection { source: Source::Input { first: 0, width: 2 }, target: 1, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
+    projections.push(Projection { source: Source::Population(0), target: 1, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
     let config = GraphConfig {
         inputs: 4,
         populations: pops,

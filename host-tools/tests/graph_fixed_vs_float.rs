@@ -19,7 +19,7 @@ use plasticore::reference::model::{Neuron, Presyn};
 use plasticore::reference::net::{LayerConfig as FLayer, LossKind, NetConfig, Output, Params, Target as FTarget};
 use plasticore::reference::onchip::{DeepOptions, Feedback as FFeedback, OnChip, OnChipConfig, UpdateMode as FMode};
 use plasticore::reference::scalar::Surrogate as FSurrogate;
-use plasticore_core::graph::{BiasMode, Graph, GraphConfig, GraphUpdate, LambdaSource, Population, Projection, ReadoutSpec, Source};
+use plasticore_core::graph::{BiasMode, Graph, GraphConfig, GraphUpdate, LambdaSource, Population, Projection, ProjPresyn, ReadoutSpec, Source};
 use plasticore_core::prelude::*;
 use plasticore_core::rng::XorShift32;
 
@@ -74,9 +74,9 @@ fn pair(mode: FMode, bias: BiasMode) -> Pair {
     pops.push(Population { neurons: H1 as u16, layer: layer(1), lambda: LambdaSource::Symmetric, bias, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
     pops.push(Population { neurons: H2 as u16, layer: layer(2), lambda: LambdaSource::Symmetric, bias, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
     let mut projs = heapless::Vec::new();
-    projs.push(Projection { source: Source::Input { first: 0, width: I as u16 }, target: 0, delay: 0, learn: true }).unwrap();
-    projs.push(Projection { source: Source::Population(0), target: 1, delay: 0, learn: true }).unwrap();
-    projs.push(Projection { source: Source::Population(1), target: 1, delay: 1, learn: true }).unwrap();
+    projs.push(Projection { source: Source::Input { first: 0, width: I as u16 }, target: 0, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
+    projs.push(Projection { source: Source::Population(0), target: 1, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
+    projs.push(Projection { source: Source::Population(1), target: 1, delay: 1, learn: true, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
     let mut g = Box::new(G::new());
     g.configure(GraphConfig {
         inputs: I as u16,

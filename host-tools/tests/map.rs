@@ -2,7 +2,7 @@
 //! the mapping file, CLI errors.
 use plasticore::map::{self, file::MappingFile, measure, partition::partition, place, source, traffic::Traffic, MapError, PlaceOptions};
 use plasticore_core::format::Weight;
-use plasticore_core::graph::{BiasMode, GraphConfig, LambdaSource, Population, Projection, ReadoutSpec, Source};
+use plasticore_core::graph::{BiasMode, GraphConfig, LambdaSource, Population, Projection, ProjPresyn, ReadoutSpec, Source};
 use plasticore_core::net::LossWindow;
 use plasticore_core::rng::XorShift32;
 use plasticore_emu::graph::mapping::check;
@@ -26,13 +26,13 @@ fn random_net(seed: u32, max_neurons: u16) -> GraphNetworkSpec {
         let neurons = 1 + r(max_neurons as u32) as u16;
         pops.push(Population { neurons, layer: base.layer, lambda: LambdaSource::Symmetric, bias: BiasMode::None, params: plasticore_core::graph::ParamMode::Shared }).unwrap();
         let source = if p == 0 { Source::Input { first: 0, width: inputs } } else { Source::Population(p as u8 - 1) };
-        projs.push(Projection { source, target: p as u8, delay: 0, learn: true }).unwrap();
+        projs.push(Projection { source, target: p as u8, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
         if r(2) == 0 {
-            projs.push(Projection { source: Source::Population(p as u8), target: p as u8, delay: 1, learn: true }).unwrap();
+            projs.push(Projection { source: Source::Population(p as u8), target: p as u8, delay: 1, learn: true, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
         }
         if p > 0 && r(3) == 0 {
             let first = r(inputs as u32) as u16;
-            projs.push(Projection { source: Source::Input { first, width: inputs - first }, target: p as u8, delay: 0, learn: false }).unwrap();
+            projs.push(Projection { source: Source::Input { first, width: inputs - first }, target: p as u8, delay: 0, learn: false, shift: 0, presyn: ProjPresyn::Inherit }).unwrap();
         }
     }
     let outputs = 1 + r(4) as u16;

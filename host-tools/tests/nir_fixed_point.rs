@@ -103,17 +103,25 @@ fn spec_of(bytes: &[u8]) -> GraphNetworkSpec {
     plasticore_emu::graph::spec_from_image(bytes).unwrap().0
 }
 
-/// Mantissa·2^-weight_frac of every population's weights (axon-major) and of the readout.
+/// Mantissa·2^(s − weight_frac) of every population's weights (axon-major; s the weight shift of the
+/// axon's projection) and of the readout.
 fn dequantized(bytes: &[u8]) -> (Vec<Vec<f64>>, Vec<f64>, Vec<u8>) {
     let img = GraphImage::parse(bytes).unwrap();
     let desc = img.desc().unwrap();
+    let cfg = desc.config().unwrap();
+    let lay = cfg.layout(&[]).unwrap();
     let mut out = Vec::new();
     let mut fr = Vec::new();
     for (p, pd) in desc.populations.iter().enumerate() {
         let f = pd.layer.formats.weight_frac;
         fr.push(f);
+        let n = pd.neurons as usize;
+        let mut shift = vec![0u8; lay.pops[p].axons];
+        for (q, pr) in cfg.projections.iter().enumerate().filter(|(_, q)| q.target as usize == p) {
+            shift[lay.block[q]..lay.block[q] + cfg.source_width(pr.source)].fill(pr.shift);
+        }
         let ImgWeights::Dense(w) = img.population_weights(&desc, p).unwrap() else { panic!() };
-        out.push(w.map(|x| x.0 as f64 / (1u64 << f) as f64).collect());
+        out.push(w.enumerate().map(|(k, x)| x.0 as f64 * 2f64.powi(shift[k / n] as i32 - f as i32)).collect());
     }
     let rf = desc.readout.config.formats.weight_frac;
     let ro = img.readout_weights(&desc).unwrap().map(|x| x.0 as f64 / (1u64 << rf) as f64).collect();

@@ -90,6 +90,18 @@ fn image_fracs(path: &Path) -> Vec<u64> {
         .collect()
 }
 
+/// The weight shift of every projection line of `image info`.
+fn image_shifts(path: &Path) -> Vec<u64> {
+    let out = ok(bin().args(["image", "info", &s(path)]).output().unwrap(), "image info");
+    out.lines()
+        .filter(|l| l.trim_start().starts_with("projection "))
+        .map(|l| {
+            let at = l.find("weight shift ").expect("weight shift") + "weight shift ".len();
+            l[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap()
+        })
+        .collect()
+}
+
 #[test]
 fn quantize_writes_the_points_it_reports_and_names_a_population_that_goes_silent() {
     let d = tmpdir("quantize");
@@ -98,10 +110,20 @@ fn quantize_writes_the_points_it_reports_and_names_a_population_that_goes_silent
     // the image holds exactly the per-population points the report gives
     let want: Vec<u64> = ["L0", "readout"].iter().map(|p| img["population_fracs"][p].as_u64().unwrap()).collect();
     assert_eq!(image_fracs(&d.join("net.pcimg")), want);
-    // each population's point is the smallest searched point of its projections
+    // each population's point is the largest searched point of its projections; each projection's weight
+    // shift brings it to its own searched point (clamped to 0..=15), and the image holds those shifts
     let searched = |n: &str| q["projections"].as_array().unwrap().iter().find(|p| p["name"] == n).unwrap()["frac"].as_i64().unwrap();
-    assert_eq!(want[0] as i64, searched("L0.in").min(searched("L0.rec")).clamp(0, 15));
-    assert_eq!(img["projection_fracs_written"]["L0.rec"], img["population_fracs"]["L0"]);
+    assert_eq!(want[0] as i64, searched("L0.in").max(searched("L0.rec")).clamp(0, 15));
+    let mut shifts = Vec::new();
+    for n in ["L0.in", "L0.rec"] {
+        let s = img["projection_shifts"][n].as_i64().unwrap();
+        assert_eq!(img["projection_fracs_written"][n].as_i64().unwrap(), want[0] as i64 - s, "{n}");
+        assert_eq!(img["projection_fracs_written"][n].as_i64().unwrap(), searched(n).clamp(0, 15), "{n}");
+        shifts.push(s as u64);
+    }
+    // (this network's input projection searched a point below the recurrent one's: a shift is exercised)
+    assert!(shifts.iter().any(|&s| s > 0), "every projection searched the same point: {shifts:?}");
+    assert_eq!(image_shifts(&d.join("net.pcimg")), shifts);
     // binary point 15 at 8 bits: every weight clips at ±127·2⁻¹⁵ ≈ 0.0039 and the hidden population goes
     // silent, named in the report and on stderr (at point 0 it survives: 881 of 2048 input weights round
     // to 0, the rest carry it)
@@ -124,7 +146,7 @@ fn train_quantize_run_with_on_chip_learning_stays_within_the_stated_gap_of_float
     let d = tmpdir("e2e");
     let q = float_and_image(&d, "14", "16");
     let img = &q["image"];
-    assert_eq!(img["per_projection_in_image"], serde_json::json!(false));
+    assert_eq!(img["per_projection_in_image"], serde_json::json!(true));
     assert!(img["problems"].as_array().unwrap().is_empty(), "quantized populations in trouble: {}", img["problems"]);
     let float = q["accuracy_float"].as_f64().unwrap();
     let out = ok(

@@ -57,7 +57,7 @@ fuzz_target!(|data: &[u8]| {
     let o = l.config.readout.outputs as usize;
     let n_ro = lay.readout_weights / o.max(1);
     let (mut st, mut et) = (vec![0i32; lay.states], vec![0i32; lay.states]);
-    let (mut xt, mut pre, mut eff) = (vec![0u16; lay.axons], vec![[0i32; 2]; lay.axons], vec![0i32; lay.axons]);
+    let (mut xt, mut pre, mut eff) = (vec![0u16; lay.axons], vec![[0i32; 2]; lay.presyn], vec![0i32; lay.presyn]);
     let (mut acc, mut psi, mut grad, mut fb) = (vec![0i32; lay.neurons], vec![0i32; lay.neurons], vec![0i64; lay.neurons], vec![0i32; lay.neurons]);
     let mut sc = vec![LayerScalars::default(); lay.populations];
     let (mut r, mut ot, mut err, mut rg) = (vec![0i32; o], vec![0u16; n_ro], vec![0i32; o], vec![0i64; o]);

@@ -45,7 +45,7 @@
 //! ```
 
 use super::{
-    BiasMode, GraphConfig, Graph, LambdaSource, Layout, ParamMode, Population, Projection, ReadoutSpec, Source,
+    BiasMode, GraphConfig, Graph, LambdaSource, Layout, ParamMode, Population, Projection, ProjPresyn, ReadoutSpec, Source,
     MAX_POPULATIONS, MAX_PROJECTIONS,
 };
 use crate::neuron::{NeuronParams, ParamSlot};
@@ -56,8 +56,10 @@ use crate::image::{
     LayerDesc, NetDesc, Rd, Stimulus, Weights, Wr, CRC_LEN, ENTRY_LEN, FLAG_CRITICAL, HEADER_LEN, MAGIC,
     MAX_STEPS, READOUT_LEN, SECTION_STIMULUS, STIMULUS_LEN,
 };
+use crate::format::{Decay, Efficacy};
 use crate::layer::Csr;
 use crate::net::LossWindow;
+use crate::presyn::{DepressionParams, FacilitationParams};
 use crate::readout::Feedback;
 
 /// The format version of graph images.
@@ -77,14 +79,20 @@ pub const SECTION_GRAPH_READOUT_WEIGHTS: u16 = 12;
 /// Per-neuron threshold and decays of the populations with [`ParamMode::PerNeuron`] (12 bytes per
 /// neuron); critical, present exactly when some population has them.
 pub const SECTION_NEURON_PARAMS: u16 = 13;
+/// Per projection (16 bytes, in projection order): weight shift, STD/STP kind and parameters
+/// ([`Projection::shift`], [`Projection::presyn`]); critical, present exactly when some projection has
+/// a shift or an STD/STP of its own. Without it every projection has shift 0 and inherits its target's
+/// STD/STP, which is what an image written before this section existed means.
+pub const SECTION_PROJECTION_FORMATS: u16 = 14;
 
 const GRAPH_LEN: usize = 16;
 const POP_FIXED_LEN: usize = 12;
 const PROJ_LEN: usize = 12;
 const GRAPH_READOUT_LEN: usize = 4 + READOUT_LEN;
 const PARAM_LEN: usize = 12;
-/// Known kinds, in the order the writer lays them out (the last two only when present).
-const KINDS: [u16; 8] = [
+const PROJ_FORMAT_LEN: usize = 16;
+/// Known kinds, in the order the writer lays them out (the last three only when present).
+const KINDS: [u16; 9] = [
     SECTION_GRAPH,
     SECTION_POPULATIONS,
     SECTION_PROJECTIONS,
@@ -92,6 +100,7 @@ const KINDS: [u16; 8] = [
     SECTION_POPULATION_WEIGHTS,
     SECTION_GRAPH_READOUT_WEIGHTS,
     SECTION_NEURON_PARAMS,
+    SECTION_PROJECTION_FORMATS,
     SECTION_STIMULUS,
 ];
 
@@ -159,9 +168,9 @@ impl GraphDesc {
             narrow_weights: false,
         });
         let mut projections = heapless::Vec::new();
-        let _ = projections.push(Projection { source: Source::Input { first: 0, width: d.inputs }, target: 0, delay: 0, learn: true });
+        let _ = projections.push(Projection { source: Source::Input { first: 0, width: d.inputs }, target: 0, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit });
         if d.recurrent {
-            let _ = projections.push(Projection { source: Source::Population(0), target: 0, delay: 1, learn: true });
+            let _ = projections.push(Projection { source: Source::Population(0), target: 0, delay: 1, learn: true, shift: 0, presyn: ProjPresyn::Inherit });
         }
         GraphDesc {
             inputs: d.inputs,
@@ -405,7 +414,7 @@ impl<'a> GraphImage<'a> {
         if bytes.get(4..6) == Some(&image::VERSION.to_le_bytes()[..]) {
             return Ok(GraphImage { img: Image::parse(bytes)?, v1: true });
         }
-        Ok(GraphImage { img: Image::parse_envelope(bytes, VERSION, &KINDS, &[SECTION_STIMULUS, SECTION_NEURON_PARAMS])?, v1: false })
+        Ok(GraphImage { img: Image::parse_envelope(bytes, VERSION, &KINDS, &[SECTION_STIMULUS, SECTION_NEURON_PARAMS, SECTION_PROJECTION_FORMATS])?, v1: false })
     }
 
     /// Format version of the image (1 or 2).
@@ -536,9 +545,39 @@ impl<'a> GraphImage<'a> {
             r.zero8()?;
             r.zero16()?;
             // nq ≤ MAX_PROJECTIONS: cannot fail.
-            let _ = projections.push(Projection { source, target, delay, learn: f & 1 != 0 });
+            let _ = projections.push(Projection { source, target, delay, learn: f & 1 != 0, shift: 0, presyn: ProjPresyn::Inherit });
         }
         r.end()?;
+
+        // PROJECTION_FORMATS (optional)
+        if let Some(s) = self.img.section(SECTION_PROJECTION_FORMATS) {
+            if s.len() != nq * PROJ_FORMAT_LEN {
+                return Err(bad_len(SECTION_PROJECTION_FORMATS, nq * PROJ_FORMAT_LEN, s.len()));
+            }
+            let mut r = Rd::new(s, SECTION_PROJECTION_FORMATS);
+            for pr in projections.iter_mut() {
+                let shift = r.u8()?;
+                let at = r.pos;
+                let tag = r.u8()?;
+                r.zero16()?;
+                let (a, b, c) = (r.u32()?, r.u32()?, r.u32()?);
+                pr.shift = shift;
+                pr.presyn = match tag {
+                    0 | 1 if a == 0 && b == 0 && c == 0 => {
+                        if tag == 0 {
+                            ProjPresyn::Inherit
+                        } else {
+                            ProjPresyn::None
+                        }
+                    }
+                    2 if c == 0 => ProjPresyn::Depression(DepressionParams { decay: Decay(a), u: Efficacy(b as i32) }),
+                    3 => ProjPresyn::Facilitation(FacilitationParams { decay_f: Decay(a), decay_d: Decay(b), u: Efficacy(c as i32) }),
+                    0..=3 => return Err(r.bad(at + 3, a | b | c)),
+                    v => return Err(r.bad(at, v as u32)),
+                };
+            }
+            r.end()?;
+        }
 
         // READOUT
         let s = self.required(SECTION_GRAPH_READOUT)?;
@@ -920,7 +959,8 @@ fn weight_bytes(desc: &GraphDesc, p: usize) -> usize {
 /// Bytes [`encode`] writes for `desc` with `weights` (and a stimulus section if `with_stimulus`).
 pub fn encoded_len(desc: &GraphDesc, weights: &[PopWeightsIn<'_>], with_stimulus: bool) -> usize {
     let params = desc.param_neurons().saturating_mul(PARAM_LEN);
-    let sections = 6 + with_stimulus as usize + (params > 0) as usize;
+    let formats = proj_formats_len(desc);
+    let sections = 6 + with_stimulus as usize + (params > 0) as usize + (formats > 0) as usize;
     let biases = bias_bytes(desc);
     let pops = desc.populations.iter().fold(0usize, |a, p| a.saturating_add(POP_FIXED_LEN + layer_len(&p.layer)));
     let blocks = weights.iter().enumerate().fold(0usize, |a, (p, w)| a.saturating_add(block_len(w, weight_bytes(desc, p))));
@@ -938,6 +978,17 @@ pub fn encoded_len(desc: &GraphDesc, weights: &[PopWeightsIn<'_>], with_stimulus
         .saturating_add(biases)
         .saturating_add(readout)
         .saturating_add(params)
+        .saturating_add(formats)
+}
+
+/// Bytes of the projection-format section: 16 per projection when some projection has a shift or an
+/// STD/STP of its own, else 0 (the section is left out).
+fn proj_formats_len(desc: &GraphDesc) -> usize {
+    if desc.projections.iter().any(|q| q.shift != 0 || q.presyn != ProjPresyn::Inherit) {
+        desc.projections.len() * PROJ_FORMAT_LEN
+    } else {
+        0
+    }
 }
 
 fn bias_bytes(desc: &GraphDesc) -> usize {
@@ -1037,7 +1088,8 @@ pub fn encode_with_params(
         return Err(ConfigError::OutOfRange { field: Field::Image, value: total as i64, min: 0, max: u32::MAX as i64 }.into());
     }
     let out = out.get_mut(..total).ok_or(ImageError::BufferTooSmall { needed: total })?;
-    let count = 6 + with_params as usize + stimulus.is_some() as usize;
+    let formats_len = proj_formats_len(desc);
+    let count = 6 + with_params as usize + (formats_len > 0) as usize + stimulus.is_some() as usize;
     let mut w = Wr { b: out, pos: 0 };
     w.put(&MAGIC);
     w.u16(VERSION);
@@ -1054,9 +1106,10 @@ pub fn encode_with_params(
         weights_len,
         2 * readout.len(),
         desc.param_neurons() * PARAM_LEN,
+        formats_len,
         STIMULUS_LEN,
     ];
-    let present = [true, true, true, true, true, true, with_params, stimulus.is_some()];
+    let present = [true, true, true, true, true, true, with_params, formats_len > 0, stimulus.is_some()];
     let mut off = HEADER_LEN + count * ENTRY_LEN;
     for ((kind, len), _) in KINDS.iter().zip(lens).zip(present).filter(|(_, p)| *p) {
         w.u16(*kind);
@@ -1153,6 +1206,21 @@ pub fn encode_with_params(
         w.i32(v.threshold);
         w.u32(v.decay);
         w.u32(v.adapt);
+    }
+    // PROJECTION_FORMATS
+    if formats_len > 0 {
+        for q in &desc.projections {
+            let (tag, a, b, c) = match q.presyn {
+                ProjPresyn::Inherit => (0u8, 0u32, 0u32, 0u32),
+                ProjPresyn::None => (1, 0, 0, 0),
+                ProjPresyn::Depression(d) => (2, d.decay.0, d.u.0 as u32, 0),
+                ProjPresyn::Facilitation(f) => (3, f.decay_f.0, f.decay_d.0, f.u.0 as u32),
+            };
+            w.put(&[q.shift, tag, 0, 0]);
+            w.u32(a);
+            w.u32(b);
+            w.u32(c);
+        }
     }
     if let Some(s) = stimulus {
         write_stimulus(&mut w, s);

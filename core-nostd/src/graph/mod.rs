@@ -7,7 +7,13 @@
 //!   population) to a **target** population, after an axonal **delay** of 0..=[`MAX_DELAY`] timesteps,
 //!   and is plastic or frozen. Its synapses are one block of rows in the target's weight matrix (dense or
 //!   compressed rows, [`crate::layer::Csr`]); its input traces ε^x are those rows' traces (§4.3: layer l's
-//!   ε^x uses layer l−1's spikes).
+//!   ε^x uses layer l−1's spikes). It has its own **weight shift** s ([`Projection::shift`], §8.2: a
+//!   stored mantissa m is m·2^s LSBs of the target's weight format) and its own **STD/STP**
+//!   ([`Projection::presyn`], §1.5; [`ProjPresyn::Inherit`] takes the target's [`LayerConfig::presyn`],
+//!   the one choice before per-projection kinds). A population whose projections all have shift 0 and
+//!   its own STD/STP runs the `LayerMut` loops unchanged; otherwise its projections become
+//!   [`crate::layer::AxonGroup`]s ([`GraphConfig::axon_groups`], [`PopLayout::grouped`]) and STD/STP
+//!   state exists only for the axons of projections that have it ([`Layout::presyn`]).
 //! * One **readout** reads any population.
 //!
 //! Each population is run by the same [`crate::layer::LayerMut`] phases as a single layer, over a slice
@@ -43,9 +49,10 @@
 //! * [`LambdaSource::External`]: λ written by the host or a neighbouring core, passed to the step.
 //!
 //! Rounding and overflow of the backprop: δ_m = λ_m·c_m (Q.signal_frac × Q3.28 → Q.signal_frac,
-//! **nearest**, **saturating** i32); the sum Σ W·δ in i64 (|W| < 2¹⁵, |δ| < 2³¹, at most 2¹⁶ terms per
-//! row: exact), then → Q.signal_frac by the source projection's `weight_frac` (**nearest**,
-//! **saturating** i32).
+//! **nearest**, **saturating** i32); the sum Σ m·δ of the stored mantissas in i64 (|m| < 2¹⁵, |δ| < 2³¹,
+//! at most 2¹⁶ terms per row: exact), then → Q.signal_frac by the target's `weight_frac` minus the
+//! projection's weight shift s (the effective weights m·2^s; **nearest** for a right shift, a left shift
+//! **saturating** at the i64 range, then **saturating** i32).
 
 pub mod image;
 mod image_run;
@@ -58,7 +65,8 @@ pub use store::Graph;
 pub use crate::neuron::{NeuronParams, ParamSlot};
 
 use crate::error::{check_range, ConfigError, Field};
-use crate::layer::{Csr, LayerConfig};
+use crate::layer::{AxonGroup, Csr, LayerConfig};
+use crate::presyn::{Depression, Facilitation, PresynKind};
 use crate::net::LossWindow;
 use crate::neuron::{NeuronKind, Synapse};
 use crate::readout::ReadoutConfig;
@@ -85,6 +93,23 @@ pub enum Source {
     Population(u8),
 }
 
+/// A projection's input-side STD/STP (`es-d-rtrl.md` §1.5), as parameters: [`GraphConfig::layout`]
+/// validates them against the target population's formats (`Depression::new`, `Facilitation::new`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ProjPresyn {
+    /// The target population's [`LayerConfig::presyn`] (the one choice before per-projection STD/STP,
+    /// and what a graph image without a projection-format section says).
+    #[default]
+    Inherit,
+    /// No STD/STP: spikes enter as 1.0 and the projection's axons keep no STD/STP state.
+    None,
+    /// Short-term depression.
+    Depression(crate::presyn::DepressionParams),
+    /// Short-term facilitation and depression.
+    Facilitation(crate::presyn::FacilitationParams),
+}
+
 /// A projection: the synapses from a source onto a target population.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -97,6 +122,22 @@ pub struct Projection {
     pub delay: u8,
     /// Plastic: its weights learn (ES-D-RTRL, §8.1 item 7). Frozen projections keep no input trace.
     pub learn: bool,
+    /// Weight shift s, 0..=[`crate::layer::MAX_WEIGHT_SHIFT`]: a stored mantissa m of this projection
+    /// is m·2^s LSBs of the target's weight format, w = m·2^(s − weight_frac) (`es-d-rtrl.md` §8.2; the
+    /// arithmetic, rounding and overflow are [`crate::layer::AxonGroup`]'s). 0: today's weights.
+    pub shift: u8,
+    /// STD/STP of this projection's axons. Per-projection kinds ([`ProjPresyn::None`],
+    /// `Depression`, `Facilitation`) need the target's [`LayerConfig::presyn`] to be `None`; with a
+    /// population-wide kind every projection onto it must [`ProjPresyn::Inherit`] it.
+    pub presyn: ProjPresyn,
+}
+
+impl Projection {
+    /// A projection with shift 0 and its target's STD/STP ([`ProjPresyn::Inherit`]): the projection
+    /// as it was before per-projection formats.
+    pub const fn new(source: Source, target: u8, delay: u8, learn: bool) -> Self {
+        Projection { source, target, delay, learn, shift: 0, presyn: ProjPresyn::Inherit }
+    }
 }
 
 /// Where a population's learning signal comes from (module docs).
@@ -219,6 +260,19 @@ pub struct PopLayout {
     pub acc_off: usize,
     /// Entries of that part: its weights, then its neurons when the bias learns.
     pub acc_len: usize,
+    /// Whether its projections have shifts or STD/STP of their own (then its `LayerMut` gets
+    /// [`crate::layer::LayerMut::set_axon_groups`] with [`GraphConfig::axon_groups`]'s entries
+    /// `group_off..group_off + groups`; otherwise it runs as before per-projection formats existed).
+    pub grouped: bool,
+    /// First of its axon groups ([`GraphConfig::axon_groups`]), when grouped.
+    pub group_off: usize,
+    /// Its axon groups (its projections), when grouped; else 0.
+    pub groups: usize,
+    /// First entry in the pooled STD/STP state and efficacy buffers.
+    pub presyn_off: usize,
+    /// Its STD/STP entries: the axons of its projections with STD/STP (all axons when its
+    /// [`LayerConfig::presyn`] has one and it is not grouped; 0 without STD/STP).
+    pub presyn: usize,
 }
 
 /// The computed layout of a validated [`GraphConfig`]: pooled buffer sizes and offsets.
@@ -240,6 +294,8 @@ pub struct Layout {
     pub states: usize,
     /// Σ axons.
     pub axons: usize,
+    /// Σ STD/STP entries (the pooled `presyn` and `efficacy` lengths).
+    pub presyn: usize,
     /// Σ weights.
     pub weights: usize,
     /// Largest population's axon count.
@@ -283,6 +339,59 @@ impl Layout {
 }
 
 impl GraphConfig {
+    /// The STD/STP of projection `q`, validated against its target's formats: its own kind, or its
+    /// target's [`LayerConfig::presyn`] for [`ProjPresyn::Inherit`]. An own kind onto a population that
+    /// has a population-wide STD/STP is inconsistent (`Presyn` with `Projection`).
+    pub fn projection_presyn(&self, q: usize) -> Result<PresynKind, ConfigError> {
+        let bad = ConfigError::OutOfRange { field: Field::Projection, value: q as i64, min: 0, max: self.projections.len() as i64 - 1 };
+        let pr = self.projections.get(q).ok_or(bad)?;
+        let pop = self.populations.get(pr.target as usize).ok_or(bad)?;
+        let f = &pop.layer.formats;
+        let own = match pr.presyn {
+            ProjPresyn::Inherit => return Ok(pop.layer.presyn),
+            ProjPresyn::None => PresynKind::None,
+            ProjPresyn::Depression(d) => PresynKind::Depression(Depression::new(d, f)?),
+            ProjPresyn::Facilitation(d) => PresynKind::Facilitation(Facilitation::new(d, f)?),
+        };
+        if !matches!(pop.layer.presyn, PresynKind::None) {
+            return Err(ConfigError::Inconsistent { field: Field::Presyn, with: Field::Projection });
+        }
+        Ok(own)
+    }
+
+    /// The axon groups of the grouped populations ([`PopLayout::grouped`]) for a `layout` this
+    /// configuration produced: population p's are entries `group_off..group_off + groups`, one per
+    /// projection onto it in axon-block order, with its shift, its STD/STP ([`Self::projection_presyn`])
+    /// and its STD/STP state offset inside the population's `presyn` entries. Unused entries are
+    /// [`AxonGroup::EMPTY`].
+    pub fn axon_groups(&self, lay: &Layout) -> [AxonGroup; MAX_PROJECTIONS] {
+        let mut out = [AxonGroup::EMPTY; MAX_PROJECTIONS];
+        for (p, l) in lay.pops[..lay.populations].iter().enumerate() {
+            if !l.grouped {
+                continue;
+            }
+            let (mut k, mut state) = (l.group_off, 0u32);
+            for pass in [true, false] {
+                for (q, pr) in self.projections.iter().enumerate() {
+                    if pr.target as usize != p || pr.learn != pass {
+                        continue;
+                    }
+                    let start = lay.block[q] as u32;
+                    let end = start + self.source_width(pr.source) as u32;
+                    let presyn = self.projection_presyn(q).unwrap_or(PresynKind::None);
+                    if let Some(g) = out.get_mut(k) {
+                        *g = AxonGroup { start, end, shift: pr.shift, presyn, state };
+                    }
+                    if !matches!(presyn, PresynKind::None) {
+                        state += end - start;
+                    }
+                    k += 1;
+                }
+            }
+        }
+        out
+    }
+
     /// The width of a projection's source.
     pub fn source_width(&self, s: Source) -> usize {
         match s {
@@ -324,25 +433,61 @@ impl GraphConfig {
         }
         let (mut n_off, mut s_off, mut a_off, mut w_off, mut acc_off) = (0usize, 0usize, 0usize, 0usize, 0usize);
         let (mut max_a, mut max_n, mut param_off) = (0usize, 0usize, 0usize);
+        let (mut presyn_off, mut group_off) = (0usize, 0usize);
         for (p, pop) in self.populations.iter().enumerate() {
             let n = pop.neurons as usize;
             check_range(Field::Neurons, n as i64, 1, u16::MAX as i64)?;
             // Axon blocks: plastic projections first, then frozen ones, each in listed order.
             let mut axons = 0usize;
             let mut plastic = 0usize;
+            // Per-projection formats: grouped when a shift or an STD/STP differs from the population's.
+            let (mut grouped, mut presyn, mut groups, mut any_presyn) = (false, 0usize, 0usize, false);
+            let (mut smax, mut widest) = (0u8, 0usize);
             for pass in [true, false] {
                 for (q, pr) in self.projections.iter().enumerate() {
                     if pr.target as usize == p && pr.learn == pass {
                         block[q] = axons;
-                        axons += self.source_width(pr.source);
+                        let width = self.source_width(pr.source);
+                        axons += width;
                         if pass {
                             plastic = axons;
                         }
+                        // The common case (shift 0, inherited STD/STP) without the checks below.
+                        let kind = if pr.shift == 0 && matches!(pr.presyn, ProjPresyn::Inherit) {
+                            pop.layer.presyn
+                        } else {
+                            check_range(Field::WeightShift, pr.shift as i64, 0, crate::layer::MAX_WEIGHT_SHIFT as i64)?;
+                            let kind = self.projection_presyn(q)?;
+                            grouped |= pr.shift != 0 || kind != pop.layer.presyn;
+                            kind
+                        };
+                        if !matches!(kind, PresynKind::None) {
+                            presyn += width;
+                            any_presyn = true;
+                        }
+                        if groups == 0 || pr.shift > smax {
+                            (smax, widest) = (pr.shift, q);
+                        }
+                        groups += 1;
                     }
                 }
             }
             let states = pop.layer.neuron.states();
             pop.layer.validate(axons, states)?;
+            if grouped {
+                if any_presyn && matches!(pop.layer.neuron, NeuronKind::LoihiCuba(_)) {
+                    return Err(ConfigError::Unsupported { field: Field::Presyn });
+                }
+                // The dendritic sum with the shifts (`layer::AxonGroup`): at most `axons` events, each
+                // row at most max|m|·2^(largest shift)·2^frac per neuron.
+                let frac = if any_presyn { crate::format::ACC_EFF_FRAC } else { 0 };
+                let bound = ((axons as u64) * (pop.layer.formats.weight_max() as u64)) << (smax as u32 + frac);
+                if bound > i32::MAX as u64 {
+                    return Err(ConfigError::ProjectionOverflow { projection: widest as u8, shift: smax });
+                }
+            } else {
+                groups = 0;
+            }
             if pop.bias == BiasMode::Learned && matches!(pop.layer.neuron, NeuronKind::LoihiCuba(_)) {
                 return Err(ConfigError::Unsupported { field: Field::Population });
             }
@@ -369,7 +514,14 @@ impl GraphConfig {
                 param_off,
                 acc_off,
                 acc_len: weights + if pop.bias == BiasMode::Learned { n } else { 0 },
+                grouped,
+                group_off,
+                groups,
+                presyn_off,
+                presyn,
             };
+            presyn_off += presyn;
+            group_off += groups;
             acc_off += pops[p].acc_len;
             if pop.params == ParamMode::PerNeuron {
                 param_off += n;
@@ -410,6 +562,7 @@ impl GraphConfig {
             neurons: n_off,
             states: s_off,
             axons: a_off,
+            presyn: presyn_off,
             weights: w_off,
             max_axons: max_a,
             max_neurons: max_n,

@@ -10,12 +10,12 @@
 //! 6. **learning signal** (per population, in reverse order; see the module docs of [`crate::graph`]).
 //! 7. **learn**: every population with a signal, then the readout; online or accumulated.
 
-use super::{GraphConfig, LambdaSource, Layout, PopLayout, Source, MAX_POPULATIONS};
+use super::{GraphConfig, LambdaSource, Layout, PopLayout, Source, MAX_POPULATIONS, MAX_PROJECTIONS};
 use crate::arith::{sat_i32, shift_nearest, shr_nearest};
 use crate::checksum::Fnv;
 use crate::error::{ConfigError, Field};
 use crate::format::{Rounding, Weight, WeightStore, JAC_FRAC};
-use crate::layer::{row_of, Buffers, Csr, LayerMut, LayerScalars, OpCounts, Signal};
+use crate::layer::{row_of, AxonGroup, Buffers, Csr, LayerMut, LayerScalars, OpCounts, Signal};
 use crate::net::{StepReport, Timestep};
 use crate::readout::{Feedback, ReadoutBuffers, ReadoutMut, Target};
 
@@ -31,9 +31,10 @@ pub struct PoolBuffers<'a, W: WeightStore = Weight> {
     pub etrace: &'a mut [i32],
     /// ε^x (Σ axons).
     pub xtrace: &'a mut [u16],
-    /// STD/STP state (Σ axons).
+    /// STD/STP state ([`Layout::presyn`]: only the axons that have STD/STP, population p at
+    /// `PopLayout::presyn_off`).
     pub presyn: &'a mut [[i32; 2]],
-    /// Released efficacies (Σ axons).
+    /// Released efficacies ([`Layout::presyn`], as `presyn`).
     pub efficacy: &'a mut [i32],
     /// Dendritic accumulators (Σ neurons).
     pub acc: &'a mut [i32],
@@ -112,12 +113,14 @@ pub struct GraphMut<'a, W: WeightStore = Weight> {
     rounding: [Rounding; MAX_POPULATIONS],
     /// Weight-update rounding of the readout ([`GraphMut::set_readout_rounding`]).
     readout_rounding: Rounding,
+    /// Axon groups of the grouped populations ([`GraphConfig::axon_groups`]).
+    groups: [AxonGroup; MAX_PROJECTIONS],
 }
 
 impl<W: WeightStore> PoolBuffers<'_, W> {
     /// The [`LayerMut`] of population `p` (None only if the pool does not hold it, which
     /// [`GraphMut::new`] rules out).
-    fn view<'s>(&'s mut self, cfg: &'s GraphConfig, lay: &Layout, topo: Option<Csr<'s>>, p: usize) -> Option<LayerMut<'s, W>> {
+    fn view<'s>(&'s mut self, cfg: &'s GraphConfig, lay: &Layout, topo: Option<Csr<'s>>, groups: &'s [AxonGroup], p: usize) -> Option<LayerMut<'s, W>> {
         let l = lay.pops.get(p).filter(|_| p < lay.populations)?;
         let lc = &cfg.populations.get(p)?.layer;
         let ns = l.neurons * l.states;
@@ -126,8 +129,8 @@ impl<W: WeightStore> PoolBuffers<'_, W> {
             state: self.state.get_mut(l.state_off..l.state_off + ns)?,
             etrace: self.etrace.get_mut(l.state_off..l.state_off + ns)?,
             xtrace: self.xtrace.get_mut(l.axon_off..l.axon_off + l.axons)?,
-            presyn: self.presyn.get_mut(l.axon_off..l.axon_off + l.axons)?,
-            efficacy: self.efficacy.get_mut(l.axon_off..l.axon_off + l.axons)?,
+            presyn: self.presyn.get_mut(l.presyn_off..l.presyn_off + l.presyn)?,
+            efficacy: self.efficacy.get_mut(l.presyn_off..l.presyn_off + l.presyn)?,
             acc: self.acc.get_mut(l.neuron_off..l.neuron_off + l.neurons)?,
             psi: self.psi.get_mut(l.neuron_off..l.neuron_off + l.neurons)?,
             grad: self.grad.get_mut(l.neuron_off..l.neuron_off + l.neurons)?,
@@ -138,6 +141,9 @@ impl<W: WeightStore> PoolBuffers<'_, W> {
             None => LayerMut::new(lc, b, l.axons, l.neurons, 0).ok()?,
         };
         v.set_plastic_axons(l.plastic);
+        if l.grouped {
+            v.set_axon_groups(groups.get(l.group_off..l.group_off + l.groups)?).ok()?;
+        }
         if l.bias != super::BiasMode::None {
             let b = self.bias.get_mut(l.neuron_off..l.neuron_off + l.neurons)?;
             v.set_bias(b, l.bias == super::BiasMode::Learned).ok()?;
@@ -174,8 +180,8 @@ impl<'a, W: WeightStore> GraphMut<'a, W> {
         check(f, lay.states, p.state.len())?;
         check(f, lay.states, p.etrace.len())?;
         check(f, lay.axons, p.xtrace.len())?;
-        check(f, lay.axons, p.presyn.len())?;
-        check(f, lay.axons, p.efficacy.len())?;
+        check(f, lay.presyn, p.presyn.len())?;
+        check(f, lay.presyn, p.efficacy.len())?;
         check(f, lay.neurons, p.acc.len())?;
         check(f, lay.neurons, p.psi.len())?;
         check(f, lay.neurons, p.grad.len())?;
@@ -192,9 +198,16 @@ impl<'a, W: WeightStore> GraphMut<'a, W> {
         for (t, s) in topo.iter_mut().zip(topology) {
             *t = *s;
         }
-        let mut g = GraphMut { cfg, lay, topo, b, rounding: [Rounding::Stochastic; MAX_POPULATIONS], readout_rounding: Rounding::Stochastic };
-        // The readout's buffers are checked by building it once.
+        let groups = if lay.pops[..lay.populations].iter().any(|l| l.grouped) { cfg.axon_groups(&lay) } else { [AxonGroup::EMPTY; MAX_PROJECTIONS] };
+        let mut g = GraphMut { cfg, lay, topo, b, rounding: [Rounding::Stochastic; MAX_POPULATIONS], readout_rounding: Rounding::Stochastic, groups };
+        // The readout's buffers are checked by building it once, and every grouped population's axon
+        // groups (the dendritic-sum bound was proven by `layout`) by building its view once.
         g.readout()?;
+        for p in 0..g.lay.populations {
+            if g.lay.pops[p].grouped {
+                g.population(p)?;
+            }
+        }
         Ok(g)
     }
 
@@ -238,7 +251,7 @@ impl<'a, W: WeightStore> GraphMut<'a, W> {
     /// The datapath of population `p` (for inspection or phase-by-phase driving).
     pub fn population(&mut self, p: usize) -> Result<LayerMut<'_, W>, ConfigError> {
         let topo = self.topo.get(p).copied().flatten();
-        self.b.pool.view(self.cfg, &self.lay, topo, p).ok_or(ConfigError::OutOfRange {
+        self.b.pool.view(self.cfg, &self.lay, topo, &self.groups, p).ok_or(ConfigError::OutOfRange {
             field: Field::Population,
             value: p as i64,
             min: 0,
@@ -260,7 +273,7 @@ impl<'a, W: WeightStore> GraphMut<'a, W> {
     pub fn reset_state(&mut self) {
         for p in 0..self.lay.populations {
             let topo = self.topo[p];
-            if let Some(mut v) = self.b.pool.view(self.cfg, &self.lay, topo, p) {
+            if let Some(mut v) = self.b.pool.view(self.cfg, &self.lay, topo, &self.groups, p) {
                 v.reset_state();
             }
         }
@@ -428,6 +441,7 @@ impl<'a, W: WeightStore> GraphMut<'a, W> {
         let topo = self.topo;
         let rounding = self.rounding;
         let readout_rounding = self.readout_rounding;
+        let groups = &self.groups;
         let GraphBuffers { pool, readout, fb, hist, hist_count, active, spikes, delta, scalars } = &mut self.b;
         let (np, depth, stride, inputs) = (lay.populations, lay.depth, lay.hist_stride, cfg.inputs as usize);
         let learn = cfg.learn;
@@ -479,7 +493,7 @@ impl<'a, W: WeightStore> GraphMut<'a, W> {
                     }
                 }
             }
-            let listed = match pool.view(cfg, &lay, topo[p], p) {
+            let listed = match pool.view(cfg, &lay, topo[p], groups, p) {
                 Some(mut v) => {
                     ops.add(&v.integrate(&active[..k], learn));
                     let (c, listed) = v.fire(learn, &mut spikes[..l.neurons]);
@@ -550,7 +564,9 @@ impl<'a, W: WeightStore> GraphMut<'a, W> {
                             };
                             // δ_m = λ_m·c_m (Q.sf_m), nearest, saturating.
                             downstream_delta(lam_m, &pool.psi[lm.neuron_off..lm.neuron_off + lm.neurons], sf_m as u32, lm.dvdy, &mut delta[..lm.neurons]);
-                            let shift = backprop_shift(cfg, p, m);
+                            // The effective weights m·2^s of a projection with shift s: the exact sum of
+                            // the mantissas' products, scaled by 2^s in the one rounding.
+                            let shift = backprop_shift(cfg, p, m) + pr.shift as i32;
                             let wm = &pool.weights[lm.weight_off..lm.weight_off + lm.weights];
                             backprop_rows(
                                 &BackpropIn { topo: topo[m], weights: wm, lm: &lm, block: lay.block[q], shift, delta: &delta[..lm.neurons] },
@@ -578,7 +594,7 @@ impl<'a, W: WeightStore> GraphMut<'a, W> {
                 Sig::Feedback => Signal::Feedback(&fb[l.neuron_off..l.neuron_off + l.neurons]),
                 Sig::Lambda(o) => Signal::Lambda(&external[o..o + l.neurons]),
             };
-            let Some(mut v) = pool.view(cfg, &lay, topo[p], p) else { continue };
+            let Some(mut v) = pool.view(cfg, &lay, topo[p], groups, p) else { continue };
             v.set_rounding(rounding[p]);
             match &mut mode {
                 GraphUpdate::Online => ops.add(&v.learn(signal)),
@@ -603,7 +619,7 @@ impl<'a, W: WeightStore> GraphMut<'a, W> {
         let mut c = OpCounts::default();
         for p in 0..self.lay.populations {
             let l = self.lay.pops[p];
-            if let Some(mut v) = self.b.pool.view(self.cfg, &self.lay, self.topo[p], p) {
+            if let Some(mut v) = self.b.pool.view(self.cfg, &self.lay, self.topo[p], &self.groups, p) {
                 v.set_rounding(self.rounding[p]);
                 c.add(&v.apply_accumulated(&mut acc[l.acc_off..l.acc_off + l.acc_len])?);
             }
@@ -662,7 +678,8 @@ pub fn downstream_delta(lam: LamOf<'_>, psi: &[i32], sf: u32, c: i32, out: &mut 
 }
 
 /// Exponent of the backprop through a delay-0 projection from population `p` into population `m`:
-/// from Q.(weight_frac_m + signal_frac_m) to Q.signal_frac_p (the `shift` of [`backprop_finish`]).
+/// from Q.(weight_frac_m + signal_frac_m) to Q.signal_frac_p (the `shift` of [`backprop_finish`]), for
+/// mantissas of shift 0: a projection with weight shift s adds s (its effective weights are m·2^s).
 pub fn backprop_shift(cfg: &GraphConfig, p: usize, m: usize) -> i32 {
     let (Some(pp), Some(pm)) = (cfg.populations.get(p), cfg.populations.get(m)) else { return 0 };
     let fm = pm.layer.formats;

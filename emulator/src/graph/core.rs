@@ -9,7 +9,7 @@ use crate::graph::spec::GraphNetworkSpec;
 use crate::storage::LayerStore;
 use plasticore_core::format::Weight;
 use plasticore_core::graph::{backprop_partial, downstream_delta, BiasMode, LamOf, Layout, Source};
-use plasticore_core::layer::{Csr, LayerConfig, LayerMut, LayerScalars, Signal};
+use plasticore_core::layer::{AxonGroup, Csr, LayerConfig, LayerMut, LayerScalars, Signal};
 
 /// One incoming projection of the core's population, in axon-block order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +68,10 @@ pub struct PopCore {
     /// Per-neuron thresholds and decays of its neurons (empty when the population shares its model's),
     /// given to `LayerMut::set_neuron_params`.
     pub(crate) params: Vec<plasticore_core::neuron::ParamSlot>,
+    /// The population's axon groups (per-projection weight shifts and STD/STP), given to
+    /// `LayerMut::set_axon_groups`; empty when the population has none (every core holds all its
+    /// axon rows in the graph's layout, so the population's groups apply as they are).
+    pub(crate) groups: Vec<AxonGroup>,
 }
 
 /// How many events of one incoming projection a core keeps this step, so that its active list is
@@ -114,6 +118,11 @@ impl PopCore {
                 }
             }
         }
+        let groups = if l.grouped { spec.config.axon_groups(lay)[l.group_off..l.group_off + l.groups].to_vec() } else { Vec::new() };
+        let mut store = LayerStore::new(weights, l.axons, len, l.states);
+        // STD/STP state only for the axons whose projection has it (the population's layout).
+        store.presyn = vec![[0; 2]; l.presyn];
+        store.efficacy = vec![0; l.presyn];
         let mut c = PopCore {
             population,
             first,
@@ -121,7 +130,7 @@ impl PopCore {
             axons: l.axons,
             plastic: l.plastic,
             cfg,
-            store: LayerStore::new(weights, l.axons, len, l.states),
+            store,
             row_start,
             cols,
             sparse,
@@ -140,6 +149,7 @@ impl PopCore {
             bias_mode: spec.config.populations[population].bias,
             bias: spec.bias_slice(population, first, len).to_vec(),
             params: spec.params_slice(population, first, len).to_vec(),
+            groups,
         };
         c.view()?.reset_state();
         Ok(c)
@@ -155,6 +165,9 @@ impl PopCore {
             LayerMut::new(&self.cfg, b, self.axons, self.len, self.first as u32)?
         };
         v.set_plastic_axons(self.plastic);
+        if !self.groups.is_empty() {
+            v.set_axon_groups(&self.groups)?;
+        }
         if self.bias_mode != BiasMode::None {
             v.set_bias(&mut self.bias, self.bias_mode == BiasMode::Learned)?;
         }

@@ -487,7 +487,8 @@ impl GraphEmulator {
                     }
                 }
                 // Source cores: one rounding per neuron with ψ ≠ 0 (as GraphMut), saturating add.
-                let shift = backprop_shift(&self.cfg, p, m);
+                // A projection with weight shift s: effective weights m·2^s (as GraphMut).
+                let shift = backprop_shift(&self.cfg, p, m) + pr.shift as i32;
                 for &pi in &self.pop_cores[p] {
                     let c = &mut self.cores[pi];
                     for j in 0..c.len {

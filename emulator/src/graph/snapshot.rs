@@ -171,8 +171,9 @@ impl GraphEmulator {
                 state: r.i32s(Some(n * s), "state")?,
                 etrace: r.i32s(Some(n * s), "etrace")?,
                 xtrace: r.u16s(Some(a), "xtrace")?,
-                presyn: r.pairs(a, "presyn")?,
-                efficacy: r.i32s(Some(a), "efficacy")?,
+                // STD/STP state only for the axons that have it (the population's layout).
+                presyn: r.pairs(c.store.presyn.len(), "presyn")?,
+                efficacy: r.i32s(Some(c.store.efficacy.len()), "efficacy")?,
                 psi: r.i32s(Some(n), "psi")?,
                 grad: r.i64s(Some(n), "grad")?,
                 scalars: LayerScalars { sat: r.sat()?, updates: r.u32()? },

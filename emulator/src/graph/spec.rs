@@ -5,7 +5,7 @@
 use crate::error::EmuError;
 use crate::network::{NetworkSpec, SparseWeights};
 use plasticore_core::format::Weight;
-use plasticore_core::graph::{BiasMode, GraphConfig, LambdaSource, Layout, Population, Projection, ReadoutSpec, Source};
+use plasticore_core::graph::{BiasMode, GraphConfig, LambdaSource, Layout, Population, Projection, ProjPresyn, ReadoutSpec, Source};
 use plasticore_core::readout::Feedback;
 use plasticore_core::layer::Csr;
 
@@ -64,11 +64,11 @@ impl GraphNetworkSpec {
         populations.push(Population { neurons: net.neurons as u16, layer: net.layer, lambda, bias: BiasMode::None, params: plasticore_core::graph::ParamMode::Shared }).map_err(|_| too_many())?;
         let mut projections = heapless::Vec::new();
         if net.inputs > 0 {
-            let p = Projection { source: Source::Input { first: 0, width: net.inputs as u16 }, target: 0, delay: 0, learn: true };
+            let p = Projection { source: Source::Input { first: 0, width: net.inputs as u16 }, target: 0, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit };
             projections.push(p).map_err(|_| too_many())?;
         }
         if net.recurrent {
-            let p = Projection { source: Source::Population(0), target: 0, delay: 1, learn: true };
+            let p = Projection { source: Source::Population(0), target: 0, delay: 1, learn: true, shift: 0, presyn: ProjPresyn::Inherit };
             projections.push(p).map_err(|_| too_many())?;
         }
         let config = GraphConfig {

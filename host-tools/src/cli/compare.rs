@@ -118,8 +118,10 @@ fn float_twin(saved: &SavedNet, img: &NetImage) -> Result<(NetConfig<ModelSpec>,
         ensure!(pd.lambda == LambdaSource::Symmetric, "population {l}: compare runs the Symmetric learning signal (the image has {:?})", pd.lambda);
         let w = dense(&img.weights[l])?;
         ensure!(w.len() == p.layers[l].w.len(), "layer {l}: {} weights in the image, {} in the network", w.len(), p.layers[l].w.len());
-        let lsb = img.weight_lsb(Some(l));
-        p.layers[l].w = w.iter().map(|m| m.0 as f64 * lsb).collect();
+        // Per axon: its projection's weight shift scales the mantissa LSB.
+        let lsb = img.axon_lsbs(l)?;
+        let n = pd.neurons as usize;
+        p.layers[l].w = w.iter().enumerate().map(|(k, m)| m.0 as f64 * lsb[k / n.max(1)]).collect();
         if pd.params == ParamMode::PerNeuron {
             let f = pd.layer.formats;
             let (dl, sl) = (2f64.powi(-(f.decay_frac as i32)), 2f64.powi(-(f.state_frac as i32)));
@@ -234,7 +236,16 @@ pub fn run(a: CompareArgs) -> Result<()> {
         }
         bar.inc(1);
     }
-    let sr_noise = (0..=np).map(|l| img.weight_lsb((l < np).then_some(l)) * l1[l]).sum::<f64>().sqrt();
+    // The largest mantissa LSB of each population (a shifted projection's rows have the coarser one):
+    // an upper bound of the stochastic-rounding noise.
+    let max_lsb = |l: usize| -> Result<f64> {
+        if l < np {
+            Ok(img.axon_lsbs(l)?.into_iter().fold(0.0, f64::max))
+        } else {
+            Ok(img.weight_lsb(None))
+        }
+    };
+    let sr_noise = (0..=np).map(|l| Ok(max_lsb(l)? * l1[l])).sum::<Result<f64>>()?.sqrt();
     let mut float = Side { classes: Vec::new(), traces: Vec::new() };
     for s in eval {
         let (c, tr) = float_sample(&mut fl, &cfg, s, n_in, false)?;
@@ -267,7 +278,11 @@ pub fn run(a: CompareArgs) -> Result<()> {
             side.traces.push(r.trace);
             bar.inc(1);
         }
-        let w = (0..np).map(|p| b.weights(p).iter().map(|m| m.0 as f64 * img.weight_lsb(Some(p))).collect()).collect();
+        let mut w = Vec::with_capacity(np);
+        for p in 0..np {
+            let (lsb, n) = (img.axon_lsbs(p)?, img.desc.populations[p].neurons as usize);
+            w.push(b.weights(p).iter().enumerate().map(|(k, m)| m.0 as f64 * lsb[k / n.max(1)]).collect());
+        }
         let ro = b.readout_weights().iter().map(|m| m.0 as f64 * img.weight_lsb(None)).collect();
         Ok((side, w, ro))
     };

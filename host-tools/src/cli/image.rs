@@ -337,6 +337,7 @@ pub fn run(a: ImageArgs) -> Result<()> {
                 learn: !no_learn,
                 steps: steps.unwrap_or(1000),
                 fracs: None,
+                shifts: None,
                 trace_bits,
                 state_frac,
             };

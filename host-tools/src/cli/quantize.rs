@@ -5,13 +5,15 @@
 //! event file in float, with the searched scales and with the no-clip scales. Weight rounding only: the
 //! state formats are the fixed-point run's (see `quantize::float_net`).
 //!
-//! With `-o NET.pcimg` it also writes the fixed-point network as a graph image (version 2, atomically).
-//! The image holds **one** `weight_frac` per population (core-nostd's `LayerConfig::formats`), not one per
-//! projection, so a population's searched points are reduced to one: the smallest of its incoming
-//! projections' points (no projection clips more than at its own searched point; the others lose
-//! resolution), clamped to the format's 0..=15. The written points are evaluated again and reported
-//! (`image.problems`, `image.accuracy_written_weights`) next to the searched ones: what is written is
-//! what is reported, never the per-projection result.
+//! With `-o NET.pcimg` it also writes the fixed-point network as a graph image (version 2, atomically)
+//! with **per-projection** points: each population's `weight_frac` (core-nostd's `LayerConfig::formats`)
+//! is the largest searched point of its incoming projections, clamped to 0..=min(15, state_frac), and
+//! each projection gets the weight shift s = weight_frac − its point (`graph::Projection::shift`, clamped
+//! to 0..=min(15, weight_frac)), its mantissas m = round(w·2^(weight_frac − s)), so it is stored at its own searched
+//! point unless a clamp moved it. The readout has one projection and no shift. The written points are
+//! evaluated again and reported (`image.problems`, `image.accuracy_written_weights`,
+//! `image.projection_fracs_written`, `image.projection_shifts`) next to the searched ones: what is
+//! written is what is reported.
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -101,20 +103,29 @@ pub fn parse_lambda(s: &str) -> anyhow::Result<plasticore_core::graph::LambdaSou
     })
 }
 
-/// One `weight_frac` per population from the searched per-projection points: the smallest point of the
-/// population's incoming projections, clamped to 0..=15 (the image's range). Returns the population
-/// points in `pops` order and, per projection, the point it is written with.
-pub fn population_fracs(pops: &[String], targets: &[(String, i8)]) -> anyhow::Result<(Vec<u8>, Vec<i8>)> {
+/// The written points from the searched per-projection points (module docs): per population (in
+/// `pops` order) its `weight_frac`, the largest point of its incoming projections clamped to
+/// 0..=`cap`, or for `unshifted` (the readout, which has no weight shift) the smallest; per projection
+/// its weight shift (weight_frac − point, clamped to 0..=15; 0 for `unshifted`) and the point it is
+/// written with (weight_frac − shift).
+pub fn projection_points(pops: &[String], targets: &[(String, i8)], cap: u8, unshifted: &str) -> anyhow::Result<(Vec<u8>, Vec<u8>, Vec<i8>)> {
     let mut out = Vec::with_capacity(pops.len());
     for p in pops {
-        let f = targets.iter().filter(|(t, _)| t == p).map(|(_, f)| *f).min().ok_or_else(|| anyhow::anyhow!("population {p} has no incoming projection"))?;
-        out.push(f.clamp(0, 15) as u8);
+        let pts = targets.iter().filter(|(t, _)| t == p).map(|(_, f)| *f);
+        let f = if p == unshifted { pts.min() } else { pts.max() }.ok_or_else(|| anyhow::anyhow!("population {p} has no incoming projection"))?;
+        out.push(f.clamp(0, cap as i8) as u8);
     }
-    let per_proj = targets
-        .iter()
-        .map(|(t, _)| pops.iter().position(|p| p == t).map(|i| out[i] as i8).ok_or_else(|| anyhow::anyhow!("unknown population {t}")))
-        .collect::<anyhow::Result<Vec<i8>>>()?;
-    Ok((out, per_proj))
+    let mut shifts = Vec::with_capacity(targets.len());
+    let mut written = Vec::with_capacity(targets.len());
+    for (t, f) in targets {
+        let i = pops.iter().position(|p| p == t).ok_or_else(|| anyhow::anyhow!("unknown population {t}"))?;
+        let wf = out[i] as i16;
+        // A mantissa is stored at weight_frac − shift ≥ 0.
+        let s = if t == unshifted { 0 } else { (wf - *f as i16).clamp(0, wf.min(plasticore_core::layer::MAX_WEIGHT_SHIFT as i16)) };
+        shifts.push(s as u8);
+        written.push((wf - s) as i8);
+    }
+    Ok((out, shifts, written))
 }
 
 /// Observes the calibration runs with a progress bar (the search makes one per candidate and projection).
@@ -198,9 +209,12 @@ pub fn run(a: QuantizeArgs) -> anyhow::Result<()> {
         Some(path) => {
             let pops_names = cal.inner.populations();
             let targets: Vec<(String, i8)> = rep.projections.iter().map(|c| (c.target.clone(), c.frac)).collect();
-            let (pop_fracs, written) = population_fracs(&pops_names, &targets)?;
+            let (pop_fracs, shifts, written) = projection_points(&pops_names, &targets, 15.min(a.state_frac), "readout")?;
             let nl = net.config.layers.len();
             let ro_frac = if pops_names.len() > nl { pop_fracs[nl] } else { anyhow::bail!("the network has no readout to write") };
+            // Per layer, the shifts of its projections "L{l}.in" and "L{l}.rec" (`quantize::float_net`).
+            let shift_of = |name: String| rep.projections.iter().position(|c| c.name == name).map_or(0, |i| shifts[i]);
+            let layer_shifts: Vec<(u8, u8)> = (0..nl).map(|l| (shift_of(format!("L{l}.in")), shift_of(format!("L{l}.rec")))).collect();
             let o = super::image::graph::FromFloat {
                 weight_bits: a.bits,
                 lambda: parse_lambda(&a.lambda)?,
@@ -211,6 +225,7 @@ pub fn run(a: QuantizeArgs) -> anyhow::Result<()> {
                 learn: !a.no_learn,
                 steps: st.steps as u32,
                 fracs: Some((pop_fracs[..nl].to_vec(), ro_frac)),
+                shifts: Some(layer_shifts),
                 trace_bits: a.trace_bits,
                 state_frac: a.state_frac,
             };
@@ -231,9 +246,10 @@ pub fn run(a: QuantizeArgs) -> anyhow::Result<()> {
                 "path": path.display().to_string(), "bytes": bytes.len(), "weight_bits": a.bits,
                 "population_fracs": pops_names.iter().zip(&pop_fracs).map(|(n, f)| (n.clone(), serde_json::json!(f))).collect::<serde_json::Map<_, _>>(),
                 "projection_fracs_written": rep.projections.iter().zip(&written).map(|(c, f)| (c.name.clone(), serde_json::json!(f))).collect::<serde_json::Map<_, _>>(),
-                "per_projection_in_image": false,
-                "note": if same { "the image holds one weight_frac per population; here every population's projections searched the same point, so the image holds the searched points exactly".to_string() }
-                        else { "the image holds one weight_frac per population, not per projection (core-nostd has no per-projection weight shift yet): each population gets the smallest point of its incoming projections, clamped to 0..=15; the searched per-projection points are NOT what the image holds".to_string() },
+                "projection_shifts": rep.projections.iter().zip(&shifts).map(|(c, s)| (c.name.clone(), serde_json::json!(s))).collect::<serde_json::Map<_, _>>(),
+                "per_projection_in_image": true,
+                "note": if same { "each population's weight_frac is the largest point of its projections and each projection's weight shift brings it to its own searched point: the image holds the searched points exactly".to_string() }
+                        else { format!("each population's weight_frac is the largest point of its projections (clamped to 0..={}), each projection's weight shift (0..=15) brings it as close to its searched point as the clamps allow; the points that moved are in projection_fracs_written", 15.min(a.state_frac)) },
                 "biases": if a.drop_bias { "dropped" } else { "converted nearest to Q.16 (learnt)" },
                 "populations": written_rep.populations.iter().map(|p| serde_json::json!({"name": p.name, "rate": p.fixed.rate, "float_rate": p.float.rate, "verdict": verdict(&p.verdict)})).collect::<Vec<_>>(),
                 "problems": written_rep.problems(),
@@ -261,4 +277,26 @@ pub fn run(a: QuantizeArgs) -> anyhow::Result<()> {
         })
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::projection_points;
+
+    #[test]
+    fn each_projection_is_written_at_its_own_point_through_its_shift() {
+        let pops = ["L0".to_string(), "readout".to_string()];
+        let t = |n: &str, f: i8| (n.to_string(), f);
+        // L0's point is the larger one (9), the other projection is shifted by 4 to its 5; the readout
+        // keeps its point without a shift.
+        let (p, s, w) = projection_points(&pops, &[t("L0", 5), t("L0", 9), t("readout", 7)], 15, "readout").unwrap();
+        assert_eq!((p, s, w), (vec![9, 7], vec![4, 0, 0], vec![5, 9, 7]));
+        // Clamps: the population's point to 0..=cap (20 -> 12), a shift to 0..=min(15, point) (12 - (-6)
+        // = 18 -> 12, written at 0), and 15 at most.
+        let (p, s, w) = projection_points(&pops, &[t("L0", 20), t("L0", -6), t("readout", 3)], 12, "readout").unwrap();
+        assert_eq!((p, s, w), (vec![12, 3], vec![0, 12, 0], vec![12, 0, 3]));
+        let (_, s, w) = projection_points(&pops, &[t("L0", 20), t("L0", 0), t("readout", 3)], 24, "readout").unwrap();
+        assert_eq!((s, w), (vec![0, 15, 0], vec![20, 5, 3]));
+        assert!(projection_points(&pops, &[t("L0", 1)], 15, "readout").is_err());
+    }
 }

@@ -27,7 +27,7 @@ use crate::reference::net::{LayerConfig, LayerParams, LossKind, NetConfig, Outpu
 use crate::reference::scalar::Surrogate;
 use plasticore_core::format::Formats;
 use plasticore_core::graph::image::{GraphImage, PopWeights};
-use plasticore_core::graph::{BiasMode, ParamMode, Source};
+use plasticore_core::graph::{BiasMode, ParamMode, ProjPresyn, Source};
 use plasticore_core::image::{NeuronDesc, PresynDesc};
 use plasticore_core::neuron::{Reset, Synapse as CSynapse};
 use plasticore_core::readout::Loss;
@@ -81,10 +81,13 @@ pub fn saved_net_from_image(bytes: &[u8], dt_ms: f64) -> Result<(SavedNet, serde
                 Source::Input { width, .. } => width as usize,
                 Source::Population(s) => desc.populations.get(s as usize).map_or(0, |x| x.neurons as usize),
             };
+            if matches!(q.presyn, ProjPresyn::Depression(_) | ProjPresyn::Facilitation(_)) {
+                return Err(bad(format!("projection {i}"), "presynaptic STD/STP has no NIR node"));
+            }
             if q.delay == 0 && want_ff(&q.source) && ff.is_none() {
-                ff = Some((row, width));
+                ff = Some((row, width, q.shift));
             } else if q.delay == 1 && q.source == Source::Population(p as u8) && rec.is_none() {
-                rec = Some(row);
+                rec = Some((row, q.shift));
             } else {
                 return Err(bad(
                     format!("projection {i} ({:?} → population {p}, delay {})", q.source, q.delay),
@@ -93,7 +96,7 @@ pub fn saved_net_from_image(bytes: &[u8], dt_ms: f64) -> Result<(SavedNet, serde
             }
             row += width;
         }
-        let Some((ff_row, n_in)) = ff else {
+        let Some((ff_row, n_in, ff_shift)) = ff else {
             return Err(bad(name, "no feed-forward projection (from the input for population 0, else from the population before)"));
         };
         let axons = row;
@@ -127,9 +130,12 @@ pub fn saved_net_from_image(bytes: &[u8], dt_ms: f64) -> Result<(SavedNet, serde
         let wq = pow2(f.weight_frac);
         let recurrent = rec.is_some();
         let mut w = Vec::with_capacity((n_in + if recurrent { n } else { 0 }) * n);
-        w.extend(m[ff_row * n..(ff_row + n_in) * n].iter().map(|&x| x as f64 * wq));
-        if let Some(r) = rec {
-            w.extend(m[r * n..(r + n) * n].iter().map(|&x| x as f64 * wq));
+        // A projection's weight shift s: its mantissas are m·2^(s − weight_frac).
+        let wff = wq * 2f64.powi(ff_shift as i32);
+        w.extend(m[ff_row * n..(ff_row + n_in) * n].iter().map(|&x| x as f64 * wff));
+        if let Some((r, s)) = rec {
+            let wr = wq * 2f64.powi(s as i32);
+            w.extend(m[r * n..(r + n) * n].iter().map(|&x| x as f64 * wr));
         }
         let b: Vec<f64> = match pd.bias {
             BiasMode::None => vec![0.0; n],

@@ -17,7 +17,7 @@ use crate::reference::net::{LossKind, NetConfig, Output, Params, Target as FTarg
 use crate::reference::onchip::{Feedback as FFeedback, OnChip, OnChipConfig, UpdateMode as FMode};
 use crate::tasks::Trial;
 use fixed::types::I32F32;
-use plasticore_core::graph::{BiasMode, GraphConfig, GraphMut, GraphUpdate, LambdaSource, Population, Projection, ReadoutSpec, Source};
+use plasticore_core::graph::{BiasMode, GraphConfig, GraphMut, GraphUpdate, LambdaSource, Population, Projection, ProjPresyn, ReadoutSpec, Source};
 use plasticore_core::prelude::*;
 
 /// A float network with the on-chip rule's settings: what the sweep quantizes.
@@ -177,9 +177,9 @@ impl FixedNet {
         let mut pops = heapless::Vec::new();
         let _ = pops.push(Population { neurons: too_big(l.n, "neurons")?, layer, lambda: LambdaSource::Symmetric, bias: BiasMode::None, params: plasticore_core::graph::ParamMode::Shared });
         let mut projs = heapless::Vec::new();
-        let _ = projs.push(Projection { source: Source::Input { first: 0, width: too_big(l.n_in, "inputs")? }, target: 0, delay: 0, learn: true });
+        let _ = projs.push(Projection { source: Source::Input { first: 0, width: too_big(l.n_in, "inputs")? }, target: 0, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit });
         if l.recurrent {
-            let _ = projs.push(Projection { source: Source::Population(0), target: 0, delay: 1, learn: true });
+            let _ = projs.push(Projection { source: Source::Population(0), target: 0, delay: 1, learn: true, shift: 0, presyn: ProjPresyn::Inherit });
         }
         let config = GraphConfig {
             inputs: too_big(l.n_in, "inputs")?,

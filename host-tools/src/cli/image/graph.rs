@@ -22,7 +22,7 @@ use plasticore_core::error::Field;
 use plasticore_core::format::{Decay, Efficacy, Formats, Weight};
 use plasticore_core::graph::image::{self as gimage, GraphDesc, GraphImage, PopWeights, PopWeightsIn, PopulationDesc, PooledStorage};
 use plasticore_core::graph::{
-    self, BiasMode, LambdaSource, Projection, ReadoutSpec, Source,
+    self, BiasMode, LambdaSource, Projection, ProjPresyn, ReadoutSpec, Source,
 };
 use plasticore_core::image::{LayerDesc, NeuronDesc, PresynDesc, RunSummary, Runner, Stimulus, TargetRule};
 use plasticore_core::layer::LearningRate;
@@ -54,6 +54,10 @@ pub struct FromFloat {
     /// the searched per-projection points reduced to one per population); `None`: the simple scale.
     /// Weights beyond the range at a given point saturate at ±(2^(bits−1) − 1).
     pub fracs: Option<(Vec<u8>, u8)>,
+    /// Per population, the weight shift of its feed-forward and of its recurrent projection
+    /// (`graph::Projection::shift`): their weights are stored at `weight_frac − shift` (`quantize -o`:
+    /// each projection at its searched point); `None`: shift 0.
+    pub shifts: Option<Vec<(u8, u8)>>,
     /// Bits of the input traces ε^x (their binary point: `sweep::grid::trace_frac`, min(8, bits − 4)).
     pub trace_bits: u8,
     /// Fractional bits of the state (V, g, a, r) and the biases.
@@ -218,6 +222,15 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
             None => simple_frac(maxw, o.weight_bits, o.state_frac)?,
         };
         fracs.push(frac);
+        let (s_in, s_rec) = match &o.shifts {
+            Some(s) => *s.get(l).ok_or_else(|| anyhow!("no weight shifts given for population {l}"))?,
+            None => (0, 0),
+        };
+        if s_in.max(s_rec) > frac || s_in.max(s_rec) > plasticore_core::layer::MAX_WEIGHT_SHIFT {
+            bail!("layer {l}: weight shifts ({s_in}, {s_rec}) exceed weight_frac {frac} or {}", plasticore_core::layer::MAX_WEIGHT_SHIFT);
+        }
+        // Row r of the layer's weights is an input row (r < n_in, shift s_in) or a recurrent one.
+        let row_frac = |r: usize| frac - if r < lc.n_in { s_in } else { s_rec };
         let f = Formats { weight_frac: frac, ..base };
         let threshold = f.voltage(fx(nm.v_th, "v_th")?, Field::Threshold).map_err(|e| anyhow!("layer {l} v_th: {e}"))?;
         let sur = SurrogateParams {
@@ -320,26 +333,26 @@ pub fn from_float(saved: &SavedNet, o: &FromFloat) -> Result<Converted> {
         params.push(pn_vals);
         let source = if l == 0 { Source::Input { first: 0, width: inputs } } else { Source::Population(l as u8 - 1) };
         let mut push = |p: Projection| projections.push(p).map_err(|_| anyhow!("more than {} projections", graph::MAX_PROJECTIONS));
-        push(Projection { source, target: l as u8, delay: 0, learn: true })?;
+        push(Projection { source, target: l as u8, delay: 0, learn: true, shift: s_in, presyn: ProjPresyn::Inherit })?;
         if lc.recurrent {
-            push(Projection { source: Source::Population(l as u8), target: l as u8, delay: 1, learn: true })?;
+            push(Projection { source: Source::Population(l as u8), target: l as u8, delay: 1, learn: true, shift: s_rec, presyn: ProjPresyn::Inherit })?;
         }
         biases.push(bias_vals);
         let nn = lc.n;
         weights.push(if o.sparse {
             let (mut rs, mut cols, mut ws) = (vec![0u32], Vec::new(), Vec::new());
-            for row in lp.w.chunks(nn) {
+            for (r, row) in lp.w.chunks(nn).enumerate() {
                 for (j, &w) in row.iter().enumerate() {
                     if w != 0.0 {
                         cols.push(j as u16);
-                        ws.push(quantize(w, frac, o.weight_bits));
+                        ws.push(quantize(w, row_frac(r), o.weight_bits));
                     }
                 }
                 rs.push(cols.len() as u32);
             }
             OwnedWeights::Csr(rs, cols, ws)
         } else {
-            OwnedWeights::Dense(lp.w.iter().map(|&w| quantize(w, frac, o.weight_bits)).collect())
+            OwnedWeights::Dense(lp.w.iter().enumerate().map(|(k, &w)| quantize(w, row_frac(k / nn.max(1)), o.weight_bits)).collect())
         });
     }
     let maxv = saved.params.readout.iter().fold(0f64, |m, w| m.max(w.abs()));
@@ -485,11 +498,19 @@ pub fn info(img: &GraphImage<'_>) -> Result<()> {
             Source::Input { first, width } => format!("inputs {first}..{}", first as u32 + width as u32),
             Source::Population(s) => format!("population {s}"),
         };
+        let presyn = match pr.presyn {
+            ProjPresyn::Inherit => "STD/STP of its population".to_string(),
+            ProjPresyn::None => "no STD/STP".to_string(),
+            ProjPresyn::Depression(p) => format!("own STD (decay {}, U {})", p.decay.0, p.u.0),
+            ProjPresyn::Facilitation(p) => format!("own STP (decay_f {}, decay_d {}, U {})", p.decay_f.0, p.decay_d.0, p.u.0),
+        };
         println!(
-            "  projection {q}: {src} -> population {}, delay {}, {}",
+            "  projection {q}: {src} -> population {}, delay {}, {}, weight shift {} (a mantissa is m·2^{} LSBs), {presyn}",
             pr.target,
             pr.delay,
-            if pr.learn { "plastic" } else { "frozen" }
+            if pr.learn { "plastic" } else { "frozen" },
+            pr.shift,
+            pr.shift
         );
     }
     let r = &d.readout;
@@ -567,9 +588,9 @@ pub fn preset_graph2(steps: Option<u32>, learn: bool) -> Result<Vec<u8>> {
         populations.push(p).map_err(|_| anyhow!("populations"))?;
     }
     for p in [
-        Projection { source: Source::Input { first: 0, width: 64 }, target: 0, delay: 0, learn: true },
-        Projection { source: Source::Population(0), target: 1, delay: 0, learn: true },
-        Projection { source: Source::Population(1), target: 1, delay: 1, learn: true },
+        Projection { source: Source::Input { first: 0, width: 64 }, target: 0, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit },
+        Projection { source: Source::Population(0), target: 1, delay: 0, learn: true, shift: 0, presyn: ProjPresyn::Inherit },
+        Projection { source: Source::Population(1), target: 1, delay: 1, learn: true, shift: 0, presyn: ProjPresyn::Inherit },
     ] {
         projections.push(p).map_err(|_| anyhow!("projections"))?;
     }

@@ -126,7 +126,27 @@ impl NetImage {
         Ok(())
     }
 
-    /// Float value of a weight mantissa of population `p` (`None`: the readout).
+    /// Float value of one mantissa LSB on every axon of population `p`, in its axon layout: 2^(s −
+    /// weight_frac) with s the weight shift of the axon's projection (`graph::Projection::shift`).
+    pub fn axon_lsbs(&self, p: usize) -> Result<Vec<f64>> {
+        let cfg = self.config()?;
+        // Block offsets do not depend on the storage, so the dense layout gives them for every population.
+        let lay = cfg.layout(&[]).map_err(|e| anyhow!("{e}"))?;
+        let l = lay.pops.get(p).filter(|_| p < lay.populations).ok_or_else(|| anyhow!("no population {p}"))?;
+        let mut out = vec![self.weight_lsb(Some(p)); l.axons];
+        for (q, pr) in cfg.projections.iter().enumerate() {
+            if pr.target as usize == p {
+                let start = lay.block[q];
+                for v in out.iter_mut().skip(start).take(cfg.source_width(pr.source)) {
+                    *v *= 2f64.powi(pr.shift as i32);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Float value of a weight mantissa of population `p` (`None`: the readout) on an axon of shift 0
+    /// (see [`NetImage::axon_lsbs`]).
     pub fn weight_lsb(&self, p: Option<usize>) -> f64 {
         let f = match p {
             Some(p) => self.desc.populations[p].layer.formats.weight_frac,
