@@ -20,7 +20,7 @@ use crate::arith::{clamp_i64, sat_i32, shift_nearest, shr_nearest};
 use crate::error::{ConfigError, Field};
 use crate::format::{round_shift, round_shift_i128, Decay, Formats, Rounding, Weight, WeightStore, ACC_EFF_FRAC, EFF_FRAC, JAC_FRAC};
 use crate::format::{ROUND_NEAREST, ROUND_STOCHASTIC, ROUND_TRUNCATE};
-use crate::neuron::{Jacobian, LifInference, NeuronKind, NeuronModel, ParamSlot, Reset};
+use crate::neuron::{Jacobian, LifInference, LifLearning, NeuronKind, NeuronModel, ParamSlot, Reset};
 use crate::presyn::{Presyn, PresynKind};
 use crate::rng;
 
@@ -671,7 +671,12 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
             };
         }
         match (self.cfg.neuron, learn) {
-            (NeuronKind::Lif(m), true) => self.fire_with::<_, true, false, false>(&m, spikes),
+            (NeuronKind::Lif(m), true) => match (m.learning(self.cfg.acc_frac()), m.params().reset, m.params().detach_reset) {
+                (Some(f), Reset::Soft, false) => self.fire_lif_learning::<true, false>(&f, spikes),
+                (Some(f), Reset::Soft, true) => self.fire_lif_learning::<true, true>(&f, spikes),
+                (Some(f), Reset::Hard, true) => self.fire_lif_learning::<false, true>(&f, spikes),
+                _ => self.fire_with::<_, true, false, false>(&m, spikes),
+            },
             (NeuronKind::Lif(m), false) => match (m.inference(self.cfg.acc_frac()), m.states(), m.params().reset) {
                 (Some(f), 1, Reset::Soft) => self.fire_lif_inference::<1, false, true>(&f, spikes),
                 (Some(f), 1, Reset::Hard) => self.fire_lif_inference::<1, false, false>(&f, spikes),
@@ -750,6 +755,45 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         }
         let sat = &mut self.b.scalars.sat;
         sat.state = sat.state.saturating_add(sat_state);
+        (c, listed)
+    }
+
+    /// `fire` with learning for a LIF layer with a delta synapse in the common case of
+    /// [`Lif::learning`]: the arithmetic of [`Self::fire_with`] (the model's update with its Jacobian,
+    /// then [`update_etrace`]) with the configuration's branches out of the loop, D_VV as a scalar and
+    /// no per-neuron slicing (see `LifLearning::step` and [`etrace_delta`]); `tests/fire_inference.rs`
+    /// checks the bits against the model's update and `update_etrace` neuron by neuron.
+    fn fire_lif_learning<const SOFT: bool, const DETACH: bool>(&mut self, f: &LifLearning, spikes: &mut [u16]) -> (OpCounts, usize) {
+        let mut c = OpCounts { neuron_updates: self.n as u32, trace_updates: self.n as u32, ..OpCounts::default() };
+        let mut listed = 0usize;
+        let mut sat_state = 0u32;
+        let mut sat_e = 0u32;
+        let unit = unit_df(&self.cfg.formats);
+        let alpha = self.cfg.trace_decay.0;
+        let df = self.cfg.formats.decay_frac as u32;
+        let n = self.n;
+        // The buffers hold at least n entries each (validated by `LayerMut::new`); `take` keeps the
+        // loop free of panics anyway.
+        let it = self.b.acc.iter_mut().zip(self.b.state.iter_mut()).zip(self.b.psi.iter_mut()).zip(self.b.etrace.iter_mut()).take(n);
+        for (j, (((acc, v), psi), e)) in it.enumerate() {
+            let (spike, sat, p, d_vv) = f.step::<SOFT, DETACH>(*acc, v);
+            *acc = 0;
+            *psi = p;
+            sat_state += sat as u32;
+            let (en, se) = etrace_delta(*e, d_vv, alpha, df, unit);
+            *e = en;
+            sat_e += se as u32;
+            if spike {
+                if let Some(slot) = spikes.get_mut(listed) {
+                    *slot = j as u16;
+                    listed += 1;
+                }
+                c.spikes += 1;
+            }
+        }
+        let sat = &mut self.b.scalars.sat;
+        sat.state = sat.state.saturating_add(sat_state);
+        sat.etrace = sat.etrace.saturating_add(sat_e);
         (c, listed)
     }
 
@@ -1311,6 +1355,15 @@ fn step_all<P: Presyn>(m: &P, st: &mut [[i32; 2]], eff: &mut [i32]) {
 #[inline(always)]
 pub fn update_etrace(e: &mut [i32], jac: &Jacobian, alpha: u32, f: &Formats) -> u32 {
     update_etrace_with(e, jac, alpha, f, unit_df(f))
+}
+
+/// [`update_etrace`] for one state with D^f = 1 (a delta synapse) and D_VV = `d` (Q3.28): the same
+/// integers as its one-state branch (`unit` = [`unit_df`]), returning (ẽ^f, saturated).
+#[inline(always)]
+fn etrace_delta(e: i32, d: i32, alpha: u32, df: u32, unit: i64) -> (i32, bool) {
+    let de = sat_i32(shr_nearest(d as i64 * e as i64, JAC_FRAC)).0 as i64;
+    let scaled = shr_nearest(de * alpha as i64, df);
+    sat_i32(scaled + unit)
 }
 
 /// D^f = 1 (Q3.28) rounded to Q.etrace_frac: the term a delta synapse adds to ẽ^f every step.

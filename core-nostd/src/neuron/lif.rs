@@ -138,6 +138,69 @@ impl LifInference {
     }
 }
 
+/// Constants of [`Lif`]'s learning step with a delta synapse ([`Lif::learning`]), for
+/// [`LifLearning::step`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LifLearning {
+    inf: LifInference,
+    sur: super::Surrogate,
+    /// D_VV when R·ψ_{t−1}/Δ = 0 (Q3.28): α_m, or always with `detach_reset`.
+    jac_leak: i32,
+    /// `JAC_FRAC − signal_frac` (4..=20 by validation): ψ (Q.`signal_frac`) → Q3.28 is a left shift.
+    psi_shift: u32,
+}
+
+impl Lif {
+    /// The loop-invariant constants of a learning step when the inference preconditions hold
+    /// ([`Lif::inference`]), the synapse is delta (one state) and the reset is soft, or hard with the
+    /// reset detached (then D_VV does not depend on ψ_{t−1}). `None` otherwise (the general loop runs).
+    pub(crate) fn learning(&self, acc_frac: u32) -> Option<LifLearning> {
+        let inf = self.inference(acc_frac)?;
+        let gf = self.c.sur.signal_frac();
+        if !matches!(self.p.synapse, Synapse::Delta) || gf > JAC_FRAC {
+            return None;
+        }
+        let jac_leak = match (self.p.reset, self.p.detach_reset) {
+            (_, true) => decay_to_jac(self.p.decay.0, self.c.df),
+            (Reset::Soft, false) => self.jac_leak,
+            (Reset::Hard, false) => return None,
+        };
+        Some(LifLearning { inf, sur: self.c.sur, jac_leak, psi_shift: JAC_FRAC - gf })
+    }
+}
+
+impl LifLearning {
+    /// One neuron, exactly [`NeuronModel::update`] with `jac = Some(..)` after [`NeuronModel::input`]
+    /// for a delta synapse (same roundings, same saturations). Returns (spike, saturated, ψ(v̂_t),
+    /// D_VV in Q3.28); D^f is 1 (Q3.28) for a delta synapse. `DETACH`: the reset is detached (D_VV =
+    /// α_m, `jac_leak`); otherwise the reset is soft and D_VV = α_m·(1 − ψ_{t−1}) as in the general
+    /// update:
+    /// * ψ_{t−1} ≤ 2·2^gf (amplitude ≤ 2 by validation), so ψ·2^(28−gf) ≤ 2²⁹: the general
+    ///   `shift_nearest` (a saturating left shift) is this exact i32 shift;
+    /// * 2²⁸ − ψ·2^(28−gf) ∈ [−2²⁸, 2²⁸] is an i32, so `decay_mul` is the exact product rounded
+    ///   **nearest** (df ≥ 1), and |result| ≤ 2²⁸ (α_m ≤ 1): the general `sat_i32` cannot saturate.
+    #[inline(always)]
+    pub(crate) fn step<const SOFT: bool, const DETACH: bool>(&self, acc: i32, v: &mut i32) -> (bool, bool, i32, i32) {
+        let th = self.inf.th as i64;
+        let v0 = *v;
+        let mut g = 0;
+        let (spike, sat) = self.inf.step::<false, SOFT>(acc, v, &mut g);
+        let d_vv = if DETACH {
+            self.jac_leak
+        } else {
+            let psi0 = self.sur.psi(v0 as i64 - th);
+            if psi0 == 0 {
+                self.jac_leak
+            } else {
+                let x = (1i32 << JAC_FRAC) - (psi0 << self.psi_shift);
+                let y = (x as i64 * self.inf.am) >> (self.inf.df - 1);
+                ((y >> 1) + (y & 1)) as i32
+            }
+        };
+        (spike, sat, self.sur.psi(*v as i64 - th), d_vv)
+    }
+}
+
 impl NeuronModel for Lif {
     fn states(&self) -> usize {
         match self.p.synapse {
