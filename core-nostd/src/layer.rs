@@ -16,7 +16,7 @@
 //! After [`LayerMut::new`] has checked every length, no phase can fail or panic: out-of-range axon ids in
 //! an event list are dropped and counted, every overflow saturates and is counted in [`Saturations`].
 
-use crate::arith::{clamp_i64, sat_i32, shift_nearest, shr_nearest};
+use crate::arith::{clamp_i64, sat_i32, shift_nearest, shr_nearest, shr_nearest_i32};
 use crate::error::{ConfigError, Field};
 use crate::format::{round_shift, round_shift_i128, Decay, Formats, Rounding, Weight, WeightStore, ACC_EFF_FRAC, EFF_FRAC, JAC_FRAC};
 use crate::format::{ROUND_NEAREST, ROUND_STOCHASTIC, ROUND_TRUNCATE};
@@ -768,7 +768,8 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         let mut listed = 0usize;
         let mut sat_state = 0u32;
         let mut sat_e = 0u32;
-        let unit = unit_df(&self.cfg.formats);
+        // 2^etrace_frac (etrace_frac ≤ 28): an i32.
+        let unit = unit_df(&self.cfg.formats) as i32;
         let alpha = self.cfg.trace_decay.0;
         let df = self.cfg.formats.decay_frac as u32;
         let n = self.n;
@@ -1360,10 +1361,18 @@ pub fn update_etrace(e: &mut [i32], jac: &Jacobian, alpha: u32, f: &Formats) -> 
 /// [`update_etrace`] for one state with D^f = 1 (a delta synapse) and D_VV = `d` (Q3.28): the same
 /// integers as its one-state branch (`unit` = [`unit_df`]), returning (ẽ^f, saturated).
 #[inline(always)]
-fn etrace_delta(e: i32, d: i32, alpha: u32, df: u32, unit: i64) -> (i32, bool) {
-    let de = sat_i32(shr_nearest(d as i64 * e as i64, JAC_FRAC)).0 as i64;
-    let scaled = shr_nearest(de * alpha as i64, df);
-    sat_i32(scaled + unit)
+///
+/// In 32 bits where that is exact: α < 2^df (validated trace decay < 1.0, df ≤ 30) makes
+/// |ᾶ·α / 2^df| < |ᾶ| ≤ 2³¹, so the nearest shift is an i32 ([`shr_nearest_i32`]); `unit` =
+/// 2^etrace_frac ≤ 2²⁸ is ≥ 0, so the sum can only overflow upwards, where the general `sat_i32` gives
+/// i32::MAX.
+fn etrace_delta(e: i32, d: i32, alpha: u32, df: u32, unit: i32) -> (i32, bool) {
+    let de = sat_i32(shr_nearest(d as i64 * e as i64, JAC_FRAC)).0;
+    let scaled = shr_nearest_i32(de as i64 * alpha as i32 as i64, df);
+    match scaled.checked_add(unit) {
+        Some(v) => (v, false),
+        None => (i32::MAX, true),
+    }
 }
 
 /// D^f = 1 (Q3.28) rounded to Q.etrace_frac: the term a delta synapse adds to ẽ^f every step.

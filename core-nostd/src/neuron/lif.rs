@@ -16,7 +16,7 @@
 //! range (counted).
 
 use super::{decay_mul, decay_to_jac, Fired, Jacobian, LeakyCommon, NeuronModel, Reset, SurrogateParams, Synapse};
-use crate::arith::{sat_i32, shift_nearest, shr_nearest};
+use crate::arith::{sat_i32, shift_nearest, shr_nearest, shr_nearest_i32};
 use crate::error::ConfigError;
 use crate::format::{Decay, Formats, Voltage, JAC_FRAC};
 
@@ -181,23 +181,61 @@ impl LifLearning {
     ///   **nearest** (df ≥ 1), and |result| ≤ 2²⁸ (α_m ≤ 1): the general `sat_i32` cannot saturate.
     #[inline(always)]
     pub(crate) fn step<const SOFT: bool, const DETACH: bool>(&self, acc: i32, v: &mut i32) -> (bool, bool, i32, i32) {
-        let th = self.inf.th as i64;
+        let f = &self.inf;
+        let (th, df) = (f.th, f.df);
+        // α_m ≤ 2^df ≤ 2³⁰ (validated decay ≤ 1.0, decay_frac ≤ 30): an i32 operand, so each product
+        // below is one 32 × 32 → 64 multiply.
+        let am = f.am as i32;
         let v0 = *v;
-        let mut g = 0;
-        let (spike, sat) = self.inf.step::<false, SOFT>(acc, v, &mut g);
+        // The reset base of `LifInference::step` (an i32: V_th ≥ 0).
+        let base = if v0 > th {
+            if SOFT {
+                v0 - th
+            } else {
+                0
+            }
+        } else {
+            v0
+        };
+        // α_m·base rounded nearest: |base·α_m / 2^df| ≤ |base| (α_m ≤ 1), and nearest rounding of a real
+        // in [−2³¹, 2³¹ − 1] stays there, so the result is an i32 (`shr_nearest_i32`'s precondition).
+        let leak = shr_nearest_i32(base as i64 * am as i64, df);
+        // y = acc·2^s (0 ≤ s < 32). When it fits an i32 (checked by shifting back) the saturating i64
+        // sum of the general update is the i32 add saturated at the overflow; otherwise the i64 form.
+        let y = acc.wrapping_shl(f.s);
+        let (vn, sat) = if y.wrapping_shr(f.s) == acc {
+            match leak.checked_add(y) {
+                Some(x) => (x, false),
+                None => (if y < 0 { i32::MIN } else { i32::MAX }, true),
+            }
+        } else {
+            sat_i32(leak as i64 + ((acc as i64) << f.s))
+        };
+        *v = vn;
         let d_vv = if DETACH {
             self.jac_leak
         } else {
-            let psi0 = self.sur.psi(v0 as i64 - th);
+            let psi0 = self.sur.psi_of_magnitude(magnitude(v0, th) as u64);
             if psi0 == 0 {
                 self.jac_leak
             } else {
                 let x = (1i32 << JAC_FRAC) - (psi0 << self.psi_shift);
-                let y = (x as i64 * self.inf.am) >> (self.inf.df - 1);
-                ((y >> 1) + (y & 1)) as i32
+                // |x·α_m / 2^df| ≤ 2²⁸: an i32.
+                shr_nearest_i32(x as i64 * am as i64, df)
             }
         };
-        (spike, sat, self.sur.psi(*v as i64 - th), d_vv)
+        (vn > th, sat, self.sur.psi_of_magnitude(magnitude(vn, th) as u64), d_vv)
+    }
+}
+
+/// |v − th| for an i32 `v` and `th` ≥ 0, exactly: the difference lies in [−(2³² − 1), 2³¹ − 1], so its
+/// magnitude is a u32, and the wrapping u32 subtraction of the larger minus the smaller is exact.
+#[inline(always)]
+fn magnitude(v: i32, th: i32) -> u32 {
+    if v >= th {
+        (v as u32).wrapping_sub(th as u32)
+    } else {
+        (th as u32).wrapping_sub(v as u32)
     }
 }
 

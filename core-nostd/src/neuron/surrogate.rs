@@ -85,7 +85,12 @@ impl Surrogate {
     /// saturated |v̂| is far outside the width, where ψ = 0 anyway); the final product rounds **nearest**.
     #[inline(always)]
     pub fn psi(&self, d: i64) -> i32 {
-        let mag = d.unsigned_abs();
+        self.psi_of_magnitude(d.unsigned_abs())
+    }
+
+    /// [`Surrogate::psi`] of `d` given `|d|` (ψ is even in d).
+    #[inline(always)]
+    pub(crate) fn psi_of_magnitude(&self, mag: u64) -> i32 {
         // Outside the support ψ = 0 (the common case: one compare). Inside it |d| < Δ·width·(1 + 2⁻¹⁶),
         // so |d|·(1/Δ) < 2^(32+sf+7) and the next product < 2^(gf+17): plain multiplies cannot overflow
         // and equal the saturating ones.
@@ -100,7 +105,9 @@ impl Surrogate {
         if r >= one {
             0
         } else {
-            crate::arith::shr_nearest(self.amp as i64 * (one - r) as i64, self.gf) as i32
+            // amp·(1 − r) < 2^(2gf+2) and the result ≤ amp ≤ 2^(gf+1): the nearest shift fits an i32
+            // (gf ≤ 24 by validation), so the 32-bit form gives the same integer.
+            crate::arith::shr_nearest_i32(self.amp as i64 * (one - r) as i64, self.gf)
         }
     }
 
