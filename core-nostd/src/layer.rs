@@ -772,18 +772,17 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         let unit = unit_df(&self.cfg.formats) as i32;
         let alpha = self.cfg.trace_decay.0;
         let df = self.cfg.formats.decay_frac as u32;
-        let n = self.n;
-        // The buffers hold at least n entries each (validated by `LayerMut::new`); `take` keeps the
-        // loop free of panics anyway.
-        let it = self.b.acc.iter_mut().zip(self.b.state.iter_mut()).zip(self.b.psi.iter_mut()).zip(self.b.etrace.iter_mut()).take(n);
-        for (j, (((acc, v), psi), e)) in it.enumerate() {
-            let (spike, sat, p, d_vv) = f.step::<SOFT, DETACH>(*acc, v);
-            *acc = 0;
-            *psi = p;
+        // The buffers hold at least n entries each (validated by `LayerMut::new`); the `min`s keep the
+        // loops free of panics anyway.
+        let n = self.n.min(self.b.acc.len()).min(self.b.state.len()).min(self.b.psi.len()).min(self.b.etrace.len());
+        // Two passes, so that each keeps its constants in registers on a register-poor core: the
+        // neuron updates (D_VV parked in the dendritic sum, which `fire` empties anyway), then ẽ^f.
+        let (accs, states, psis) = (&mut self.b.acc[..n], &mut self.b.state[..n], &mut self.b.psi[..n]);
+        for j in 0..n {
+            let (spike, sat, p, d_vv) = f.step::<SOFT, DETACH>(accs[j], &mut states[j]);
+            accs[j] = d_vv;
+            psis[j] = p;
             sat_state += sat as u32;
-            let (en, se) = etrace_delta(*e, d_vv, alpha, df, unit);
-            *e = en;
-            sat_e += se as u32;
             if spike {
                 if let Some(slot) = spikes.get_mut(listed) {
                     *slot = j as u16;
@@ -791,6 +790,12 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
                 }
                 c.spikes += 1;
             }
+        }
+        for (acc, e) in accs.iter_mut().zip(&mut self.b.etrace[..n]) {
+            let (en, se) = etrace_delta(*e, *acc, alpha, df, unit);
+            *acc = 0;
+            *e = en;
+            sat_e += se as u32;
         }
         let sat = &mut self.b.scalars.sat;
         sat.state = sat.state.saturating_add(sat_state);

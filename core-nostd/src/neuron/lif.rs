@@ -148,6 +148,8 @@ pub(crate) struct LifLearning {
     jac_leak: i32,
     /// `JAC_FRAC − signal_frac` (4..=20 by validation): ψ (Q.`signal_frac`) → Q3.28 is a left shift.
     psi_shift: u32,
+    /// α_m ≤ 2^df ≤ 2³⁰ as an i32.
+    am: i32,
 }
 
 impl Lif {
@@ -165,7 +167,7 @@ impl Lif {
             (Reset::Soft, false) => self.jac_leak,
             (Reset::Hard, false) => return None,
         };
-        Some(LifLearning { inf, sur: self.c.sur, jac_leak, psi_shift: JAC_FRAC - gf })
+        Some(LifLearning { inf, sur: self.c.sur, jac_leak, psi_shift: JAC_FRAC - gf, am: self.p.decay.0 as i32 })
     }
 }
 
@@ -185,7 +187,7 @@ impl LifLearning {
         let (th, df) = (f.th, f.df);
         // α_m ≤ 2^df ≤ 2³⁰ (validated decay ≤ 1.0, decay_frac ≤ 30): an i32 operand, so each product
         // below is one 32 × 32 → 64 multiply.
-        let am = f.am as i32;
+        let am = self.am;
         let v0 = *v;
         // The reset base of `LifInference::step` (an i32: V_th ≥ 0).
         let base = if v0 > th {
