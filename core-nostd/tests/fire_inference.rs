@@ -108,7 +108,8 @@ proptest! {
         decay in 0.0f64..=1.0,
         alpha in 0.0f64..0.999,
         reset in prop_oneof![Just((Reset::Soft, false)), Just((Reset::Soft, true)), Just((Reset::Hard, true))],
-        th in 0.0625f64..8.0,
+        // Powers of two take ψ's shifted form (`Surrogate::pow2_shifts`), the others the general one.
+        th in prop_oneof![0.0625f64..8.0, (-4i32..3).prop_map(|e| 2f64.powi(e))],
         n in 1usize..80,
         // Small states cluster around the threshold, where ψ ≠ 0 (the Jacobian's reset term).
         seed_states in proptest::collection::vec((prop_oneof![wide(), -(1i32 << 20)..(1 << 20)], wide(), wide()), 80),

@@ -150,6 +150,8 @@ pub(crate) struct LifLearning {
     psi_shift: u32,
     /// α_m ≤ 2^df ≤ 2³⁰ as an i32.
     am: i32,
+    /// ψ's products as shifts ([`super::Surrogate::pow2_shifts`]), when Δ and the width allow it.
+    psi_sh: Option<[u32; 4]>,
 }
 
 impl Lif {
@@ -167,7 +169,7 @@ impl Lif {
             (Reset::Soft, false) => self.jac_leak,
             (Reset::Hard, false) => return None,
         };
-        Some(LifLearning { inf, sur: self.c.sur, jac_leak, psi_shift: JAC_FRAC - gf, am: self.p.decay.0 as i32 })
+        Some(LifLearning { inf, sur: self.c.sur, jac_leak, psi_shift: JAC_FRAC - gf, am: self.p.decay.0 as i32, psi_sh: self.c.sur.pow2_shifts() })
     }
 }
 
@@ -217,7 +219,7 @@ impl LifLearning {
         let d_vv = if DETACH {
             self.jac_leak
         } else {
-            let psi0 = self.sur.psi_of_magnitude(magnitude(v0, th) as u64);
+            let psi0 = self.psi(magnitude(v0, th));
             if psi0 == 0 {
                 self.jac_leak
             } else {
@@ -226,7 +228,18 @@ impl LifLearning {
                 shr_nearest_i32(x as i64 * am as i64, df)
             }
         };
-        (vn > th, sat, self.sur.psi_of_magnitude(magnitude(vn, th) as u64), d_vv)
+        (vn > th, sat, self.psi(magnitude(vn, th)), d_vv)
+    }
+}
+
+impl LifLearning {
+    /// ψ of |V − V_th|: the shifted form when the surrogate has one (same integer), else the general.
+    #[inline(always)]
+    fn psi(&self, mag: u32) -> i32 {
+        match &self.psi_sh {
+            Some(sh) => self.sur.psi_shifted(mag, sh),
+            None => self.sur.psi_of_magnitude(mag as u64),
+        }
     }
 }
 
