@@ -897,7 +897,14 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
                         self.b.grad[j] = 0;
                         continue;
                     }
-                    shr_nearest(psi as i64 * fb.get(j).copied().unwrap_or(0) as i64, gf)
+                    let b = fb.get(j).copied().unwrap_or(0);
+                    if (psi as u32) <= 2 << gf && b.unsigned_abs() < 1 << 30 {
+                        // 0 < ψ ≤ 2^(gf+1) (the surrogate's amplitude ≤ 2) and |b| < 2³⁰: |ψ·b| / 2^gf
+                        // ≤ 2³¹ − 2, so the nearest shift is an i32 (`shr_nearest_i32`, same integer).
+                        shr_nearest_i32(psi as i64 * b as i64, gf) as i64
+                    } else {
+                        shr_nearest(psi as i64 * b as i64, gf)
+                    }
                 }
                 Signal::Lambda(l) => l.get(j).copied().unwrap_or(0) as i64,
             };
@@ -907,6 +914,27 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
                 // hash is skipped (most columns: ψ = 0 away from the threshold).
                 self.b.grad[j] = 0;
                 continue;
+            }
+            // The common case in i64 words: |ẽ·λ| < 2⁴⁷ from 32-bit operands, so the product with the
+            // 16-bit mantissa is < 2⁶³ (no check needed), and G is clamped in i64: the same integers
+            // as the general paths below.
+            if lam as i32 as i64 == lam && (-63..0).contains(&e) {
+                let p = -(et * lam);
+                if p.unsigned_abs() < 1 << 47 {
+                    let g = shr_nearest(p * mant as i64, (-e) as u32);
+                    let (g, s) = if g > lim {
+                        (lim, true)
+                    } else if g < -lim {
+                        (-lim, true)
+                    } else {
+                        (g, false)
+                    };
+                    sat += s as u32;
+                    self.b.grad[j] = pack(g, rng::col_word(seed, step, self.offset.wrapping_add(j as u32)));
+                    active += (g != 0) as usize;
+                    narrow &= g.unsigned_abs() < 1 << 31;
+                    continue;
+                }
             }
             let p64 = if lam as i32 as i64 == lam { (-(et * lam)).checked_mul(mant as i64) } else { None };
             let g = if let (Some(p), true) = (p64, (-63..0).contains(&e)) {
