@@ -143,9 +143,10 @@ impl Surrogate {
     /// and r = (q·2^b) ≫ 16 become `(|d| ≪ l1) ≫ r1` and `(q ≪ l2) ≫ r2` with one of each pair 0
     /// (a left shift by the exact power, or one floor by the combined power: nested floors of divisions
     /// by powers of two compose). Returns [l1, r1, l2, r2], all < 32, for [`Surrogate::psi_shifted`];
-    /// `None` otherwise.
+    /// `None` otherwise, or when the support reaches beyond the u32 range (`zero_from` > 2³² − 1, so
+    /// that `psi_shifted` can test it in 32 bits).
     pub(crate) fn pow2_shifts(&self) -> Option<[u32; 4]> {
-        if !self.inv_delta_q32.is_power_of_two() || !self.inv_width.is_power_of_two() {
+        if !self.inv_delta_q32.is_power_of_two() || !self.inv_width.is_power_of_two() || self.zero_from > u32::MAX as u64 {
             return None;
         }
         let (a, b) = (self.inv_delta_q32.trailing_zeros() as i32, self.inv_width.trailing_zeros() as i32);
@@ -163,7 +164,8 @@ impl Surrogate {
     /// a bit the general u64 products keep; the final product and shift are those of `psi`.
     #[inline(always)]
     pub(crate) fn psi_shifted(&self, mag: u32, sh: &[u32; 4]) -> i32 {
-        if mag as u64 >= self.zero_from {
+        // zero_from ≤ 2³² − 1 when the shifts exist: the u32 compare is the general one.
+        if mag >= self.zero_from as u32 {
             return 0;
         }
         let q = (mag << sh[0]) >> sh[1];
@@ -195,7 +197,10 @@ mod tests {
                         }
                         let p = SurrogateParams { amplitude: Signal(((3i64 << gf) / 10) as i32), width: Signal(1 << (gf - 2 + we)) };
                         let Ok(sur) = Surrogate::new(p, Voltage(delta as i32), sf, gf) else { continue };
-                        let Some(sh) = sur.pow2_shifts() else { panic!("powers of two: sf {sf} gf {gf} Δ {delta}") };
+                        let Some(sh) = sur.pow2_shifts() else {
+                            assert!(sur.zero_from > u32::MAX as u64, "powers of two: sf {sf} gf {gf} Δ {delta}");
+                            continue;
+                        };
                         tried += 1;
                         let z = sur.zero_from.min(u32::MAX as u64) as u32;
                         let step = (z / 3000).max(1);
