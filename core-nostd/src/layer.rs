@@ -889,7 +889,10 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         let mut active = 0usize;
         let mut narrow = true;
         let mut sat = 0u32;
-        for j in 0..self.n {
+        // ψ and the scratch hold exactly n entries (checked by `LayerMut::new`), so this is n; the
+        // bound lets the compiler drop the per-neuron index checks of the scan.
+        let n = self.n.min(self.b.psi.len()).min(self.b.grad.len());
+        for j in 0..n {
             let lam = match signal {
                 Signal::Feedback(fb) => {
                     let psi = self.b.psi[j];
