@@ -1052,10 +1052,12 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
             // (entry k is written after column j ≥ k was read, so nothing unread is overwritten); the
             // scratch is rewritten by the next `grad_factors`.
             let mut k = 0;
+            let grad = &mut self.b.grad[..n];
             for j in 0..n {
-                let (g, cw) = unpack(self.b.grad[j]);
+                let (g, cw) = unpack(grad[j]);
                 if g != 0 {
-                    self.b.grad[k] = Listed::new(g as i32, cw, j as u16).0;
+                    // k ≤ j < n: in bounds (the compiler sees it from the slice length).
+                    grad[k] = Listed::new(g as i32, cw, j as u16).0;
                     k += 1;
                 }
             }
