@@ -407,13 +407,13 @@ impl<'a> ReadoutMut<'a> {
         let o = self.o;
         let mut rows = 0u32;
         let mut sat = 0u32;
-        for (j, &x) in self.b.otrace.iter().enumerate() {
+        // Rows of `o` weights, one per hidden neuron (the weights hold exactly inputs × outputs).
+        for (j, (row, &x)) in self.b.weights.chunks_exact_mut(o.max(1)).zip(self.b.otrace.iter()).enumerate() {
             if x == 0 {
                 continue;
             }
             rows += 1;
             let key = rng::row_key(seed, upd, j as u32);
-            let row = &mut self.b.weights[j * o..(j + 1) * o];
             if NARROW {
                 // |G| < 2³¹: the exact x·G from 32-bit operands, |d| ≤ 2¹⁵ so w + d fits an i32, and one
                 // unsigned compare tests the range (same integers as the general loop below).
