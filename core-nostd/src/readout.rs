@@ -311,35 +311,50 @@ impl<'a> ReadoutMut<'a> {
     }
 
     fn feedback_masked(&self, kind: Feedback, first: usize, psi: Option<&[i32]>, out: &mut [i32]) {
+        match psi {
+            // One ψ per output entry: the scan walks both slices together (no per-entry index check).
+            Some(p) if p.len() >= out.len() => {
+                for (i, (fb, &q)) in out.iter_mut().zip(p).enumerate() {
+                    *fb = if q == 0 { 0 } else { self.feedback_of(kind, first + i) };
+                }
+            }
+            _ => {
+                for (i, fb) in out.iter_mut().enumerate() {
+                    if psi.is_some_and(|p| p.get(i).copied().unwrap_or(0) == 0) {
+                        *fb = 0;
+                        continue;
+                    }
+                    *fb = self.feedback_of(kind, first + i);
+                }
+            }
+        }
+    }
+
+    /// Σ_k B_jk·e_k of hidden neuron `j`, Q.`signal_frac` (**nearest**, **saturating**); 0 for `External`.
+    #[inline(always)]
+    fn feedback_of(&self, kind: Feedback, j: usize) -> i32 {
         let wf = self.cfg.formats.weight_frac as u32;
         let wbits = self.cfg.formats.weight_bits as u32;
         let wmax = self.cfg.formats.weight_max();
-        for (i, fb) in out.iter_mut().enumerate() {
-            if psi.is_some_and(|p| p.get(i).copied().unwrap_or(0) == 0) {
-                *fb = 0;
-                continue;
-            }
-            let j = first + i;
-            let mut acc = 0i64;
-            match kind {
-                Feedback::Symmetric => {
-                    if let Some(row) = self.b.weights.get(j * self.o..(j + 1) * self.o) {
-                        for (w, &e) in row.iter().zip(self.b.err.iter()) {
-                            acc += w.0 as i64 * e as i64;
-                        }
+        let mut acc = 0i64;
+        match kind {
+            Feedback::Symmetric => {
+                if let Some(row) = self.b.weights.get(j * self.o..(j + 1) * self.o) {
+                    for (w, &e) in row.iter().zip(self.b.err.iter()) {
+                        acc += w.0 as i64 * e as i64;
                     }
                 }
-                Feedback::Random { seed } => {
-                    let key = rng::row_key(seed, 0x5EED_FEED, j as u32);
-                    for (k, &e) in self.b.err.iter().enumerate() {
-                        let b = ((rng::cell(key, k as u32) as i32) >> (32 - wbits)).clamp(-wmax, wmax);
-                        acc += b as i64 * e as i64;
-                    }
-                }
-                Feedback::External => {}
             }
-            *fb = sat_i32(shr_nearest(acc, wf)).0;
+            Feedback::Random { seed } => {
+                let key = rng::row_key(seed, 0x5EED_FEED, j as u32);
+                for (k, &e) in self.b.err.iter().enumerate() {
+                    let b = ((rng::cell(key, k as u32) as i32) >> (32 - wbits)).clamp(-wmax, wmax);
+                    acc += b as i64 * e as i64;
+                }
+            }
+            Feedback::External => {}
         }
+        sat_i32(shr_nearest(acc, wf)).0
     }
 
     fn grad_factors(&mut self) -> u32 {
