@@ -192,7 +192,7 @@ impl<'a> ReadoutMut<'a> {
                 self.b.sat.dropped_events = self.b.sat.dropped_events.saturating_add(1);
                 continue;
             }
-            for (s, w) in sums.iter_mut().zip(&self.b.weights[j * o..(j + 1) * o]) {
+            for (s, w) in sums.iter_mut().zip(self.b.weights.get(j * o..(j + 1) * o).unwrap_or(&[])) {
                 *s += w.0 as i64;
             }
             c.events_in += 1;
