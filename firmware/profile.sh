@@ -58,7 +58,8 @@ PHASES = ['LayerMut::integrate', 'LayerMut::fire', 'LayerMut::learn', 'LayerMut:
 # Out-of-line helpers of a phase (their own symbols, not inlined into it).
 ALIAS = {'buckets::learn_bucketed_narrow': 'LayerMut::learn', 'layer::learn_listed_narrow': 'LayerMut::learn',
          'layer::update_listed': 'LayerMut::learn',
-         'layer::clamp_counted': 'LayerMut::learn', 'ReadoutMut::feedback_where': 'ReadoutMut::feedback'}
+         'layer::clamp_counted': 'LayerMut::learn', 'ReadoutMut::feedback_where': 'ReadoutMut::feedback',
+         'LayerMut::fire_lif_learning': 'LayerMut::fire', 'LayerMut::fire_lif_inference': 'LayerMut::fire'}
 def phase(chain):
     """The outermost known phase in the inlining chain, else None."""
     for f in reversed([short(x) for x in chain]):

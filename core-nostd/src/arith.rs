@@ -22,6 +22,21 @@ pub const fn shr_nearest(x: i64, s: u32) -> i64 {
     }
 }
 
+/// [`shr_nearest`] for `0 ≤ s ≤ 31` when the caller has proven that the result fits an i32 and that
+/// `x + 2^(s−1)` does not overflow (|x| < 2⁶² suffices): floor((x + 2^(s−1)) / 2^s), **nearest**, the
+/// same integer. On a 32-bit core this is one 64-bit add and a funnel shift of the two words (the low
+/// word of the shifted value is the whole result), instead of a variable 64-bit shift and a 64-bit
+/// rounding step. Outside its preconditions it returns the low 32 bits of that value (never panics).
+#[inline(always)]
+pub const fn shr_nearest_i32(x: i64, s: u32) -> i32 {
+    let s = s & 31;
+    let q = x.wrapping_add((1i64 << s) >> 1);
+    let lo = (q as u32) >> s;
+    // (hi << 1) << (31 − s) is hi << (32 − s) without a shift by 32 when s = 0.
+    let hi = (((q >> 32) as u32) << 1) << (31 - s);
+    (lo | hi) as i32
+}
+
 /// `x · 2^s` for a signed shift: left shifts **saturate** at the i64 range, right shifts round **nearest**.
 #[inline(always)]
 pub const fn shift_nearest(x: i64, s: i32) -> i64 {
@@ -187,8 +202,27 @@ mod tests {
                 let want = if s == 0 { x as i128 } else { (x as i128 + (1i128 << (s - 1))) >> s };
                 assert_eq!(shr_nearest(x, s) as i128, want, "x={x} s={s}");
             }
+            for s in 1..32u32 {
+                // Inputs whose nearest shift fits an i32 (the precondition of shr_nearest_i32).
+                let y = x >> (32 - s);
+                if y.unsigned_abs() < 1 << 62 && (shr_nearest(y, s) as i32 as i64) == shr_nearest(y, s) {
+                    assert_eq!(shr_nearest_i32(y, s) as i64, shr_nearest(y, s), "y={y} s={s}");
+                }
+            }
             let want = x.clamp(i32::MIN as i64, i32::MAX as i64);
             assert_eq!(sat_i32(x), (want as i32, want != x), "x={x}");
+        }
+    }
+
+    #[test]
+    fn nearest_to_i32_at_the_ends_of_its_range() {
+        for s in 1..32u32 {
+            let h = 1i64 << (s - 1);
+            // Largest and smallest x whose nearest shift is i32::MAX / i32::MIN, and their neighbours
+            // inside the range.
+            for x in [(i32::MAX as i64) << s, ((i32::MAX as i64) << s) + h - 1, (i32::MIN as i64) << s, ((i32::MIN as i64) << s) - h, 0, h, -h, h - 1, -h - 1] {
+                assert_eq!(shr_nearest_i32(x, s) as i64, shr_nearest(x, s), "x={x} s={s}");
+            }
         }
     }
 

@@ -16,11 +16,11 @@
 //! After [`LayerMut::new`] has checked every length, no phase can fail or panic: out-of-range axon ids in
 //! an event list are dropped and counted, every overflow saturates and is counted in [`Saturations`].
 
-use crate::arith::{clamp_i64, sat_i32, shift_nearest, shr_nearest};
+use crate::arith::{clamp_i64, sat_i32, shift_nearest, shr_nearest, shr_nearest_i32};
 use crate::error::{ConfigError, Field};
 use crate::format::{round_shift, round_shift_i128, Decay, Formats, Rounding, Weight, WeightStore, ACC_EFF_FRAC, EFF_FRAC, JAC_FRAC};
 use crate::format::{ROUND_NEAREST, ROUND_STOCHASTIC, ROUND_TRUNCATE};
-use crate::neuron::{Jacobian, LifInference, NeuronKind, NeuronModel, ParamSlot, Reset};
+use crate::neuron::{Jacobian, LifInference, LifLearning, NeuronKind, NeuronModel, ParamSlot, Reset};
 use crate::presyn::{Presyn, PresynKind};
 use crate::rng;
 
@@ -705,7 +705,12 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
             };
         }
         match (self.cfg.neuron, learn) {
-            (NeuronKind::Lif(m), true) => self.fire_with::<_, true, false, false>(&m, spikes),
+            (NeuronKind::Lif(m), true) => match (m.learning(self.acc_frac()), m.params().reset, m.params().detach_reset) {
+                (Some(f), Reset::Soft, false) => self.fire_lif_learning::<true, false>(&f, spikes),
+                (Some(f), Reset::Soft, true) => self.fire_lif_learning::<true, true>(&f, spikes),
+                (Some(f), Reset::Hard, true) => self.fire_lif_learning::<false, true>(&f, spikes),
+                _ => self.fire_with::<_, true, false, false>(&m, spikes),
+            },
             (NeuronKind::Lif(m), false) => match (m.inference(self.acc_frac()), m.states(), m.params().reset) {
                 (Some(f), 1, Reset::Soft) => self.fire_lif_inference::<1, false, true>(&f, spikes),
                 (Some(f), 1, Reset::Hard) => self.fire_lif_inference::<1, false, false>(&f, spikes),
@@ -784,6 +789,51 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         }
         let sat = &mut self.b.scalars.sat;
         sat.state = sat.state.saturating_add(sat_state);
+        (c, listed)
+    }
+
+    /// `fire` with learning for a LIF layer with a delta synapse in the common case of
+    /// [`Lif::learning`]: the arithmetic of [`Self::fire_with`] (the model's update with its Jacobian,
+    /// then [`update_etrace`]) with the configuration's branches out of the loop, D_VV as a scalar and
+    /// no per-neuron slicing (see `LifLearning::step` and [`etrace_delta`]); `tests/fire_inference.rs`
+    /// checks the bits against the model's update and `update_etrace` neuron by neuron.
+    fn fire_lif_learning<const SOFT: bool, const DETACH: bool>(&mut self, f: &LifLearning, spikes: &mut [u16]) -> (OpCounts, usize) {
+        let mut c = OpCounts { neuron_updates: self.n as u32, trace_updates: self.n as u32, ..OpCounts::default() };
+        let mut listed = 0usize;
+        let mut sat_state = 0u32;
+        let mut sat_e = 0u32;
+        // 2^etrace_frac (etrace_frac ≤ 28): an i32.
+        let unit = unit_df(&self.cfg.formats) as i32;
+        let alpha = self.cfg.trace_decay.0;
+        let df = self.cfg.formats.decay_frac as u32;
+        // The buffers hold at least n entries each (validated by `LayerMut::new`); the `min`s keep the
+        // loops free of panics anyway.
+        let n = self.n.min(self.b.acc.len()).min(self.b.state.len()).min(self.b.psi.len()).min(self.b.etrace.len());
+        // Two passes, so that each keeps its constants in registers on a register-poor core: the
+        // neuron updates (D_VV parked in the dendritic sum, which `fire` empties anyway), then ẽ^f.
+        let (accs, states, psis) = (&mut self.b.acc[..n], &mut self.b.state[..n], &mut self.b.psi[..n]);
+        for j in 0..n {
+            let (spike, sat, p, d_vv) = f.step::<SOFT, DETACH>(accs[j], &mut states[j]);
+            accs[j] = d_vv;
+            psis[j] = p;
+            sat_state += sat as u32;
+            if spike {
+                if let Some(slot) = spikes.get_mut(listed) {
+                    *slot = j as u16;
+                    listed += 1;
+                }
+                c.spikes += 1;
+            }
+        }
+        for (acc, e) in accs.iter_mut().zip(&mut self.b.etrace[..n]) {
+            let (en, se) = etrace_delta(*e, *acc, alpha, df, unit);
+            *acc = 0;
+            *e = en;
+            sat_e += se as u32;
+        }
+        let sat = &mut self.b.scalars.sat;
+        sat.state = sat.state.saturating_add(sat_state);
+        sat.etrace = sat.etrace.saturating_add(sat_e);
         (c, listed)
     }
 
@@ -873,7 +923,10 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         let mut active = 0usize;
         let mut narrow = true;
         let mut sat = 0u32;
-        for j in 0..self.n {
+        // ψ and the scratch hold exactly n entries (checked by `LayerMut::new`), so this is n; the
+        // bound lets the compiler drop the per-neuron index checks of the scan.
+        let n = self.n.min(self.b.psi.len()).min(self.b.grad.len());
+        for j in 0..n {
             let lam = match signal {
                 Signal::Feedback(fb) => {
                     let psi = self.b.psi[j];
@@ -881,7 +934,14 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
                         self.b.grad[j] = 0;
                         continue;
                     }
-                    shr_nearest(psi as i64 * fb.get(j).copied().unwrap_or(0) as i64, gf)
+                    let b = fb.get(j).copied().unwrap_or(0);
+                    if (psi as u32) <= 2 << gf && b.unsigned_abs() < 1 << 30 {
+                        // 0 < ψ ≤ 2^(gf+1) (the surrogate's amplitude ≤ 2) and |b| < 2³⁰: |ψ·b| / 2^gf
+                        // ≤ 2³¹ − 2, so the nearest shift is an i32 (`shr_nearest_i32`, same integer).
+                        shr_nearest_i32(psi as i64 * b as i64, gf) as i64
+                    } else {
+                        shr_nearest(psi as i64 * b as i64, gf)
+                    }
                 }
                 Signal::Lambda(l) => l.get(j).copied().unwrap_or(0) as i64,
             };
@@ -891,6 +951,27 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
                 // hash is skipped (most columns: ψ = 0 away from the threshold).
                 self.b.grad[j] = 0;
                 continue;
+            }
+            // The common case in i64 words: |ẽ·λ| < 2⁴⁷ from 32-bit operands, so the product with the
+            // 16-bit mantissa is < 2⁶³ (no check needed), and G is clamped in i64: the same integers
+            // as the general paths below.
+            if lam as i32 as i64 == lam && (-63..0).contains(&e) {
+                let p = -(et * lam);
+                if p.unsigned_abs() < 1 << 47 {
+                    let g = shr_nearest(p * mant as i64, (-e) as u32);
+                    let (g, s) = if g > lim {
+                        (lim, true)
+                    } else if g < -lim {
+                        (-lim, true)
+                    } else {
+                        (g, false)
+                    };
+                    sat += s as u32;
+                    self.b.grad[j] = pack(g, rng::col_word(seed, step, self.offset.wrapping_add(j as u32)));
+                    active += (g != 0) as usize;
+                    narrow &= g.unsigned_abs() < 1 << 31;
+                    continue;
+                }
             }
             let p64 = if lam as i32 as i64 == lam { (-(et * lam)).checked_mul(mant as i64) } else { None };
             let g = if let (Some(p), true) = (p64, (-63..0).contains(&e)) {
@@ -1008,10 +1089,12 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
             // (entry k is written after column j ≥ k was read, so nothing unread is overwritten); the
             // scratch is rewritten by the next `grad_factors`.
             let mut k = 0;
+            let grad = &mut self.b.grad[..n];
             for j in 0..n {
-                let (g, cw) = unpack(self.b.grad[j]);
+                let (g, cw) = unpack(grad[j]);
                 if g != 0 {
-                    self.b.grad[k] = Listed::new(g as i32, cw, j as u16).0;
+                    // k ≤ j < n: in bounds (the compiler sees it from the slice length).
+                    grad[k] = Listed::new(g as i32, cw, j as u16).0;
                     k += 1;
                 }
             }
@@ -1350,6 +1433,23 @@ fn step_all<P: Presyn>(m: &P, st: &mut [[i32; 2]], eff: &mut [i32]) {
 #[inline(always)]
 pub fn update_etrace(e: &mut [i32], jac: &Jacobian, alpha: u32, f: &Formats) -> u32 {
     update_etrace_with(e, jac, alpha, f, unit_df(f))
+}
+
+/// [`update_etrace`] for one state with D^f = 1 (a delta synapse) and D_VV = `d` (Q3.28): the same
+/// integers as its one-state branch (`unit` = [`unit_df`]), returning (ẽ^f, saturated).
+#[inline(always)]
+///
+/// In 32 bits where that is exact: α < 2^df (validated trace decay < 1.0, df ≤ 30) makes
+/// |ᾶ·α / 2^df| < |ᾶ| ≤ 2³¹, so the nearest shift is an i32 ([`shr_nearest_i32`]); `unit` =
+/// 2^etrace_frac ≤ 2²⁸ is ≥ 0, so the sum can only overflow upwards, where the general `sat_i32` gives
+/// i32::MAX.
+fn etrace_delta(e: i32, d: i32, alpha: u32, df: u32, unit: i32) -> (i32, bool) {
+    let de = sat_i32(shr_nearest(d as i64 * e as i64, JAC_FRAC)).0;
+    let scaled = shr_nearest_i32(de as i64 * alpha as i32 as i64, df);
+    match scaled.checked_add(unit) {
+        Some(v) => (v, false),
+        None => (i32::MAX, true),
+    }
 }
 
 /// D^f = 1 (Q3.28) rounded to Q.etrace_frac: the term a delta synapse adds to ẽ^f every step.

@@ -192,7 +192,7 @@ impl<'a> ReadoutMut<'a> {
                 self.b.sat.dropped_events = self.b.sat.dropped_events.saturating_add(1);
                 continue;
             }
-            for (s, w) in sums.iter_mut().zip(&self.b.weights[j * o..(j + 1) * o]) {
+            for (s, w) in sums.iter_mut().zip(self.b.weights.get(j * o..(j + 1) * o).unwrap_or(&[])) {
                 *s += w.0 as i64;
             }
             c.events_in += 1;
@@ -311,35 +311,50 @@ impl<'a> ReadoutMut<'a> {
     }
 
     fn feedback_masked(&self, kind: Feedback, first: usize, psi: Option<&[i32]>, out: &mut [i32]) {
+        match psi {
+            // One ψ per output entry: the scan walks both slices together (no per-entry index check).
+            Some(p) if p.len() >= out.len() => {
+                for (i, (fb, &q)) in out.iter_mut().zip(p).enumerate() {
+                    *fb = if q == 0 { 0 } else { self.feedback_of(kind, first + i) };
+                }
+            }
+            _ => {
+                for (i, fb) in out.iter_mut().enumerate() {
+                    if psi.is_some_and(|p| p.get(i).copied().unwrap_or(0) == 0) {
+                        *fb = 0;
+                        continue;
+                    }
+                    *fb = self.feedback_of(kind, first + i);
+                }
+            }
+        }
+    }
+
+    /// Σ_k B_jk·e_k of hidden neuron `j`, Q.`signal_frac` (**nearest**, **saturating**); 0 for `External`.
+    #[inline(always)]
+    fn feedback_of(&self, kind: Feedback, j: usize) -> i32 {
         let wf = self.cfg.formats.weight_frac as u32;
         let wbits = self.cfg.formats.weight_bits as u32;
         let wmax = self.cfg.formats.weight_max();
-        for (i, fb) in out.iter_mut().enumerate() {
-            if psi.is_some_and(|p| p.get(i).copied().unwrap_or(0) == 0) {
-                *fb = 0;
-                continue;
-            }
-            let j = first + i;
-            let mut acc = 0i64;
-            match kind {
-                Feedback::Symmetric => {
-                    if let Some(row) = self.b.weights.get(j * self.o..(j + 1) * self.o) {
-                        for (w, &e) in row.iter().zip(self.b.err.iter()) {
-                            acc += w.0 as i64 * e as i64;
-                        }
+        let mut acc = 0i64;
+        match kind {
+            Feedback::Symmetric => {
+                if let Some(row) = self.b.weights.get(j * self.o..(j + 1) * self.o) {
+                    for (w, &e) in row.iter().zip(self.b.err.iter()) {
+                        acc += w.0 as i64 * e as i64;
                     }
                 }
-                Feedback::Random { seed } => {
-                    let key = rng::row_key(seed, 0x5EED_FEED, j as u32);
-                    for (k, &e) in self.b.err.iter().enumerate() {
-                        let b = ((rng::cell(key, k as u32) as i32) >> (32 - wbits)).clamp(-wmax, wmax);
-                        acc += b as i64 * e as i64;
-                    }
-                }
-                Feedback::External => {}
             }
-            *fb = sat_i32(shr_nearest(acc, wf)).0;
+            Feedback::Random { seed } => {
+                let key = rng::row_key(seed, 0x5EED_FEED, j as u32);
+                for (k, &e) in self.b.err.iter().enumerate() {
+                    let b = ((rng::cell(key, k as u32) as i32) >> (32 - wbits)).clamp(-wmax, wmax);
+                    acc += b as i64 * e as i64;
+                }
+            }
+            Feedback::External => {}
         }
+        sat_i32(shr_nearest(acc, wf)).0
     }
 
     fn grad_factors(&mut self) -> u32 {
@@ -407,13 +422,13 @@ impl<'a> ReadoutMut<'a> {
         let o = self.o;
         let mut rows = 0u32;
         let mut sat = 0u32;
-        for (j, &x) in self.b.otrace.iter().enumerate() {
+        // Rows of `o` weights, one per hidden neuron (the weights hold exactly inputs × outputs).
+        for (j, (row, &x)) in self.b.weights.chunks_exact_mut(o.max(1)).zip(self.b.otrace.iter()).enumerate() {
             if x == 0 {
                 continue;
             }
             rows += 1;
             let key = rng::row_key(seed, upd, j as u32);
-            let row = &mut self.b.weights[j * o..(j + 1) * o];
             if NARROW {
                 // |G| < 2³¹: the exact x·G from 32-bit operands, |d| ≤ 2¹⁵ so w + d fits an i32, and one
                 // unsigned compare tests the range (same integers as the general loop below).

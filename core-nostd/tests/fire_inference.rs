@@ -3,18 +3,30 @@
 //! neuron by neuron (the general loop's body): states, spikes listed and counted, the emptied
 //! dendritic sums and the saturation counter, over random formats, decays, gains up to the 4.0 limit,
 //! thresholds, resets, synapses and states/sums up to the i32 extremes (so saturation is exercised).
+//! With learning, LIF layers with a delta synapse take another specialised loop (`Lif::learning`);
+//! the second property checks it the same way against `update(.., Some(jac))` + `update_etrace`,
+//! including ψ, ẽ^f and both saturation counters.
 
 mod common;
 
 use common::Owned;
-use plasticore_core::layer::LayerConfig;
-use plasticore_core::neuron::NeuronModel;
+use plasticore_core::layer::{update_etrace, LayerConfig};
+use plasticore_core::neuron::{Jacobian, NeuronModel};
 use plasticore_core::prelude::*;
 use proptest::prelude::*;
 
 fn config(sf: u8, wf: u8, df: u8, decay: f64, syn: Option<(f64, f64)>, reset: Reset, th: f64) -> LayerConfig {
     let fmt = Formats { state_frac: sf, weight_frac: wf, decay_frac: df, ..Formats::DEFAULT };
     common::lif_config_th(fmt, decay, syn, reset, true, th)
+}
+
+/// [`config`] with the reset's surrogate path attached or detached and the signal and ẽ^f formats chosen.
+#[allow(clippy::too_many_arguments)]
+fn config_learn(sf: u8, wf: u8, df: u8, gf: u8, ef: u8, decay: f64, reset: Reset, detach: bool, th: f64, alpha: f64) -> LayerConfig {
+    let fmt = Formats { state_frac: sf, weight_frac: wf, decay_frac: df, signal_frac: gf, etrace_frac: ef, ..Formats::DEFAULT };
+    let mut cfg = common::lif_config_th(fmt, decay, None, reset, detach, th);
+    cfg.trace_decay = fmt.decay(common::fx(alpha), plasticore_core::error::Field::Decay).unwrap();
+    cfg
 }
 
 /// A value spread over the whole i32 range, with the extremes and small values likely.
@@ -80,5 +92,64 @@ proptest! {
         prop_assert_eq!(listed, want_spikes.len().min(room));
         prop_assert_eq!(&spikes[..listed], &want_spikes[..listed]);
         prop_assert_eq!(o.scalars.sat.state, want_sat);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn learning_fire_equals_the_model_update_and_etrace(
+        sf in 8u8..=24,
+        wf_off in 0u8..=8,
+        df in 8u8..=30,
+        gf in 8u8..=24,
+        ef in 8u8..=28,
+        decay in 0.0f64..=1.0,
+        alpha in 0.0f64..0.999,
+        reset in prop_oneof![Just((Reset::Soft, false)), Just((Reset::Soft, true)), Just((Reset::Hard, true))],
+        // Powers of two take ψ's shifted form (`Surrogate::pow2_shifts`), the others the general one.
+        th in prop_oneof![0.0625f64..8.0, (-4i32..3).prop_map(|e| 2f64.powi(e))],
+        n in 1usize..80,
+        // Small states cluster around the threshold, where ψ ≠ 0 (the Jacobian's reset term).
+        seed_states in proptest::collection::vec((prop_oneof![wide(), -(1i32 << 20)..(1 << 20)], wide(), wide()), 80),
+        room in 0usize..8,
+    ) {
+        let wf = sf.saturating_sub(wf_off).min(15);
+        let cfg = config_learn(sf, wf, df, gf, ef, decay, reset.0, reset.1, th, alpha);
+        let NeuronKind::Lif(m) = cfg.neuron else { unreachable!() };
+        let mut o = Owned::new(1, n, 1);
+        for (j, &(v, e, a)) in seed_states.iter().take(n).enumerate() {
+            o.state[j] = v;
+            o.etrace[j] = e;
+            o.acc[j] = a;
+        }
+        let (mut want_state, mut want_e, want_acc) = (o.state.clone(), o.etrace.clone(), o.acc.clone());
+        let (mut want_spikes, mut want_psi) = (Vec::new(), Vec::new());
+        let (mut want_sat, mut want_sat_e) = (0u32, 0u32);
+        for j in 0..n {
+            let y = m.input(want_acc[j], cfg.acc_frac());
+            let mut jac = Jacobian::default();
+            let f = m.update(&mut want_state[j..j + 1], y, Some(&mut jac));
+            want_sat += f.saturated as u32;
+            want_sat_e += update_etrace(&mut want_e[j..j + 1], &jac, cfg.trace_decay.0, &cfg.formats);
+            want_psi.push(f.psi);
+            if f.spike {
+                want_spikes.push(j as u16);
+            }
+        }
+        let mut spikes = vec![u16::MAX; room];
+        let (c, listed) = o.view(&cfg).fire(true, &mut spikes);
+        prop_assert_eq!(&o.state, &want_state);
+        prop_assert_eq!(&o.psi, &want_psi);
+        prop_assert_eq!(&o.etrace, &want_e);
+        prop_assert!(o.acc.iter().all(|&a| a == 0));
+        prop_assert_eq!(c.spikes as usize, want_spikes.len());
+        prop_assert_eq!(c.neuron_updates as usize, n);
+        prop_assert_eq!(c.trace_updates as usize, n);
+        prop_assert_eq!(listed, want_spikes.len().min(room));
+        prop_assert_eq!(&spikes[..listed], &want_spikes[..listed]);
+        prop_assert_eq!(o.scalars.sat.state, want_sat);
+        prop_assert_eq!(o.scalars.sat.etrace, want_sat_e);
     }
 }

@@ -16,7 +16,7 @@
 //! range (counted).
 
 use super::{decay_mul, decay_to_jac, Fired, Jacobian, LeakyCommon, NeuronModel, Reset, SurrogateParams, Synapse};
-use crate::arith::{sat_i32, shift_nearest, shr_nearest};
+use crate::arith::{sat_i32, shift_nearest, shr_nearest, shr_nearest_i32};
 use crate::error::ConfigError;
 use crate::format::{Decay, Formats, Voltage, JAC_FRAC};
 
@@ -135,6 +135,122 @@ impl LifInference {
         let (vn, sv) = sat_i32(mul_nearest(base, self.am, self.df) + term);
         *v = vn;
         (vn > self.th, sg | sv)
+    }
+}
+
+/// Constants of [`Lif`]'s learning step with a delta synapse ([`Lif::learning`]), for
+/// [`LifLearning::step`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LifLearning {
+    inf: LifInference,
+    sur: super::Surrogate,
+    /// D_VV when R·ψ_{t−1}/Δ = 0 (Q3.28): α_m, or always with `detach_reset`.
+    jac_leak: i32,
+    /// `JAC_FRAC − signal_frac` (4..=20 by validation): ψ (Q.`signal_frac`) → Q3.28 is a left shift.
+    psi_shift: u32,
+    /// α_m ≤ 2^df ≤ 2³⁰ as an i32.
+    am: i32,
+    /// ψ's products as shifts ([`super::Surrogate::pow2_shifts`]), when Δ and the width allow it.
+    psi_sh: Option<[u32; 4]>,
+}
+
+impl Lif {
+    /// The loop-invariant constants of a learning step when the inference preconditions hold
+    /// ([`Lif::inference`]), the synapse is delta (one state) and the reset is soft, or hard with the
+    /// reset detached (then D_VV does not depend on ψ_{t−1}). `None` otherwise (the general loop runs).
+    pub(crate) fn learning(&self, acc_frac: u32) -> Option<LifLearning> {
+        let inf = self.inference(acc_frac)?;
+        let gf = self.c.sur.signal_frac();
+        if !matches!(self.p.synapse, Synapse::Delta) || gf > JAC_FRAC {
+            return None;
+        }
+        let jac_leak = match (self.p.reset, self.p.detach_reset) {
+            (_, true) => decay_to_jac(self.p.decay.0, self.c.df),
+            (Reset::Soft, false) => self.jac_leak,
+            (Reset::Hard, false) => return None,
+        };
+        Some(LifLearning { inf, sur: self.c.sur, jac_leak, psi_shift: JAC_FRAC - gf, am: self.p.decay.0 as i32, psi_sh: self.c.sur.pow2_shifts() })
+    }
+}
+
+impl LifLearning {
+    /// One neuron, exactly [`NeuronModel::update`] with `jac = Some(..)` after [`NeuronModel::input`]
+    /// for a delta synapse (same roundings, same saturations). Returns (spike, saturated, ψ(v̂_t),
+    /// D_VV in Q3.28); D^f is 1 (Q3.28) for a delta synapse. `DETACH`: the reset is detached (D_VV =
+    /// α_m, `jac_leak`); otherwise the reset is soft and D_VV = α_m·(1 − ψ_{t−1}) as in the general
+    /// update:
+    /// * ψ_{t−1} ≤ 2·2^gf (amplitude ≤ 2 by validation), so ψ·2^(28−gf) ≤ 2²⁹: the general
+    ///   `shift_nearest` (a saturating left shift) is this exact i32 shift;
+    /// * 2²⁸ − ψ·2^(28−gf) ∈ [−2²⁸, 2²⁸] is an i32, so `decay_mul` is the exact product rounded
+    ///   **nearest** (df ≥ 1), and |result| ≤ 2²⁸ (α_m ≤ 1): the general `sat_i32` cannot saturate.
+    #[inline(always)]
+    pub(crate) fn step<const SOFT: bool, const DETACH: bool>(&self, acc: i32, v: &mut i32) -> (bool, bool, i32, i32) {
+        let f = &self.inf;
+        let (th, df) = (f.th, f.df);
+        // α_m ≤ 2^df ≤ 2³⁰ (validated decay ≤ 1.0, decay_frac ≤ 30): an i32 operand, so each product
+        // below is one 32 × 32 → 64 multiply.
+        let am = self.am;
+        let v0 = *v;
+        // The reset base of `LifInference::step` (an i32: V_th ≥ 0).
+        let base = if v0 > th {
+            if SOFT {
+                v0 - th
+            } else {
+                0
+            }
+        } else {
+            v0
+        };
+        // α_m·base rounded nearest: |base·α_m / 2^df| ≤ |base| (α_m ≤ 1), and nearest rounding of a real
+        // in [−2³¹, 2³¹ − 1] stays there, so the result is an i32 (`shr_nearest_i32`'s precondition).
+        let leak = shr_nearest_i32(base as i64 * am as i64, df);
+        // y = acc·2^s (0 ≤ s < 32). When it fits an i32 (checked by shifting back) the saturating i64
+        // sum of the general update is the i32 add saturated at the overflow; otherwise the i64 form.
+        let y = acc.wrapping_shl(f.s);
+        let (vn, sat) = if y.wrapping_shr(f.s) == acc {
+            match leak.checked_add(y) {
+                Some(x) => (x, false),
+                None => (if y < 0 { i32::MIN } else { i32::MAX }, true),
+            }
+        } else {
+            sat_i32(leak as i64 + ((acc as i64) << f.s))
+        };
+        *v = vn;
+        let d_vv = if DETACH {
+            self.jac_leak
+        } else {
+            let psi0 = self.psi(magnitude(v0, th));
+            if psi0 == 0 {
+                self.jac_leak
+            } else {
+                let x = (1i32 << JAC_FRAC) - (psi0 << self.psi_shift);
+                // |x·α_m / 2^df| ≤ 2²⁸: an i32.
+                shr_nearest_i32(x as i64 * am as i64, df)
+            }
+        };
+        (vn > th, sat, self.psi(magnitude(vn, th)), d_vv)
+    }
+}
+
+impl LifLearning {
+    /// ψ of |V − V_th|: the shifted form when the surrogate has one (same integer), else the general.
+    #[inline(always)]
+    fn psi(&self, mag: u32) -> i32 {
+        match &self.psi_sh {
+            Some(sh) => self.sur.psi_shifted(mag, sh),
+            None => self.sur.psi_of_magnitude(mag as u64),
+        }
+    }
+}
+
+/// |v − th| for an i32 `v` and `th` ≥ 0, exactly: the difference lies in [−(2³² − 1), 2³¹ − 1], so its
+/// magnitude is a u32, and the wrapping u32 subtraction of the larger minus the smaller is exact.
+#[inline(always)]
+fn magnitude(v: i32, th: i32) -> u32 {
+    if v >= th {
+        (v as u32).wrapping_sub(th as u32)
+    } else {
+        (th as u32).wrapping_sub(v as u32)
     }
 }
 

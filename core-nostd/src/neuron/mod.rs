@@ -22,7 +22,7 @@ pub mod surrogate;
 
 pub use alif::{Alif, AlifParams};
 pub use lif::{Lif, LifParams};
-pub(crate) use lif::LifInference;
+pub(crate) use lif::{LifInference, LifLearning};
 pub use loihi::{LoihiCuba, LoihiParams, Wrap24};
 pub use params::{NeuronParams, ParamSlot};
 pub use surrogate::{Surrogate, SurrogateParams};

@@ -85,7 +85,12 @@ impl Surrogate {
     /// saturated |v̂| is far outside the width, where ψ = 0 anyway); the final product rounds **nearest**.
     #[inline(always)]
     pub fn psi(&self, d: i64) -> i32 {
-        let mag = d.unsigned_abs();
+        self.psi_of_magnitude(d.unsigned_abs())
+    }
+
+    /// [`Surrogate::psi`] of `d` given `|d|` (ψ is even in d).
+    #[inline(always)]
+    pub(crate) fn psi_of_magnitude(&self, mag: u64) -> i32 {
         // Outside the support ψ = 0 (the common case: one compare). Inside it |d| < Δ·width·(1 + 2⁻¹⁶),
         // so |d|·(1/Δ) < 2^(32+sf+7) and the next product < 2^(gf+17): plain multiplies cannot overflow
         // and equal the saturating ones.
@@ -100,7 +105,9 @@ impl Surrogate {
         if r >= one {
             0
         } else {
-            crate::arith::shr_nearest(self.amp as i64 * (one - r) as i64, self.gf) as i32
+            // amp·(1 − r) < 2^(2gf+2) and the result ≤ amp ≤ 2^(gf+1): the nearest shift fits an i32
+            // (gf ≤ 24 by validation), so the 32-bit form gives the same integer.
+            crate::arith::shr_nearest_i32(self.amp as i64 * (one - r) as i64, self.gf)
         }
     }
 
@@ -129,5 +136,89 @@ impl Surrogate {
     /// Fractional bits of ψ (`signal_frac`).
     pub fn signal_frac(&self) -> u32 {
         self.gf
+    }
+
+    /// When both reciprocals are powers of two (Δ and the width powers of two, e.g. the paper's Δ = 1,
+    /// width = 1), the two products of [`Surrogate::psi`] are shifts: q = (|d|·2^a) ≫ (32 + sf − gf)
+    /// and r = (q·2^b) ≫ 16 become `(|d| ≪ l1) ≫ r1` and `(q ≪ l2) ≫ r2` with one of each pair 0
+    /// (a left shift by the exact power, or one floor by the combined power: nested floors of divisions
+    /// by powers of two compose). Returns [l1, r1, l2, r2], all < 32, for [`Surrogate::psi_shifted`];
+    /// `None` otherwise, or when the support reaches beyond the u32 range (`zero_from` > 2³² − 1, so
+    /// that `psi_shifted` can test it in 32 bits).
+    pub(crate) fn pow2_shifts(&self) -> Option<[u32; 4]> {
+        if !self.inv_delta_q32.is_power_of_two() || !self.inv_width.is_power_of_two() || self.zero_from > u32::MAX as u64 {
+            return None;
+        }
+        let (a, b) = (self.inv_delta_q32.trailing_zeros() as i32, self.inv_width.trailing_zeros() as i32);
+        let qs = 32 + self.sf as i32 - self.gf as i32;
+        let (l1, r1) = if a >= qs { (a - qs, 0) } else { (0, qs - a) };
+        let (l2, r2) = if b >= 16 { (b - 16, 0) } else { (0, 16 - b) };
+        let sh = [l1 as u32, r1 as u32, l2 as u32, r2 as u32];
+        sh.iter().all(|&x| x < 32).then_some(sh)
+    }
+
+    /// [`Surrogate::psi`] of `d` given `|d|` as a u32 (every |V − V_th| of an i32 V and V_th ≥ 0 is one)
+    /// and the shifts of [`Surrogate::pow2_shifts`]: the same integer in 32-bit words. Inside the support
+    /// (|d| < `zero_from`) r < 2^gf (the formula is monotone and reaches 2^gf first at `zero_from`), and
+    /// q ≤ (r + 1)·2^(16 − b) ≤ 2^(gf+6) ≤ 2³⁰ (width ≤ 64 gives b ≥ 10), so neither shift loses
+    /// a bit the general u64 products keep; the final product and shift are those of `psi`.
+    #[inline(always)]
+    pub(crate) fn psi_shifted(&self, mag: u32, sh: &[u32; 4]) -> i32 {
+        // zero_from ≤ 2³² − 1 when the shifts exist: the u32 compare is the general one.
+        if mag >= self.zero_from as u32 {
+            return 0;
+        }
+        let q = (mag << sh[0]) >> sh[1];
+        let r = (q << sh[2]) >> sh[3];
+        let one = 1u32 << self.gf;
+        if r >= one {
+            0
+        } else {
+            crate::arith::shr_nearest_i32(self.amp as i64 * (one - r) as i64, self.gf)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shifted_psi_equals_psi_when_the_reciprocals_are_powers_of_two() {
+        let mut tried = 0;
+        for sf in [4u32, 8, 12, 16, 20, 24] {
+            for gf in [8u32, 12, 16, 20, 24] {
+                for de in 0..8u32 {
+                    for we in 0..7u32 {
+                        // Δ = 2^(sf − 4 + de) raw (≥ 2^-4 in value), width = 2^(gf − 2 + we) raw (≤ 16).
+                        let delta = 1i64 << (sf as i64 - 4 + de as i64).max(0);
+                        if delta > i32::MAX as i64 {
+                            continue;
+                        }
+                        let p = SurrogateParams { amplitude: Signal(((3i64 << gf) / 10) as i32), width: Signal(1 << (gf - 2 + we)) };
+                        let Ok(sur) = Surrogate::new(p, Voltage(delta as i32), sf, gf) else { continue };
+                        let Some(sh) = sur.pow2_shifts() else {
+                            assert!(sur.zero_from > u32::MAX as u64, "powers of two: sf {sf} gf {gf} Δ {delta}");
+                            continue;
+                        };
+                        tried += 1;
+                        let z = sur.zero_from.min(u32::MAX as u64) as u32;
+                        let step = (z / 3000).max(1);
+                        let mut m = 0u32;
+                        while m <= z.saturating_add(3) {
+                            assert_eq!(sur.psi_shifted(m, &sh), sur.psi(m as i64), "sf {sf} gf {gf} Δ {delta} |d| {m}");
+                            m = match m.checked_add(step) { Some(x) => x, None => break };
+                        }
+                        for m in [z.saturating_sub(1), z, u32::MAX] {
+                            assert_eq!(sur.psi_shifted(m, &sh), sur.psi(m as i64));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(tried > 500, "{tried}");
+        // Not a power of two: no shifts.
+        let p = SurrogateParams { amplitude: Signal(19661), width: Signal(65536) };
+        assert!(Surrogate::new(p, Voltage(3 << 15), 16, 16).unwrap().pow2_shifts().is_none());
     }
 }
