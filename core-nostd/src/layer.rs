@@ -1518,10 +1518,25 @@ impl MemoryReport {
     /// rows add their 2-byte column and 4-byte row offsets, counted here as state when given by the
     /// caller: this counts the learning layer's own buffers).
     pub const fn layer_with(synapses: usize, axons: usize, neurons: usize, states: usize, weight_bytes: usize) -> Self {
+        Self::layer_with_presyn(synapses, axons, axons, neurons, states, weight_bytes)
+    }
+
+    /// [`Self::layer_with`] where only `presyn_axons` of the `axons` carry STD/STP state (8 bytes) and an
+    /// efficacy (4 bytes): a graph population whose projections have STD/STP of their own
+    /// ([`crate::graph::PopLayout::presyn`]; 0 without STD/STP). The fixed-size [`Layer`] owner stores
+    /// them for every axon.
+    pub const fn layer_with_presyn(
+        synapses: usize,
+        axons: usize,
+        presyn_axons: usize,
+        neurons: usize,
+        states: usize,
+        weight_bytes: usize,
+    ) -> Self {
         MemoryReport {
             weights: weight_bytes * synapses,
             traces: 2 * axons + 4 * neurons * states,
-            state: 4 * neurons * states + 8 * axons + 4 * axons + 4 * neurons + 4 * neurons + 8 * neurons,
+            state: 4 * neurons * states + 8 * presyn_axons + 4 * presyn_axons + 4 * neurons + 4 * neurons + 8 * neurons,
         }
     }
 

@@ -129,3 +129,28 @@ fn two_layer() -> plasticore_core::graph::GraphConfig {
         learn: true,
     }
 }
+
+/// STD/STP state (8 B) and an efficacy (4 B) are counted only for the axons whose projection has them:
+/// without STD/STP no population pays for them; an own STD on the 64-axon input projection adds exactly
+/// 12 B per axon of that projection, not of the population's other axons.
+#[test]
+fn memory_counts_std_state_only_on_the_axons_that_have_it() {
+    use plasticore_core::graph::{GraphConfig, ProjPresyn};
+    use plasticore_core::prelude::*;
+    let plain = two_layer();
+    let lay = GraphConfig::layout(&plain, &[]).unwrap();
+    assert_eq!(lay.presyn, 0);
+    let mut with_std = two_layer();
+    let one = 1u32 << Formats::DEFAULT.decay_frac;
+    with_std.projections[0].presyn = ProjPresyn::Depression(DepressionParams { decay: Decay(one / 10 * 8), u: Efficacy(20000) });
+    let lay_std = GraphConfig::layout(&with_std, &[]).unwrap();
+    assert_eq!(lay_std.presyn, 64);
+    let (a, b) = (lay.memory(1), lay_std.memory(1));
+    assert_eq!((a.weights, a.traces), (b.weights, b.traces));
+    assert_eq!(b.state - a.state, 12 * 64);
+    // Population 1 (96 + 64 axons, no STD/STP) reports no STD/STP bytes: its state is ẽ^f-free state
+    // 4·S·N + ψ 4·N + acc 4·N + grad 8·N and nothing per axon.
+    let p1 = lay.pops[1];
+    let r = MemoryReport::layer_with_presyn(p1.weights, p1.axons, p1.presyn, p1.neurons, p1.states, 1);
+    assert_eq!(r.state, (4 * p1.states + 16) * p1.neurons);
+}

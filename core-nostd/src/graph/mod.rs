@@ -311,14 +311,17 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// Bytes of the populations' storage ([`crate::layer::MemoryReport::layer_with`] summed over the
-    /// populations) with `weight_bytes` per synapse (2 for [`crate::format::Weight`], 1 for
-    /// [`crate::format::Weight8`]); a bias adds 4 bytes and per-neuron parameters 32 bytes per neuron to
-    /// `state`. The readout, spike history and scratch are not included.
+    /// Bytes of the populations' storage ([`crate::layer::MemoryReport::layer_with_presyn`] summed over
+    /// the populations) with `weight_bytes` per synapse (2 for [`crate::format::Weight`], 1 for
+    /// [`crate::format::Weight8`]); STD/STP state and efficacies (12 bytes) only for the axons that have
+    /// them ([`PopLayout::presyn`], the pooled buffers' real length); a bias adds 4 bytes and per-neuron
+    /// parameters 32 bytes per neuron to `state`. The readout, spike history and scratch are not
+    /// included. A [`Graph`] owner's arrays are sized by its const generics (for example STD/STP state
+    /// for all `AX` axons), so it may reserve more than this.
     pub fn memory(&self, weight_bytes: usize) -> crate::layer::MemoryReport {
         let mut m = crate::layer::MemoryReport { weights: 0, traces: 0, state: 0 };
         for l in &self.pops[..self.populations] {
-            let r = crate::layer::MemoryReport::layer_with(l.weights, l.axons, l.neurons, l.states, weight_bytes);
+            let r = crate::layer::MemoryReport::layer_with_presyn(l.weights, l.axons, l.presyn, l.neurons, l.states, weight_bytes);
             m.weights += r.weights;
             m.traces += r.traces;
             m.state += r.state + if l.bias != BiasMode::None { 4 * l.neurons } else { 0 };

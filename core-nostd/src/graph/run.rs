@@ -686,7 +686,7 @@ pub fn backprop_shift(cfg: &GraphConfig, p: usize, m: usize) -> i32 {
     pp.layer.formats.signal_frac as i32 - fm.signal_frac as i32 - fm.weight_frac as i32
 }
 
-/// Σ_i W_{a→i}·δ[i] over the synapses of row `axon` of a weight block of `neurons` columns (dense
+/// Σ_i W_{a→i}·δ\[i\] over the synapses of row `axon` of a weight block of `neurons` columns (dense
 /// `weights` row-major by axon, or `topo`'s compressed rows): exact in i64 (|W| < 2¹⁵, |δ| < 2³¹, at most
 /// 2¹⁶ terms), with the number of synapses read. A population split over cores by columns gives partial
 /// sums whose i64 total is this sum exactly (addition of exact integers is associative).
