@@ -631,6 +631,13 @@ fn graph_snapshot_continues_bit_and_cycle_for_cycle() {
     bytes[k] ^= 0x40;
     assert!(matches!(b.restore_bytes(&bytes), Err(EmuError::Snapshot(_))));
     assert!(b.restore_bytes(&bytes[..bytes.len() - 3]).is_err());
+    // A snapshot of the previous format version (2: STD/STP state for every axon) is refused by name.
+    let mut old = std::fs::read(&path).unwrap();
+    old[8..12].copy_from_slice(&2u32.to_le_bytes());
+    match b.restore_bytes(&old) {
+        Err(EmuError::Snapshot(m)) => assert!(m.contains("version 2") && m.contains("reads 3"), "{m}"),
+        other => panic!("a version-2 snapshot must be refused naming the version, got {other:?}"),
+    }
     assert_eq!(b.snapshot_bytes(), fresh);
     // A snapshot of another mapping is refused.
     let other = GraphMapping::from_lengths(&[vec![8], vec![6], vec![6]], 128);

@@ -17,8 +17,11 @@ use plasticore_core::layer::LayerScalars;
 use std::io::Write as _;
 use std::path::Path;
 
-/// Graph snapshot format version.
-pub const GRAPH_VERSION: u32 = 2;
+/// Graph snapshot format version. Version 3: STD/STP state and efficacies only for the axons of
+/// projections that have STD/STP (per-projection formats; version 2 held them for every axon), and the
+/// projections' weight shifts and STD/STP kinds in the fingerprint. A version-2 file is refused with an
+/// error naming both versions (its payload cannot be reinterpreted: its STD/STP arrays have other lengths).
+pub const GRAPH_VERSION: u32 = 3;
 const MAGIC: &[u8; 8] = b"PLCEMUG\0";
 
 struct CoreState {
