@@ -53,6 +53,8 @@ pub enum Field {
     States,
     /// Length of a caller-provided buffer.
     Buffer,
+    /// Axons with STD/STP state (a graph owner's capacity for them).
+    PresynAxons,
     /// A field of a binary network image.
     Image,
     /// A population of a graph (index or count).
@@ -151,6 +153,7 @@ impl fmt::Display for Field {
             Field::Outputs => "outputs",
             Field::States => "states per neuron",
             Field::Buffer => "buffer length",
+            Field::PresynAxons => "axons with STD/STP state",
             Field::Image => "network image",
             Field::Population => "population",
             Field::Projection => "projection",

@@ -655,7 +655,7 @@ fn exercise(b: &[u8]) -> Result<(), ImageError> {
     let d = img.desc()?;
     let _ = d.config();
     let st = img.stimulus()?;
-    let mut dense: Box<Graph<64, 192, 256, 4096, 4, 2048, 64>> = Box::default();
+    let mut dense: Box<Graph<64, 192, 256, 4096, 4, 2048, 64, plasticore_core::format::Weight, 256>> = Box::default();
     let _ = img.load(&mut dense);
     let (l, w, rs, cs, ro, bias, params) = load_pooled(b)?;
     let topo = l.topology(&rs, &cs);
@@ -796,8 +796,9 @@ fn an_image_loaded_into_a_used_graph_runs_like_a_fresh_load() {
     assert_eq!(run(&mut fresh), want);
 }
 
-type Dense16 = Graph<64, 192, 256, 4096, 4, 2048, 64>;
-type Dense8 = Graph<64, 192, 256, 4096, 4, 2048, 64, plasticore_core::format::Weight8>;
+// STD/STP capacity for every axon (PS = AX): random graphs give projections STD/STP.
+type Dense16 = Graph<64, 192, 256, 4096, 4, 2048, 64, plasticore_core::format::Weight, 256>;
+type Dense8 = Graph<64, 192, 256, 4096, 4, 2048, 64, plasticore_core::format::Weight8, 256>;
 
 /// 8-bit weight storage (one byte per synapse) runs every dense random graph whose populations have
 /// ≤ 8-bit weights to the same bits as 16-bit storage (checksum and report at every step, learning on),

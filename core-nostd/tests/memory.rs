@@ -154,3 +154,32 @@ fn memory_counts_std_state_only_on_the_axons_that_have_it() {
     let r = MemoryReport::layer_with_presyn(p1.weights, p1.axons, p1.presyn, p1.neurons, p1.states, 1);
     assert_eq!(r.state, (4 * p1.states + 16) * p1.neurons);
 }
+
+/// A `Graph` owner holds STD/STP state only for its `PS` axons: without STD/STP (`PS` = 0, the default)
+/// it spends nothing on it, each axon of capacity costs 12 bytes, and a graph whose projections need
+/// more than `PS` is refused naming what does not fit, leaving the owner unconfigured.
+#[test]
+fn a_graph_owner_reserves_std_state_only_for_its_ps_axons() {
+    use plasticore_core::error::{ConfigError, Field};
+    use plasticore_core::format::Weight;
+    use plasticore_core::graph::{Graph, ProjPresyn};
+    use plasticore_core::prelude::*;
+    type G0 = Graph<160, 160, 224, 16384, 4, 448>;
+    type G64 = Graph<160, 160, 224, 16384, 4, 448, 0, Weight, 64>;
+    assert_eq!(core::mem::size_of::<G64>() - core::mem::size_of::<G0>(), 12 * 64);
+    let mut with_std = two_layer();
+    let one = 1u32 << Formats::DEFAULT.decay_frac;
+    with_std.projections[0].presyn = ProjPresyn::Depression(DepressionParams { decay: Decay(one / 10 * 8), u: Efficacy(20000) });
+    let mut g0: Box<G0> = Box::default();
+    g0.configure(two_layer()).unwrap();
+    let mut g0b: Box<G0> = Box::default();
+    match g0b.configure(with_std.clone()) {
+        Err(e @ ConfigError::OutOfRange { field: Field::PresynAxons, value: 64, max: 0, .. }) => {
+            assert!(e.to_string().contains("axons with STD/STP state"), "{e}");
+        }
+        other => panic!("expected the STD/STP capacity to be named, got {other:?}"),
+    }
+    assert!(g0b.config().is_none());
+    let mut g64: Box<G64> = Box::default();
+    g64.configure(with_std).unwrap();
+}

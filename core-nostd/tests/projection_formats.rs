@@ -19,8 +19,9 @@ use plasticore_core::rng::XorShift32;
 const I: usize = 16;
 const H: usize = 24;
 const AX: usize = I + H;
-/// One population of H LIF neurons over the 40 axons of three projections; one-byte or two-byte weights.
-type G<WS> = Graph<H, H, AX, { AX * H }, 2, { 2 * (I + H) }, 0, WS>;
+/// One population of H LIF neurons over the 40 axons of three projections; one-byte or two-byte weights;
+/// STD/STP state for every axon.
+type G<WS> = Graph<H, H, AX, { AX * H }, 2, { 2 * (I + H) }, 0, WS, AX>;
 
 fn d(x: &str) -> Decay {
     Formats::DEFAULT.decay(I32F32::lit(x), Field::Decay).unwrap()

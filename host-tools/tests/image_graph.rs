@@ -90,8 +90,9 @@ fn expected_frac(ws: &[f64]) -> u8 {
     (0..=15u8).rev().find(|&f| (m * (1u32 << f) as f64).round() <= 127.0).unwrap()
 }
 
-/// 22 neurons, 12·1 + 10·3 states, 8 + 22 axons, 8·12 + 22·10 weights, 2 outputs, history 2 × 30.
-type Two = Graph<22, 42, 30, 316, 2, 60>;
+/// 22 neurons, 12·1 + 10·3 states, 8 + 22 axons, 8·12 + 22·10 weights, 2 outputs, history 2 × 30,
+/// STD/STP state for all 30 axons (the float net's first layer has STD on its 8 inputs).
+type Two = Graph<22, 42, 30, 316, 2, 60, 0, plasticore_core::format::Weight, 30>;
 
 #[test]
 fn from_float_writes_the_graph_info_prints_it_and_run_equals_a_direct_core_run() {

@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
         Err(_) => return,
     };
     let stim = Stimulus { steps: stim.steps.min(4), ..stim };
-    let mut dense: Box<Graph<32, 96, 128, 2048, 4, 1024, 32>> = Box::default();
+    let mut dense: Box<Graph<32, 96, 128, 2048, 4, 1024, 32, plasticore_core::format::Weight, 128>> = Box::default();
     if img.load(&mut dense).is_ok() {
         if let Ok(mut v) = dense.view() {
             let mut values = vec![0i32; v.config().readout.outputs as usize];

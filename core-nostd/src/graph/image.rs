@@ -754,9 +754,10 @@ impl<'a> GraphImage<'a> {
         const H: usize,
         const PN: usize,
         WS: WeightStore,
+        const PS: usize,
     >(
         &self,
-        g: &mut Graph<NEU, ST, AX, W, O, H, PN, WS>,
+        g: &mut Graph<NEU, ST, AX, W, O, H, PN, WS, PS>,
     ) -> Result<GraphDesc, ImageError> {
         let desc = self.desc()?;
         let cfg = desc.config()?;

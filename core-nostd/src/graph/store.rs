@@ -22,8 +22,10 @@ const HIST_COUNTS: usize = (MAX_DELAY as usize + 1) * (1 + MAX_POPULATIONS);
 /// populations with [`super::ParamMode::PerNeuron`], 32 bytes each; default 0, so a graph without
 /// per-neuron parameters spends no memory on them). `WS` is the weight storage: [`Weight`] (2 bytes per
 /// synapse, the default) or [`crate::format::Weight8`] (1 byte per synapse; every population's
-/// `weight_bits` ≤ 8, the same bits as 16-bit storage of the same mantissas). [`Graph::configure`]
-/// checks that a configuration fits.
+/// `weight_bits` ≤ 8, the same bits as 16-bit storage of the same mantissas). `PS` is the number of
+/// axons with STD/STP state (12 bytes each: two state words and an efficacy; [`Layout::presyn`], the
+/// axons of projections with STD/STP; default 0, so a graph without STD/STP spends nothing on it).
+/// [`Graph::configure`] checks that a configuration fits.
 pub struct Graph<
     const NEU: usize,
     const ST: usize,
@@ -33,6 +35,7 @@ pub struct Graph<
     const H: usize,
     const PN: usize = 0,
     WS: WeightStore = Weight,
+    const PS: usize = 0,
 > {
     cfg: heapless::Vec<GraphConfig, 1>,
     lay: heapless::Vec<Layout, 1>,
@@ -40,8 +43,8 @@ pub struct Graph<
     state: [i32; ST],
     etrace: [i32; ST],
     xtrace: [u16; AX],
-    presyn: [[i32; 2]; AX],
-    efficacy: [i32; AX],
+    presyn: [[i32; 2]; PS],
+    efficacy: [i32; PS],
     acc: [i32; NEU],
     psi: [i32; NEU],
     grad: [i64; NEU],
@@ -64,16 +67,16 @@ pub struct Graph<
     gs: GraphScalars,
 }
 
-impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O: usize, const H: usize, const PN: usize, WS: WeightStore>
-    Default for Graph<NEU, ST, AX, W, O, H, PN, WS>
+impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O: usize, const H: usize, const PN: usize, WS: WeightStore, const PS: usize>
+    Default for Graph<NEU, ST, AX, W, O, H, PN, WS, PS>
 {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O: usize, const H: usize, const PN: usize, WS: WeightStore>
-    Graph<NEU, ST, AX, W, O, H, PN, WS>
+impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O: usize, const H: usize, const PN: usize, WS: WeightStore, const PS: usize>
+    Graph<NEU, ST, AX, W, O, H, PN, WS, PS>
 {
     /// An unconfigured, zeroed graph (all-zero bytes: a `static` of it lands in `.bss`).
     pub const fn new() -> Self {
@@ -84,8 +87,8 @@ impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O
             state: [0; ST],
             etrace: [0; ST],
             xtrace: [0; AX],
-            presyn: [[0; 2]; AX],
-            efficacy: [0; AX],
+            presyn: [[0; 2]; PS],
+            efficacy: [0; PS],
             acc: [0; NEU],
             psi: [0; NEU],
             grad: [0; NEU],
@@ -121,6 +124,7 @@ impl<const NEU: usize, const ST: usize, const AX: usize, const W: usize, const O
         fits(Field::Outputs, cfg.readout.outputs as usize, O)?;
         fits(Field::Buffer, lay.hist_len(), H)?;
         fits(Field::Neurons, lay.param_slots, PN)?;
+        fits(Field::PresynAxons, lay.presyn, PS)?;
         for pop in &cfg.populations {
             check_range(Field::WeightBits, pop.layer.formats.weight_bits as i64, 2, WS::BITS as i64)?;
         }
