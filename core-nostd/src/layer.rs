@@ -574,6 +574,12 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         // per step); this is also what bounds the dendritic sum so it cannot overflow. Further events and
         // events naming a missing axon are dropped and counted.
         let mut taken = 0usize;
+        // Dense rows of binary events are summed several at a time (`add_rows`): one read-modify-write
+        // of each dendritic sum per group of rows instead of per row. Integer addition in i32 without
+        // overflow (the bound above) is associative, so the sums are the same bits in any grouping.
+        let grouped = self.topo.is_none() && !fractional;
+        let mut pend = [0usize; ROWS_AT_ONCE];
+        let mut np = 0;
         for &a in active {
             let a = a as usize;
             if a >= self.axons || taken == self.axons {
@@ -581,6 +587,19 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
                 continue;
             }
             taken += 1;
+            if grouped {
+                if let Some(p) = pend.get_mut(np) {
+                    *p = a;
+                    np += 1;
+                }
+                if np == ROWS_AT_ONCE {
+                    add_rows(self.b.acc, self.b.weights, n, &pend);
+                    np = 0;
+                }
+                c.syn_ops += n as u32;
+                c.events_in += 1;
+                continue;
+            }
             // Efficacy rounded to 12 bits (nearest); products exact in i32 by the validated bound.
             let x = if fractional { shr_nearest(self.b.efficacy[a] as i64, EFF_FRAC - ACC_EFF_FRAC) as i32 } else { 1 };
             match self.topo {
@@ -622,6 +641,9 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
                 }
             }
             c.events_in += 1;
+        }
+        if let Some(rest) = pend.get(..np) {
+            add_rows(self.b.acc, self.b.weights, n, rest);
         }
         if learn {
             self.input_traces(active, fractional);
@@ -1414,6 +1436,42 @@ fn update_listed<W: WeightStore, const NARROW: bool, const M: u8>(row: &mut [W],
         sat += update_cell::<W, NARROW, M>(w, x, p, key, wmax) as u32;
     }
     sat
+}
+
+/// Dense rows of binary events summed per call in [`LayerMut::integrate`].
+const ROWS_AT_ONCE: usize = 3;
+
+/// `acc[j] += Σ_r w[r·n + j]` over the rows `rows` (1 ..= [`ROWS_AT_ONCE`], each < axons so in range;
+/// an out-of-range row is skipped). The sum of a column over the rows is formed first, then added: the
+/// same integer as adding the rows one by one, since nothing overflows (at most `axons` rows of
+/// |w| < 2¹⁵, the bound [`LayerMut::integrate`] keeps).
+#[inline(always)]
+fn add_rows<W: WeightStore>(acc: &mut [i32], weights: &[W], n: usize, rows: &[usize]) {
+    let row = |a: usize| weights.get(a * n..(a + 1) * n);
+    match *rows {
+        [a, b, c] => {
+            if let (Some(ra), Some(rb), Some(rc)) = (row(a), row(b), row(c)) {
+                for (((s, wa), wb), wc) in acc.iter_mut().zip(ra).zip(rb).zip(rc) {
+                    *s += wa.get() + wb.get() + wc.get();
+                }
+            }
+        }
+        [a, b] => {
+            if let (Some(ra), Some(rb)) = (row(a), row(b)) {
+                for ((s, wa), wb) in acc.iter_mut().zip(ra).zip(rb) {
+                    *s += wa.get() + wb.get();
+                }
+            }
+        }
+        [a] => {
+            if let Some(ra) = row(a) {
+                for (s, wa) in acc.iter_mut().zip(ra) {
+                    *s += wa.get();
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 fn step_all<P: Presyn>(m: &P, st: &mut [[i32; 2]], eff: &mut [i32]) {

@@ -4,7 +4,9 @@
 //! |x·G| ≥ 2³², where every bucket is visited), both signs of G and saturating weights.
 //!
 //! Mutation tried (commit message): dropping the last bucket of the positive block (`a + c - 1`) and
-//! rounding the span down instead of up both fail `grouped_listed_loop_equals_dense`.
+//! rounding the span down instead of up both fail `grouped_listed_loop_equals_dense`; the block mask one
+//! bit too narrow (`span_mask`) fails it (active 20); the negative sign's block sized by the positive
+//! sign's |G|max fails both tests (the heavy-tailed case with 12 active columns).
 
 mod common;
 use common::*;
@@ -12,9 +14,24 @@ use plasticore_core::layer::{LearningRate, Signal};
 use plasticore_core::prelude::*;
 use plasticore_core::rng::XorShift32;
 
+/// How the λ of a step are drawn: magnitudes uniform in [1, lam_max] or heavy-tailed (lam_max ≫ 0..11,
+/// a few large |G| among many small ones, as on the reference image's busiest steps); signs mixed or
+/// all positive or all negative (then the other sign has no column: |G|max = 0).
+#[derive(Clone, Copy, Debug)]
+enum Lam {
+    Uniform,
+    HeavyTail,
+    AllPositive,
+    AllNegative,
+}
+
 /// Run `steps` learning steps on a 96-axon × 512-neuron layer with `active` columns of λ ≠ 0 per step
 /// (at most 512 / 8, so the host takes the listed loop unless `dense`) and λ magnitudes up to `lam_max`.
 fn run(dense: bool, active: usize, lam_max: u32, lr_shift: u8, seed: u32) -> (Vec<Weight>, u64, u32) {
+    run_with(dense, active, lam_max, lr_shift, seed, Lam::Uniform)
+}
+
+fn run_with(dense: bool, active: usize, lam_max: u32, lr_shift: u8, seed: u32, shape: Lam) -> (Vec<Weight>, u64, u32) {
     let (axons, n) = (96, 512);
     let f = Formats { weight_bits: 10, ..Formats::DEFAULT };
     let mut cfg = lif_config(f, 0.9, None, Reset::Soft, false);
@@ -38,8 +55,16 @@ fn run(dense: bool, active: usize, lam_max: u32, lr_shift: u8, seed: u32) -> (Ve
         let mut lam = vec![0i32; n];
         for _ in 0..active {
             let j = (rng.next_u32() % n as u32) as usize;
-            let m = (rng.next_u32() % lam_max) as i32 + 1;
-            lam[j] = if rng.chance(u32::MAX / 2) { m } else { -m };
+            let m = match shape {
+                Lam::HeavyTail => (lam_max >> (rng.next_u32() % 12)).max(1) as i32,
+                _ => (rng.next_u32() % lam_max) as i32 + 1,
+            };
+            let positive = match shape {
+                Lam::AllPositive => true,
+                Lam::AllNegative => false,
+                _ => rng.chance(u32::MAX / 2),
+            };
+            lam[j] = if positive { m } else { -m };
         }
         pairs += l.learn(Signal::Lambda(&lam)).weight_updates;
     }
@@ -61,4 +86,23 @@ fn grouped_listed_loop_equals_dense() {
     }
     // The cases must exercise what they claim: updates happen and some saturate.
     assert!(moved && saturated, "the cases neither updated nor saturated a weight");
+}
+
+/// The shapes of λ the block bound depends on: heavy-tailed magnitudes (a few columns set |G|max, so
+/// most rows' blocks are sized by columns they rarely hit) and a sign without any column (|G|max = 0:
+/// the block of that sign is the whole, empty, sign).
+#[test]
+fn grouped_listed_loop_equals_dense_for_heavy_tails_and_one_sign() {
+    let mut moved = false;
+    for shape in [Lam::HeavyTail, Lam::AllPositive, Lam::AllNegative] {
+        for (active, lam_max, shift) in [(60, 1 << 22, 4u8), (64, 1 << 30, 0), (12, 1 << 18, 2)] {
+            for seed in 1..3 {
+                let a = run_with(false, active, lam_max, shift, seed, shape);
+                let b = run_with(true, active, lam_max, shift, seed, shape);
+                assert_eq!(a, b, "grouped listed loop differs from the dense loop ({shape:?}, active {active}, λ ≤ {lam_max}, seed {seed})");
+                moved |= a.2 > 0;
+            }
+        }
+    }
+    assert!(moved, "no weight update happened");
 }
