@@ -54,16 +54,8 @@ fn s(p: &Path) -> String {
     p.display().to_string()
 }
 
-/// xorshift32 in [0, 1).
-struct Rng(u32);
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 17;
-        self.0 ^= self.0 << 5;
-        self.0 as f64 / 4294967296.0
-    }
-}
+mod common;
+use common::Rng;
 
 const N_IN: usize = 16;
 const H1: usize = 24;

@@ -79,16 +79,8 @@ fn json(out: &str) -> serde_json::Value {
     serde_json::from_str(l).unwrap()
 }
 
-/// xorshift32 in [0, 1).
-struct Rng(u32);
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 17;
-        self.0 ^= self.0 << 5;
-        self.0 as f64 / 4294967296.0
-    }
-}
+mod common;
+use common::Rng;
 
 const N_IN: usize = 64;
 const H1: usize = 24;
