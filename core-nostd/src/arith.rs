@@ -37,6 +37,26 @@ pub const fn shr_nearest_i32(x: i64, s: u32) -> i32 {
     (lo | hi) as i32
 }
 
+/// [`shr_nearest`] for `0 ≤ s ≤ 31` and |x| < 2⁶² when the result lies in (−2³¹, 2³¹): `Some` of that
+/// integer (floor((x + 2^(s−1)) / 2^s), **nearest**, the same as `shr_nearest(x, s)`), `None` when it does
+/// not (no saturation: the caller takes its general path). On a 32-bit core: one 64-bit add, a funnel
+/// shift, and one compare of the shifted high word with the result's sign (the shifted value fits an i32
+/// exactly when its high word is the sign extension of its low word). −2³¹ is refused so that every
+/// `Some` has |result| < 2³¹ (the "narrow" factor of the weight loops).
+#[inline(always)]
+pub const fn shr_nearest_narrow(x: i64, s: u32) -> Option<i32> {
+    let s = s & 31;
+    let q = x.wrapping_add((1i64 << s) >> 1);
+    let hi = (q >> 32) as i32;
+    // (hi << 1) << (31 − s) is hi << (32 − s) without a shift by 32 when s = 0.
+    let g = (((q as u32) >> s) | (((hi as u32) << 1) << (31 - s))) as i32;
+    if hi >> s == g >> 31 && g != i32::MIN {
+        Some(g)
+    } else {
+        None
+    }
+}
+
 /// `x · 2^s` for a signed shift: left shifts **saturate** at the i64 range, right shifts round **nearest**.
 #[inline(always)]
 pub const fn shift_nearest(x: i64, s: i32) -> i64 {
@@ -222,6 +242,33 @@ mod tests {
             // inside the range.
             for x in [(i32::MAX as i64) << s, ((i32::MAX as i64) << s) + h - 1, (i32::MIN as i64) << s, ((i32::MIN as i64) << s) - h, 0, h, -h, h - 1, -h - 1] {
                 assert_eq!(shr_nearest_i32(x, s) as i64, shr_nearest(x, s), "x={x} s={s}");
+            }
+        }
+    }
+
+    #[test]
+    fn narrow_nearest_is_some_exactly_when_the_result_is_inside_the_open_i32_range() {
+        // Against the wide formula: Some(the same integer) iff −2³¹ < result < 2³¹, for random x with
+        // |x| < 2⁶² at every magnitude and the edges of the result range (±(2³¹ − 1), ±2³¹ and their
+        // rounding neighbours), every s in 0..=31.
+        let mut r = crate::rng::XorShift32::new(0x5EED_0042);
+        for s in 0..32u32 {
+            let h = if s == 0 { 0 } else { 1i64 << (s - 1) };
+            let mut xs = [0i64; 16];
+            for (k, e) in [i32::MAX as i64, -(i32::MAX as i64), 1 << 31, -(1i64 << 31)].iter().enumerate() {
+                xs[4 * k] = e << s;
+                xs[4 * k + 1] = (e << s) - h;
+                xs[4 * k + 2] = (e << s) + h - (s > 0) as i64;
+                xs[4 * k + 3] = (e << s) - h - 1;
+            }
+            let random = (0..4000).map(|_| {
+                let v = ((r.next_u32() as u64) << 32 | r.next_u32() as u64) as i64;
+                v >> (2 + r.next_u32() % 62)
+            });
+            for x in xs.into_iter().chain(random) {
+                let want = shr_nearest(x, s);
+                let inside = want > i32::MIN as i64 && want <= i32::MAX as i64;
+                assert_eq!(shr_nearest_narrow(x, s), if inside { Some(want as i32) } else { None }, "x={x} s={s}");
             }
         }
     }

@@ -16,7 +16,7 @@
 //! After [`LayerMut::new`] has checked every length, no phase can fail or panic: out-of-range axon ids in
 //! an event list are dropped and counted, every overflow saturates and is counted in [`Saturations`].
 
-use crate::arith::{clamp_i64, sat_i32, shift_nearest, shr_nearest, shr_nearest_i32};
+use crate::arith::{clamp_i64, sat_i32, shift_nearest, shr_nearest, shr_nearest_i32, shr_nearest_narrow};
 use crate::error::{ConfigError, Field};
 use crate::format::{round_shift, round_shift_i128, Decay, Formats, Rounding, Weight, WeightStore, ACC_EFF_FRAC, EFF_FRAC, JAC_FRAC};
 use crate::format::{ROUND_NEAREST, ROUND_STOCHASTIC, ROUND_TRUNCATE};
@@ -948,7 +948,38 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         // ψ and the scratch hold exactly n entries (checked by `LayerMut::new`), so this is n; the
         // bound lets the compiler drop the per-neuron index checks of the scan.
         let n = self.n.min(self.b.psi.len()).min(self.b.grad.len());
+        // The narrow path below needs the scale to be a right shift by 1..=31 and the mantissa below
+        // 2¹⁵ (then |ẽ·λ·mant| < 2⁶² for |ẽ·λ| ≤ 2⁴⁷): decided once per call.
+        let sh = (-e) as u32;
+        let narrow_path = (1..=31).contains(&sh) && mant < 1 << 15;
+        let mant64 = mant as i64;
         for j in 0..n {
+            // The narrow common case of a feedback signal, in 32-bit operands: λ = ψ·b (nearest) as in
+            // the general code below; ẽ·λ one 32×32 product with |ẽ·λ| ≤ 2⁴⁷; its product with the
+            // mantissa shifted as two words. When G lies in (−2³¹, 2³¹) (`shr_nearest_narrow`) it is the
+            // integer of the general path, needs no clamp (lim = 2⁴⁷ − 1) and keeps `narrow`; otherwise
+            // the general path recomputes the column.
+            if let (Signal::Feedback(fb), true) = (signal, narrow_path) {
+                let psi = self.b.psi[j];
+                if psi == 0 {
+                    self.b.grad[j] = 0;
+                    continue;
+                }
+                let b = fb.get(j).copied().unwrap_or(0);
+                if (psi as u32) <= 2 << gf && b.unsigned_abs() < 1 << 30 {
+                    let lam = shr_nearest_i32(psi as i64 * b as i64, gf);
+                    let et = self.b.etrace[j * self.s];
+                    if lam == 0 || et == 0 {
+                        self.b.grad[j] = 0;
+                        continue;
+                    }
+                    if let Some(g) = column_factor_narrow(lam, et, mant64, sh) {
+                        self.b.grad[j] = pack(g as i64, rng::col_word(seed, step, self.offset.wrapping_add(j as u32)));
+                        active += (g != 0) as usize;
+                        continue;
+                    }
+                }
+            }
             let lam = match signal {
                 Signal::Feedback(fb) => {
                     let psi = self.b.psi[j];
@@ -974,51 +1005,7 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
                 self.b.grad[j] = 0;
                 continue;
             }
-            // The common case in i64 words: |ẽ·λ| < 2⁴⁷ from 32-bit operands, so the product with the
-            // 16-bit mantissa is < 2⁶³ (no check needed), and G is clamped in i64: the same integers
-            // as the general paths below.
-            if lam as i32 as i64 == lam && (-63..0).contains(&e) {
-                let p = -(et * lam);
-                if p.unsigned_abs() < 1 << 47 {
-                    let g = shr_nearest(p * mant as i64, (-e) as u32);
-                    let (g, s) = if g > lim {
-                        (lim, true)
-                    } else if g < -lim {
-                        (-lim, true)
-                    } else {
-                        (g, false)
-                    };
-                    sat += s as u32;
-                    self.b.grad[j] = pack(g, rng::col_word(seed, step, self.offset.wrapping_add(j as u32)));
-                    active += (g != 0) as usize;
-                    narrow &= g.unsigned_abs() < 1 << 31;
-                    continue;
-                }
-            }
-            let p64 = if lam as i32 as i64 == lam { (-(et * lam)).checked_mul(mant as i64) } else { None };
-            let g = if let (Some(p), true) = (p64, (-63..0).contains(&e)) {
-                // The common case in 64 bits (|ẽ·λ| < 2⁶² from 32-bit operands, the product with the
-                // mantissa checked): the same integer as the i128 expression below.
-                shr_nearest(p, (-e) as u32) as i128
-            } else if e >= 0 {
-                let p = -(et as i128 * lam as i128 * mant);
-                p.saturating_mul(1i128 << e.min(100))
-            } else {
-                let p = -(et as i128 * lam as i128 * mant);
-                let sh = (-e) as u32;
-                if sh >= 127 {
-                    0
-                } else {
-                    (p + (1i128 << (sh - 1))) >> sh
-                }
-            };
-            let (g, s) = if g > lim as i128 {
-                (lim, true)
-            } else if g < -(lim as i128) {
-                (-lim, true)
-            } else {
-                (g as i64, false)
-            };
+            let (g, s) = column_factor(lam, et, e, mant, lim);
             sat += s as u32;
             self.b.grad[j] = pack(g, rng::col_word(seed, step, self.offset.wrapping_add(j as u32)));
             active += (g != 0) as usize;
@@ -1344,6 +1331,68 @@ pub fn row_of<'w, W: WeightStore>(
     };
     let dense = topo.is_none();
     ws.iter().enumerate().map(move |(k, &w)| (if dense { k } else { cols.get(k).copied().unwrap_or(0) as usize }, w))
+}
+
+/// G of one column from λ and ẽ^f_V (both non-zero): −ẽ·λ·mant·2^e rounded **nearest** (e < 0) or
+/// shifted left (e ≥ 0), **saturated** to ±`lim` (the flag says so). Exact for every input: i64 words in
+/// the common cases, i128 otherwise.
+#[inline(always)]
+fn column_factor(lam: i64, et: i64, e: i32, mant: i128, lim: i64) -> (i64, bool) {
+    // The common case in i64 words: |ẽ·λ| < 2⁴⁷ from 32-bit operands, so the product with the 16-bit
+    // mantissa is < 2⁶³ (no check needed), and G is clamped in i64: the same integers as the general
+    // paths below.
+    if lam as i32 as i64 == lam && (-63..0).contains(&e) {
+        let p = -(et * lam);
+        if p.unsigned_abs() < 1 << 47 {
+            let g = shr_nearest(p * mant as i64, (-e) as u32);
+            return if g > lim {
+                (lim, true)
+            } else if g < -lim {
+                (-lim, true)
+            } else {
+                (g, false)
+            };
+        }
+    }
+    let p64 = if lam as i32 as i64 == lam { (-(et * lam)).checked_mul(mant as i64) } else { None };
+    let g = if let (Some(p), true) = (p64, (-63..0).contains(&e)) {
+        // The common case in 64 bits (|ẽ·λ| < 2⁶² from 32-bit operands, the product with the mantissa
+        // checked): the same integer as the i128 expression below.
+        shr_nearest(p, (-e) as u32) as i128
+    } else if e >= 0 {
+        let p = -(et as i128 * lam as i128 * mant);
+        p.saturating_mul(1i128 << e.min(100))
+    } else {
+        let p = -(et as i128 * lam as i128 * mant);
+        let sh = (-e) as u32;
+        if sh >= 127 {
+            0
+        } else {
+            (p + (1i128 << (sh - 1))) >> sh
+        }
+    };
+    if g > lim as i128 {
+        (lim, true)
+    } else if g < -(lim as i128) {
+        (-lim, true)
+    } else {
+        (g as i64, false)
+    }
+}
+
+/// [`column_factor`] in 32-bit operands for a right shift `sh` in 1..=31 and `mant` < 2¹⁵: ẽ·λ is one
+/// 32 × 32 product; when |ẽ·λ| ≤ 2⁴⁷ (so |ẽ·λ·mant| < 2⁶²) and G lies in (−2³¹, 2³¹)
+/// ([`shr_nearest_narrow`]) it returns `Some(G)`, the same integer as [`column_factor`], which then
+/// cannot saturate (lim = 2⁴⁷ − 1); otherwise `None` (the caller takes [`column_factor`]).
+#[inline(always)]
+fn column_factor_narrow(lam: i32, et: i32, mant: i64, sh: u32) -> Option<i32> {
+    let q = et as i64 * lam as i64;
+    // |q| ≤ 2⁴⁷ (|q| ≤ 2⁶² from two i32, so the add cannot overflow).
+    if ((q + (1 << 47)) as u64) <= 1 << 48 {
+        shr_nearest_narrow(-q * mant, sh)
+    } else {
+        None
+    }
 }
 
 /// Pack a gradient factor (|G| < 2⁴⁷) with the top 16 bits of its column's random word into the i64
@@ -1755,5 +1804,69 @@ impl<const P: usize, const N: usize, const S: usize> Layer<P, N, S> {
             N,
             0,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::XorShift32;
+
+    /// The 32-bit column factor of `grad_factors`' narrow path is the general one's integer whenever it
+    /// answers, never claims a saturated G, and answers for the ordinary magnitudes (so the test is not
+    /// vacuous); at the edges of its range (|ẽ·λ| = 2⁴⁷, G = ±(2³¹ − 1), −2³¹) it answers or defers
+    /// exactly as the general result says.
+    #[test]
+    fn narrow_column_factor_equals_the_general_one() {
+        let lim = (1i64 << 47) - 1;
+        let mut r = XorShift32::new(0xC01_F4C7);
+        let mut answered = 0u32;
+        for k in 0..200_000u32 {
+            let sh = 1 + r.next_u32() % 31;
+            let mant = match k % 3 {
+                0 => 1,
+                1 => (r.next_u32() % (1 << 15)) as i64,
+                _ => (1 << 15) - 1,
+            };
+            let pick = |r: &mut XorShift32| -> i32 {
+                match r.next_u32() % 6 {
+                    0 => i32::MIN,
+                    1 => i32::MAX,
+                    2 => 0,
+                    _ => (r.next_u32() as i32) >> (r.next_u32() % 32),
+                }
+            };
+            let (lam, et) = if k % 5 == 0 {
+                // ẽ·λ at ±2⁴⁷ and its neighbours.
+                let q = [1i64 << 47, (1 << 47) - 1, (1 << 47) + 1][(k / 5 % 3) as usize];
+                let et = 1i32 << 24;
+                let lam = (q / et as i64) as i32;
+                (if k % 2 == 0 { lam } else { -lam }, et)
+            } else if k % 7 == 0 {
+                // G at the edges of the i32 range: ẽ·λ·mant ≈ ±2³¹·2^sh.
+                let target = ((1i64 << 31) - (k as i64 % 3)) << sh;
+                let lam = 1 << 20;
+                ((if k % 2 == 0 { lam } else { -lam }), (target / lam as i64).clamp(i32::MIN as i64, i32::MAX as i64) as i32)
+            } else {
+                (pick(&mut r), pick(&mut r))
+            };
+            if lam == 0 || et == 0 || mant == 0 {
+                continue;
+            }
+            let general = column_factor(lam as i64, et as i64, -(sh as i32), mant as i128, lim);
+            match column_factor_narrow(lam, et, mant, sh) {
+                Some(g) => {
+                    answered += 1;
+                    assert_eq!((g as i64, false), general, "λ={lam} ẽ={et} mant={mant} sh={sh}");
+                    assert_ne!(g, i32::MIN);
+                }
+                None => {
+                    // Deferred: the general G is outside (−2³¹, 2³¹), or |ẽ·λ| > 2⁴⁷.
+                    let q = (et as i64 * lam as i64).unsigned_abs();
+                    assert!(q > 1 << 47 || general.0.unsigned_abs() >= 1 << 31, "deferred an in-range G: λ={lam} ẽ={et} mant={mant} sh={sh} G={general:?}");
+                }
+            }
+        }
+        assert!(answered > 20_000, "the narrow path answered only {answered} times");
     }
 }
