@@ -1094,23 +1094,12 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         let sparse = active_cols * DENSE_RATIO <= n && !self.force_dense;
         // The grouped loop skips pairs by the stochastic word's top bits: stochastic rounding only.
         if sparse && NARROW && M == ROUND_STOCHASTIC && n <= 1 << 16 {
-            // Compact the active columns in place into `grad[..active_cols]` as [`Listed`] entries
-            // (entry k is written after column j ≥ k was read, so nothing unread is overwritten); the
-            // scratch is rewritten by the next `grad_factors`.
-            let mut k = 0;
-            let grad = &mut self.b.grad[..n];
-            for j in 0..n {
-                let (g, cw) = unpack(grad[j]);
-                if g != 0 {
-                    // k ≤ j < n: in bounds (the compiler sees it from the slice length).
-                    grad[k] = Listed::new(g as i32, cw, j as u16).0;
-                    k += 1;
-                }
-            }
-            // Group them by the top bits of their random word so that each row visits only the pairs
-            // whose update can be non-zero (`layer/buckets.rs`).
-            let list = &mut self.b.grad[..k];
-            let (start, gmax) = buckets::group(list);
+            // Compact the active columns into `grad[..active_cols]` as [`Listed`] entries grouped by the
+            // top bits of their random word, so that each row visits only the pairs whose update can be
+            // non-zero (`layer/buckets.rs`); the scratch is rewritten by the next `grad_factors`.
+            let k = active_cols;
+            let (start, gmax) = buckets::list_and_group(&mut self.b.grad[..n], k, self.b.acc);
+            let list = &self.b.grad[..k];
             let gq = [buckets::coarse(gmax[0]), buckets::coarse(gmax[1])];
             let rows = buckets::learn_bucketed_narrow(self.b.weights, self.b.xtrace, n, list, &start, gq, rng::update_key(seed, upd), wmax, &mut sat);
             return (sat, rows * k as u32);

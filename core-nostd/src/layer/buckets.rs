@@ -70,6 +70,64 @@ pub(super) fn group(list: &mut [i64]) -> ([u32; 2 * B + 1], [u32; 2]) {
     (start, gmax)
 }
 
+/// The listed columns of a narrow step, grouped: compact the `k` non-zero entries of `grad` (packed
+/// factors, [`super::pack`], `k` their exact number) into [`super::Listed`] entries sorted by [`bucket`]
+/// in `grad[..k]`, and return the bucket bounds and the largest |G| of each sign, as [`group`] does.
+/// When `scratch` (the dendritic accumulator, empty between `fire` and `integrate`) holds two words per
+/// entry, the entries are compacted there while their buckets are counted and then copied back in bucket
+/// order (a counting sort through a buffer: O(n + k) without the in-place permutation's cycle walk), and
+/// `scratch` is left empty again; otherwise they are compacted in place and sorted by [`group`]. Both
+/// give each bucket the same entries (in another order within a bucket, which the update does not see:
+/// a row's pairs touch distinct weights).
+#[inline(always)]
+pub(super) fn list_and_group(grad: &mut [i64], k: usize, scratch: &mut [i32]) -> ([u32; 2 * B + 1], [u32; 2]) {
+    let n = grad.len();
+    let Some(tmp) = scratch.get_mut(..2 * k) else {
+        let mut m = 0;
+        for j in 0..n {
+            let (g, cw) = super::unpack(grad[j]);
+            if g != 0 {
+                // m ≤ j < n: in bounds (the compiler sees it from the slice length).
+                grad[m] = super::Listed::new(g as i32, cw, j as u16).0;
+                m += 1;
+            }
+        }
+        return group(&mut grad[..m.min(k)]);
+    };
+    let mut start = [0u32; 2 * B + 1];
+    let mut gmax = [0u32; 2];
+    let (pairs, _) = tmp.as_chunks_mut::<2>();
+    let mut m = 0;
+    for (j, &p) in grad.iter().enumerate() {
+        let (g, cw) = super::unpack(p);
+        if g != 0 {
+            let e = super::Listed::new(g as i32, cw, j as u16).0;
+            if let Some(slot) = pairs.get_mut(m) {
+                *slot = [e as i32, (e >> 32) as i32];
+                m += 1;
+            }
+            start[bucket(e) + 1] += 1;
+            let g = g as i32;
+            let s = (g < 0) as usize;
+            gmax[s] = gmax[s].max(g.unsigned_abs());
+        }
+    }
+    for b in 0..2 * B {
+        start[b + 1] += start[b];
+    }
+    let mut next = start;
+    for slot in pairs[..m].iter_mut() {
+        let e = (slot[0] as u32 as i64) | ((slot[1] as i64) << 32);
+        *slot = [0, 0];
+        let b = bucket(e);
+        if let Some(d) = grad.get_mut(next[b] as usize) {
+            *d = e;
+        }
+        next[b] += 1;
+    }
+    (start, gmax)
+}
+
 /// ⌈|G|max / 2¹⁵⌉ for [`span`] (≤ 2¹⁶ since |G| < 2³¹).
 #[inline(always)]
 pub(super) fn coarse(gmax: u32) -> u32 {
@@ -140,6 +198,55 @@ fn visit<W: WeightStore>(row: &mut [W], list: &[i64], s: u32, e: u32, x: i64, ke
     for &entry in entries {
         if !narrow_pair(row, entry, x, key, wmax, sat) {
             return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use crate::rng::XorShift32;
+    use std::{vec, vec::Vec};
+
+    /// Through the scratch buffer or in place, `list_and_group` gives the same bucket bounds, the same
+    /// largest |G| per sign and the same entries in each bucket (sorted here to compare: the order
+    /// within a bucket may differ), every entry in its bucket, and leaves the scratch empty.
+    #[test]
+    fn grouping_through_the_scratch_equals_grouping_in_place() {
+        let mut r = XorShift32::new(0xB0C4_E75);
+        for case in 0..300 {
+            let n = 1 + (r.next_u32() % 300) as usize;
+            let density = r.next_u32() % 5;
+            let grad: Vec<i64> = (0..n)
+                .map(|_| {
+                    if r.next_u32() % 5 >= density {
+                        return 0;
+                    }
+                    let g = ((r.next_u32() as i32) >> (r.next_u32() % 31)).max(i32::MIN + 1) as i64;
+                    if g == 0 {
+                        0
+                    } else {
+                        super::super::pack(g, r.next_u32())
+                    }
+                })
+                .collect();
+            let k = grad.iter().filter(|&&p| super::super::unpack(p).0 != 0).count();
+            let (mut a, mut b) = (grad.clone(), grad.clone());
+            let mut scratch = vec![0i32; 2 * k + (case % 3)];
+            let (sa, ga) = list_and_group(&mut a, k, &mut scratch);
+            let (sb, gb) = list_and_group(&mut b, k, &mut []);
+            assert!(scratch.iter().all(|&w| w == 0), "case {case}: scratch left dirty");
+            assert_eq!((sa, ga), (sb, gb), "case {case}");
+            assert_eq!(sa[2 * B] as usize, k);
+            for bk in 0..2 * B {
+                let (s, e) = (sa[bk] as usize, sa[bk + 1] as usize);
+                let (mut x, mut y) = (a[s..e].to_vec(), b[s..e].to_vec());
+                assert!(x.iter().all(|&v| bucket(v) == bk), "case {case}: entry outside its bucket {bk}");
+                x.sort_unstable();
+                y.sort_unstable();
+                assert_eq!(x, y, "case {case}: bucket {bk}");
+            }
         }
     }
 }
