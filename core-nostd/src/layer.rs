@@ -1098,10 +1098,19 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
             // top bits of their random word, so that each row visits only the pairs whose update can be
             // non-zero (`layer/buckets.rs`); the scratch is rewritten by the next `grad_factors`.
             let k = active_cols;
+            let uk = rng::update_key(seed, upd);
+            // Many listed columns: two classes of |G| per sign (`buckets::SPLIT_FROM`).
+            if k >= buckets::SPLIT_FROM {
+                if let Some((start, gq)) = buckets::list_and_group_split(&mut self.b.grad[..n], k, self.b.acc) {
+                    let list = &self.b.grad[..k];
+                    let rows = buckets::learn_bucketed_narrow_split(self.b.weights, self.b.xtrace, n, list, &start, gq, uk, wmax, &mut sat);
+                    return (sat, rows * k as u32);
+                }
+            }
             let (start, gmax) = buckets::list_and_group(&mut self.b.grad[..n], k, self.b.acc);
             let list = &self.b.grad[..k];
             let gq = [buckets::coarse(gmax[0]), buckets::coarse(gmax[1])];
-            let rows = buckets::learn_bucketed_narrow(self.b.weights, self.b.xtrace, n, list, &start, gq, rng::update_key(seed, upd), wmax, &mut sat);
+            let rows = buckets::learn_bucketed_narrow(self.b.weights, self.b.xtrace, n, list, &start, gq, uk, wmax, &mut sat);
             return (sat, rows * k as u32);
         }
         if sparse {

@@ -7,6 +7,10 @@
 //! rounding the span down instead of up both fail `grouped_listed_loop_equals_dense`; the block mask one
 //! bit too narrow (`span_mask`) fails it (active 20); the negative sign's block sized by the positive
 //! sign's |G|max fails both tests (the heavy-tailed case with 12 active columns).
+//! The split grouping (two classes of |G| per sign from `SPLIT_FROM` listed columns on, which the cases
+//! with 60 and 64 active columns take): the small class's block an eighth of the large one's instead of
+//! a quarter, and the quarter taken after the clamp to B instead of before, each fail
+//! `grouped_listed_loop_equals_dense` (active 60).
 
 mod common;
 use common::*;

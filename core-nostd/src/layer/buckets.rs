@@ -18,8 +18,12 @@
 //! which a row's distinct weights are written changes, and no weight is written twice. On the reference
 //! image this visits about one pair in five of the listed ones (`firmware/BENCH.md`).
 //!
-//! Storage: the listed columns stay in `grad[..k]` ([`super::Listed`]), sorted there in place by bucket;
-//! the 2·2^BITS + 1 bucket bounds live on the stack.
+//! With many listed columns ([`SPLIT_FROM`]) each sign's columns are further split by |G| into a large
+//! and a small class ([`list_and_group_split`]): a row's block for the small class (|G| ≤ |G|max / 4) is
+//! a quarter of the large class's, which drops most pairs of the rows whose block is the whole sign.
+//!
+//! Storage: the listed columns stay in `grad[..k]` ([`super::Listed`]), sorted by bucket (through the
+//! empty dendritic accumulator, or in place when it is too short); the bucket bounds live on the stack.
 
 use super::{narrow_pair, rng, WeightStore};
 
@@ -128,6 +132,75 @@ pub(super) fn list_and_group(grad: &mut [i64], k: usize, scratch: &mut [i32]) ->
     (start, gmax)
 }
 
+/// From this many listed columns on, each sign's columns are split into two classes of |G|: large
+/// (|G| > |G|max / 4) and small (the rest), each bucketed on its own ([`list_and_group_split`], [`NB`]
+/// buckets); a row then visits one block per (sign, class), the small class's a quarter of the large
+/// one's ([`learn_bucketed_narrow_split`]). On the reference image's busiest steps most visited pairs
+/// are rows with a large ε^x whose block is the whole sign, sized by a few large |G|: the small class's
+/// quarter block drops most of them (step 33: 3 366 visited pairs → 1 904; `firmware/BENCH-notes.md`).
+/// Below this many columns the two extra blocks per row cost more than they save.
+pub(super) const SPLIT_FROM: usize = 44;
+
+/// Buckets of the split grouping: sign × class × the top [`BITS`] bits.
+pub(super) const NB: usize = 4 * B;
+
+/// The bucket of a listed entry in the split grouping: sign of G (positive first), class (large, |G| >
+/// `thr` of its sign, first), then the top [`BITS`] bits of its column word.
+#[inline(always)]
+fn bucket_split(e: i64, thr: [u32; 2]) -> usize {
+    let g = e as i32;
+    let neg = (g < 0) as usize;
+    let small = (g.unsigned_abs() <= thr[neg]) as usize;
+    (neg << (BITS + 1)) | (small << BITS) | ((e >> (48 - BITS)) as usize & (B - 1))
+}
+
+/// [`list_and_group`] for the split grouping ([`SPLIT_FROM`]): the `k` listed entries sorted by
+/// [`bucket_split`] in `grad[..k]` through `scratch` (which is left empty), with the bucket bounds and
+/// [`coarse`] of each sign's largest |G|. `None` when `scratch` cannot hold two words per entry (the
+/// caller then takes the one-class grouping); nothing is changed then.
+#[inline(always)]
+pub(super) fn list_and_group_split(grad: &mut [i64], k: usize, scratch: &mut [i32]) -> Option<([u32; NB + 1], [u32; 2])> {
+    let tmp = scratch.get_mut(..2 * k)?;
+    let mut gmax = [0u32; 2];
+    let (pairs, _) = tmp.as_chunks_mut::<2>();
+    let mut m = 0;
+    for (j, &p) in grad.iter().enumerate() {
+        let (g, cw) = super::unpack(p);
+        if g != 0 {
+            let e = super::Listed::new(g as i32, cw, j as u16).0;
+            if let Some(slot) = pairs.get_mut(m) {
+                *slot = [e as i32, (e >> 32) as i32];
+                m += 1;
+            }
+            let g = g as i32;
+            let s = (g < 0) as usize;
+            gmax[s] = gmax[s].max(g.unsigned_abs());
+        }
+    }
+    // Small: |G| ≤ |G|max / 4 of its sign.
+    let thr = [gmax[0] >> 2, gmax[1] >> 2];
+    let join = |p: [i32; 2]| (p[0] as u32 as i64) | ((p[1] as i64) << 32);
+    let pairs = &mut pairs[..m];
+    let mut start = [0u32; NB + 1];
+    for &p in pairs.iter() {
+        start[bucket_split(join(p), thr) + 1] += 1;
+    }
+    for b in 0..NB {
+        start[b + 1] += start[b];
+    }
+    let mut next = start;
+    for slot in pairs.iter_mut() {
+        let e = join(*slot);
+        *slot = [0, 0];
+        let b = bucket_split(e, thr);
+        if let Some(d) = grad.get_mut(next[b] as usize) {
+            *d = e;
+        }
+        next[b] += 1;
+    }
+    Some((start, [coarse(gmax[0]), coarse(gmax[1])]))
+}
+
 /// ⌈|G|max / 2¹⁵⌉ for [`span`] (≤ 2¹⁶ since |G| < 2³¹).
 #[inline(always)]
 pub(super) fn coarse(gmax: u32) -> u32 {
@@ -186,6 +259,64 @@ pub(super) fn learn_bucketed_narrow<W: WeightStore>(
         let m = span_mask(x, gq[1]);
         let a = B + (k & !m);
         visit(row, list, start[a], start[a + m + 1], xl, key, wmax, sat);
+    }
+    rows
+}
+
+/// [`span_mask`] before its clamp to B − 1: c − 1 for the power of two c ≥ ⌈x·gq / 2¹²⌉ (up to
+/// 2²⁰ − 1).
+#[inline(always)]
+fn span_unclamped(x: u16, gq: u32) -> u32 {
+    let p = (x as u32).wrapping_mul(gq);
+    let v = p.wrapping_sub(1) >> (17 - BITS);
+    0x7FFF_FFFFu32 >> (v.leading_zeros() - 1)
+}
+
+/// [`learn_bucketed_narrow`] over the split grouping ([`list_and_group_split`]; `gq` = [`coarse`] of
+/// each sign's largest |G|). Per row and sign, the large class's block is [`span_mask`]'s, sized by
+/// |G|max; the small class's is a quarter of it (c/4 buckets, at least one), which is enough: its
+/// columns have |G| ≤ |G|max / 4, so they need at most ⌈x·|G|max / 2²⁹⌉ ≤ c/4 buckets when c ≥ 4 (c is a
+/// power of two ≥ ⌈x·|G|max / 2²⁷⌉, taken before the clamp to B so that a clamped c does not shrink
+/// the small block below what it needs), and at most 1 ≤ c/4 rounded up otherwise. The pairs and their
+/// arithmetic are those of the one-class loop (every non-zero update is in a visited block).
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn learn_bucketed_narrow_split<W: WeightStore>(
+    weights: &mut [W],
+    xtrace: &[u16],
+    n: usize,
+    list: &[i64],
+    start: &[u32; NB + 1],
+    gq: [u32; 2],
+    uk: u32,
+    wmax: i32,
+    sat: &mut u32,
+) -> u32 {
+    let mut rows = 0;
+    let top = B as u32 - 1;
+    for (i, (row, &x)) in weights.chunks_exact_mut(n.max(1)).zip(xtrace).enumerate() {
+        if x == 0 {
+            continue;
+        }
+        rows += 1;
+        let key = rng::row_key_in(uk, i as u32);
+        let k = key >> (32 - BITS);
+        let xl = x as i32 as i64;
+        // G > 0 (module docs): blocks entered at (k ^ (B − 1)) with the low bits cleared; the large
+        // class's buckets are 0..B, the small class's B..2B.
+        let u = span_unclamped(x, gq[0]);
+        let (ml, ms) = (u.min(top), (u >> 2).min(top));
+        let a = (k ^ top) & !ml;
+        visit(row, list, start[a as usize], start[((a | ml) + 1) as usize], xl, key, wmax, sat);
+        let a = (k ^ top) & !ms;
+        visit(row, list, start[B + a as usize], start[B + (a | ms) as usize + 1], xl, key, wmax, sat);
+        // G < 0: blocks entered at k with the low bits cleared; large 2B..3B, small 3B..4B.
+        let u = span_unclamped(x, gq[1]);
+        let (ml, ms) = (u.min(top), (u >> 2).min(top));
+        let a = k & !ml;
+        visit(row, list, start[2 * B + a as usize], start[2 * B + (a | ml) as usize + 1], xl, key, wmax, sat);
+        let a = k & !ms;
+        visit(row, list, start[3 * B + a as usize], start[3 * B + (a | ms) as usize + 1], xl, key, wmax, sat);
     }
     rows
 }
