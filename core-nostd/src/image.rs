@@ -1343,10 +1343,14 @@ impl Runner {
         values.fill(0); // per-group spike counts first, then the target
         let mut n = 0usize;
         let mut g = 0usize;
+        // group g = floor(i·O / ext): the largest g < O with g·ext ≤ i·O, tracked by the first input of
+        // the next group, ⌈(g + 1)·ext / O⌉ (i·O ≥ (g + 1)·ext exactly when i ≥ that bound): one
+        // compare per input and one division per group.
+        let mut next = ext.div_ceil(o.max(1));
         for i in 0..ext {
-            // group g = floor(i·O / ext), tracked without a division.
-            while g + 1 < o && (g + 1) * ext <= i * o {
+            while g + 1 < o && i >= next {
                 g += 1;
+                next = ((g + 1) * ext).div_ceil(o);
             }
             if self.rng.chance(self.stim.rate) {
                 if let Some(slot) = input.get_mut(n) {
