@@ -929,6 +929,7 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
     /// Compute the per-neuron gradient factor G_j = −η·ẽ^f_{j,V}·λ_j scaled so that
     /// ΔW_ij[LSB] = ε^x_i[raw]·G_j / 2³² (see `hw-notes/formats.md`), **saturated** to ±(2⁴⁷ − 1)
     /// (counted), packed with 16 bits of the column's random word. Returns the number of non-zero G_j.
+    #[inline(never)]
     fn grad_factors(&mut self, signal: Signal<'_>) -> (usize, bool) {
         let f = &self.cfg.formats;
         let gf = f.signal_frac as u32;

@@ -83,7 +83,7 @@ pub(super) fn group(list: &mut [i64]) -> ([u32; 2 * B + 1], [u32; 2]) {
 /// `scratch` is left empty again; otherwise they are compacted in place and sorted by [`group`]. Both
 /// give each bucket the same entries (in another order within a bucket, which the update does not see:
 /// a row's pairs touch distinct weights).
-#[inline(always)]
+#[inline(never)]
 pub(super) fn list_and_group(grad: &mut [i64], k: usize, scratch: &mut [i32]) -> ([u32; 2 * B + 1], [u32; 2]) {
     let n = grad.len();
     let Some(tmp) = scratch.get_mut(..2 * k) else {
@@ -158,10 +158,11 @@ fn bucket_split(e: i64, thr: [u32; 2]) -> usize {
 /// [`bucket_split`] in `grad[..k]` through `scratch` (which is left empty), with the bucket bounds and
 /// [`coarse`] of each sign's largest |G|. `None` when `scratch` cannot hold two words per entry (the
 /// caller then takes the one-class grouping); nothing is changed then.
-#[inline(always)]
+#[inline(never)]
 pub(super) fn list_and_group_split(grad: &mut [i64], k: usize, scratch: &mut [i32]) -> Option<([u32; NB + 1], [u32; 2])> {
     let tmp = scratch.get_mut(..2 * k)?;
-    let mut gmax = [0u32; 2];
+    // The largest and the smallest G (each sign's largest |G| from them: branch-free min/max).
+    let (mut hi, mut lo) = (0i32, 0i32);
     let (pairs, _) = tmp.as_chunks_mut::<2>();
     let mut m = 0;
     for (j, &p) in grad.iter().enumerate() {
@@ -172,11 +173,12 @@ pub(super) fn list_and_group_split(grad: &mut [i64], k: usize, scratch: &mut [i3
                 *slot = [e as i32, (e >> 32) as i32];
                 m += 1;
             }
-            let g = g as i32;
-            let s = (g < 0) as usize;
-            gmax[s] = gmax[s].max(g.unsigned_abs());
+            hi = hi.max(g as i32);
+            lo = lo.min(g as i32);
         }
     }
+    // |G| < 2³¹ on a narrow step, so −lo does not overflow.
+    let gmax = [hi as u32, lo.unsigned_abs()];
     // Small: |G| ≤ |G|max / 4 of its sign.
     let thr = [gmax[0] >> 2, gmax[1] >> 2];
     let join = |p: [i32; 2]| (p[0] as u32 as i64) | ((p[1] as i64) << 32);
