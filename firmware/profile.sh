@@ -56,7 +56,7 @@ PHASES = ['LayerMut::integrate', 'LayerMut::fire', 'LayerMut::learn', 'LayerMut:
           'ReadoutMut::integrate', 'ReadoutMut::error', 'ReadoutMut::feedback', 'ReadoutMut::learn',
           'ReadoutMut::grad_factors']
 # Out-of-line helpers of a phase (their own symbols, not inlined into it).
-ALIAS = {'buckets::learn_bucketed_narrow': 'LayerMut::learn', 'buckets::list_and_group': 'LayerMut::learn', 'buckets::list_and_group_split': 'LayerMut::learn', 'LayerMut::input_traces': 'LayerMut::integrate', 'buckets::learn_bucketed_narrow_split': 'LayerMut::learn', 'layer::learn_listed_narrow': 'LayerMut::learn',
+ALIAS = {'buckets::learn_bucketed_narrow': 'LayerMut::learn', 'ReadoutMut::learn_rows_narrow': 'ReadoutMut::learn', 'buckets::list_and_group': 'LayerMut::learn', 'buckets::list_and_group_split': 'LayerMut::learn', 'LayerMut::input_traces': 'LayerMut::integrate', 'buckets::learn_bucketed_narrow_split': 'LayerMut::learn', 'layer::learn_listed_narrow': 'LayerMut::learn',
          'layer::update_listed': 'LayerMut::learn',
          'layer::clamp_counted': 'LayerMut::learn', 'ReadoutMut::feedback_where': 'ReadoutMut::feedback',
          'LayerMut::fire_lif_learning': 'LayerMut::fire', 'LayerMut::fire_lif_inference': 'LayerMut::fire'}

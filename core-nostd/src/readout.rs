@@ -140,6 +140,33 @@ pub struct ReadoutMut<'a> {
     rounding: Rounding,
 }
 
+/// `sat_i32(x >> s)` (floor, then **saturating** to i32) for `s` ≤ 31 (weight_frac ≤ 15 is validated):
+/// the shifted value's low word is a funnel shift of x's two words, and it fits an i32 exactly when the
+/// shifted high word is the sign extension of that low word (one compare on a 32-bit core, instead of a
+/// variable 64-bit shift and a 64-bit range check). With x = Σ + 2^(s−1) (0 for s = 0) this is
+/// `sat_i32(shr_nearest(Σ, s))`, the **nearest** shift of [`shr_nearest`], for |Σ| < 2⁶².
+#[inline(always)]
+const fn shr_sat_i32(x: i64, s: u32) -> i32 {
+    let s = s & 31;
+    let hi = (x >> 32) as i32;
+    // (hi << 1) << (31 − s) is hi << (32 − s) without a shift by 32 when s = 0.
+    let g = (((x as u32) >> s) | (((hi as u32) << 1) << (31 - s))) as i32;
+    if hi >> s == g >> 31 {
+        g
+    } else if hi < 0 {
+        i32::MIN
+    } else {
+        i32::MAX
+    }
+}
+
+/// [`rng::decay_stochastic`]`(t, κ, df, r)` from `ka` = κ·2^(32−df) (κ < 2^df): ⌊(t·ka + r) / 2³²⌋, the
+/// high word of one multiply-add (the same integer; see [`ReadoutMut::integrate`]).
+#[inline(always)]
+const fn decay_hi(t: u16, ka: u32, r: u32) -> u16 {
+    ((t as u64 * ka as u64 + r as u64) >> 32) as u16
+}
+
 impl<'a> ReadoutMut<'a> {
     /// Check the buffer lengths for `inputs` hidden neurons and `outputs` units.
     pub fn new(cfg: &'a ReadoutConfig, b: ReadoutBuffers<'a>, inputs: usize, outputs: usize) -> Result<Self, ConfigError> {
@@ -184,20 +211,12 @@ impl<'a> ReadoutMut<'a> {
         let mut c = OpCounts::default();
         // Sum the rows of the spiking neurons in the gradient scratch (exact: at most `inputs` rows of
         // |w| ≤ wmax, validated to fit), then r ← κ·r + sum once.
-        let sums = &mut *self.b.grad;
-        sums.fill(0);
-        for &j in spikes {
-            let j = j as usize;
-            if j >= self.n {
-                self.b.sat.dropped_events = self.b.sat.dropped_events.saturating_add(1);
-                continue;
-            }
-            for (s, w) in sums.iter_mut().zip(self.b.weights.get(j * o..(j + 1) * o).unwrap_or(&[])) {
-                *s += w.0 as i64;
-            }
-            c.events_in += 1;
-            c.syn_ops += o as u32;
+        if o == 4 && spikes.len() < 1 << 16 {
+            self.sum_rows_narrow::<4>(spikes, &mut c);
+        } else {
+            self.sum_rows(spikes, &mut c);
         }
+        let sums = &*self.b.grad;
         let sh = f.state_frac as u32 - f.weight_frac as u32;
         let mut sat = 0;
         for (r, &s) in self.b.r.iter_mut().zip(sums.iter()) {
@@ -212,9 +231,18 @@ impl<'a> ReadoutMut<'a> {
             let step = self.b.updates.wrapping_add(1);
             *self.b.updates = step;
             let key = rng::row_key(self.cfg.seed ^ rng::SALT_TRACE, step, 0);
-            for (j, t) in self.b.otrace.iter_mut().enumerate() {
+            // decay_stochastic(t, κ, df, cell(key, j)) = ⌊(t·κ + ⌊r / 2^(32−df)⌋) / 2^df⌋ is
+            // ⌊(t·κ·2^(32−df) + r) / 2³²⌋ (nested floors of divisions by powers of two), the high word
+            // of one 32×32 → 64 multiply-add: κ < 2^df (validated), so κ·2^(32−df) fits a u32, and the
+            // quotient is < 2¹⁶ as before (bit for bit: `otrace_decay_matches_decay_stochastic`).
+            // cell(key, j) = mix32(key ^ j·0x85EB_CA77), the product advanced by one add per trace.
+            let ka = (kappa as u32) << (32 - df);
+            let mut jm = 0u32;
+            for t in self.b.otrace.iter_mut() {
+                let m = jm;
+                jm = jm.wrapping_add(0x85EB_CA77);
                 if *t != 0 {
-                    *t = rng::decay_stochastic(*t, kappa as u32, df, rng::cell(key, j as u32));
+                    *t = decay_hi(*t, ka, rng::mix32(key ^ m));
                 }
             }
             let max = f.trace_max();
@@ -233,6 +261,53 @@ impl<'a> ReadoutMut<'a> {
             c.trace_updates = self.n as u32;
         }
         c
+    }
+
+    /// The row sums of [`ReadoutMut::integrate`] into the gradient scratch (i64: exact for any number of
+    /// spikes), counting the events and the dropped ones (index ≥ inputs).
+    fn sum_rows(&mut self, spikes: &[u16], c: &mut OpCounts) {
+        let o = self.o;
+        let sums = &mut *self.b.grad;
+        sums.fill(0);
+        for &j in spikes {
+            let j = j as usize;
+            if j >= self.n {
+                self.b.sat.dropped_events = self.b.sat.dropped_events.saturating_add(1);
+                continue;
+            }
+            for (s, w) in sums.iter_mut().zip(self.b.weights.get(j * o..(j + 1) * o).unwrap_or(&[])) {
+                *s += w.0 as i64;
+            }
+            c.events_in += 1;
+            c.syn_ops += o as u32;
+        }
+    }
+
+    /// [`ReadoutMut::sum_rows`] for `O` (= `self.o`) outputs and fewer than 2¹⁶ spikes,
+    /// written to the gradient scratch: the same integers (each sum is of fewer than 2¹⁶ weights of
+    /// |w| ≤ 2¹⁵, so it is exact in an i32), with the `O` sums in registers and each row a fixed-size
+    /// array (no per-output loop or bounds check). Counts the events and the dropped ones as before.
+    #[inline(always)]
+    fn sum_rows_narrow<const O: usize>(&mut self, spikes: &[u16], c: &mut OpCounts) {
+        let rows = self.b.weights.as_chunks::<O>().0;
+        let mut sums = [0i32; O];
+        let mut dropped = 0u32;
+        for &j in spikes {
+            if let Some(row) = rows.get(j as usize) {
+                for (s, w) in sums.iter_mut().zip(row.iter()) {
+                    *s += w.0 as i32;
+                }
+            } else {
+                dropped += 1;
+            }
+        }
+        let events = spikes.len() as u32 - dropped;
+        self.b.sat.dropped_events = self.b.sat.dropped_events.saturating_add(dropped);
+        c.events_in = events;
+        c.syn_ops = events * O as u32;
+        for (g, &s) in self.b.grad.iter_mut().zip(sums.iter()) {
+            *g = s as i64;
+        }
     }
 
     /// Phase **error**: e_k from the target; returns the loss of this step in Q.16 (½Σe² for MSE,
@@ -311,6 +386,10 @@ impl<'a> ReadoutMut<'a> {
     }
 
     fn feedback_masked(&self, kind: Feedback, first: usize, psi: Option<&[i32]>, out: &mut [i32]) {
+        // The symmetric case with ψ for the reference's output count: one specialised row walk.
+        if let (Feedback::Symmetric, Some(p), 4) = (kind, psi, self.o) {
+            return self.feedback_symmetric::<4>(first, p, out);
+        }
         match psi {
             // One ψ per output entry: the scan walks both slices together (no per-entry index check).
             Some(p) if p.len() >= out.len() => {
@@ -328,6 +407,36 @@ impl<'a> ReadoutMut<'a> {
                 }
             }
         }
+    }
+
+    /// [`ReadoutMut::feedback_where`] for `Feedback::Symmetric` and `O` (= `self.o`) outputs, the same
+    /// integers as [`ReadoutMut::feedback_of`]: the rows of V from neuron `first` on (`O` weights each,
+    /// so no per-neuron bounds check), e in registers, and the **nearest** shift and **saturation**
+    /// folded into [`shr_sat_i32`] with the rounding half added up front. Entries past the last row or
+    /// past `psi` are 0, as in the general path (no row: the sum is 0; no ψ: masked).
+    fn feedback_symmetric<const O: usize>(&self, first: usize, psi: &[i32], out: &mut [i32]) {
+        let wf = self.cfg.formats.weight_frac as u32;
+        let half = (1i64 << wf) >> 1;
+        let (Ok(err), Some(start)) = (<&[i32; O]>::try_from(&*self.b.err), first.checked_mul(O)) else {
+            out.fill(0);
+            return;
+        };
+        let err = *err;
+        let rows = self.b.weights.get(start..).unwrap_or(&[]).as_chunks::<O>().0;
+        let n = out.len().min(psi.len()).min(rows.len());
+        let (head, tail) = out.split_at_mut(n);
+        for ((fb, &q), row) in head.iter_mut().zip(psi).zip(rows) {
+            *fb = if q == 0 {
+                0
+            } else {
+                let mut acc = half;
+                for (w, &e) in row.iter().zip(err.iter()) {
+                    acc += w.0 as i64 * e as i64;
+                }
+                shr_sat_i32(acc, wf)
+            };
+        }
+        tail.fill(0);
     }
 
     /// Σ_k B_jk·e_k of hidden neuron `j`, Q.`signal_frac` (**nearest**, **saturating**); 0 for `External`.
@@ -394,6 +503,7 @@ impl<'a> ReadoutMut<'a> {
         }
         // One loop per (width, rounding mode): no branch on either per weight.
         let (rows, sat) = match (narrow, self.rounding) {
+            (true, Rounding::Stochastic) if self.o == 4 => self.learn_rows_narrow::<4>(),
             (true, Rounding::Stochastic) => self.learn_rows::<true, ROUND_STOCHASTIC>(),
             (false, Rounding::Stochastic) => self.learn_rows::<false, ROUND_STOCHASTIC>(),
             (true, Rounding::Nearest) => self.learn_rows_apart::<true, ROUND_NEAREST>(),
@@ -453,6 +563,55 @@ impl<'a> ReadoutMut<'a> {
                 let (v, s) = clamp_i64(w.0 as i64 + d, -wmax, wmax);
                 sat += s as u32;
                 *w = Weight(v as i16);
+            }
+        }
+        (rows, sat)
+    }
+
+    /// [`ReadoutMut::learn_rows`] for narrow factors, stochastic rounding and `O` (= `self.o`) outputs:
+    /// the same integers (the word `row_key ^ col_word`, d = (x·G + r) ≫ 32, the weight range tested
+    /// with one unsigned compare), with each row a fixed-size array so that the `O` cells of a row are
+    /// written out (no per-cell loop counter, pointer or bounds check).
+    #[inline(never)]
+    fn learn_rows_narrow<const O: usize>(&mut self) -> (u32, u32) {
+        let wm = self.cfg.formats.weight_max();
+        let ukey = rng::update_key(self.cfg.seed, *self.b.updates);
+        let (mut rows, mut sat) = (0u32, 0u32);
+        let Ok(grad) = <&[i64; O]>::try_from(&*self.b.grad) else {
+            return (0, 0);
+        };
+        // The rows with ε^o ≠ 0: a scan over ε^o, then the row (one index each, no zip bookkeeping).
+        let ws = self.b.weights.as_chunks_mut::<O>().0;
+        let n = ws.len().min(self.b.otrace.len());
+        let (ws, xs) = (&mut ws[..n], &self.b.otrace[..n]);
+        let mut j = 0;
+        loop {
+            while j < n && xs[j] == 0 {
+                j += 1;
+            }
+            if j >= n {
+                break;
+            }
+            let (row, x) = (&mut ws[j], xs[j]);
+            rows += 1;
+            // black_box is the identity (same bits); as an optimisation barrier it keeps LLVM from
+            // re-associating mix32's last `h ^ h >> 16` into every cell's `key ^ col` (two XORs and one
+            // more live register per cell on the Cortex-M4: firmware/BENCH-notes.md).
+            let key = core::hint::black_box(rng::row_key_in(ukey, j as u32));
+            j += 1;
+            let xw = x as i32 as i64;
+            for (w, &e) in row.iter_mut().zip(grad.iter()) {
+                let r = key ^ (e >> 32) as u32;
+                let d = round_shift::<ROUND_STOCHASTIC>(xw * (e as i32 as i64), 32, r as i64) as i32;
+                if d == 0 {
+                    continue;
+                }
+                let v = w.0 as i32 + d;
+                if (v + wm) as u32 > 2 * wm as u32 {
+                    crate::layer::clamp_counted(w, v, wm, &mut sat);
+                } else {
+                    *w = Weight(v as i16);
+                }
             }
         }
         (rows, sat)
@@ -589,6 +748,224 @@ mod tests {
             for i in 0..n {
                 assert_eq!(masked[i], if psi[i] == 0 { 0 } else { full[i] }, "{kind:?} neuron {i}");
             }
+        }
+    }
+
+    /// Buffers of a readout with 24 hidden neurons and 4 outputs (the specialised output count).
+    #[derive(Clone)]
+    struct Bufs4 {
+        weights: [Weight; 96],
+        r: [i32; 4],
+        otrace: [u16; 24],
+        err: [i32; 4],
+        grad: [i64; 4],
+        sat: Saturations,
+        updates: u32,
+    }
+
+    impl Bufs4 {
+        fn view<'a>(&'a mut self, cfg: &'a ReadoutConfig) -> ReadoutMut<'a> {
+            let b = ReadoutBuffers {
+                weights: &mut self.weights,
+                r: &mut self.r,
+                otrace: &mut self.otrace,
+                err: &mut self.err,
+                grad: &mut self.grad,
+                sat: &mut self.sat,
+                updates: &mut self.updates,
+            };
+            ReadoutMut::new(cfg, b, 24, 4).unwrap()
+        }
+    }
+
+    /// A word that is often at an end of its range: `ends[i]` with probability 1/4, else random.
+    fn pick(g: &mut XorShift32, ends: &[i64], random: i64) -> i64 {
+        let u = g.next_u32();
+        if u.is_multiple_of(4) {
+            ends[(u >> 2) as usize % ends.len()]
+        } else {
+            random
+        }
+    }
+
+    fn random_bufs(g: &mut XorShift32) -> Bufs4 {
+        let w_ends = [i16::MIN as i64, i16::MAX as i64, -127, 127, 0, 1, -1];
+        let e_ends = [i32::MIN as i64, i32::MAX as i64, 0, -1, 1, 1 << 16, -(1 << 16)];
+        let t_ends = [0, 0, 0, 1, u16::MAX as i64];
+        let mut b = Bufs4 {
+            weights: [Weight(0); 96],
+            r: [0; 4],
+            otrace: [0; 24],
+            err: [0; 4],
+            grad: [0; 4],
+            sat: Saturations::default(),
+            updates: g.next_u32(),
+        };
+        let small = g.next_u32().is_multiple_of(2);
+        for w in b.weights.iter_mut() {
+            let v = g.next_u32() as i16 as i64;
+            let v = if small { v % 200 } else { v };
+            *w = Weight(pick(g, &w_ends, v) as i16);
+        }
+        for e in b.err.iter_mut() {
+            let v = g.next_u32() as i32 as i64;
+            let v = if small { v >> 12 } else { v };
+            *e = pick(g, &e_ends, v) as i32;
+        }
+        for t in b.otrace.iter_mut() {
+            let v = g.next_u32() as u16 as i64;
+            *t = pick(g, &t_ends, v) as u16;
+        }
+        for r in b.r.iter_mut() {
+            *r = g.next_u32() as i32 >> (g.next_u32() % 32);
+        }
+        b
+    }
+
+    fn cfg4(g: &mut XorShift32) -> ReadoutConfig {
+        let mut f = Formats::DEFAULT;
+        f.weight_bits = [8, 12, 16][g.next_u32() as usize % 3];
+        f.weight_frac = [0, 6, f.weight_bits - 1][g.next_u32() as usize % 3];
+        f.decay_frac = 8 + (g.next_u32() % 23) as u8;
+        let one = 1u32 << f.decay_frac;
+        let decay = [0, 1, one - 1, g.next_u32() % one][g.next_u32() as usize % 4];
+        let cfg = ReadoutConfig {
+            formats: f,
+            decay: Decay(decay),
+            loss: Loss::Mse,
+            learning_rate: LearningRate { mant: 1, shift: 6 },
+            seed: g.next_u32(),
+        };
+        cfg.validate(24, 4).unwrap();
+        cfg
+    }
+
+    /// `shr_sat_i32(x + 2^(s−1), s)` (the feedback's shift) equals `sat_i32(shr_nearest(x, s))` for every
+    /// shift 0..=31, at the ends of the i32 result (values that just fit, that just saturate, and the
+    /// rounding ties around them) and for random |x| < 2⁶¹.
+    #[test]
+    fn feedback_shift_equals_nearest_then_saturate() {
+        let mut g = XorShift32::new(0x05A7_0001);
+        for s in 0..=31u32 {
+            let half = (1i64 << s) >> 1;
+            let check = |x: i64| {
+                let want = sat_i32(shr_nearest(x, s)).0;
+                assert_eq!(shr_sat_i32(x + half, s), want, "x={x} s={s}");
+            };
+            for base in [i32::MAX as i64, i32::MAX as i64 + 1, i32::MIN as i64, i32::MIN as i64 - 1, 0, 1, -1] {
+                let one = 1i64 << s;
+                for d in [-one - 1, -one, -one + 1, -half - 1, -half, -half + 1, -1, 0, 1, half - 1, half, half + 1, one - 1, one] {
+                    check((base << s) + d);
+                }
+            }
+            for _ in 0..4000 {
+                let x = ((g.next_u32() as u64) << 32 | g.next_u32() as u64) as i64;
+                check(x >> (3 + g.next_u32() % 60));
+            }
+        }
+    }
+
+    /// The ε^o decay's single multiply-add `decay_hi(t, κ·2^(32−df), r)` equals `rng::decay_stochastic(t, κ,
+    /// df, r)` for every validated decay_frac (8..=30), decays 0, 1, 2^df − 1 and random below 2^df, traces
+    /// and random words at their ends.
+    #[test]
+    fn otrace_decay_matches_decay_stochastic() {
+        let mut g = XorShift32::new(0x05A7_0002);
+        for df in 8..=30u32 {
+            let one = 1u32 << df;
+            for k in 0..6000 {
+                let t = [0, 1, u16::MAX, g.next_u32() as u16][k % 4];
+                let a = [0, 1, one - 1, g.next_u32() % one, g.next_u32() % one][k % 5];
+                let r = [0, u32::MAX, g.next_u32()][k % 3];
+                let want = rng::decay_stochastic(t, a, df, r);
+                assert_eq!(decay_hi(t, a << (32 - df), r), want, "t={t} a={a} df={df} r={r}");
+            }
+        }
+    }
+
+    /// The loops specialised for 4 outputs give the general loops' bits: the symmetric feedback
+    /// (`feedback_where` vs `feedback_of` per neuron, for offsets, ragged ψ and output lengths, weights
+    /// over the whole i16 range and errors over the whole i32 range), the row sums of `integrate` (vs
+    /// `sum_rows`, with dropped and repeated spikes), the narrow stochastic weight update (vs
+    /// `learn_rows::<true, ROUND_STOCHASTIC>`, weights past the weight range included), and the ε^o decay
+    /// of `integrate` (vs `rng::decay_stochastic` with `rng::cell` as documented).
+    #[test]
+    fn specialised_readout_loops_match_the_general_ones() {
+        let mut g = XorShift32::new(0x05A7_0003);
+        // How often the interesting cases came up (each must, or the comparison proves little).
+        let (mut fb_sat, mut fb_nonzero, mut dropped, mut moved, mut clamped, mut decayed) = (0, 0, 0, 0, 0, 0);
+        for trial in 0..3000 {
+            let cfg = cfg4(&mut g);
+            let b0 = random_bufs(&mut g);
+
+            // Feedback.
+            let mut b = b0.clone();
+            let ro = b.view(&cfg);
+            let first = [0usize, 1, 5, 23, 24, 30][g.next_u32() as usize % 6];
+            let len = [0usize, 7, 19, 24][g.next_u32() as usize % 4];
+            let plen = if g.next_u32().is_multiple_of(3) { g.next_u32() as usize % 25 } else { 24 };
+            let psi: [i32; 24] =
+                core::array::from_fn(|_| if g.next_u32().is_multiple_of(3) { 0 } else { g.next_u32() as i32 | 1 });
+            let mut out = [0x5EED_i32; 24];
+            ro.feedback_where(Feedback::Symmetric, first, &psi[..plen], &mut out[..len]);
+            for (i, &got) in out[..len].iter().enumerate() {
+                let want = match psi[..plen].get(i) {
+                    Some(&q) if q != 0 => ro.feedback_of(Feedback::Symmetric, first + i),
+                    _ => 0,
+                };
+                assert_eq!(got, want, "trial {trial} feedback of neuron {} (first {first})", first + i);
+                fb_sat += (want == i32::MAX || want == i32::MIN) as u32;
+                fb_nonzero += (want != 0) as u32;
+            }
+            assert!(out[len..].iter().all(|&v| v == 0x5EED), "trial {trial}: wrote past the output");
+
+            // Row sums.
+            let spikes: [u16; 16] = core::array::from_fn(|_| (g.next_u32() % 30) as u16);
+            let k = g.next_u32() as usize % 17;
+            let (mut ba, mut bb) = (b0.clone(), b0.clone());
+            let (mut ca, mut cb) = (OpCounts::default(), OpCounts::default());
+            ba.view(&cfg).sum_rows_narrow::<4>(&spikes[..k], &mut ca);
+            bb.view(&cfg).sum_rows(&spikes[..k], &mut cb);
+            assert_eq!((ba.grad, ca, ba.sat), (bb.grad, cb, bb.sat), "trial {trial} sums of {:?}", &spikes[..k]);
+            dropped += ba.sat.dropped_events;
+
+            // Narrow stochastic weight update on packed (G, column word) factors.
+            let (mut ba, mut bb) = (b0.clone(), b0.clone());
+            for gk in ba.grad.iter_mut() {
+                let ends = [i32::MAX as i64, -(i32::MAX as i64), 0, 1, -1];
+                let v = g.next_u32() as i32 as i64 >> (g.next_u32() % 32);
+                let gq = pick(&mut g, &ends, v).max(-(i32::MAX as i64));
+                *gk = (gq as i32 as u32 as i64) | ((g.next_u32() as i64) << 32);
+            }
+            bb.grad = ba.grad;
+            let ra = ba.view(&cfg).learn_rows_narrow::<4>();
+            let rb = bb.view(&cfg).learn_rows::<true, ROUND_STOCHASTIC>();
+            assert_eq!((ra, ba.weights), (rb, bb.weights), "trial {trial} weight update");
+            moved += (ba.weights != b0.weights) as u32;
+            clamped += ra.1;
+
+            // ε^o decay of a learning integrate without spikes.
+            let mut b = b0.clone();
+            b.view(&cfg).integrate(&[], true);
+            let step = b0.updates.wrapping_add(1);
+            let key = rng::row_key(cfg.seed ^ rng::SALT_TRACE, step, 0);
+            for (j, (&t, &t0)) in b.otrace.iter().zip(b0.otrace.iter()).enumerate() {
+                let df = cfg.formats.decay_frac as u32;
+                let want = if t0 == 0 { 0 } else { rng::decay_stochastic(t0, cfg.decay.0, df, rng::cell(key, j as u32)) };
+                assert_eq!(t, want, "trial {trial} ε^o of neuron {j}");
+                decayed += (t != 0 && t != t0) as u32;
+            }
+        }
+        let seen = [
+            ("saturated feedback", fb_sat),
+            ("non-zero feedback", fb_nonzero),
+            ("dropped spikes", dropped),
+            ("updated rows", moved),
+            ("clamped weights", clamped),
+            ("decayed traces", decayed),
+        ];
+        for (what, n) in seen {
+            assert!(n > 50, "only {n} cases of {what}");
         }
     }
 }

@@ -25,7 +25,10 @@ fn config(sf: u8, wf: u8, df: u8, decay: f64, syn: Option<(f64, f64)>, reset: Re
 fn config_learn(sf: u8, wf: u8, df: u8, gf: u8, ef: u8, decay: f64, reset: Reset, detach: bool, th: f64, alpha: f64) -> LayerConfig {
     let fmt = Formats { state_frac: sf, weight_frac: wf, decay_frac: df, signal_frac: gf, etrace_frac: ef, ..Formats::DEFAULT };
     let mut cfg = common::lif_config_th(fmt, decay, None, reset, detach, th);
-    cfg.trace_decay = fmt.decay(common::fx(alpha), plasticore_core::error::Field::Decay).unwrap();
+    // α < 1 as drawn, but nearest rounding to few fractional bits can reach 1.0, which the layer
+    // refuses (a trace must decay): keep it one LSB below.
+    let a = fmt.decay(common::fx(alpha), plasticore_core::error::Field::Decay).unwrap();
+    cfg.trace_decay = plasticore_core::format::Decay(a.0.min((1u32 << df) - 1));
     cfg
 }
 
