@@ -955,20 +955,25 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         let narrow_path = (1..=31).contains(&sh) && mant < 1 << 15;
         let mant64 = mant as i64;
         for j in 0..n {
-            // The narrow common case of a feedback signal, in 32-bit operands: λ = ψ·b (nearest) as in
-            // the general code below; ẽ·λ one 32×32 product with |ẽ·λ| ≤ 2⁴⁷; its product with the
+            // The narrow common case, in 32-bit operands: λ = ψ·b (nearest; feedback) as in the general
+            // path or the given λ; ẽ·λ one 32×32 product with |ẽ·λ| ≤ 2⁴⁷; its product with the
             // mantissa shifted as two words. When G lies in (−2³¹, 2³¹) (`shr_nearest_narrow`) it is the
             // integer of the general path, needs no clamp (lim = 2⁴⁷ − 1) and keeps `narrow`; otherwise
             // the general path recomputes the column.
-            if let (Signal::Feedback(fb), true) = (signal, narrow_path) {
-                let psi = self.b.psi[j];
-                if psi == 0 {
-                    self.b.grad[j] = 0;
-                    continue;
-                }
-                let b = fb.get(j).copied().unwrap_or(0);
-                if (psi as u32) <= 2 << gf && b.unsigned_abs() < 1 << 30 {
-                    let lam = shr_nearest_i32(psi as i64 * b as i64, gf);
+            if narrow_path {
+                let lam = match signal {
+                    Signal::Feedback(fb) => {
+                        let psi = self.b.psi[j];
+                        if psi == 0 {
+                            self.b.grad[j] = 0;
+                            continue;
+                        }
+                        let b = fb.get(j).copied().unwrap_or(0);
+                        ((psi as u32) <= 2 << gf && b.unsigned_abs() < 1 << 30).then(|| shr_nearest_i32(psi as i64 * b as i64, gf))
+                    }
+                    Signal::Lambda(l) => Some(l.get(j).copied().unwrap_or(0)),
+                };
+                if let Some(lam) = lam {
                     let et = self.b.etrace[j * self.s];
                     if lam == 0 || et == 0 {
                         self.b.grad[j] = 0;
@@ -981,32 +986,12 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
                     }
                 }
             }
-            let lam = match signal {
-                Signal::Feedback(fb) => {
-                    let psi = self.b.psi[j];
-                    if psi == 0 {
-                        self.b.grad[j] = 0;
-                        continue;
-                    }
-                    let b = fb.get(j).copied().unwrap_or(0);
-                    if (psi as u32) <= 2 << gf && b.unsigned_abs() < 1 << 30 {
-                        // 0 < ψ ≤ 2^(gf+1) (the surrogate's amplitude ≤ 2) and |b| < 2³⁰: |ψ·b| / 2^gf
-                        // ≤ 2³¹ − 2, so the nearest shift is an i32 (`shr_nearest_i32`, same integer).
-                        shr_nearest_i32(psi as i64 * b as i64, gf) as i64
-                    } else {
-                        shr_nearest(psi as i64 * b as i64, gf)
-                    }
-                }
-                Signal::Lambda(l) => l.get(j).copied().unwrap_or(0) as i64,
-            };
-            let et = self.b.etrace[j * self.s] as i64;
-            if lam == 0 || et == 0 {
-                // G_j = 0: the column's random word cannot move a weight (floor(r / 2³²) = 0), so its
-                // hash is skipped (most columns: ψ = 0 away from the threshold).
+            // The general path (any signal, shift and width), out of line and cold: the loop above
+            // keeps its values in registers.
+            let Some((g, s)) = self.column_general(j, signal, e, lim) else {
                 self.b.grad[j] = 0;
                 continue;
-            }
-            let (g, s) = column_factor(lam, et, e, mant, lim);
+            };
             sat += s as u32;
             self.b.grad[j] = pack(g, rng::col_word(seed, step, self.offset.wrapping_add(j as u32)));
             active += (g != 0) as usize;
@@ -1014,6 +999,40 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         }
         self.b.scalars.sat.grad = self.b.scalars.sat.grad.saturating_add(sat);
         (active, narrow)
+    }
+
+    /// G_j of column `j` for [`LayerMut::grad_factors`] by the general path: λ_j from `signal` (ψ·b
+    /// rounded **nearest**, or the given λ), then [`column_factor`] (−ẽ·λ·mant·2^e, **saturated** to
+    /// ±`lim`, the flag says so). `None` when λ_j = 0 or ẽ_j = 0 (then G_j = 0 and the column's random
+    /// word is not needed).
+    #[cold]
+    #[inline(never)]
+    fn column_general(&self, j: usize, signal: Signal<'_>, e: i32, lim: i64) -> Option<(i64, bool)> {
+        let gf = self.cfg.formats.signal_frac as u32;
+        let lam = match signal {
+            Signal::Feedback(fb) => {
+                let psi = self.b.psi.get(j).copied().unwrap_or(0);
+                if psi == 0 {
+                    return None;
+                }
+                let b = fb.get(j).copied().unwrap_or(0);
+                if (psi as u32) <= 2 << gf && b.unsigned_abs() < 1 << 30 {
+                    // 0 < ψ ≤ 2^(gf+1) (the surrogate's amplitude ≤ 2) and |b| < 2³⁰: |ψ·b| / 2^gf
+                    // ≤ 2³¹ − 2, so the nearest shift is an i32 (`shr_nearest_i32`, same integer).
+                    shr_nearest_i32(psi as i64 * b as i64, gf) as i64
+                } else {
+                    shr_nearest(psi as i64 * b as i64, gf)
+                }
+            }
+            Signal::Lambda(l) => l.get(j).copied().unwrap_or(0) as i64,
+        };
+        let et = self.b.etrace.get(j * self.s).copied().unwrap_or(0) as i64;
+        if lam == 0 || et == 0 {
+            // G_j = 0: the column's random word cannot move a weight (floor(r / 2³²) = 0), so its
+            // hash is skipped (most columns: ψ = 0 away from the threshold).
+            return None;
+        }
+        Some(column_factor(lam, et, e, self.cfg.learning_rate.mant as i128, lim))
     }
 
     /// Phase **learn**, `Online` mode: ΔW_ij = −η·ε^x_i·ẽ^f_{j,V}·λ_j applied now, rounded to the weight
