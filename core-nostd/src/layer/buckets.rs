@@ -327,6 +327,10 @@ pub(super) fn learn_bucketed_narrow_split<W: WeightStore>(
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn visit<W: WeightStore>(row: &mut [W], list: &[i64], s: u32, e: u32, x: i64, key: u32, wmax: i32, sat: &mut u32) {
+    // Most blocks of a row with a small ε^x are empty: one compare leaves them.
+    if s >= e {
+        return;
+    }
     let Some(entries) = list.get(s as usize..e as usize) else { return };
     for &entry in entries {
         if !narrow_pair(row, entry, x, key, wmax, sat) {
