@@ -98,6 +98,62 @@ proptest! {
     }
 }
 
+/// The body of the learning-fire properties: the learning `fire` against the model's update and
+/// `update_etrace`, neuron by neuron.
+#[allow(clippy::too_many_arguments)]
+fn learning_fire_case(
+    sf: u8,
+    wf_off: u8,
+    df: u8,
+    gf: u8,
+    ef: u8,
+    decay: f64,
+    alpha: f64,
+    reset: (Reset, bool),
+    th: f64,
+    n: usize,
+    seed_states: &[(i32, i32, i32)],
+    room: usize,
+) -> Result<(), TestCaseError> {
+    let wf = sf.saturating_sub(wf_off).min(15);
+    let cfg = config_learn(sf, wf, df, gf, ef, decay, reset.0, reset.1, th, alpha);
+    let NeuronKind::Lif(m) = cfg.neuron else { unreachable!() };
+    let mut o = Owned::new(1, n, 1);
+    for (j, &(v, e, a)) in seed_states.iter().take(n).enumerate() {
+        o.state[j] = v;
+        o.etrace[j] = e;
+        o.acc[j] = a;
+    }
+    let (mut want_state, mut want_e, want_acc) = (o.state.clone(), o.etrace.clone(), o.acc.clone());
+    let (mut want_spikes, mut want_psi) = (Vec::new(), Vec::new());
+    let (mut want_sat, mut want_sat_e) = (0u32, 0u32);
+    for j in 0..n {
+        let y = m.input(want_acc[j], cfg.acc_frac());
+        let mut jac = Jacobian::default();
+        let f = m.update(&mut want_state[j..j + 1], y, Some(&mut jac));
+        want_sat += f.saturated as u32;
+        want_sat_e += update_etrace(&mut want_e[j..j + 1], &jac, cfg.trace_decay.0, &cfg.formats);
+        want_psi.push(f.psi);
+        if f.spike {
+            want_spikes.push(j as u16);
+        }
+    }
+    let mut spikes = vec![u16::MAX; room];
+    let (c, listed) = o.view(&cfg).fire(true, &mut spikes);
+    prop_assert_eq!(&o.state, &want_state);
+    prop_assert_eq!(&o.psi, &want_psi);
+    prop_assert_eq!(&o.etrace, &want_e);
+    prop_assert!(o.acc.iter().all(|&a| a == 0));
+    prop_assert_eq!(c.spikes as usize, want_spikes.len());
+    prop_assert_eq!(c.neuron_updates as usize, n);
+    prop_assert_eq!(c.trace_updates as usize, n);
+    prop_assert_eq!(listed, want_spikes.len().min(room));
+    prop_assert_eq!(&spikes[..listed], &want_spikes[..listed]);
+    prop_assert_eq!(o.scalars.sat.state, want_sat);
+    prop_assert_eq!(o.scalars.sat.etrace, want_sat_e);
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
@@ -118,41 +174,24 @@ proptest! {
         seed_states in proptest::collection::vec((prop_oneof![wide(), -(1i32 << 20)..(1 << 20)], wide(), wide()), 80),
         room in 0usize..8,
     ) {
-        let wf = sf.saturating_sub(wf_off).min(15);
-        let cfg = config_learn(sf, wf, df, gf, ef, decay, reset.0, reset.1, th, alpha);
-        let NeuronKind::Lif(m) = cfg.neuron else { unreachable!() };
-        let mut o = Owned::new(1, n, 1);
-        for (j, &(v, e, a)) in seed_states.iter().take(n).enumerate() {
-            o.state[j] = v;
-            o.etrace[j] = e;
-            o.acc[j] = a;
-        }
-        let (mut want_state, mut want_e, want_acc) = (o.state.clone(), o.etrace.clone(), o.acc.clone());
-        let (mut want_spikes, mut want_psi) = (Vec::new(), Vec::new());
-        let (mut want_sat, mut want_sat_e) = (0u32, 0u32);
-        for j in 0..n {
-            let y = m.input(want_acc[j], cfg.acc_frac());
-            let mut jac = Jacobian::default();
-            let f = m.update(&mut want_state[j..j + 1], y, Some(&mut jac));
-            want_sat += f.saturated as u32;
-            want_sat_e += update_etrace(&mut want_e[j..j + 1], &jac, cfg.trace_decay.0, &cfg.formats);
-            want_psi.push(f.psi);
-            if f.spike {
-                want_spikes.push(j as u16);
-            }
-        }
-        let mut spikes = vec![u16::MAX; room];
-        let (c, listed) = o.view(&cfg).fire(true, &mut spikes);
-        prop_assert_eq!(&o.state, &want_state);
-        prop_assert_eq!(&o.psi, &want_psi);
-        prop_assert_eq!(&o.etrace, &want_e);
-        prop_assert!(o.acc.iter().all(|&a| a == 0));
-        prop_assert_eq!(c.spikes as usize, want_spikes.len());
-        prop_assert_eq!(c.neuron_updates as usize, n);
-        prop_assert_eq!(c.trace_updates as usize, n);
-        prop_assert_eq!(listed, want_spikes.len().min(room));
-        prop_assert_eq!(&spikes[..listed], &want_spikes[..listed]);
-        prop_assert_eq!(o.scalars.sat.state, want_sat);
-        prop_assert_eq!(o.scalars.sat.etrace, want_sat_e);
+        learning_fire_case(sf, wf_off, df, gf, ef, decay, alpha, reset, th, n, &seed_states, room)?;
+    }
+
+    /// The reference's surrogate shape: Δ = V_th = 1 and width 1 with state_frac = signal_frac, where
+    /// ψ's four shifts are all 0 (`LifLearning`'s `psi_ident` path).
+    #[test]
+    fn learning_fire_equals_the_model_update_with_identity_psi_shifts(
+        f in 8u8..=24,
+        wf_off in 0u8..=8,
+        df in 8u8..=30,
+        ef in 8u8..=28,
+        decay in 0.0f64..=1.0,
+        alpha in 0.0f64..0.999,
+        reset in prop_oneof![Just((Reset::Soft, false)), Just((Reset::Soft, true)), Just((Reset::Hard, true))],
+        n in 1usize..80,
+        seed_states in proptest::collection::vec((prop_oneof![wide(), -(1i32 << 20)..(1 << 20)], wide(), wide()), 80),
+        room in 0usize..8,
+    ) {
+        learning_fire_case(f, wf_off, df, f, ef, decay, alpha, reset, 1.0, n, &seed_states, room)?;
     }
 }

@@ -152,6 +152,9 @@ pub(crate) struct LifLearning {
     am: i32,
     /// ψ's products as shifts ([`super::Surrogate::pow2_shifts`]), when Δ and the width allow it.
     psi_sh: Option<[u32; 4]>,
+    /// `psi_sh` is `Some([0; 4])` (Δ = width = 1 with state_frac = signal_frac, the reference's
+    /// formats): q = r = |d| in [`super::Surrogate::psi_shifted`], without its four variable shifts.
+    psi_ident: bool,
 }
 
 impl Lif {
@@ -169,7 +172,7 @@ impl Lif {
             (Reset::Soft, false) => self.jac_leak,
             (Reset::Hard, false) => return None,
         };
-        Some(LifLearning { inf, sur: self.c.sur, jac_leak, psi_shift: JAC_FRAC - gf, am: self.p.decay.0 as i32, psi_sh: self.c.sur.pow2_shifts() })
+        Some(LifLearning { inf, sur: self.c.sur, jac_leak, psi_shift: JAC_FRAC - gf, am: self.p.decay.0 as i32, psi_sh: self.c.sur.pow2_shifts(), psi_ident: self.c.sur.pow2_shifts() == Some([0; 4]) })
     }
 }
 
@@ -236,6 +239,9 @@ impl LifLearning {
     /// ψ of |V − V_th|: the shifted form when the surrogate has one (same integer), else the general.
     #[inline(always)]
     fn psi(&self, mag: u32) -> i32 {
+        if self.psi_ident {
+            return self.sur.psi_shifted(mag, &[0; 4]);
+        }
         match &self.psi_sh {
             Some(sh) => self.sur.psi_shifted(mag, sh),
             None => self.sur.psi_of_magnitude(mag as u64),
