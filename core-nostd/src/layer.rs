@@ -1121,7 +1121,8 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
             let uk = rng::update_key(seed, upd);
             // Many listed columns: two classes of |G| per sign (`buckets::SPLIT_FROM`).
             if k >= buckets::SPLIT_FROM {
-                if let Some((start, gq)) = buckets::list_and_group_split(&mut self.b.grad[..n], k, self.b.acc) {
+                let mut start = [0u32; buckets::NB + 1];
+                if let Some(gq) = buckets::list_and_group_split(&mut self.b.grad[..n], k, self.b.acc, &mut start) {
                     let list = &self.b.grad[..k];
                     let rows = buckets::learn_bucketed_narrow_split(self.b.weights, self.b.xtrace, n, list, &start, gq, uk, wmax, &mut sat);
                     return (sat, rows * k as u32);

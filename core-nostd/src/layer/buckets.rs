@@ -156,10 +156,12 @@ fn bucket_split(e: i64, thr: [u32; 2]) -> usize {
 
 /// [`list_and_group`] for the split grouping ([`SPLIT_FROM`]): the `k` listed entries sorted by
 /// [`bucket_split`] in `grad[..k]` through `scratch` (which is left empty), with the bucket bounds and
-/// [`coarse`] of each sign's largest |G|. `None` when `scratch` cannot hold two words per entry (the
+/// [`coarse`] of each sign's largest |G| (the bounds go to `start`, which must be all zero: the caller's
+/// array, so that the 129 words are not copied on return). `None` when `scratch` cannot hold two words
+/// per entry (the
 /// caller then takes the one-class grouping); nothing is changed then.
 #[inline(never)]
-pub(super) fn list_and_group_split(grad: &mut [i64], k: usize, scratch: &mut [i32]) -> Option<([u32; NB + 1], [u32; 2])> {
+pub(super) fn list_and_group_split(grad: &mut [i64], k: usize, scratch: &mut [i32], start: &mut [u32; NB + 1]) -> Option<[u32; 2]> {
     let tmp = scratch.get_mut(..2 * k)?;
     // The largest and the smallest G (each sign's largest |G| from them: branch-free min/max).
     let (mut hi, mut lo) = (0i32, 0i32);
@@ -183,24 +185,25 @@ pub(super) fn list_and_group_split(grad: &mut [i64], k: usize, scratch: &mut [i3
     let thr = [gmax[0] >> 2, gmax[1] >> 2];
     let join = |p: [i32; 2]| (p[0] as u32 as i64) | ((p[1] as i64) << 32);
     let pairs = &mut pairs[..m];
-    let mut start = [0u32; NB + 1];
+    // Bucket b's size in start[b], then (inclusive prefix sums) its end; the copy back places each entry
+    // at its bucket's end and moves the end down, so the ends become the starts (no second array).
     for &p in pairs.iter() {
-        start[bucket_split(join(p), thr) + 1] += 1;
+        start[bucket_split(join(p), thr)] += 1;
     }
-    for b in 0..NB {
-        start[b + 1] += start[b];
+    for b in 1..NB {
+        start[b] += start[b - 1];
     }
-    let mut next = start;
+    start[NB] = start[NB - 1];
     for slot in pairs.iter_mut() {
         let e = join(*slot);
         *slot = [0, 0];
         let b = bucket_split(e, thr);
-        if let Some(d) = grad.get_mut(next[b] as usize) {
+        start[b] = start[b].wrapping_sub(1);
+        if let Some(d) = grad.get_mut(start[b] as usize) {
             *d = e;
         }
-        next[b] += 1;
     }
-    Some((start, [coarse(gmax[0]), coarse(gmax[1])]))
+    Some([coarse(gmax[0]), coarse(gmax[1])])
 }
 
 /// ⌈|G|max / 2¹⁵⌉ for [`span`] (≤ 2¹⁶ since |G| < 2³¹).
