@@ -150,7 +150,9 @@ pub(super) const NB: usize = 4 * B;
 fn bucket_split(e: i64, thr: [u32; 2]) -> usize {
     let g = e as i32;
     let neg = (g < 0) as usize;
-    let small = (g.unsigned_abs() <= thr[neg]) as usize;
+    // Small: −thr[1] ≤ G ≤ thr[0] (G ≠ 0 for a listed entry), as one unsigned range test: G + thr[1]
+    // wraps above thr[0] + thr[1] exactly when G < −thr[1] (both thresholds < 2²⁹: no overflow).
+    let small = ((g as u32).wrapping_add(thr[1]) <= thr[0] + thr[1]) as usize;
     (neg << (BITS + 1)) | (small << BITS) | ((e >> (48 - BITS)) as usize & (B - 1))
 }
 
@@ -348,6 +350,39 @@ mod tests {
     use super::*;
     use crate::rng::XorShift32;
     use std::{vec, vec::Vec};
+
+    /// The split bucket's class test (one unsigned range check) is |G| ≤ thr of G's sign, for random
+    /// and edge G (±thr, ±(thr + 1), ±(2³¹ − 1)) and thresholds up to (2³¹ − 1) / 4.
+    #[test]
+    fn split_class_is_magnitude_at_most_the_signs_threshold() {
+        let mut r = XorShift32::new(0x5_11C3);
+        for k in 0..200_000u32 {
+            let thr = [(r.next_u32() >> 3) >> (r.next_u32() % 20), (r.next_u32() >> 3) >> (r.next_u32() % 20)];
+            let g: i32 = match k % 6 {
+                0 => thr[0] as i32,
+                1 => -(thr[1] as i32),
+                2 => thr[0] as i32 + 1,
+                3 => -(thr[1] as i32) - 1,
+                4 => {
+                    if r.next_u32() % 2 == 0 {
+                        i32::MAX
+                    } else {
+                        -i32::MAX
+                    }
+                }
+                _ => ((r.next_u32() as i32) >> (r.next_u32() % 31)).max(-i32::MAX),
+            };
+            if g == 0 {
+                continue;
+            }
+            let e = super::super::Listed::new(g, r.next_u32(), 7).0;
+            let neg = (g < 0) as usize;
+            let want_small = g.unsigned_abs() <= thr[neg];
+            let b = bucket_split(e, thr);
+            assert_eq!(b >> (BITS + 1), neg, "g={g}");
+            assert_eq!((b >> BITS) & 1 == 1, want_small, "g={g} thr={thr:?}");
+        }
+    }
 
     /// Through the scratch buffer or in place, `list_and_group` gives the same bucket bounds, the same
     /// largest |G| per sign and the same entries in each bucket (sorted here to compare: the order
