@@ -928,7 +928,8 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
 
     /// Compute the per-neuron gradient factor G_j = −η·ẽ^f_{j,V}·λ_j scaled so that
     /// ΔW_ij[LSB] = ε^x_i[raw]·G_j / 2³² (see `hw-notes/formats.md`), **saturated** to ±(2⁴⁷ − 1)
-    /// (counted), packed with 16 bits of the column's random word. Returns the number of non-zero G_j.
+    /// (counted), packed with 16 bits of the column's random word (a zero G_j is stored as 0, so an entry
+    /// is non-zero exactly when its G_j is). Returns the number of non-zero G_j.
     #[inline(never)]
     fn grad_factors(&mut self, signal: Signal<'_>) -> (usize, bool) {
         let f = &self.cfg.formats;
@@ -980,7 +981,9 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
                         continue;
                     }
                     if let Some(g) = column_factor_narrow(lam, et, mant64, sh) {
-                        self.b.grad[j] = pack(g as i64, rng::col_word(seed, step, self.offset.wrapping_add(j as u32)));
+                        // G = 0 is stored as 0 (no word needed: floor(r / 2³²) = 0), so a non-zero
+                        // entry means G ≠ 0.
+                        self.b.grad[j] = if g != 0 { pack(g as i64, rng::col_word(seed, step, self.offset.wrapping_add(j as u32))) } else { 0 };
                         active += (g != 0) as usize;
                         continue;
                     }
@@ -993,7 +996,7 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
                 continue;
             };
             sat += s as u32;
-            self.b.grad[j] = pack(g, rng::col_word(seed, step, self.offset.wrapping_add(j as u32)));
+            self.b.grad[j] = if g != 0 { pack(g, rng::col_word(seed, step, self.offset.wrapping_add(j as u32))) } else { 0 };
             active += (g != 0) as usize;
             narrow &= g.unsigned_abs() < 1 << 31;
         }

@@ -170,8 +170,9 @@ pub(super) fn list_and_group_split(grad: &mut [i64], k: usize, scratch: &mut [i3
     let (pairs, _) = tmp.as_chunks_mut::<2>();
     let mut m = 0;
     for (j, &p) in grad.iter().enumerate() {
-        let (g, cw) = super::unpack(p);
-        if g != 0 {
+        // `grad_factors` stores a zero G as 0: a non-zero entry is a listed column.
+        if p != 0 {
+            let (g, cw) = super::unpack(p);
             let e = super::Listed::new(g as i32, cw, j as u16).0;
             if let Some(slot) = pairs.get_mut(m) {
                 *slot = [e as i32, (e >> 32) as i32];
