@@ -654,6 +654,7 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
 
     /// The learning part of **integrate**: advance the learning-step counter and update
     /// ε^x ← α·ε^x + x (see [`LayerMut::integrate`]), over the same events the sums took.
+    #[inline(never)]
     fn input_traces(&mut self, active: &[u16], fractional: bool) {
         let fmt = self.cfg.formats;
         let step = self.b.scalars.updates.wrapping_add(1);
@@ -661,9 +662,12 @@ impl<'a, W: WeightStore> LayerMut<'a, W> {
         let alpha = self.cfg.trace_decay.0;
         let df = fmt.decay_frac as u32;
         let key = rng::row_key(self.cfg.seed ^ rng::SALT_TRACE, step, 0);
+        // α < 2^df (validated), so the decay is one multiply-add's high word (`rng::decay_hi`, the same
+        // integer as `rng::decay_stochastic`).
+        let ka = alpha << (32 - df);
         for (i, t) in self.b.xtrace.iter_mut().enumerate() {
             if *t != 0 {
-                *t = rng::decay_stochastic(*t, alpha, df, rng::cell(key, i as u32));
+                *t = rng::decay_hi(*t, ka, rng::cell(key, i as u32));
             }
         }
         let max = fmt.trace_max();

@@ -160,13 +160,6 @@ const fn shr_sat_i32(x: i64, s: u32) -> i32 {
     }
 }
 
-/// [`rng::decay_stochastic`]`(t, κ, df, r)` from `ka` = κ·2^(32−df) (κ < 2^df): ⌊(t·ka + r) / 2³²⌋, the
-/// high word of one multiply-add (the same integer; see [`ReadoutMut::integrate`]).
-#[inline(always)]
-const fn decay_hi(t: u16, ka: u32, r: u32) -> u16 {
-    ((t as u64 * ka as u64 + r as u64) >> 32) as u16
-}
-
 impl<'a> ReadoutMut<'a> {
     /// Check the buffer lengths for `inputs` hidden neurons and `outputs` units.
     pub fn new(cfg: &'a ReadoutConfig, b: ReadoutBuffers<'a>, inputs: usize, outputs: usize) -> Result<Self, ConfigError> {
@@ -242,7 +235,7 @@ impl<'a> ReadoutMut<'a> {
                 let m = jm;
                 jm = jm.wrapping_add(0x85EB_CA77);
                 if *t != 0 {
-                    *t = decay_hi(*t, ka, rng::mix32(key ^ m));
+                    *t = rng::decay_hi(*t, ka, rng::mix32(key ^ m));
                 }
             }
             let max = f.trace_max();
@@ -878,7 +871,7 @@ mod tests {
                 let a = [0, 1, one - 1, g.next_u32() % one, g.next_u32() % one][k % 5];
                 let r = [0, u32::MAX, g.next_u32()][k % 3];
                 let want = rng::decay_stochastic(t, a, df, r);
-                assert_eq!(decay_hi(t, a << (32 - df), r), want, "t={t} a={a} df={df} r={r}");
+                assert_eq!(rng::decay_hi(t, a << (32 - df), r), want, "t={t} a={a} df={df} r={r}");
             }
         }
     }

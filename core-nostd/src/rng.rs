@@ -72,6 +72,15 @@ pub const fn decay_stochastic(t: u16, a: u32, df: u32, r: u32) -> u16 {
     ((q as u32 >> s) | ((((q >> 32) as u32) << 1) << (31 - s))) as u16
 }
 
+/// [`decay_stochastic`]`(t, a, df, r)` from `ka` = a·2^(32−df) (a < 2^df, as every validated decay):
+/// ⌊(t·ka + r) / 2³²⌋, the high word of one multiply-add. The same integer: t·a·2^(32−df) + r =
+/// 2^(32−df)·(t·a + ⌊r / 2^(32−df)⌋) + (r mod 2^(32−df)), and the last term (< 2^(32−df)) cannot carry
+/// into ⌊· / 2³²⌋ of a multiple of 2^(32−df). Tested against [`decay_stochastic`] in `readout.rs`.
+#[inline(always)]
+pub const fn decay_hi(t: u16, ka: u32, r: u32) -> u16 {
+    ((t as u64 * ka as u64 + r as u64) >> 32) as u16
+}
+
 /// Uniform 32-bit word for synapse (`row`, `neuron`): `r / 2³²` is the fraction added before flooring.
 #[inline(always)]
 pub const fn cell(row: u32, neuron: u32) -> u32 {
