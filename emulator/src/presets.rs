@@ -273,18 +273,20 @@ pub fn brainscales2() -> ChipDesc {
 /// `mcu`: one Cortex-M4F-class microcontroller running the core from RAM. **Cycle costs derived from the
 /// firmware's measured Cortex-M4 instruction counts** (`firmware/BENCH.md`, phase split of
 /// `bash firmware/profile.sh`: learning steps 300–319 (index from 0) of `firmware/images/reference.pcimg`,
-/// 73 637 instructions per step, refitted after issue 14's firmware work), one instruction = one cycle
-/// \[assumption: CPI 1, not measured\]; each cost is a phase's instructions per step divided by the events
-/// the emulator charges in that phase, rounded to nearest (derivation in `hw-notes/emulator-presets.md`):
-/// * learning 11 per weight update (layer + readout learn 37 291 / 3 303.9 updates);
+/// 62 259 instructions per step, refitted after issue 14's last firmware session), one instruction = one
+/// cycle \[assumption: CPI 1, not measured\]; each cost is a phase's instructions per step divided by the
+/// events the emulator charges in that phase, rounded to nearest (derivation in
+/// `hw-notes/emulator-presets.md`):
+/// * learning 10 per weight update (layer learn with `grad_factors` + readout learn 32 515 / 3 303.9
+///   updates);
 /// * synaptic op 8 per 3 synapses (`syn_lanes` 3: the dense binary-event loop sums three rows into each
 ///   dendritic sum per load and store, `layer::add_rows`, ≈ 2.7 instructions per synapse; from the code,
 ///   as before, not fitted);
-/// * trace 19 ((integrate 9 158 − 8/3 × 2 003.2 synaptic ops) / 192 ε^x decays);
-/// * neuron 95 active and inactive alike ((fire 14 558 − 19 × 128 ẽ^f) / 128; the window cannot tell
+/// * trace 16 ((integrate 8 483 − 8/3 × 2 003.2 synaptic ops) / 192 ε^x decays);
+/// * neuron 93 active and inactive alike ((fire 13 905 − 16 × 128 ẽ^f) / 128; the window cannot tell
 ///   them apart) — a learning fire: inference-only networks are overcharged (their fire is a cheaper
 ///   specialised loop; predicted vs measured per reference inference step in `hw-notes/emulator-presets.md`);
-/// * message in 30 (`Net::step` deliver and glue 728 / 24.6 events); spike out and message out 0 (one
+/// * message in 29 (`Net::step` deliver and glue 702 / 24.6 events); spike out and message out 0 (one
 ///   core: a spike is a list entry, counted in the glue).
 ///
 /// Still \[assumption\]: 64 MHz; 512 neurons, 1024 input axons, 512 output axons; 128 kB of 16-bit
@@ -292,7 +294,7 @@ pub fn brainscales2() -> ChipDesc {
 pub fn mcu() -> ChipDesc {
     let pj = 50.0;
     // Cycles per event (derived above; instructions at CPI 1).
-    let (axon_in, syn_op, neuron, trace, learn) = (30u32, 8u32, 95u32, 19u32, 11u32);
+    let (axon_in, syn_op, neuron, trace, learn) = (29u32, 8u32, 93u32, 16u32, 10u32);
     ChipDesc {
         name: "mcu (Cortex-M4F class, costs from the firmware's measured instructions)".into(),
         clock_mhz: 64.0,
