@@ -160,6 +160,24 @@ const fn shr_sat_i32(x: i64, s: u32) -> i32 {
     }
 }
 
+/// One weight of the readout's narrow online update (`e` = G in the low word, the column word in the high
+/// word, |G| < 2³¹): d = (x·G + r) ≫ 32 rounded by the tag `M` with r = `key` ^ column word; |d| ≤ 2¹⁵,
+/// so w + d fits an i32 and one unsigned compare tests the weight range (**saturate**, counted).
+#[inline(always)]
+fn narrow_cell<const M: u8>(w: &mut Weight, e: i64, xw: i64, key: u32, wm: i32, sat: &mut u32) {
+    let r = key ^ (e >> 32) as u32;
+    let d = round_shift::<M>(xw * (e as i32 as i64), 32, r as i64) as i32;
+    if d == 0 {
+        return;
+    }
+    let v = w.0 as i32 + d;
+    if (v + wm) as u32 > 2 * wm as u32 {
+        crate::layer::clamp_counted(w, v, wm, sat);
+    } else {
+        *w = Weight(v as i16);
+    }
+}
+
 impl<'a> ReadoutMut<'a> {
     /// Check the buffer lengths for `inputs` hidden neurons and `outputs` units.
     pub fn new(cfg: &'a ReadoutConfig, b: ReadoutBuffers<'a>, inputs: usize, outputs: usize) -> Result<Self, ConfigError> {
@@ -537,17 +555,7 @@ impl<'a> ReadoutMut<'a> {
                 // unsigned compare tests the range (same integers as the general loop below).
                 let (xw, wm) = (x as i32 as i64, wmax as i32);
                 for (w, &e) in row.iter_mut().zip(self.b.grad.iter()) {
-                    let r = key ^ (e >> 32) as u32;
-                    let d = round_shift::<M>(xw * (e as i32 as i64), 32, r as i64) as i32;
-                    if d == 0 {
-                        continue;
-                    }
-                    let v = w.0 as i32 + d;
-                    if (v + wm) as u32 > 2 * wm as u32 {
-                        crate::layer::clamp_counted(w, v, wm, &mut sat);
-                    } else {
-                        *w = Weight(v as i16);
-                    }
+                    narrow_cell::<M>(w, e, xw, key, wm, &mut sat);
                 }
                 continue;
             }
@@ -594,17 +602,7 @@ impl<'a> ReadoutMut<'a> {
             j += 1;
             let xw = x as i32 as i64;
             for (w, &e) in row.iter_mut().zip(grad.iter()) {
-                let r = key ^ (e >> 32) as u32;
-                let d = round_shift::<ROUND_STOCHASTIC>(xw * (e as i32 as i64), 32, r as i64) as i32;
-                if d == 0 {
-                    continue;
-                }
-                let v = w.0 as i32 + d;
-                if (v + wm) as u32 > 2 * wm as u32 {
-                    crate::layer::clamp_counted(w, v, wm, &mut sat);
-                } else {
-                    *w = Weight(v as i16);
-                }
+                narrow_cell::<ROUND_STOCHASTIC>(w, e, xw, key, wm, &mut sat);
             }
         }
         (rows, sat)

@@ -39,6 +39,23 @@ fn bucket(e: i64) -> usize {
     (neg << BITS) | ((e >> (48 - BITS)) as usize & (B - 1))
 }
 
+/// Count entry `e` in its [`bucket`] (`start[bucket + 1]`) and in the largest |G| of its sign.
+#[inline(always)]
+fn count(start: &mut [u32; 2 * B + 1], gmax: &mut [u32; 2], e: i64) {
+    start[bucket(e) + 1] += 1;
+    let g = e as i32;
+    let s = (g < 0) as usize;
+    gmax[s] = gmax[s].max(g.unsigned_abs());
+}
+
+/// Turn the bucket sizes in `start[1..]` into bounds (prefix sums).
+#[inline(always)]
+fn prefix(start: &mut [u32; 2 * B + 1]) {
+    for b in 0..2 * B {
+        start[b + 1] += start[b];
+    }
+}
+
 /// Sort `list` (narrow [`super::Listed`] entries, |G| < 2³¹) by [`bucket`] in place (a one-pass
 /// counting sort that swaps each entry into its bucket's next free slot: O(k), no scratch) and return
 /// the bucket bounds and the largest |G| of each sign (positive, negative).
@@ -47,14 +64,9 @@ pub(super) fn group(list: &mut [i64]) -> ([u32; 2 * B + 1], [u32; 2]) {
     let mut start = [0u32; 2 * B + 1];
     let mut gmax = [0u32; 2];
     for &e in list.iter() {
-        start[bucket(e) + 1] += 1;
-        let g = e as i32;
-        let s = (g < 0) as usize;
-        gmax[s] = gmax[s].max(g.unsigned_abs());
+        count(&mut start, &mut gmax, e);
     }
-    for b in 0..2 * B {
-        start[b + 1] += start[b];
-    }
+    prefix(&mut start);
     let mut next = start;
     for b in 0..2 * B {
         // Invariant: list[start[b]..next[b]] holds entries of bucket b; every swap places one entry
@@ -110,15 +122,10 @@ pub(super) fn list_and_group(grad: &mut [i64], k: usize, scratch: &mut [i32]) ->
                 *slot = [e as i32, (e >> 32) as i32];
                 m += 1;
             }
-            start[bucket(e) + 1] += 1;
-            let g = g as i32;
-            let s = (g < 0) as usize;
-            gmax[s] = gmax[s].max(g.unsigned_abs());
+            count(&mut start, &mut gmax, e);
         }
     }
-    for b in 0..2 * B {
-        start[b + 1] += start[b];
-    }
+    prefix(&mut start);
     let mut next = start;
     for slot in pairs[..m].iter_mut() {
         let e = (slot[0] as u32 as i64) | ((slot[1] as i64) << 32);
