@@ -128,7 +128,7 @@ pub(super) fn list_and_group(grad: &mut [i64], k: usize, scratch: &mut [i32]) ->
     prefix(&mut start);
     let mut next = start;
     for slot in pairs[..m].iter_mut() {
-        let e = (slot[0] as u32 as i64) | ((slot[1] as i64) << 32);
+        let e = join(*slot);
         *slot = [0, 0];
         let b = bucket(e);
         if let Some(d) = grad.get_mut(next[b] as usize) {
@@ -193,7 +193,6 @@ pub(super) fn list_and_group_split(grad: &mut [i64], k: usize, scratch: &mut [i3
     let gmax = [hi as u32, lo.unsigned_abs()];
     // Small: |G| ≤ |G|max / 4 of its sign.
     let thr = [gmax[0] >> 2, gmax[1] >> 2];
-    let join = |p: [i32; 2]| (p[0] as u32 as i64) | ((p[1] as i64) << 32);
     let pairs = &mut pairs[..m];
     // Bucket b's size in start[b], then (inclusive prefix sums) its end; the copy back places each entry
     // at its bucket's end and moves the end down, so the ends become the starts (no second array).
@@ -216,6 +215,12 @@ pub(super) fn list_and_group_split(grad: &mut [i64], k: usize, scratch: &mut [i3
     Some([coarse(gmax[0]), coarse(gmax[1])])
 }
 
+/// A [`super::Listed`] entry from the two words it was parked in (low word first).
+#[inline(always)]
+fn join(p: [i32; 2]) -> i64 {
+    (p[0] as u32 as i64) | ((p[1] as i64) << 32)
+}
+
 /// ⌈|G|max / 2¹⁵⌉ for [`span`] (≤ 2¹⁶ since |G| < 2³¹).
 #[inline(always)]
 pub(super) fn coarse(gmax: u32) -> u32 {
@@ -232,11 +237,7 @@ pub(super) fn coarse(gmax: u32) -> u32 {
 /// mask is the all-ones number as wide as v (≥ v), clamped to B − 1.
 #[inline(always)]
 fn span_mask(x: u16, gq: u32) -> usize {
-    let p = (x as u32).wrapping_mul(gq); // < 2³²: x ≤ 2¹⁶ − 1, gq ≤ 2¹⁶
-    // p = 0 only for a sign without columns (gq = 0): then v wraps to 2²⁰ − 1 and the block is all B
-    // (empty) buckets.
-    let v = p.wrapping_sub(1) >> (17 - BITS); // < 2²⁰: at least 12 leading zeros
-    ((0x7FFF_FFFFu32 >> (v.leading_zeros() - 1)) as usize).min(B - 1)
+    (span_unclamped(x, gq) as usize).min(B - 1)
 }
 
 /// The rows of the narrow listed update over the sorted columns (see the module docs): for each row
@@ -282,8 +283,10 @@ pub(super) fn learn_bucketed_narrow<W: WeightStore>(
 /// 2²⁰ − 1).
 #[inline(always)]
 fn span_unclamped(x: u16, gq: u32) -> u32 {
-    let p = (x as u32).wrapping_mul(gq);
-    let v = p.wrapping_sub(1) >> (17 - BITS);
+    let p = (x as u32).wrapping_mul(gq); // < 2³²: x ≤ 2¹⁶ − 1, gq ≤ 2¹⁶
+    // p = 0 only for a class without columns (gq = 0): then v wraps to 2²⁰ − 1 and the block is all B
+    // (empty) buckets.
+    let v = p.wrapping_sub(1) >> (17 - BITS); // < 2²⁰: at least 12 leading zeros
     0x7FFF_FFFFu32 >> (v.leading_zeros() - 1)
 }
 
